@@ -1,0 +1,363 @@
+"""AppDeployment: one stateless HTTP app, hardened for the Pod Security `restricted` profile.
+
+Owns the app's ServiceAccount, config-file ConfigMap, Deployment, Service and, where asked, its
+PodDisruptionBudget, HorizontalPodAutoscaler and ServiceMonitor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import kube
+
+
+@dataclass(frozen=True)
+class Probe:
+    """An HTTP probe against the app's own port."""
+
+    path: str
+    """URL path, e.g. `/health`."""
+    initial_delay_seconds: int = 0
+    period_seconds: int = 10
+    timeout_seconds: int = 3
+    failure_threshold: int = 3
+
+
+@dataclass(frozen=True)
+class Probes:
+    """Liveness, readiness and startup probes (startup guards slow boots from liveness kills)."""
+
+    liveness: Probe
+    readiness: Probe
+    startup: Probe | None = None
+    """Defaults to the liveness path, allowing `startup_budget_seconds` to boot."""
+    startup_budget_seconds: int = 120
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Container requests and limits as Kubernetes quantities."""
+
+    requests: Mapping[str, str]
+    limits: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """An env var taken from a key of a Kubernetes Secret."""
+
+    secret: str
+    key: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class WritableDir:
+    """An emptyDir mounted where the app writes; gone when the pod goes."""
+
+    path: str
+    size_limit: str
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    """HPA (autoscaling/v2) bounds and targets; the HPA owns the replica count."""
+
+    min_replicas: int
+    max_replicas: int
+    cpu_utilization: int = 75
+    memory_utilization: int = 80
+    scale_up_stabilization_seconds: int = 0
+    scale_down_stabilization_seconds: int = 300
+    name: str | None = None
+    """HPA name; defaults to the app name."""
+
+
+@dataclass(frozen=True)
+class Scheduling:
+    """Where pods may run (e.g. spot capacity)."""
+
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: Sequence[Mapping[str, str]] = ()
+
+
+@dataclass(frozen=True)
+class AppDeploymentArgs:
+    """Everything one app needs to run."""
+
+    namespace: pulumi.Input[str]
+    """Namespace the app runs in."""
+    image: pulumi.Input[str]
+    """Image reference (tag or digest)."""
+    port: int
+    """HTTP port the app serves on; the Service exposes it under the same number."""
+    probes: Probes
+    """HTTP probes on `port`."""
+    resources: Resources
+    """Requests and limits of the app container."""
+    container_name: str | None = None
+    """Container name; defaults to the app name (the manuals' `kubectl set image` uses it)."""
+    part_of: str | None = None
+    """Value of `app.kubernetes.io/part-of`."""
+    replicas: int = 1
+    """Replica count when no autoscaling is set."""
+    autoscaling: Autoscaling | None = None
+    """HPA settings; when set, the Deployment leaves `replicas` to the HPA."""
+    metrics_port: int | None = None
+    """Port of `/metrics` when it differs from `port`."""
+    metrics_path: str = "/metrics"
+    service_monitor: bool = False
+    """Declare a ServiceMonitor (needs the Prometheus Operator CRDs)."""
+    service_monitor_labels: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Plain environment variables."""
+    secret_env: Mapping[str, SecretRef] = field(default_factory=dict)
+    """Environment variables read from Secrets (`secretKeyRef`)."""
+    config_files: Mapping[str, str] = field(default_factory=dict)
+    """File name -> content, mounted read-only at `config_mount_path` from a ConfigMap."""
+    config_mount_path: str = "/app/config"
+    writable_dirs: Sequence[WritableDir] = ()
+    """emptyDir mounts for paths the app writes (`/tmp` is always writable)."""
+    scheduling: Scheduling | None = None
+    termination_grace_seconds: int = 30
+    """Grace period; `preStop` sleeps for a third of it so endpoints drain before SIGTERM."""
+    automount_service_account_token: bool = False
+    service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """E.g. the IRSA role (`eks.amazonaws.com/role-arn`)."""
+    pod_labels: Mapping[str, str] = field(default_factory=dict)
+    """Extra pod labels (e.g. the colour of a blue-green pair)."""
+    run_as_user: int = 10001
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    """Annotations on the Deployment (e.g. checkov suppressions with their reasons)."""
+    create_service: bool = True
+
+
+class AppDeployment(pulumi.ComponentResource):
+    """A hardened Deployment with its Service, and PDB/HPA/ServiceMonitor where asked."""
+
+    service_name: str
+    """Name of the Service (the app name)."""
+    url: pulumi.Output[str]
+    """In-cluster URL, e.g. `http://app.ns.svc.cluster.local:8000`."""
+    deployment: k8s.apps.v1.Deployment
+    service: k8s.core.v1.Service | None
+    hpa: k8s.autoscaling.v2.HorizontalPodAutoscaler | None
+    pdb: k8s.policy.v1.PodDisruptionBudget | None
+    labels: dict[str, str]
+    """Pod labels, for NetworkPolicies and Services that select these pods."""
+
+    def __init__(self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-platform:app_deployment:AppDeployment", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.labels = {**kube.app_labels(name, args.part_of), **args.pod_labels}
+        self.service_name = name
+
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=kube.metadata(name, args.namespace, self.labels, args.service_account_annotations),
+            automount_service_account_token=args.automount_service_account_token,
+            opts=child,
+        )
+        config_map = self._config_map(name, args, child) if args.config_files else None
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=kube.metadata(name, args.namespace, self.labels, args.annotations),
+            spec=self._deployment_spec(name, args, account, config_map),
+            opts=child,
+        )
+        self.service = self._service(name, args, child) if args.create_service else None
+        self.pdb = self._pdb(name, args, child) if _min_replicas(args) > 1 else None
+        self.hpa = self._hpa(name, args, child) if args.autoscaling else None
+        if args.service_monitor and self.service is not None:
+            self._service_monitor(name, args, child)
+
+        self.url = pulumi.Output.concat("http://", name, ".", args.namespace, ".svc.cluster.local:", str(args.port))
+        self.register_outputs({"serviceName": name, "url": self.url})
+
+    def _config_map(self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions) -> k8s.core.v1.ConfigMap:
+        return k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata=kube.metadata(f"{name}-config", args.namespace, self.labels),
+            data=dict(args.config_files),
+            opts=opts,
+        )
+
+    def _deployment_spec(
+        self,
+        name: str,
+        args: AppDeploymentArgs,
+        account: k8s.core.v1.ServiceAccount,
+        config_map: k8s.core.v1.ConfigMap | None,
+    ) -> dict[str, Any]:
+        selector = kube.selector_labels(name)
+        volumes = [kube.empty_dir("tmp", kube.TMP_SIZE_LIMIT)]
+        mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+        for i, writable in enumerate(args.writable_dirs):
+            volumes.append(kube.empty_dir(f"writable-{i}", writable.size_limit))
+            mounts.append({"name": f"writable-{i}", "mountPath": writable.path})
+        pod_annotations: dict[str, str] = {}
+        if config_map is not None:
+            volumes.append({"name": "config", "configMap": {"name": f"{name}-config"}})
+            mounts.append({"name": "config", "mountPath": args.config_mount_path, "readOnly": True})
+            # A content hash rolls the pods when a config file changes.
+            pod_annotations["ai-platform/config-hash"] = _hash(args.config_files)
+
+        spec: dict[str, Any] = {
+            "selector": {"matchLabels": selector},
+            "revisionHistoryLimit": 10,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                "metadata": {"labels": self.labels, **({"annotations": pod_annotations} if pod_annotations else {})},
+                "spec": {
+                    "serviceAccountName": account.metadata.name,
+                    "automountServiceAccountToken": args.automount_service_account_token,
+                    "securityContext": kube.pod_security_context(args.run_as_user),
+                    "terminationGracePeriodSeconds": args.termination_grace_seconds,
+                    "topologySpreadConstraints": kube.zone_spread(selector),
+                    "containers": [self._container(name, args, mounts)],
+                    "volumes": volumes,
+                    **_scheduling(args.scheduling),
+                },
+            },
+        }
+        if args.autoscaling is None:
+            spec["replicas"] = args.replicas
+        return spec
+
+    def _container(self, name: str, args: AppDeploymentArgs, mounts: list[dict[str, Any]]) -> dict[str, Any]:
+        ports = [{"name": "http", "containerPort": args.port, "protocol": "TCP"}]
+        if args.metrics_port and args.metrics_port != args.port:
+            ports.append({"name": "metrics", "containerPort": args.metrics_port, "protocol": "TCP"})
+        env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(args.env.items())]
+        env += [
+            {"name": k, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key, "optional": ref.optional}}}
+            for k, ref in sorted(args.secret_env.items())
+        ]
+        probes = args.probes
+        startup = probes.startup or Probe(probes.liveness.path, period_seconds=5)
+        return {
+            "name": args.container_name or name,
+            "image": args.image,
+            "imagePullPolicy": "Always",
+            "ports": ports,
+            "env": env,
+            "resources": kube.resources(args.resources.requests, args.resources.limits),
+            "securityContext": kube.container_security_context(args.run_as_user),
+            "livenessProbe": _probe(probes.liveness, args.port),
+            "readinessProbe": _probe(probes.readiness, args.port),
+            "startupProbe": {
+                **_probe(startup, args.port),
+                "failureThreshold": max(1, probes.startup_budget_seconds // startup.period_seconds),
+            },
+            "lifecycle": {"preStop": {"sleep": {"seconds": max(1, args.termination_grace_seconds // 3)}}},
+            "volumeMounts": mounts,
+        }
+
+    def _service(self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions) -> k8s.core.v1.Service:
+        ports = [{"name": "http", "port": args.port, "targetPort": args.port, "protocol": "TCP"}]
+        if args.metrics_port and args.metrics_port != args.port:
+            ports.append(
+                {"name": "metrics", "port": args.metrics_port, "targetPort": args.metrics_port, "protocol": "TCP"}
+            )
+        return k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=kube.metadata(name, args.namespace, self.labels),
+            spec={"type": "ClusterIP", "selector": {**kube.selector_labels(name), **args.pod_labels}, "ports": ports},
+            opts=opts,
+        )
+
+    def _pdb(
+        self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions
+    ) -> k8s.policy.v1.PodDisruptionBudget:
+        return k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=kube.metadata(name, args.namespace, self.labels),
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": kube.selector_labels(name)}},
+            opts=opts,
+        )
+
+    def _hpa(
+        self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions
+    ) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
+        scaling = args.autoscaling
+        assert scaling is not None
+        return k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-hpa",
+            metadata=kube.metadata(scaling.name or name, args.namespace, self.labels),
+            spec={
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                "minReplicas": scaling.min_replicas,
+                "maxReplicas": scaling.max_replicas,
+                "metrics": [
+                    _utilization("cpu", scaling.cpu_utilization),
+                    _utilization("memory", scaling.memory_utilization),
+                ],
+                "behavior": {
+                    "scaleUp": {
+                        "stabilizationWindowSeconds": scaling.scale_up_stabilization_seconds,
+                        "policies": [{"type": "Pods", "value": 2, "periodSeconds": 60}],
+                    },
+                    "scaleDown": {
+                        "stabilizationWindowSeconds": scaling.scale_down_stabilization_seconds,
+                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.deployment])),
+        )
+
+    def _service_monitor(self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions) -> None:
+        port_name = "metrics" if args.metrics_port and args.metrics_port != args.port else "http"
+        k8s.apiextensions.CustomResource(
+            f"{name}-servicemonitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="ServiceMonitor",
+            metadata=kube.metadata(name, args.namespace, {**self.labels, **args.service_monitor_labels}),
+            spec={
+                "selector": {"matchLabels": kube.selector_labels(name)},
+                "endpoints": [{"port": port_name, "path": args.metrics_path, "interval": "30s"}],
+            },
+            opts=opts,
+        )
+
+
+def _min_replicas(args: AppDeploymentArgs) -> int:
+    return args.autoscaling.min_replicas if args.autoscaling else args.replicas
+
+
+def _probe(probe: Probe, port: int) -> dict[str, Any]:
+    return {
+        **kube.http_get(probe.path, port),
+        "initialDelaySeconds": probe.initial_delay_seconds,
+        "periodSeconds": probe.period_seconds,
+        "timeoutSeconds": probe.timeout_seconds,
+        "failureThreshold": probe.failure_threshold,
+    }
+
+
+def _utilization(resource: str, percent: int) -> dict[str, Any]:
+    return {"type": "Resource", "resource": {"name": resource, "target": {"type": "Utilization", "averageUtilization": percent}}}
+
+
+def _scheduling(scheduling: Scheduling | None) -> dict[str, Any]:
+    if scheduling is None:
+        return {}
+    spec: dict[str, Any] = {}
+    if scheduling.node_selector:
+        spec["nodeSelector"] = dict(scheduling.node_selector)
+    if scheduling.tolerations:
+        spec["tolerations"] = [dict(t) for t in scheduling.tolerations]
+    return spec
+
+
+def _hash(files: Mapping[str, str]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(files):
+        digest.update(key.encode() + b"\0" + files[key].encode() + b"\0")
+    return digest.hexdigest()[:16]

@@ -1,0 +1,53 @@
+"""Shared test fixtures: a fresh Pulumi mock runtime per test, and external-tool gating."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools.mock_runtime import RecordingMonitor, start_mock_runtime  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def need_tool(name: str, why: str = "") -> str:
+    """Path of an external tool; fails under CI=true when missing, skips elsewhere."""
+    found = shutil.which(name) or _venv_tool(name)
+    if found:
+        return found
+    message = f"{name} is not installed{': ' + why if why else ''} (`make test` installs it)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _venv_tool(name: str) -> str | None:
+    for venv in (ROOT / ".venvs").glob("*"):
+        candidate = venv / "bin" / name
+        if candidate.exists():
+            return str(candidate)
+    return None
+
+
+@pytest.fixture
+def mock_runtime() -> RecordingMonitor:
+    """A fresh mock runtime (stack `prod`); the returned monitor records every registration."""
+    return start_mock_runtime("prod", {"aws:region": "eu-west-1"}, set())
+
+
+def inputs_of(monitor: RecordingMonitor, resource, check):
+    """Output that runs CHECK(inputs) once RESOURCE is registered; return it from a @pulumi.runtime.test."""
+
+    def run(urn: str):
+        found = [r for r in monitor.registrations if r.urn == urn]
+        assert len(found) == 1, f"{urn} was not registered"
+        return check(found[0].inputs)
+
+    return resource.urn.apply(run)

@@ -1,0 +1,114 @@
+"""AppDeployment: hardened pod, probes, HPA ownership of replicas, PDB (X-02, X-03, X-04)."""
+
+import pulumi
+
+from components.app_deployment import (
+    AppDeployment,
+    AppDeploymentArgs,
+    Autoscaling,
+    Probe,
+    Probes,
+    Resources,
+    Scheduling,
+    SecretRef,
+    WritableDir,
+)
+from tests.conftest import inputs_of
+
+
+def _args(**overrides) -> AppDeploymentArgs:
+    base = dict(
+        namespace="team",
+        image="registry.example.com/app:1.0.0",
+        port=8000,
+        probes=Probes(liveness=Probe("/health", 30, 10), readiness=Probe("/ready", 5, 5)),
+        resources=Resources({"cpu": "250m", "memory": "256Mi"}, {"cpu": "500m", "memory": "512Mi"}),
+        replicas=3,
+        env={"LOG_LEVEL": "info"},
+        secret_env={"REDIS_URL": SecretRef("redis-secret", "url")},
+        writable_dirs=(WritableDir("/app/results", "1Gi"),),
+        config_files={"production.yaml": "server:\n  port: 8000\n"},
+    )
+    base.update(overrides)
+    return AppDeploymentArgs(**base)
+
+
+@pulumi.runtime.test
+def test_pod_is_hardened_and_probed(mock_runtime):
+    app = AppDeployment("web", _args())
+
+    def check(inputs):
+        spec = inputs["spec"]
+        pod = spec["template"]["spec"]
+        container = pod["containers"][0]
+        assert spec["replicas"] == 3
+        assert pod["automountServiceAccountToken"] is False
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        ctx = container["securityContext"]
+        assert ctx["allowPrivilegeEscalation"] is False
+        assert ctx["readOnlyRootFilesystem"] is True
+        assert ctx["capabilities"] == {"drop": ["ALL"]}
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+        assert container["livenessProbe"]["initialDelaySeconds"] == 30
+        assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
+        assert container["startupProbe"]["httpGet"]["path"] == "/health"
+        assert container["resources"]["limits"] == {"cpu": "500m", "memory": "512Mi"}
+        secret_env = {"name": "REDIS_URL", "valueFrom": {"secretKeyRef": {"name": "redis-secret", "key": "url", "optional": False}}}
+        assert secret_env in container["env"]
+        mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+        assert {"/tmp", "/app/results", "/app/config"} <= set(mounts)
+        assert mounts["/app/config"]["readOnly"] is True
+        assert all(v["emptyDir"]["sizeLimit"] for v in pod["volumes"] if "emptyDir" in v)
+        assert container["lifecycle"]["preStop"]["sleep"]["seconds"] < pod["terminationGracePeriodSeconds"]
+        assert "topology.kubernetes.io/zone" in {c["topologyKey"] for c in pod["topologySpreadConstraints"]}
+        assert "nodeSelector" not in pod
+
+    return inputs_of(mock_runtime, app.deployment, check)
+
+
+@pulumi.runtime.test
+def test_hpa_owns_replicas(mock_runtime):
+    app = AppDeployment("api", _args(autoscaling=Autoscaling(3, 15, name="api-hpa")))
+
+    def check_hpa(inputs):
+        assert inputs["metadata"]["name"] == "api-hpa"
+        assert inputs["spec"]["maxReplicas"] == 15
+        assert {m["resource"]["name"] for m in inputs["spec"]["metrics"]} == {"cpu", "memory"}
+        assert inputs["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] > 0
+
+    def check_deployment(inputs):
+        assert "replicas" not in inputs["spec"]
+
+    def check_pdb(inputs):
+        assert inputs["spec"]["maxUnavailable"] == 1
+
+    return pulumi.Output.all(
+        inputs_of(mock_runtime, app.hpa, check_hpa),
+        inputs_of(mock_runtime, app.deployment, check_deployment),
+        inputs_of(mock_runtime, app.pdb, check_pdb),
+    )
+
+
+@pulumi.runtime.test
+def test_single_replica_has_no_pdb_and_spot_scheduling(mock_runtime):
+    spot = Scheduling({"eks.amazonaws.com/capacityType": "SPOT"}, ({"key": "spot", "operator": "Exists", "effect": "NoSchedule"},))
+    app = AppDeployment("solo", _args(replicas=1, scheduling=spot))
+    assert app.pdb is None and app.hpa is None
+
+    def check(inputs):
+        pod = inputs["spec"]["template"]["spec"]
+        assert pod["nodeSelector"] == {"eks.amazonaws.com/capacityType": "SPOT"}
+        assert pod["tolerations"][0]["key"] == "spot"
+
+    return inputs_of(mock_runtime, app.deployment, check)
+
+
+@pulumi.runtime.test
+def test_url_is_in_cluster_dns(mock_runtime):
+    app = AppDeployment("web", _args())
+    return app.url.apply(lambda url: _assert_equal(url, "http://web.team.svc.cluster.local:8000"))
+
+
+def _assert_equal(actual, expected):
+    assert actual == expected, f"{actual!r} != {expected!r}"

@@ -1,0 +1,252 @@
+"""Run the real program (`__main__.py`) under Pulumi's mock runtime and record what it registers.
+
+The render tool, the benchmark and the whole-program tests all go through `run_program`, so the
+program that `pulumi up` runs is the program that is checked offline. Nothing here is imported
+by the program itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "ai-platform"
+ACCOUNT_ID = "123456789012"
+SECRET_PLACEHOLDER = "[secret]"
+
+# What the cluster team's stack exports (ARCHITECTURE: `ai-platform:cluster.stack`).
+CLUSTER_STACK_OUTPUTS = {
+    "kubeconfig": "apiVersion: v1\nkind: Config\nclusters: []\n",
+    "oidcProviderArn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE",
+    "oidcIssuerUrl": "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE",
+}
+
+
+@dataclass
+class Registration:
+    """One resource registration as the engine would receive it."""
+
+    type: str
+    name: str
+    urn: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    protect: bool
+    retain_on_delete: bool
+    dependencies: list[str]
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ProgramRun:
+    """Everything a mock run of the program produced."""
+
+    stack: str
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+    secret_outputs: set[str]
+
+    def by_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def one(self, type_: str, name: str) -> Registration:
+        found = [r for r in self.registrations if r.type == type_ and r.name == name]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} registrations of {type_} {name!r}")
+        return found[0]
+
+    def by_urn(self) -> dict[str, Registration]:
+        return {r.urn: r for r in self.registrations}
+
+
+def _digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    """Gives computed outputs realistic values (ARNs, digests, generated secrets)."""
+
+    def __init__(self, region: str = "eu-west-1") -> None:
+        self.region = region
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        inputs = dict(args.inputs)
+        typ, name = args.typ, args.name
+        if typ == "pulumi:pulumi:StackReference":
+            return f"{name}-id", {"name": inputs.get("name", name), "outputs": dict(CLUSTER_STACK_OUTPUTS)}
+        if typ.startswith("random:"):
+            return f"{name}-id", {**inputs, "result": f"generated-{name}"}
+        if typ.startswith("aws:"):
+            return self._aws(typ, name, inputs)
+        if typ.startswith("docker:"):
+            return f"{name}-id", {**inputs, "repoDigest": f"{inputs.get('name', name)}@{_digest(name)}"}
+        return f"{name}-id", inputs
+
+    def _aws(self, typ: str, name: str, inputs: dict) -> tuple[str, dict]:
+        service = typ.split(":")[1].split("/")[0]
+        physical = inputs.get("bucket") or inputs.get("name") or f"{name}-mock"
+        arn = (
+            f"arn:aws:s3:::{physical}"
+            if service == "s3"
+            else f"arn:aws:{service}:{'' if service == 'iam' else self.region}:{ACCOUNT_ID}:{physical}"
+        )
+        state = {**inputs, "arn": arn, "id": physical}
+        if typ == "aws:kms/key:Key":
+            state["keyId"] = f"{name}-key-id"
+        if typ == "aws:s3/bucket:Bucket":
+            state["bucket"] = physical
+            state["bucketDomainName"] = f"{physical}.s3.amazonaws.com"
+        return physical, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        token, a = args.token, args.args
+        if token == "docker:index/getRegistryImage:getRegistryImage":
+            return {"name": a["name"], "sha256Digest": _digest(a["name"]), "id": a["name"]}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/mock", "userId": "mock"}
+        if token in ("aws:index/getRegion:getRegion", "aws:index/region:Region"):
+            return {"name": self.region, "region": self.region, "id": self.region}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        return {}
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """The SDK's mock monitor, also keeping the resource options `Mocks` never sees."""
+
+    def __init__(self, mocks_: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks_)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    custom=request.custom,
+                    inputs=rpc.deserialize_properties(request.object),
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    dependencies=list(request.dependencies),
+                    state=self.resources[response.urn].state if response.urn in self.resources else {},
+                )
+            )
+        return response
+
+
+def load_stack_config(stack: str) -> tuple[dict[str, Any], set[str]]:
+    """Config as `pulumi` would see it: project defaults, then `Pulumi.<stack>.yaml`.
+
+    Returns fully qualified keys with structured values, and the keys that are secret
+    (values written `secure:` in the stack file).
+    """
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    stack_file = ROOT / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        raise FileNotFoundError(f"no stack file {stack_file.name}")
+    values: dict[str, Any] = {}
+    for key, schema in (project.get("config") or {}).items():
+        if isinstance(schema, dict) and "default" in schema:
+            values[_qualify(key)] = schema["default"]
+        elif isinstance(schema, dict) and "value" in schema:
+            values[_qualify(key)] = schema["value"]
+    secret: set[str] = set()
+    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
+        qualified = _qualify(key)
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            secret.add(qualified)
+            value = SECRET_PLACEHOLDER
+        values[qualified] = value
+    return values, secret
+
+
+def _qualify(key: str) -> str:
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def run_program(
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    fill_missing_secrets: bool = True,
+) -> ProgramRun:
+    """Run `__main__.py` for STACK under mocks.
+
+    `overrides` replace config values (fully qualified keys; None removes a key); `secrets` add
+    secret values. With `fill_missing_secrets`, every secret the program declares as required but
+    that the stack file does not hold gets a placeholder, as a CI render would.
+    """
+    import settings as platform_settings  # the program's own module, imported after sys.path is set
+
+    values, secret_keys = load_stack_config(stack)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            values.pop(_qualify(key), None)
+        else:
+            values[_qualify(key)] = value
+    for key, value in (secrets or {}).items():
+        values[_qualify(key)] = value
+        secret_keys.add(_qualify(key))
+    if fill_missing_secrets:
+        for key in platform_settings.required_secret_keys(values):
+            if key not in values:
+                values[key] = SECRET_PLACEHOLDER
+                secret_keys.add(key)
+
+    monitor = start_mock_runtime(stack, values, secret_keys)
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
+        outputs, secret_outputs = _resolve_stack_outputs()
+    finally:
+        os.chdir(cwd)
+    return ProgramRun(stack, monitor.registrations, outputs, secret_outputs)
+
+
+def start_mock_runtime(stack: str, values: dict[str, Any], secret_keys: set[str]) -> RecordingMonitor:
+    """A fresh mock runtime for STACK with the given config (also used by unit tests)."""
+    mocks_ = PlatformMocks(str(values.get("aws:region", "eu-west-1")))
+    monitor = RecordingMonitor(mocks_)
+    pulumi.runtime.settings.reset_options(project=PROJECT, stack=stack)
+    pulumi.runtime.set_all_config(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()},
+        sorted(secret_keys),
+    )
+    pulumi.runtime.set_mocks(mocks_, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    return monitor
+
+
+def _resolve_stack_outputs() -> tuple[dict[str, Any], set[str]]:
+    root = pulumi.runtime.settings.get_root_resource()
+    exported = dict(getattr(root, "outputs", {}) or {})
+    values: dict[str, Any] = {}
+    secret: set[str] = set()
+
+    async def resolve() -> None:
+        for key, value in exported.items():
+            output = pulumi.Output.from_input(value)
+            values[key] = await output.future()
+            if await output.is_secret():
+                secret.add(key)
+
+    _sync_await(resolve())
+    return values, secret
