@@ -1,0 +1,12 @@
+"""ai-platform: the five AI/ML services of the operations manuals, per stack."""
+
+import pulumi
+
+import providers
+import settings
+from services.deploy import deploy_platform
+
+config = settings.load()
+outputs = deploy_platform(config, providers.build(config))
+for name, value in outputs.items():
+    pulumi.export(name, value)

@@ -1,0 +1,150 @@
+"""TenantNamespace: a namespace that is safe by default.
+
+Pod Security `restricted` (enforce, audit, warn), a ResourceQuota and LimitRange, default-deny
+ingress and egress, and the one exception every pod needs: DNS to kube-dns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import kube
+
+POD_SECURITY_VERSION = "v1.32"
+
+
+@dataclass(frozen=True)
+class Quota:
+    """ResourceQuota hard limits for the namespace."""
+
+    requests_cpu: str
+    requests_memory: str
+    limits_cpu: str
+    limits_memory: str
+    pods: int
+    persistent_volume_claims: int = 10
+    requests_storage: str = "500Gi"
+
+
+@dataclass(frozen=True)
+class ContainerDefaults:
+    """LimitRange defaults for containers that declare no resources of their own."""
+
+    default_request_cpu: str = "100m"
+    default_request_memory: str = "128Mi"
+    default_limit_cpu: str = "500m"
+    default_limit_memory: str = "512Mi"
+
+
+@dataclass(frozen=True)
+class TenantNamespaceArgs:
+    """A namespace, its budget and its network baseline."""
+
+    quota: Quota
+    """Hard limits on what the namespace may request."""
+    container_defaults: ContainerDefaults = field(default_factory=ContainerDefaults)
+    """Defaults applied by the LimitRange."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Extra namespace labels (e.g. `app.kubernetes.io/part-of`)."""
+    pod_security: str = "restricted"
+    """Pod Security level enforced, audited and warned."""
+    dns_namespace: str = "kube-system"
+    dns_pod_labels: Mapping[str, str] = field(default_factory=lambda: {"k8s-app": "kube-dns"})
+    """Labels of the cluster DNS pods that every pod may query on port 53."""
+
+
+class TenantNamespace(pulumi.ComponentResource):
+    """Namespace with Pod Security labels, quota, limits, default-deny and DNS egress."""
+
+    name: str
+    """The namespace name (as given: manuals run commands against it)."""
+    namespace: k8s.core.v1.Namespace
+
+    def __init__(self, name: str, args: TenantNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-platform:tenant_namespace:TenantNamespace", name, None, opts)
+        self.name = name
+        labels = {
+            **args.labels,
+            "kubernetes.io/metadata.name": name,
+            **{f"pod-security.kubernetes.io/{mode}": args.pod_security for mode in ("enforce", "audit", "warn")},
+            **{f"pod-security.kubernetes.io/{mode}-version": POD_SECURITY_VERSION for mode in ("enforce", "audit", "warn")},
+        }
+        self.namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace", metadata=kube.metadata(name, labels=labels), opts=pulumi.ResourceOptions(parent=self)
+        )
+        # Everything else lives inside the namespace, so it waits for it.
+        inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        self._quota(name, args.quota, inside)
+        self._limit_range(name, args.container_defaults, inside)
+        self._default_deny(name, inside)
+        self._dns_egress(name, args, inside)
+        self.register_outputs({"name": name})
+
+    def _quota(self, name: str, quota: Quota, opts: pulumi.ResourceOptions) -> None:
+        k8s.core.v1.ResourceQuota(
+            f"{name}-quota",
+            metadata=kube.metadata("compute-quota", name),
+            spec={
+                "hard": {
+                    "requests.cpu": quota.requests_cpu,
+                    "requests.memory": quota.requests_memory,
+                    "limits.cpu": quota.limits_cpu,
+                    "limits.memory": quota.limits_memory,
+                    "pods": str(quota.pods),
+                    "persistentvolumeclaims": str(quota.persistent_volume_claims),
+                    "requests.storage": quota.requests_storage,
+                }
+            },
+            opts=opts,
+        )
+
+    def _limit_range(self, name: str, defaults: ContainerDefaults, opts: pulumi.ResourceOptions) -> None:
+        k8s.core.v1.LimitRange(
+            f"{name}-limits",
+            metadata=kube.metadata("container-defaults", name),
+            spec={
+                "limits": [
+                    {
+                        "type": "Container",
+                        "defaultRequest": {"cpu": defaults.default_request_cpu, "memory": defaults.default_request_memory},
+                        "default": {"cpu": defaults.default_limit_cpu, "memory": defaults.default_limit_memory},
+                    }
+                ]
+            },
+            opts=opts,
+        )
+
+    def _default_deny(self, name: str, opts: pulumi.ResourceOptions) -> None:
+        for direction in ("ingress", "egress"):
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-default-deny-{direction}",
+                metadata=kube.metadata(f"default-deny-{direction}", name),
+                spec={"podSelector": {}, "policyTypes": [direction.capitalize()]},
+                opts=opts,
+            )
+
+    def _dns_egress(self, name: str, args: TenantNamespaceArgs, opts: pulumi.ResourceOptions) -> None:
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-allow-dns",
+            metadata=kube.metadata("allow-dns-egress", name),
+            spec={
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [
+                            {
+                                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": args.dns_namespace}},
+                                "podSelector": {"matchLabels": dict(args.dns_pod_labels)},
+                            }
+                        ],
+                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                    }
+                ],
+            },
+            opts=opts,
+        )

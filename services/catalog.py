@@ -1,0 +1,92 @@
+"""The shape of what a manual says about a system: its namespaces, apps and the secrets they need.
+
+Service modules fill these in with the manuals' values (prod sizes); `Pulumi.<stack>.yaml` overrides
+what differs per stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from components.app_deployment import Autoscaling, Probes, Resources, SecretRef, WritableDir
+
+
+@dataclass(frozen=True)
+class ConfigSecret:
+    """A secret the program cannot generate: an operator sets it with `pulumi config set --secret`."""
+
+    config_key: str
+    """Key in the `ai-platform` config namespace."""
+    description: str
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """A Kubernetes Secret a service owns, in each of the given namespaces."""
+
+    name: str
+    namespaces: tuple[str, ...]
+    from_config: Mapping[str, ConfigSecret] = field(default_factory=dict)
+    """Secret key -> config secret that supplies it."""
+    generated: Mapping[str, int] = field(default_factory=dict)
+    """Secret key -> length of a generated random value."""
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """One app as its manual describes it (prod values)."""
+
+    name: str
+    """Deployment, Service and container name used by the manual's commands."""
+    namespace: str
+    image_repository: str
+    """Repository under `ai-platform:imageRegistry`, used when no image is configured."""
+    port: int
+    probes: Probes
+    resources: Resources
+    replicas: int = 1
+    autoscaling: Autoscaling | None = None
+    container_name: str | None = None
+    metrics_port: int | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    secret_env: Mapping[str, SecretRef] = field(default_factory=dict)
+    config_files: Mapping[str, str] = field(default_factory=dict)
+    config_mount_path: str = "/app/config"
+    writable_dirs: tuple[WritableDir, ...] = ()
+    ephemeral_storage: str | None = None
+    """Scratch disk the app needs per pod (requested and limited as `ephemeral-storage`)."""
+    spot: bool = False
+    """Runs on spot capacity (the stack's spot node selector and tolerations)."""
+    calls_ai_providers: bool = False
+    """Needs outbound HTTPS to AI provider APIs."""
+    uses_database: bool = False
+    """Reads `DATABASE_URL` from the service's database Secret."""
+    uses_cache: bool = False
+    """Reads `REDIS_URL` from the service's Redis Secret."""
+    public: bool = False
+    """Served to the outside through the Gateway."""
+    termination_grace_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One system of the manuals."""
+
+    name: str
+    namespaces: tuple[str, ...]
+    apps: tuple[AppSpec, ...]
+    secrets: tuple[SecretSpec, ...] = ()
+    manual: str = ""
+    """File name of the manual in the seeds, for docs and runbook links."""
+
+    def app(self, name: str) -> AppSpec:
+        return next(a for a in self.apps if a.name == name)
+
+    @property
+    def config_secrets(self) -> list[ConfigSecret]:
+        found: dict[str, ConfigSecret] = {}
+        for secret in self.secrets:
+            for source in secret.from_config.values():
+                found.setdefault(source.config_key, source)
+        return list(found.values())

@@ -1,0 +1,25 @@
+"""Conventions shared by the service modules."""
+
+from components.app_deployment import Probe, Probes, SecretRef
+from services.catalog import ConfigSecret
+
+# X-02: `/health` for liveness, `/ready` for readiness on the app port.
+HTTP_PROBES = Probes(liveness=Probe("/health", initial_delay_seconds=10), readiness=Probe("/ready", period_seconds=5))
+
+# Each service namespace holds its connection Secrets under these names (S1-04 names `redis-secret`);
+# the data tier creates them, the apps only reference them.
+DATABASE_URL = SecretRef("database-secret", "url")
+CACHE_URL = SecretRef("redis-secret", "url")
+
+# AI provider keys are the secrets the program cannot generate (X-12, S0-10, S1-04, S4-06).
+AI_KEYS = {
+    "openai": ConfigSecret("openaiApiKey", "OpenAI API key"),
+    "anthropic": ConfigSecret("anthropicApiKey", "Anthropic API key"),
+    "google": ConfigSecret("googleAiApiKey", "Google AI API key"),
+    "primary": ConfigSecret("primaryAiApiKey", "primary AI provider API key of the platform tiers"),
+}
+
+# In-namespace names of each service's data stores (the manuals' apps talk to `postgres` and `redis`).
+DATABASE_CLUSTER = "postgres"
+DATABASE_HOST = f"{DATABASE_CLUSTER}-rw"
+CACHE_HOST = "redis"

@@ -1,0 +1,116 @@
+"""Wiring: turn the validated settings of each enabled service into components."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pulumi
+
+from components import quantity
+from components.app_deployment import AppDeployment, AppDeploymentArgs, Resources
+from components.app_secret import AppSecret, AppSecretArgs
+from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
+from providers import Providers
+from settings import AppSettings, ServiceSettings, Settings
+
+# Quota headroom over the apps' own peak: rolling-update surge, jobs and debugging pods.
+QUOTA_HEADROOM = Decimal("1.5")
+QUOTA_RESERVE = Resources({"cpu": "2", "memory": "4Gi"}, {"cpu": "4", "memory": "8Gi"})
+QUOTA_RESERVE_PODS = 10
+
+
+def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
+    """Declare every enabled service; returns the stack outputs."""
+    services = {service.spec.name: deploy_service(service, settings, providers) for service in settings.enabled_services}
+    return {"environment": settings.environment, "services": services}
+
+
+def deploy_service(service: ServiceSettings, settings: Settings, providers: Providers) -> dict[str, Any]:
+    opts = pulumi.ResourceOptions(provider=providers.kubernetes)
+    spec = service.spec
+    namespaces = {
+        name: TenantNamespace(
+            name,
+            TenantNamespaceArgs(quota=_quota(service, name), labels={"app.kubernetes.io/part-of": spec.name}),
+            opts,
+        )
+        for name in spec.namespaces
+    }
+    for secret in spec.secrets:
+        for namespace in secret.namespaces:
+            AppSecret(
+                f"{namespace}-{secret.name}",
+                AppSecretArgs(
+                    namespace=namespaces[namespace].namespace.metadata.name,
+                    secret_name=secret.name,
+                    values={key: settings.secrets[source.config_key] for key, source in secret.from_config.items()},
+                    generated=dict(secret.generated),
+                    labels={"app.kubernetes.io/part-of": spec.name},
+                ),
+                opts,
+            )
+    apps = {
+        name: AppDeployment(name, app_args(app, namespaces[app.spec.namespace], spec.name), opts)
+        for name, app in service.apps.items()
+    }
+    return {
+        "namespaces": list(spec.namespaces),
+        "apps": {name: {"namespace": app.spec.namespace, "url": apps[name].url} for name, app in service.apps.items()},
+    }
+
+
+def app_args(app: AppSettings, namespace: TenantNamespace, part_of: str) -> AppDeploymentArgs:
+    spec = app.spec
+    return AppDeploymentArgs(
+        namespace=namespace.namespace.metadata.name,
+        image=app.image,
+        port=spec.port,
+        probes=spec.probes,
+        resources=_with_ephemeral_storage(app.resources, spec.ephemeral_storage),
+        container_name=spec.container_name,
+        part_of=part_of,
+        replicas=app.replicas,
+        autoscaling=app.autoscaling,
+        metrics_port=spec.metrics_port,
+        service_monitor=True,
+        env=app.env,
+        secret_env=spec.secret_env,
+        config_files=spec.config_files,
+        config_mount_path=spec.config_mount_path,
+        writable_dirs=spec.writable_dirs,
+        scheduling=app.scheduling,
+        termination_grace_seconds=spec.termination_grace_seconds,
+    )
+
+
+def _with_ephemeral_storage(resources: Resources, storage: str | None) -> Resources:
+    if storage is None:
+        return resources
+    return Resources({**resources.requests, "ephemeral-storage": storage}, {**resources.limits, "ephemeral-storage": storage})
+
+
+def _peak_pods(app: AppSettings) -> int:
+    """Most pods the app runs at once: its ceiling plus one rolling-update surge pod."""
+    return (app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1
+
+
+def _quota(service: ServiceSettings, namespace: str) -> Quota:
+    """Quota sized from the apps' peak footprint with headroom, unless the stack sets it."""
+    apps = [app for app in service.apps.values() if app.spec.namespace == namespace]
+
+    def total(side: str, resource: str, reserve: Resources) -> Decimal:
+        peak = sum(
+            (quantity.parse(getattr(app.resources, side)[resource]) * _peak_pods(app) for app in apps), Decimal(0)
+        )
+        return peak * QUOTA_HEADROOM + quantity.parse(getattr(reserve, side)[resource])
+
+    override = service.quota
+    return Quota(
+        requests_cpu=(override and override.requestsCpu) or quantity.cpu(total("requests", "cpu", QUOTA_RESERVE)),
+        requests_memory=(override and override.requestsMemory)
+        or quantity.memory(total("requests", "memory", QUOTA_RESERVE)),
+        limits_cpu=(override and override.limitsCpu) or quantity.cpu(total("limits", "cpu", QUOTA_RESERVE)),
+        limits_memory=(override and override.limitsMemory) or quantity.memory(total("limits", "memory", QUOTA_RESERVE)),
+        pods=(override and override.pods) or sum(_peak_pods(app) for app in apps) + QUOTA_RESERVE_PODS,
+    )

@@ -1,0 +1,506 @@
+"""Typed, validated settings of one stack: the only reader of Pulumi config.
+
+Every problem in the config is reported at once, each with its key path and what is allowed, before
+any resource is registered; missing secrets are listed with the command that sets them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+import pulumi
+import pulumi.runtime
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from components import quantity
+from components.app_deployment import Autoscaling, Resources, Scheduling
+from services import CATALOG
+from services.catalog import AppSpec, ConfigSecret, ServiceSpec
+
+PROJECT = "ai-platform"
+STACKS = ("staging", "prod")
+
+_DNS_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){_DNS_LABEL}(\.{_DNS_LABEL})+$")
+_REGISTRY = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE = re.compile(
+    rf"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+_STACK_REF = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+class SettingsError(pulumi.RunError):
+    """Invalid or incomplete config; the message lists every problem."""
+
+    def __init__(self, problems: list[str], missing_secrets: list[str] | None = None) -> None:
+        self.problems = problems
+        self.missing_secrets = missing_secrets or []
+        lines = []
+        if problems:
+            lines.append(f"Invalid configuration for stack {pulumi.get_stack()!r}:")
+            lines += [f"  - {p}" for p in problems]
+        if self.missing_secrets:
+            lines.append("Missing secrets; set each with:")
+            lines += [f"  {c}" for c in self.missing_secrets]
+        super().__init__("\n".join(lines))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Value checks shared by the config models
+
+
+def _check(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def validate(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"must be {what}, got {value!r}")
+        return value
+
+    return AfterValidator(validate)
+
+
+def _image(value: str) -> str:
+    match = _IMAGE.match(value)
+    if not match:
+        raise ValueError(f"must be an image reference like registry/repo:tag or repo@sha256:<digest>, got {value!r}")
+    if not (match["tag"] or match["digest"]):
+        raise ValueError(f"must name a tag or a digest (an implicit :latest can move), got {value!r}")
+    if match["tag"] == "latest" and not match["digest"]:
+        raise ValueError(f"must not use the moving tag :latest, got {value!r}")
+    return value
+
+
+DnsName = Annotated[str, _check(_DNS_NAME, "a DNS name like example.com")]
+Quantity = Annotated[str, _check(quantity.QUANTITY_PATTERN, "a Kubernetes quantity like 500m, 2, 512Mi or 4Gi")]
+ImageRef = Annotated[str, AfterValidator(_image)]
+EnvName = Annotated[str, _check(_ENV_NAME, "an environment variable name ([A-Za-z_][A-Za-z0-9_]*)")]
+Replicas = Annotated[int, Field(ge=1, le=100)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ResourceAmounts(_Strict):
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+
+class ResourcesConfig(_Strict):
+    requests: ResourceAmounts | None = None
+    limits: ResourceAmounts | None = None
+
+
+class AppConfig(_Strict):
+    image: ImageRef | None = None
+    replicas: Replicas | None = None
+    minReplicas: Replicas | None = None  # noqa: N815 - config keys are camelCase
+    maxReplicas: Replicas | None = None  # noqa: N815
+    resources: ResourcesConfig | None = None
+    env: dict[EnvName, str] | None = None
+    spot: bool | None = None
+
+
+class QuotaConfig(_Strict):
+    requestsCpu: Quantity | None = None  # noqa: N815
+    requestsMemory: Quantity | None = None  # noqa: N815
+    limitsCpu: Quantity | None = None  # noqa: N815
+    limitsMemory: Quantity | None = None  # noqa: N815
+    pods: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+
+class ServiceConfig(_Strict):
+    enabled: bool = True
+    apps: dict[str, AppConfig] = {}
+    quota: QuotaConfig | None = None
+
+
+class ClusterConfig(_Strict):
+    kubeconfig: str | None = None
+    context: str | None = None
+    stack: Annotated[str, _check(_STACK_REF, "a stack reference like org/project/stack")] | None = None
+    oidcProviderArn: str | None = None  # noqa: N815
+    oidcIssuerUrl: Annotated[str, Field(pattern=r"^https://")] | None = None  # noqa: N815
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> ClusterConfig:
+        chosen = [k for k in ("kubeconfig", "context", "stack") if getattr(self, k)]
+        if len(chosen) != 1:
+            raise ValueError(f"set exactly one of kubeconfig (secret), context or stack, got {chosen or 'none'}")
+        return self
+
+
+class SpotConfig(_Strict):
+    nodeSelector: dict[str, str] = {"eks.amazonaws.com/capacityType": "SPOT"}  # noqa: N815
+    tolerations: list[dict[str, str]] = []
+
+
+class RawSettings(_Strict):
+    """The `ai-platform:*` config keys (and `aws:region`), exactly as written in the stack files."""
+
+    environment: Literal["staging", "prod"]
+    domain: DnsName
+    region: Annotated[str, _check(_REGION, "an AWS region like eu-west-1")]
+    cluster: ClusterConfig
+    imageRegistry: Annotated[str, _check(_REGISTRY, "a registry host with optional path, like registry.example.com/ai")]  # noqa: N815
+    imageTag: Annotated[str, Field(pattern=r"^[\w][\w.-]{0,127}$")]  # noqa: N815
+    protectData: bool = False  # noqa: N815
+    spot: SpotConfig = SpotConfig()
+    services: dict[str, ServiceConfig] = {}
+
+
+# Where each RawSettings field is read from, and the secrets the program may ask for.
+CONFIG_KEYS = {name: f"{PROJECT}:{name}" for name in RawSettings.model_fields if name != "region"} | {
+    "region": "aws:region"
+}
+
+
+# ---------------------------------------------------------------------------------------------------
+# The validated settings the program uses
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """One app: the manual's spec with this stack's overrides applied."""
+
+    spec: AppSpec
+    image: str
+    replicas: int
+    autoscaling: Autoscaling | None
+    resources: Resources
+    env: dict[str, str]
+    scheduling: Scheduling | None
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    spec: ServiceSpec
+    enabled: bool
+    apps: dict[str, AppSettings]
+    quota: QuotaConfig | None
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """How to reach the cluster; exactly one of kubeconfig, context, stack is set."""
+
+    kubeconfig: pulumi.Output[str] | None
+    context: str | None
+    stack: str | None
+    oidc_provider_arn: str | None
+    oidc_issuer_url: str | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    stack: str
+    environment: str
+    domain: str
+    region: str
+    cluster: ClusterSettings
+    image_registry: str
+    protect_data: bool
+    services: dict[str, ServiceSettings]
+    secrets: dict[str, pulumi.Output[str]]
+    """Config secret key -> value (secret Output)."""
+
+    @property
+    def enabled_services(self) -> list[ServiceSettings]:
+        return [s for s in self.services.values() if s.enabled]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Loading
+
+
+def load() -> Settings:
+    """Read, validate and merge this stack's config; raise SettingsError listing every problem."""
+    raw_values, secret_keys = _read_raw()
+    problems = _unknown_keys()
+    raw: RawSettings | None = None
+    try:
+        raw = RawSettings.model_validate(raw_values)
+    except ValidationError as error:
+        problems += _describe(error)
+    problems += _check_services(raw_values.get("services"))
+    if raw is not None:
+        problems += _check_environment(raw)
+        if raw.cluster.kubeconfig and CONFIG_KEYS["cluster"] not in secret_keys:
+            problems.append(f"{CONFIG_KEYS['cluster']}.kubeconfig: must be set with --secret")
+    services = _merge(raw) if raw is not None and not problems else {}
+    problems += _check_merged(services)
+    missing = _missing_secrets(services.values())
+    problems += missing.plain
+    if problems or missing.commands:
+        raise SettingsError(problems, missing.commands)
+    assert raw is not None
+    config = pulumi.Config(PROJECT)
+    needed = {s.config_key for svc in services.values() if svc.enabled for s in svc.spec.config_secrets}
+    return Settings(
+        stack=pulumi.get_stack(),
+        environment=raw.environment,
+        domain=raw.domain,
+        region=raw.region,
+        cluster=_cluster(raw.cluster),
+        image_registry=raw.imageRegistry,
+        protect_data=raw.protectData,
+        services=services,
+        secrets={key: config.require_secret(key) for key in sorted(needed)},
+    )
+
+
+def required_secret_keys(values: Mapping[str, Any]) -> list[str]:
+    """Fully qualified config secrets the enabled services need, given raw config VALUES."""
+    overrides = values.get(CONFIG_KEYS["services"]) or {}
+    if isinstance(overrides, str):
+        overrides = json.loads(overrides)
+    keys = {
+        f"{PROJECT}:{secret.config_key}"
+        for name, spec in CATALOG.items()
+        if (overrides.get(name) or {}).get("enabled", True) is not False
+        for secret in spec.config_secrets
+    }
+    return sorted(keys)
+
+
+def _read_raw() -> tuple[dict[str, Any], set[str]]:
+    values: dict[str, Any] = {}
+    secret: set[str] = set()
+    for field, key in CONFIG_KEYS.items():
+        text = pulumi.runtime.get_config(key)
+        if text is None:
+            continue
+        if pulumi.runtime.is_config_secret(key):
+            secret.add(key)
+        values[field] = _parse(field, text)
+    return values, secret
+
+
+def _parse(field: str, text: str) -> Any:
+    """Config arrives as strings; objects and booleans are JSON. Bad JSON is left for validation to report."""
+    if _is_string_field(field):
+        return text
+    try:
+        return json.loads(text)
+    except (TypeError, json.JSONDecodeError):
+        return text
+
+
+def _is_string_field(field: str) -> bool:
+    annotation = RawSettings.model_fields[field].annotation
+    return annotation is str or (get_origin(annotation) is Literal and all(isinstance(a, str) for a in get_args(annotation)))
+
+
+def _all_config_keys() -> Iterable[str]:
+    from pulumi.runtime import config as runtime_config
+
+    yield from runtime_config.CONFIG.get().keys()
+    yield from (runtime_config.get_config_env() or {}).keys()
+
+
+def _known_secret_keys() -> set[str]:
+    return {f"{PROJECT}:{s.config_key}" for spec in CATALOG.values() for s in spec.config_secrets}
+
+
+def _unknown_keys() -> list[str]:
+    known = set(CONFIG_KEYS.values()) | _known_secret_keys()
+    allowed = ", ".join(sorted(k.split(":", 1)[1] for k in known if k.startswith(f"{PROJECT}:")))
+    return [
+        f"{key}: unknown key; allowed keys are {allowed}"
+        for key in sorted(set(_all_config_keys()))
+        if key.startswith(f"{PROJECT}:") and key not in known
+    ]
+
+
+def _describe(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors(include_url=False):
+        path = _key_path(item["loc"])
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = f"unknown key; allowed keys are {', '.join(_allowed_at(item['loc'][:-1]))}"
+        elif item["type"] == "missing":
+            message = "is required"
+        elif "input" in item and item["type"] not in ("value_error",):
+            message = f"{message}, got {item['input']!r}"
+        problems.append(f"{path}: {message.removeprefix('Value error, ')}")
+    return problems
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    head, *rest = [str(part) for part in loc] or ["config"]
+    key = CONFIG_KEYS.get(head, f"{PROJECT}:{head}")
+    return ".".join([key, *rest])
+
+
+def _allowed_at(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model found at LOC (skipping map keys), for 'allowed keys' hints."""
+    model: type[BaseModel] = RawSettings
+    skip_key = False
+    for part in loc:
+        if skip_key:
+            skip_key = False
+            continue
+        annotation = model.model_fields[str(part)].annotation
+        model, skip_key = _model_of(annotation)
+    return sorted(model.model_fields)
+
+
+def _model_of(annotation: Any) -> tuple[type[BaseModel], bool]:
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate, False
+        if get_origin(candidate) is dict:
+            inner, _ = _model_of(get_args(candidate)[1])
+            return inner, True
+    raise KeyError(annotation)
+
+
+def _check_services(services: Any) -> list[str]:
+    """Service and app names must be the catalog's (named as the manuals name them)."""
+    if not isinstance(services, dict):
+        return []
+    problems = []
+    base = CONFIG_KEYS["services"]
+    for name, override in services.items():
+        if name not in CATALOG:
+            problems.append(f"{base}.{name}: unknown service; allowed are {', '.join(CATALOG)}")
+            continue
+        apps = (override or {}).get("apps") if isinstance(override, dict) else None
+        for app in apps or {}:
+            known = [a.name for a in CATALOG[name].apps]
+            if app not in known:
+                problems.append(f"{base}.{name}.apps.{app}: unknown app; allowed are {', '.join(known)}")
+    return problems
+
+
+def _check_environment(raw: RawSettings) -> list[str]:
+    stack = pulumi.get_stack()
+    if stack in STACKS and raw.environment != stack:
+        return [f"{CONFIG_KEYS['environment']}: must match the stack {stack!r}, got {raw.environment!r}"]
+    return []
+
+
+def _merge(raw: RawSettings) -> dict[str, ServiceSettings]:
+    merged = {}
+    spot = Scheduling(dict(raw.spot.nodeSelector), tuple(raw.spot.tolerations))
+    for name, spec in CATALOG.items():
+        override = raw.services.get(name, ServiceConfig())
+        apps = {
+            app.name: _merge_app(app, override.apps.get(app.name, AppConfig()), raw, spot) for app in spec.apps
+        }
+        merged[name] = ServiceSettings(spec, override.enabled, apps, override.quota)
+    return merged
+
+
+def _merge_app(spec: AppSpec, override: AppConfig, raw: RawSettings, spot: Scheduling) -> AppSettings:
+    autoscaling = spec.autoscaling
+    if autoscaling is not None:
+        autoscaling = replace(
+            autoscaling,
+            min_replicas=override.minReplicas or autoscaling.min_replicas,
+            max_replicas=override.maxReplicas or autoscaling.max_replicas,
+        )
+    resources = spec.resources
+    if override.resources is not None:
+        resources = Resources(
+            _merge_amounts(spec.resources.requests, override.resources.requests),
+            _merge_amounts(spec.resources.limits, override.resources.limits),
+        )
+    on_spot = spec.spot if override.spot is None else override.spot
+    return AppSettings(
+        spec=spec,
+        image=override.image or f"{raw.imageRegistry}/{spec.image_repository}:{raw.imageTag}",
+        replicas=override.replicas or spec.replicas,
+        autoscaling=autoscaling,
+        resources=resources,
+        env={**spec.env, **(override.env or {})},
+        scheduling=spot if on_spot else None,
+    )
+
+
+def _merge_amounts(base: Mapping[str, str], override: ResourceAmounts | None) -> dict[str, str]:
+    merged = dict(base)
+    if override is not None:
+        merged.update({k: v for k, v in override.model_dump().items() if v is not None})
+    return merged
+
+
+def _check_merged(services: Mapping[str, ServiceSettings]) -> list[str]:
+    problems = []
+    for name, service in services.items():
+        for app_name, app in service.apps.items():
+            path = f"{CONFIG_KEYS['services']}.{name}.apps.{app_name}"
+            override = _override_of(name, app_name)
+            problems += _check_scaling(path, app, override)
+            problems += _check_requests_within_limits(path, app)
+            clash = sorted(set(app.env) & set(app.spec.secret_env))
+            if clash:
+                problems.append(f"{path}.env: {', '.join(clash)} come from Secrets and cannot be set as plain env")
+    return problems
+
+
+def _override_of(service: str, app: str) -> dict[str, Any]:
+    raw = _parse("services", pulumi.runtime.get_config(CONFIG_KEYS["services"]) or "{}")
+    return ((raw.get(service) or {}).get("apps") or {}).get(app) or {}
+
+
+def _check_scaling(path: str, app: AppSettings, override: Mapping[str, Any]) -> list[str]:
+    scaling = app.autoscaling
+    if scaling is None and ({"minReplicas", "maxReplicas"} & set(override)):
+        return [f"{path}: this app is not autoscaled; set replicas instead of minReplicas/maxReplicas"]
+    if scaling is not None and "replicas" in override:
+        return [f"{path}.replicas: this app is autoscaled (the HPA owns replicas); set minReplicas/maxReplicas"]
+    if scaling is not None and scaling.min_replicas > scaling.max_replicas:
+        return [f"{path}.minReplicas: must be <= maxReplicas ({scaling.max_replicas}), got {scaling.min_replicas}"]
+    return []
+
+
+def _check_requests_within_limits(path: str, app: AppSettings) -> list[str]:
+    problems = []
+    for resource, request in app.resources.requests.items():
+        limit = app.resources.limits.get(resource)
+        if limit is not None and quantity.parse(request) > quantity.parse(limit):
+            problems.append(
+                f"{path}.resources.requests.{resource}: must be <= the limit {limit}, got {request}"
+            )
+    return problems
+
+
+@dataclass(frozen=True)
+class _MissingSecrets:
+    commands: list[str]
+    plain: list[str]
+
+
+def _missing_secrets(services: Iterable[ServiceSettings]) -> _MissingSecrets:
+    needed: dict[str, tuple[ConfigSecret, list[str]]] = {}
+    for service in services:
+        if service.enabled:
+            for secret in service.spec.config_secrets:
+                needed.setdefault(secret.config_key, (secret, []))[1].append(service.spec.name)
+    commands, plain = [], []
+    for key, (secret, users) in sorted(needed.items()):
+        full = f"{PROJECT}:{key}"
+        if pulumi.runtime.get_config(full) is None:
+            commands.append(f"pulumi config set --secret {key} <value>   # {secret.description} ({', '.join(users)})")
+        elif not pulumi.runtime.is_config_secret(full):
+            plain.append(f"{full}: is stored in plain text; set it again with `pulumi config set --secret {key}`")
+    return _MissingSecrets(commands, plain)
+
+
+def _cluster(cluster: ClusterConfig) -> ClusterSettings:
+    return ClusterSettings(
+        kubeconfig=pulumi.Output.secret(cluster.kubeconfig) if cluster.kubeconfig else None,
+        context=cluster.context,
+        stack=cluster.stack,
+        oidc_provider_arn=cluster.oidcProviderArn,
+        oidc_issuer_url=cluster.oidcIssuerUrl,
+    )

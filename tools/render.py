@@ -1,0 +1,167 @@
+"""Offline render of a stack: `python -m tools.render STACK --out DIR`.
+
+Runs `__main__.py` unchanged under Pulumi's mock runtime with the stack's config (project defaults,
+then `Pulumi.STACK.yaml`, secrets replaced by placeholders) and writes what the providers would
+receive:
+
+  DIR/manifests/<namespace or _cluster>/<Kind>-<name>.yaml   every Kubernetes object, secrets masked
+  DIR/helm/<release>.yaml                                     chart, version, repository, namespace, values
+  DIR/resources.json                                          every resource with its options
+  DIR/outputs.json                                            stack outputs, secrets masked
+
+Exits 2 with the settings error (and writes nothing) when the config is invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pulumi.runtime import rpc
+
+from tools.mock_runtime import ROOT, ProgramRun, Registration, run_program
+
+MASK = "[secret]"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def clean(value: Any) -> Any:
+    """Provider-ready value: secrets masked, whole floats as integers (the mock runtime sends floats)."""
+    if rpc.is_rpc_secret(value):
+        return MASK
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def manifest(registration: Registration) -> dict[str, Any]:
+    """The object as the provider would send it, keys in a stable order, Secret values masked."""
+    doc = clean(registration.inputs)
+    if doc.get("kind") == "Secret":
+        for field in ("data", "stringData"):
+            if field in registration.inputs:
+                doc[field] = {key: MASK for key in _unwrap(registration.inputs[field])}
+    head = {key: _sorted(doc.pop(key)) for key in ("apiVersion", "kind", "metadata") if key in doc}
+    return {**head, **_sorted(doc)}
+
+
+def _unwrap(value: Any) -> Any:
+    return value["value"] if rpc.is_rpc_secret(value) else value
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def is_kubernetes_object(registration: Registration) -> bool:
+    return (
+        registration.custom
+        and registration.type.startswith("kubernetes:")
+        and registration.type != HELM_RELEASE
+        and "kind" in registration.inputs
+    )
+
+
+def write_render(run: ProgramRun, out: Path) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "manifests").mkdir(parents=True)
+    (out / "helm").mkdir()
+    for registration in run.registrations:
+        if is_kubernetes_object(registration):
+            _write_manifest(registration, out / "manifests")
+        elif registration.type == HELM_RELEASE:
+            _write_helm_release(registration, out / "helm")
+    resources = [
+        {
+            "urn": r.urn,
+            "type": r.type,
+            "name": r.name,
+            "parent": r.parent or None,
+            "inputs": clean(r.inputs),
+            "protect": r.protect,
+            "retainOnDelete": r.retain_on_delete,
+            "dependsOn": sorted(set(r.dependencies)),
+        }
+        for r in run.registrations
+    ]
+    (out / "resources.json").write_text(json.dumps(resources, indent=2, sort_keys=True) + "\n")
+    outputs = {k: MASK if k in run.secret_outputs else clean(v) for k, v in run.outputs.items()}
+    (out / "outputs.json").write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
+
+
+def _write_manifest(registration: Registration, root: Path) -> None:
+    doc = manifest(registration)
+    meta = doc.get("metadata") or {}
+    folder = root / (meta.get("namespace") or "_cluster")
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{doc['kind']}-{meta.get('name') or registration.name}.yaml"
+    if path.exists():
+        raise RuntimeError(f"two objects render to {path.relative_to(root)}")
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def _write_helm_release(registration: Registration, root: Path) -> None:
+    inputs = clean(registration.inputs)
+    release = {
+        "name": inputs.get("name") or registration.name,
+        "chart": inputs.get("chart"),
+        "version": inputs.get("version"),
+        "repository": (inputs.get("repositoryOpts") or {}).get("repo"),
+        "namespace": inputs.get("namespace"),
+        "values": inputs.get("values") or {},
+    }
+    (root / f"{release['name']}.yaml").write_text(yaml.safe_dump(release, sort_keys=False))
+
+
+def summary(run: ProgramRun) -> str:
+    by_type = Counter(r.type for r in run.registrations)
+    by_urn = run.by_urn()
+    by_component = Counter(
+        by_urn[r.parent].type if r.parent in by_urn else "(stack)" for r in run.registrations if r.custom
+    )
+    lines = [f"stack {run.stack}: {len(run.registrations)} resources"]
+    lines += ["  by type:"] + [f"    {n:4d}  {t}" for t, n in sorted(by_type.items())]
+    lines += ["  by component:"] + [f"    {n:4d}  {t}" for t, n in sorted(by_component.items())]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stack", choices=["staging", "prod"])
+    parser.add_argument("--out", type=Path, default=None, help="output directory (default build/render/STACK)")
+    args = parser.parse_args(argv)
+    out = args.out or ROOT / "build" / "render" / args.stack
+
+    import settings  # the program's own module
+
+    try:
+        run = run_program(args.stack)
+    except settings.SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    write_render(run, out)
+    print(summary(run))
+    print(f"rendered to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
