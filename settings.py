@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 import pulumi
 import pulumi.runtime
@@ -86,6 +86,9 @@ Replicas = Annotated[int, Field(ge=1, le=100)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class ResourceAmounts(_Strict):
@@ -224,18 +227,16 @@ def load() -> Settings:
     """Read, validate and merge this stack's config; raise SettingsError listing every problem."""
     raw_values, secret_keys = _read_raw()
     problems = _unknown_keys()
-    raw: RawSettings | None = None
-    try:
-        raw = RawSettings.model_validate(raw_values)
-    except ValidationError as error:
-        problems += _describe(error)
-    problems += _check_services(raw_values.get("services"))
-    if raw is not None:
-        problems += _check_environment(raw)
-        if raw.cluster.kubeconfig and CONFIG_KEYS["cluster"] not in secret_keys:
-            problems.append(f"{CONFIG_KEYS['cluster']}.kubeconfig: must be set with --secret")
-    services = _merge(raw) if raw is not None and not problems else {}
-    problems += _check_merged(services)
+    services_raw = raw_values.get("services") or {}
+    # Services are validated one by one so that a mistake in one still lets the others be checked.
+    raw = _validate(RawSettings, {**raw_values, "services": {}}, (), problems)
+    problems += _check_environment(raw_values.get("environment"))
+    overrides = _validate_services(services_raw, problems)
+    if raw is not None and raw.cluster.kubeconfig and CONFIG_KEYS["cluster"] not in secret_keys:
+        problems.append(f"{CONFIG_KEYS['cluster']}.kubeconfig: must be set with --secret")
+    # With invalid top-level keys, the overrides are still merged onto the catalog to check them too.
+    services = _merge(raw or RawSettings.model_construct(imageRegistry="", imageTag=""), overrides)
+    problems += _check_merged(services, overrides)
     missing = _missing_secrets(services.values())
     problems += missing.plain
     if problems or missing.commands:
@@ -254,6 +255,28 @@ def load() -> Settings:
         services=services,
         secrets={key: config.require_secret(key) for key in sorted(needed)},
     )
+
+
+def _validate(model: type[_M], value: Any, prefix: tuple[str, ...], problems: list[str]) -> _M | None:
+    try:
+        return model.model_validate(value)
+    except ValidationError as error:
+        problems += _describe(error, prefix)
+        return None
+
+
+def _validate_services(services: Any, problems: list[str]) -> dict[str, ServiceConfig]:
+    if not isinstance(services, dict):
+        problems.append(f"{CONFIG_KEYS['services']}: must be a map of service name to settings, got {services!r}")
+        return {}
+    problems += _check_names(services)
+    validated = {}
+    for name, value in services.items():
+        if name in CATALOG:
+            config = _validate(ServiceConfig, value, ("services", name), problems)
+            if config is not None:
+                validated[name] = config
+    return validated
 
 
 def required_secret_keys(values: Mapping[str, Any]) -> list[str]:
@@ -319,13 +342,14 @@ def _unknown_keys() -> list[str]:
     ]
 
 
-def _describe(error: ValidationError) -> list[str]:
+def _describe(error: ValidationError, prefix: tuple[str, ...] = ()) -> list[str]:
     problems = []
     for item in error.errors(include_url=False):
-        path = _key_path(item["loc"])
+        loc = (*prefix, *item["loc"])
+        path = _key_path(loc)
         message = item["msg"]
         if item["type"] == "extra_forbidden":
-            message = f"unknown key; allowed keys are {', '.join(_allowed_at(item['loc'][:-1]))}"
+            message = f"unknown key; allowed keys are {', '.join(_allowed_at(loc[:-1]))}"
         elif item["type"] == "missing":
             message = "is required"
         elif "input" in item and item["type"] not in ("value_error",):
@@ -363,10 +387,8 @@ def _model_of(annotation: Any) -> tuple[type[BaseModel], bool]:
     raise KeyError(annotation)
 
 
-def _check_services(services: Any) -> list[str]:
+def _check_names(services: dict[str, Any]) -> list[str]:
     """Service and app names must be the catalog's (named as the manuals name them)."""
-    if not isinstance(services, dict):
-        return []
     problems = []
     base = CONFIG_KEYS["services"]
     for name, override in services.items():
@@ -381,18 +403,18 @@ def _check_services(services: Any) -> list[str]:
     return problems
 
 
-def _check_environment(raw: RawSettings) -> list[str]:
+def _check_environment(environment: Any) -> list[str]:
     stack = pulumi.get_stack()
-    if stack in STACKS and raw.environment != stack:
-        return [f"{CONFIG_KEYS['environment']}: must match the stack {stack!r}, got {raw.environment!r}"]
+    if stack in STACKS and environment in STACKS and environment != stack:
+        return [f"{CONFIG_KEYS['environment']}: must match the stack {stack!r}, got {environment!r}"]
     return []
 
 
-def _merge(raw: RawSettings) -> dict[str, ServiceSettings]:
+def _merge(raw: RawSettings, overrides: Mapping[str, ServiceConfig]) -> dict[str, ServiceSettings]:
     merged = {}
     spot = Scheduling(dict(raw.spot.nodeSelector), tuple(raw.spot.tolerations))
     for name, spec in CATALOG.items():
-        override = raw.services.get(name, ServiceConfig())
+        override = overrides.get(name, ServiceConfig())
         apps = {
             app.name: _merge_app(app, override.apps.get(app.name, AppConfig()), raw, spot) for app in spec.apps
         }
@@ -433,13 +455,13 @@ def _merge_amounts(base: Mapping[str, str], override: ResourceAmounts | None) ->
     return merged
 
 
-def _check_merged(services: Mapping[str, ServiceSettings]) -> list[str]:
+def _check_merged(services: Mapping[str, ServiceSettings], overrides: Mapping[str, ServiceConfig]) -> list[str]:
     problems = []
     for name, service in services.items():
         for app_name, app in service.apps.items():
             path = f"{CONFIG_KEYS['services']}.{name}.apps.{app_name}"
-            override = _override_of(name, app_name)
-            problems += _check_scaling(path, app, override)
+            given = overrides[name].apps.get(app_name) if name in overrides else None
+            problems += _check_scaling(path, app, given.model_fields_set if given else set())
             problems += _check_requests_within_limits(path, app)
             clash = sorted(set(app.env) & set(app.spec.secret_env))
             if clash:
@@ -447,12 +469,7 @@ def _check_merged(services: Mapping[str, ServiceSettings]) -> list[str]:
     return problems
 
 
-def _override_of(service: str, app: str) -> dict[str, Any]:
-    raw = _parse("services", pulumi.runtime.get_config(CONFIG_KEYS["services"]) or "{}")
-    return ((raw.get(service) or {}).get("apps") or {}).get(app) or {}
-
-
-def _check_scaling(path: str, app: AppSettings, override: Mapping[str, Any]) -> list[str]:
+def _check_scaling(path: str, app: AppSettings, override: set[str]) -> list[str]:
     scaling = app.autoscaling
     if scaling is None and ({"minReplicas", "maxReplicas"} & set(override)):
         return [f"{path}: this app is not autoscaled; set replicas instead of minReplicas/maxReplicas"]

@@ -143,17 +143,36 @@ def summary(run: ProgramRun) -> str:
     return "\n".join(lines)
 
 
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack", choices=["staging", "prod"])
     parser.add_argument("--out", type=Path, default=None, help="output directory (default build/render/STACK)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="override a config value for this render (e.g. --set 'ai-platform:services={...}'); repeatable",
+    )
+    parser.add_argument("--unset", action="append", default=[], metavar="KEY", help="drop a config value")
     args = parser.parse_args(argv)
+    overrides: dict[str, Any] = dict.fromkeys(args.unset)
+    for item in args.set:
+        key, _, text = item.partition("=")
+        overrides[key] = _json_or_text(text)
     out = args.out or ROOT / "build" / "render" / args.stack
 
     import settings  # the program's own module
 
     try:
-        run = run_program(args.stack)
+        run = run_program(args.stack, overrides)
     except settings.SettingsError as error:
         print(error, file=sys.stderr)
         return 2

@@ -1,0 +1,514 @@
+"""BackupBucket: one private, encrypted, versioned S3 bucket for a stack's backups, and who may use it.
+
+Owns a customer-managed KMS key (SSE-KMS with bucket keys), the bucket's versioning, lifecycle,
+public access block, ownership controls and TLS-only policy, a separate access-log bucket, optional
+object lock, and one IAM role per access grant, assumed through IRSA (no users, no access keys).
+
+Key layout: `<retention class>/<owner>/...` (see `backup_prefix`), because S3 lifecycle rules
+select objects by key prefix: `daily/` and `hourly/` expire by lifecycle; `managed/` is left to
+the writing tool's own retention (barman-cloud's `retentionPolicy`), since expiring a base backup's
+WAL files behind barman's back breaks point-in-time recovery.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+RetentionClass = Literal["daily", "hourly", "managed"]
+DAILY: RetentionClass = "daily"
+HOURLY: RetentionClass = "hourly"
+MANAGED: RetentionClass = "managed"
+
+ACCESS_LOG_PREFIX = "s3-access-logs/"
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
+
+
+def backup_prefix(retention_class: RetentionClass, owner: str) -> str:
+    """Key prefix for OWNER's backups of RETENTION_CLASS, e.g. `daily/<owner>/`."""
+    if retention_class not in (DAILY, HOURLY, MANAGED):
+        raise ValueError(f"retention class must be one of daily, hourly, managed, got {retention_class!r}")
+    return f"{retention_class}/{owner.strip('/')}/"
+
+
+@dataclass(frozen=True)
+class ObjectLock:
+    """Default object-lock retention for new object versions (WORM)."""
+
+    mode: Literal["GOVERNANCE", "COMPLIANCE"]
+    """GOVERNANCE can be bypassed with s3:BypassGovernanceRetention; COMPLIANCE cannot, not even by root."""
+    days: int
+    """How long each new object version stays locked."""
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("GOVERNANCE", "COMPLIANCE"):
+            raise ValueError(f"object lock mode must be GOVERNANCE or COMPLIANCE, got {self.mode!r}")
+        if self.days < 1:
+            raise ValueError(f"object lock days must be >= 1, got {self.days}")
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    """An IAM role for one Kubernetes ServiceAccount (IRSA), scoped to key prefixes of the bucket."""
+
+    role_name: str
+    """IAM role name; unique in the account (include the stack), also the key of `role_arns`."""
+    namespace: pulumi.Input[str]
+    """Namespace of the ServiceAccount allowed to assume the role."""
+    service_account: pulumi.Input[str]
+    """Name of that ServiceAccount."""
+    prefixes: Sequence[str]
+    """Key prefixes the role may use, each ending in `/` (see `backup_prefix`)."""
+    access: Literal["write", "read"]
+    """`write`: put, read back, list and abort uploads; `read`: get and list. Neither may delete."""
+    delete_own_objects: bool = False
+    """s3:DeleteObject on its prefixes, for tools that enforce their own retention (barman-cloud)."""
+    head_bucket: bool = False
+    """Allow HeadBucket (barman-cloud calls it before every upload and restore); IAM authorises it as an
+    unscoped s3:ListBucket, so the role can also list key names (not read objects) outside its prefixes."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.role_name) <= 64:
+            raise ValueError(f"role name must have 1-64 characters, got {self.role_name!r}")
+        if self.access not in ("write", "read"):
+            raise ValueError(f"{self.role_name}: access must be write or read, got {self.access!r}")
+        if not self.prefixes:
+            raise ValueError(f"{self.role_name}: at least one prefix is needed (never the whole bucket)")
+        bad = [p for p in self.prefixes if not _PREFIX.match(p)]
+        if bad:
+            raise ValueError(f"{self.role_name}: prefixes must look like `daily/owner/` (no leading `/`), got {bad}")
+        if self.delete_own_objects and self.access != "write":
+            raise ValueError(f"{self.role_name}: delete_own_objects needs access=write")
+
+
+@dataclass(frozen=True)
+class BackupBucketArgs:
+    """The bucket, its retention, and who may reach it."""
+
+    bucket_name: str
+    """Globally unique S3 bucket name."""
+    oidc_provider_arn: pulumi.Input[str]
+    """ARN of the cluster's IAM OIDC provider (from the cluster stack)."""
+    oidc_issuer_url: pulumi.Input[str]
+    """The cluster's OIDC issuer URL, `https://oidc.eks.<region>.amazonaws.com/id/<id>`."""
+    grants: Sequence[AccessGrant] = ()
+    """One IAM role per grant."""
+    daily_retention_days: int = 30
+    """Objects under `daily/` expire after this many days."""
+    hourly_retention_days: int = 7
+    """Objects under `hourly/` (incremental backups) expire after this many days."""
+    noncurrent_version_days: int = 30
+    """Overwritten or deleted versions are kept this long: the undo window for a bad delete."""
+    abort_multipart_days: int = 7
+    """Incomplete multipart uploads are aborted after this many days."""
+    log_bucket_name: str | None = None
+    """Access-log bucket name; defaults to `<bucket_name>-logs`."""
+    log_retention_days: int = 365
+    """Access logs (the audit trail of reads and writes) expire after this many days."""
+    object_lock: ObjectLock | None = None
+    """Object lock (WORM); can only be enabled when the bucket is created."""
+    operator_role_arn: pulumi.Input[str] | None = None
+    """The only principal allowed to delete object versions or the bucket (break-glass); None: nobody."""
+    protect: bool = True
+    """Protect the buckets and the KMS key against `pulumi destroy` and replacement."""
+    retain_on_delete: bool = True
+    """Keep the buckets and the KMS key in AWS when they leave the program."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Extra tags (the provider's default tags apply too)."""
+
+    def __post_init__(self) -> None:
+        for bucket in (self.bucket_name, self.resolved_log_bucket_name):
+            if not _BUCKET_NAME.match(bucket) or ".." in bucket:
+                raise ValueError(f"{bucket!r} is not a valid S3 bucket name (3-63 of a-z 0-9 . -)")
+        days = {
+            "daily_retention_days": self.daily_retention_days,
+            "hourly_retention_days": self.hourly_retention_days,
+            "noncurrent_version_days": self.noncurrent_version_days,
+            "abort_multipart_days": self.abort_multipart_days,
+            "log_retention_days": self.log_retention_days,
+        }
+        too_small = {key: value for key, value in days.items() if value < 1}
+        if too_small:
+            raise ValueError(f"retention days must be >= 1: {too_small}")
+        names = [grant.role_name for grant in self.grants]
+        if len(names) != len(set(names)):
+            raise ValueError(f"grant role names must be unique, got {names}")
+
+    @property
+    def resolved_log_bucket_name(self) -> str:
+        return self.log_bucket_name or f"{self.bucket_name}-logs"
+
+    def expiring_classes(self) -> dict[RetentionClass, int]:
+        """Retention class -> days after which lifecycle expires its objects (`managed` is absent)."""
+        return {DAILY: self.daily_retention_days, HOURLY: self.hourly_retention_days}
+
+
+class BackupBucket(pulumi.ComponentResource):
+    """A private SSE-KMS backup bucket with lifecycle retention, access logs and IRSA roles."""
+
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+    log_bucket_name: pulumi.Output[str]
+    role_arns: dict[str, pulumi.Output[str]]
+    """Grant role name -> IAM role ARN."""
+    bucket: aws.s3.Bucket
+    """The bucket resource, for `depends_on`."""
+
+    def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-platform:backup_bucket:BackupBucket", name, None, opts)
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete)
+
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"Encrypts the backups in s3://{args.bucket_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=_tags(args, f"{args.bucket_name}-key"),
+            opts=stateful,
+        )
+        aws.kms.Alias(
+            f"{name}-key-alias",
+            name=f"alias/{args.bucket_name}",
+            target_key_id=key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket=args.bucket_name,
+            object_lock_enabled=True if args.object_lock else None,
+            tags=_tags(args, args.bucket_name),
+            opts=stateful,
+        )
+        log_bucket = aws.s3.Bucket(
+            f"{name}-logs",
+            bucket=args.resolved_log_bucket_name,
+            tags=_tags(args, args.resolved_log_bucket_name),
+            opts=stateful,
+        )
+
+        versioning, public_access_block = self._harden(f"{name}-bucket", self.bucket, _kms_encryption(key.arn))
+        self._lifecycle(f"{name}-lifecycle", self.bucket, _backup_lifecycle_rules(args), versioning)
+        self._policy(f"{name}-policy", self.bucket, _backup_bucket_policy(self.bucket.arn, args), public_access_block)
+
+        # S3 server access logging can only deliver to a bucket encrypted with SSE-S3.
+        log_versioning, log_public_access_block = self._harden(f"{name}-logs", log_bucket, _sse_s3_encryption())
+        self._lifecycle(f"{name}-logs-lifecycle", log_bucket, [_log_lifecycle_rule(args)], log_versioning)
+        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        log_policy = self._policy(
+            f"{name}-logs-policy",
+            log_bucket,
+            _log_bucket_policy(log_bucket.arn, self.bucket.arn, account_id),
+            log_public_access_block,
+        )
+        aws.s3.BucketLogging(
+            f"{name}-logging",
+            bucket=self.bucket.id,
+            target_bucket=log_bucket.id,
+            target_prefix=ACCESS_LOG_PREFIX,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]),
+        )
+        if args.object_lock:
+            aws.s3.BucketObjectLockConfiguration(
+                f"{name}-object-lock",
+                bucket=self.bucket.id,
+                object_lock_enabled="Enabled",
+                rule={"default_retention": {"mode": args.object_lock.mode, "days": args.object_lock.days}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+            )
+
+        self.role_arns = {
+            grant.role_name: self._irsa_role(f"{name}-{grant.role_name}", args, grant, key.arn) for grant in args.grants
+        }
+        self.bucket_name = self.bucket.bucket
+        self.bucket_arn = self.bucket.arn
+        self.kms_key_arn = key.arn
+        self.log_bucket_name = log_bucket.bucket
+        self.register_outputs(
+            {
+                "bucketName": self.bucket_name,
+                "bucketArn": self.bucket_arn,
+                "kmsKeyArn": self.kms_key_arn,
+                "logBucketName": self.log_bucket_name,
+                "roleArns": self.role_arns,
+            }
+        )
+
+    def service_account_annotations(self, role_name: str) -> dict[str, pulumi.Output[str]]:
+        """Annotations binding a ServiceAccount to the IRSA role of grant ROLE_NAME."""
+        return {IRSA_ANNOTATION: self.role_arns[role_name]}
+
+    def s3_url(self, prefix: str) -> pulumi.Output[str]:
+        """`s3://<bucket>/<prefix>`, e.g. a barman-cloud `destinationPath`."""
+        return pulumi.Output.concat("s3://", self.bucket_name, "/", prefix)
+
+    def _harden(
+        self, name: str, bucket: aws.s3.Bucket, encryption: list[dict[str, Any]]
+    ) -> tuple[aws.s3.BucketVersioning, aws.s3.BucketPublicAccessBlock]:
+        """Default encryption, versioning, public access block and owner-enforced ownership (ACLs off)."""
+        opts = pulumi.ResourceOptions(parent=self)
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption", bucket=bucket.id, rules=encryption, opts=opts
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=opts
+        )
+        public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=opts,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts
+        )
+        return versioning, public_access_block
+
+    def _lifecycle(
+        self, name: str, bucket: aws.s3.Bucket, rules: list[dict[str, Any]], versioning: aws.s3.BucketVersioning
+    ) -> None:
+        # Noncurrent-version rules only mean something once versioning is on.
+        aws.s3.BucketLifecycleConfiguration(
+            name, bucket=bucket.id, rules=rules, opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning])
+        )
+
+    def _policy(
+        self,
+        name: str,
+        bucket: aws.s3.Bucket,
+        document: pulumi.Output[dict[str, Any]],
+        public_access_block: aws.s3.BucketPublicAccessBlock,
+    ) -> aws.s3.BucketPolicy:
+        # After the public access block: S3 rejects concurrent changes of the two.
+        return aws.s3.BucketPolicy(
+            name,
+            bucket=bucket.id,
+            policy=document.apply(json.dumps),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
+        )
+
+    def _irsa_role(
+        self, name: str, args: BackupBucketArgs, grant: AccessGrant, key_arn: pulumi.Output[str]
+    ) -> pulumi.Output[str]:
+        trust = pulumi.Output.all(
+            args.oidc_provider_arn, args.oidc_issuer_url, grant.namespace, grant.service_account
+        ).apply(lambda values: json.dumps(_irsa_trust_policy(*values)))
+        role = aws.iam.Role(
+            name,
+            name=grant.role_name,
+            description=f"IRSA: {grant.access} access to {', '.join(grant.prefixes)} in {args.bucket_name}",
+            assume_role_policy=trust,
+            tags=_tags(args, grant.role_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        policy = pulumi.Output.all(self.bucket.arn, key_arn).apply(lambda arns: json.dumps(_grant_policy(grant, *arns)))
+        aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=self))
+        return role.arn
+
+
+def _tags(args: BackupBucketArgs, name: str) -> dict[str, str]:
+    return {**args.tags, "Name": name}
+
+
+def _kms_encryption(key_arn: pulumi.Output[str]) -> list[dict[str, Any]]:
+    # Bucket keys cut KMS requests (and cost) by caching a bucket-level data key.
+    return [
+        {
+            "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key_arn},
+            "bucket_key_enabled": True,
+        }
+    ]
+
+
+def _sse_s3_encryption() -> list[dict[str, Any]]:
+    return [{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}]
+
+
+def _backup_lifecycle_rules(args: BackupBucketArgs) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = [
+        {
+            "id": f"expire-{retention_class}",
+            "status": "Enabled",
+            "filter": {"prefix": f"{retention_class}/"},
+            "expiration": {"days": days},
+        }
+        for retention_class, days in args.expiring_classes().items()
+    ]
+    rules.append(
+        {
+            "id": "noncurrent-versions-and-incomplete-uploads",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_days},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": args.abort_multipart_days},
+            # Once every version is gone, its lone delete marker would only clutter listings.
+            "expiration": {"expired_object_delete_marker": True},
+        }
+    )
+    return rules
+
+
+def _log_lifecycle_rule(args: BackupBucketArgs) -> dict[str, Any]:
+    return {
+        "id": "expire-access-logs",
+        "status": "Enabled",
+        "filter": {"prefix": ""},
+        "expiration": {"days": args.log_retention_days},
+        "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_days},
+        "abort_incomplete_multipart_upload": {"days_after_initiation": args.abort_multipart_days},
+    }
+
+
+def _tls_only_statement(bucket_arn: str) -> dict[str, Any]:
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def _backup_bucket_policy(bucket_arn: pulumi.Output[str], args: BackupBucketArgs) -> pulumi.Output[dict[str, Any]]:
+    return pulumi.Output.all(bucket_arn, args.operator_role_arn).apply(lambda values: _backup_policy_document(*values))
+
+
+def _backup_policy_document(bucket_arn: str, operator_role_arn: str | None) -> dict[str, Any]:
+    statements = [
+        _tls_only_statement(bucket_arn),
+        _deny_non_kms_uploads(bucket_arn),
+        _deny_destruction(bucket_arn, operator_role_arn),
+    ]
+    if operator_role_arn:
+        statements.append(
+            {
+                "Sid": "OperatorMayDelete",
+                "Effect": "Allow",
+                "Principal": {"AWS": operator_role_arn},
+                "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                "Resource": f"{bucket_arn}/*",
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _deny_destruction(bucket_arn: str, operator_role_arn: str | None) -> dict[str, Any]:
+    # Losing a backup takes deleting its versions (or the bucket): only the operator role may.
+    # A plain delete only adds a delete marker; the data stays as a noncurrent version.
+    statement: dict[str, Any] = {
+        "Sid": "DenyVersionAndBucketDeletion",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": ["s3:DeleteObjectVersion", "s3:DeleteBucket"],
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+    }
+    if operator_role_arn:
+        statement["Condition"] = {"ArnNotEquals": {"aws:PrincipalArn": operator_role_arn}}
+    return statement
+
+
+def _deny_non_kms_uploads(bucket_arn: str) -> dict[str, Any]:
+    # Uploads that name another algorithm (e.g. SSE-S3) would bypass the customer-managed key.
+    return {
+        "Sid": "DenyNonKmsUploads",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"{bucket_arn}/*",
+        "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+    }
+
+
+def _log_bucket_policy(
+    log_bucket_arn: pulumi.Output[str], source_bucket_arn: pulumi.Output[str], account_id: pulumi.Output[str]
+) -> pulumi.Output[dict[str, Any]]:
+    return pulumi.Output.all(log_bucket_arn, source_bucket_arn, account_id).apply(
+        lambda values: _log_policy_document(*values)
+    )
+
+
+def _log_policy_document(log_bucket_arn: str, source_bucket_arn: str, account_id: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            _tls_only_statement(log_bucket_arn),
+            {
+                "Sid": "S3ServerAccessLogsDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{log_bucket_arn}/{ACCESS_LOG_PREFIX}*",
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": source_bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                },
+            },
+        ],
+    }
+
+
+def _irsa_trust_policy(provider_arn: str, issuer_url: str, namespace: str, service_account: str) -> dict[str, Any]:
+    issuer = issuer_url.removeprefix("https://").rstrip("/")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                        f"{issuer}:aud": "sts.amazonaws.com",
+                    }
+                },
+            }
+        ],
+    }
+
+
+def _grant_policy(grant: AccessGrant, bucket_arn: str, key_arn: str) -> dict[str, Any]:
+    objects = [f"{bucket_arn}/{prefix}*" for prefix in grant.prefixes]
+    statements: list[dict[str, Any]] = [_list_statement(grant, bucket_arn)]
+    if grant.access == "write":
+        # Reading back is part of writing for WAL archivers (barman checks what it uploaded).
+        s3_actions = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]
+        kms_actions = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"]
+    else:
+        s3_actions = ["s3:GetObject"]
+        kms_actions = ["kms:Decrypt"]
+    statements.append({"Sid": "UseOwnPrefixes", "Effect": "Allow", "Action": s3_actions, "Resource": objects})
+    if grant.delete_own_objects:
+        # barman-cloud enforces its retentionPolicy by deleting expired backups and WAL, so it needs
+        # DeleteObject on its own prefixes. On a versioned bucket that only adds a delete marker: the
+        # data stays restorable for `noncurrent_version_days`, and DeleteObjectVersion is never granted.
+        statements.append(
+            {"Sid": "PruneOwnPrefixes", "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": objects}
+        )
+    statements.append({"Sid": "UseBucketKey", "Effect": "Allow", "Action": kms_actions, "Resource": key_arn})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _list_statement(grant: AccessGrant, bucket_arn: str) -> dict[str, Any]:
+    if grant.head_bucket:
+        return {"Sid": "ListBucketForHeadBucket", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn}
+    return {
+        "Sid": "ListOwnPrefixes",
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": bucket_arn,
+        "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in grant.prefixes]}},
+    }
