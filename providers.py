@@ -39,9 +39,7 @@ def build(settings: Settings) -> Providers:
     if cluster.stack:
         # The cluster team's stack exports how to reach the cluster and its IRSA identity provider.
         reference = pulumi.StackReference("cluster", stack_name=cluster.stack)
-        kubernetes = k8s.Provider(
-            "kubernetes", kubeconfig=pulumi.Output.secret(reference.require_output("kubeconfig"))
-        )
+        kubernetes = k8s.Provider("kubernetes", kubeconfig=pulumi.Output.secret(reference.require_output("kubeconfig")))
         oidc_arn = reference.require_output("oidcProviderArn")
         oidc_url = reference.require_output("oidcIssuerUrl")
     elif cluster.kubeconfig is not None:

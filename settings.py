@@ -318,7 +318,9 @@ def _parse(field: str, text: str) -> Any:
 
 def _is_string_field(field: str) -> bool:
     annotation = RawSettings.model_fields[field].annotation
-    return annotation is str or (get_origin(annotation) is Literal and all(isinstance(a, str) for a in get_args(annotation)))
+    return annotation is str or (
+        get_origin(annotation) is Literal and all(isinstance(a, str) for a in get_args(annotation))
+    )
 
 
 def _all_config_keys() -> Iterable[str]:
@@ -415,9 +417,7 @@ def _merge(raw: RawSettings, overrides: Mapping[str, ServiceConfig]) -> dict[str
     spot = Scheduling(dict(raw.spot.nodeSelector), tuple(raw.spot.tolerations))
     for name, spec in CATALOG.items():
         override = overrides.get(name, ServiceConfig())
-        apps = {
-            app.name: _merge_app(app, override.apps.get(app.name, AppConfig()), raw, spot) for app in spec.apps
-        }
+        apps = {app.name: _merge_app(app, override.apps.get(app.name, AppConfig()), raw, spot) for app in spec.apps}
         merged[name] = ServiceSettings(spec, override.enabled, apps, override.quota)
     return merged
 
@@ -485,9 +485,7 @@ def _check_requests_within_limits(path: str, app: AppSettings) -> list[str]:
     for resource, request in app.resources.requests.items():
         limit = app.resources.limits.get(resource)
         if limit is not None and quantity.parse(request) > quantity.parse(limit):
-            problems.append(
-                f"{path}.resources.requests.{resource}: must be <= the limit {limit}, got {request}"
-            )
+            problems.append(f"{path}.resources.requests.{resource}: must be <= the limit {limit}, got {request}")
     return problems
 
 

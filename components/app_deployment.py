@@ -342,7 +342,10 @@ def _probe(probe: Probe, port: int) -> dict[str, Any]:
 
 
 def _utilization(resource: str, percent: int) -> dict[str, Any]:
-    return {"type": "Resource", "resource": {"name": resource, "target": {"type": "Utilization", "averageUtilization": percent}}}
+    return {
+        "type": "Resource",
+        "resource": {"name": resource, "target": {"type": "Utilization", "averageUtilization": percent}},
+    }
 
 
 def _scheduling(scheduling: Scheduling | None) -> dict[str, Any]:

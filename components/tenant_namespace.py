@@ -71,7 +71,10 @@ class TenantNamespace(pulumi.ComponentResource):
             **args.labels,
             "kubernetes.io/metadata.name": name,
             **{f"pod-security.kubernetes.io/{mode}": args.pod_security for mode in ("enforce", "audit", "warn")},
-            **{f"pod-security.kubernetes.io/{mode}-version": POD_SECURITY_VERSION for mode in ("enforce", "audit", "warn")},
+            **{
+                f"pod-security.kubernetes.io/{mode}-version": POD_SECURITY_VERSION
+                for mode in ("enforce", "audit", "warn")
+            },
         }
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace", metadata=kube.metadata(name, labels=labels), opts=pulumi.ResourceOptions(parent=self)
@@ -110,7 +113,10 @@ class TenantNamespace(pulumi.ComponentResource):
                 "limits": [
                     {
                         "type": "Container",
-                        "defaultRequest": {"cpu": defaults.default_request_cpu, "memory": defaults.default_request_memory},
+                        "defaultRequest": {
+                            "cpu": defaults.default_request_cpu,
+                            "memory": defaults.default_request_memory,
+                        },
                         "default": {"cpu": defaults.default_limit_cpu, "memory": defaults.default_limit_memory},
                     }
                 ]
@@ -138,7 +144,9 @@ class TenantNamespace(pulumi.ComponentResource):
                     {
                         "to": [
                             {
-                                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": args.dns_namespace}},
+                                "namespaceSelector": {
+                                    "matchLabels": {"kubernetes.io/metadata.name": args.dns_namespace}
+                                },
                                 "podSelector": {"matchLabels": dict(args.dns_pod_labels)},
                             }
                         ],

@@ -7,7 +7,7 @@ from typing import Any
 
 import pulumi
 
-from components import quantity
+from components import kube, quantity
 from components.app_deployment import AppDeployment, AppDeploymentArgs, Resources
 from components.app_secret import AppSecret, AppSecretArgs
 from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
@@ -22,7 +22,9 @@ QUOTA_RESERVE_PODS = 10
 
 def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
     """Declare every enabled service; returns the stack outputs."""
-    services = {service.spec.name: deploy_service(service, settings, providers) for service in settings.enabled_services}
+    services = {
+        service.spec.name: deploy_service(service, settings, providers) for service in settings.enabled_services
+    }
     return {"environment": settings.environment, "services": services}
 
 
@@ -81,13 +83,26 @@ def app_args(app: AppSettings, namespace: TenantNamespace, part_of: str) -> AppD
         writable_dirs=spec.writable_dirs,
         scheduling=app.scheduling,
         termination_grace_seconds=spec.termination_grace_seconds,
+        annotations=kube.checkov_skips(_accepted_findings(app)),
     )
+
+
+def _accepted_findings(app: AppSettings) -> dict[str, str]:
+    """checkov findings this app accepts on purpose, each with its reason (kept on the object)."""
+    findings = {}
+    if "@sha256:" not in app.image:
+        findings["CKV_K8S_43"] = "tag-pinned release image; set ai-platform:pinImages to deploy by digest"
+    if app.spec.secret_env:
+        findings["CKV_K8S_35"] = "the app reads these secrets from env as its manual specifies (secretKeyRef only)"
+    return findings
 
 
 def _with_ephemeral_storage(resources: Resources, storage: str | None) -> Resources:
     if storage is None:
         return resources
-    return Resources({**resources.requests, "ephemeral-storage": storage}, {**resources.limits, "ephemeral-storage": storage})
+    return Resources(
+        {**resources.requests, "ephemeral-storage": storage}, {**resources.limits, "ephemeral-storage": storage}
+    )
 
 
 def _peak_pods(app: AppSettings) -> int:

@@ -51,3 +51,31 @@ def inputs_of(monitor: RecordingMonitor, resource, check):
         return check(found[0].inputs)
 
     return resource.urn.apply(run)
+
+
+_RENDERS: dict[str, object] = {}
+
+
+def program_run(stack: str):
+    """The whole program run once per stack per test session (under mocks), cached."""
+    from tools.mock_runtime import run_program
+
+    if stack not in _RENDERS:
+        _RENDERS[stack] = run_program(stack)
+    return _RENDERS[stack]
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory) -> dict[str, Path]:
+    """Both stacks rendered offline exactly as `python -m tools.render` writes them."""
+    from tools.render import write_render
+
+    out = {}
+    for stack in ("staging", "prod"):
+        out[stack] = tmp_path_factory.mktemp(f"render-{stack}")
+        write_render(program_run(stack), out[stack])
+    return out
+
+
+def manifests(root: Path) -> list[Path]:
+    return sorted((root / "manifests").rglob("*.yaml"))

@@ -47,6 +47,8 @@ class Registration:
     protect: bool
     retain_on_delete: bool
     dependencies: list[str]
+    provider: str = ""
+    """Provider reference (`<provider urn>::<id>`), empty for the default provider."""
     state: dict[str, Any] = field(default_factory=dict)
 
 
@@ -145,9 +147,28 @@ class RecordingMonitor(mocks.MockMonitor):
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
                     dependencies=list(request.dependencies),
+                    provider=request.provider,
                     state=self.resources[response.urn].state if response.urn in self.resources else {},
                 )
             )
+        return response
+
+    def ReadResource(self, request):  # noqa: N802 - gRPC method name (StackReference reads)
+        response = super().ReadResource(request)
+        self.registrations.append(
+            Registration(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                custom=True,
+                inputs=rpc.deserialize_properties(request.properties),
+                protect=False,
+                retain_on_delete=False,
+                dependencies=list(request.dependencies),
+                provider=request.provider,
+            )
+        )
         return response
 
 

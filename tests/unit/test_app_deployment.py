@@ -54,7 +54,10 @@ def test_pod_is_hardened_and_probed(mock_runtime):
         assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
         assert container["startupProbe"]["httpGet"]["path"] == "/health"
         assert container["resources"]["limits"] == {"cpu": "500m", "memory": "512Mi"}
-        secret_env = {"name": "REDIS_URL", "valueFrom": {"secretKeyRef": {"name": "redis-secret", "key": "url", "optional": False}}}
+        secret_env = {
+            "name": "REDIS_URL",
+            "valueFrom": {"secretKeyRef": {"name": "redis-secret", "key": "url", "optional": False}},
+        }
         assert secret_env in container["env"]
         mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
         assert {"/tmp", "/app/results", "/app/config"} <= set(mounts)
@@ -92,7 +95,9 @@ def test_hpa_owns_replicas(mock_runtime):
 
 @pulumi.runtime.test
 def test_single_replica_has_no_pdb_and_spot_scheduling(mock_runtime):
-    spot = Scheduling({"eks.amazonaws.com/capacityType": "SPOT"}, ({"key": "spot", "operator": "Exists", "effect": "NoSchedule"},))
+    spot = Scheduling(
+        {"eks.amazonaws.com/capacityType": "SPOT"}, ({"key": "spot", "operator": "Exists", "effect": "NoSchedule"},)
+    )
     app = AppDeployment("solo", _args(replicas=1, scheduling=spot))
     assert app.pdb is None and app.hpa is None
 

@@ -1,0 +1,46 @@
+"""Every rendered built-in Kubernetes object passes kubernetes-validate --strict for Kubernetes 1.32."""
+
+from __future__ import annotations
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.conftest import manifests
+
+KUBERNETES_VERSION = "1.32"
+
+
+def _is_builtin(doc: dict) -> bool:
+    group = doc["apiVersion"].rpartition("/")[0]
+    return (
+        "/" not in doc["apiVersion"] or group.endswith(".k8s.io") or group in {"apps", "autoscaling", "policy", "batch"}
+    )
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_builtin_objects_validate_strictly(rendered, stack):
+    checked, failures = 0, []
+    for path in manifests(rendered[stack]):
+        doc = yaml.safe_load(path.read_text())
+        if not _is_builtin(doc):
+            continue
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            failures.append(f"{path.relative_to(rendered[stack])}: {error.message} at {list(error.path)}")
+        checked += 1
+    assert checked > 50
+    assert not failures, "\n".join(failures)
+
+
+def test_strict_validation_catches_a_typo():
+    """The validator in strict mode rejects unknown fields (so the check above can fail)."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "x"},
+        "spec": {"ports": [{"port": 80}], "selectr": {"app": "x"}},
+    }
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)

@@ -1,0 +1,134 @@
+"""Bad config is refused before any resource is registered: exit 2, the key named, nothing rendered."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from settings import SettingsError
+from tests.conftest import ROOT
+from tools.mock_runtime import run_program
+
+SERVICES = "ai-platform:services"
+
+
+def _services(tree: dict) -> str:
+    return f"{SERVICES}={json.dumps(tree)}"
+
+
+def _app(service: str, app: str, **fields) -> str:
+    return _services({service: {"apps": {app: fields}}})
+
+
+CASES = {
+    "replicas below one": (
+        [_app("ai-benchmark", "ai-benchmark-worker", replicas=0)],
+        "ai-platform:services.ai-benchmark.apps.ai-benchmark-worker.replicas: Input should be greater than or equal",
+    ),
+    "minReplicas above maxReplicas": (
+        [_app("platform", "platform-v2-api", minReplicas=20)],
+        "ai-platform:services.platform.apps.platform-v2-api.minReplicas: must be <= maxReplicas (15), got 20",
+    ),
+    "unknown service": ([_services({"chatbot": {}})], "ai-platform:services.chatbot: unknown service; allowed are"),
+    "unknown app": (
+        [_app("platform", "platform-v4-api", replicas=1)],
+        "ai-platform:services.platform.apps.platform-v4-api: unknown app; allowed are platform-v2-api",
+    ),
+    "misspelt key": (
+        [_app("docc2context", "docc2context-api", replica=2)],
+        "ai-platform:services.docc2context.apps.docc2context-api.replica: unknown key; allowed keys are",
+    ),
+    "wrong type": (
+        [_app("ai-benchmark", "ai-benchmark-worker", replicas="three")],
+        "ai-platform:services.ai-benchmark.apps.ai-benchmark-worker.replicas: Input should be a valid integer",
+    ),
+    "domain that is not a DNS name": (["ai-platform:domain=not a domain!"], "ai-platform:domain: must be a DNS name"),
+    "quantity that is not a quantity": (
+        [_app("cad-ml-platform", "cad-ml-platform", resources={"limits": {"memory": "4 gigs"}})],
+        "ai-platform:services.cad-ml-platform.apps.cad-ml-platform.resources.limits.memory: must be a Kubernetes",
+    ),
+    "image that is not an image reference": (
+        [_app("agent-skeptic-bench", "agent-skeptic-bench", image="Not An Image::")],
+        "ai-platform:services.agent-skeptic-bench.apps.agent-skeptic-bench.image: must be an image reference",
+    ),
+    "image without tag or digest": (
+        [_app("agent-skeptic-bench", "agent-skeptic-bench", image="registry.example.com/skeptic")],
+        "ai-platform:services.agent-skeptic-bench.apps.agent-skeptic-bench.image: must name a tag or a digest",
+    ),
+    "environment that does not match the stack": (
+        ["ai-platform:environment=staging"],
+        "ai-platform:environment: must match the stack 'prod', got 'staging'",
+    ),
+    "two ways into the cluster": (
+        ['ai-platform:cluster={"context": "eks", "stack": "acme/eks-cluster/prod"}'],
+        "ai-platform:cluster: set exactly one of kubeconfig (secret), context or stack",
+    ),
+    "unknown top-level key": (["ai-platform:domian=ai.example.com"], "ai-platform:domian: unknown key"),
+    "requests above limits": (
+        [_app("docc2context", "docc2context-api", resources={"requests": {"cpu": "4"}})],
+        "ai-platform:services.docc2context.apps.docc2context-api.resources.requests.cpu: must be <= the limit 2, got 4",
+    ),
+    "replicas on an autoscaled app": (
+        [_app("cad-ml-platform", "cad-ml-platform", replicas=3)],
+        "ai-platform:services.cad-ml-platform.apps.cad-ml-platform.replicas: this app is autoscaled",
+    ),
+    "a secret set as an env var": (
+        [_app("cad-ml-platform", "cad-ml-platform", env={"ADMIN_TOKEN": "hunter2"})],
+        "ai-platform:services.cad-ml-platform.apps.cad-ml-platform.env: ADMIN_TOKEN come from Secrets",
+    ),
+}
+
+
+def render(tmp_path, *sets: str) -> tuple[subprocess.CompletedProcess, object]:
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "tools.render", "prod", "--out", str(out)]
+    for item in sets:
+        args += ["--set", item]
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120), out
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_config_is_refused_with_the_key_named(tmp_path, case):
+    sets, expected = CASES[case]
+    result, out = render(tmp_path, *sets)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert expected in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists(), "nothing may be rendered from bad config"
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    result, _ = render(
+        tmp_path,
+        "ai-platform:domain=x",
+        "ai-platform:environment=staging",
+        _app("platform", "platform-v2-api", minReplicas=20),
+    )
+    assert result.returncode == 2
+    for key in ("ai-platform:domain", "ai-platform:environment", "platform-v2-api.minReplicas"):
+        assert key in result.stderr
+
+
+def test_missing_secrets_are_listed_with_the_command_that_sets_them():
+    with pytest.raises(SettingsError) as caught:
+        run_program("prod", fill_missing_secrets=False)
+    message = str(caught.value)
+    for key in ("openaiApiKey", "anthropicApiKey", "googleAiApiKey", "primaryAiApiKey"):
+        assert f"pulumi config set --secret {key} <value>" in message
+    assert caught.value.problems == []
+
+
+def test_a_disabled_service_needs_no_secrets():
+    overrides = {SERVICES: {"platform": {"enabled": False}}}
+    with pytest.raises(SettingsError) as caught:
+        run_program("prod", overrides=overrides, fill_missing_secrets=False)
+    assert "primaryAiApiKey" not in str(caught.value)
+
+
+def test_a_secret_in_plain_text_is_refused():
+    with pytest.raises(SettingsError) as caught:
+        run_program("prod", overrides={"ai-platform:openaiApiKey": "sk-plain"})
+    assert "ai-platform:openaiApiKey: is stored in plain text" in str(caught.value)

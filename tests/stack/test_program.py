@@ -1,0 +1,194 @@
+"""Whole program per stack: every app of the five services, named and sized as the manuals say."""
+
+from __future__ import annotations
+
+import pytest
+
+from services import CATALOG
+from tests.conftest import program_run
+
+STACKS = ("staging", "prod")
+
+
+def deployments(stack):
+    return {r.inputs["metadata"]["name"]: r.inputs for r in program_run(stack).by_type("kubernetes:apps/v1:Deployment")}
+
+
+def hpas(stack):
+    return {
+        r.inputs["metadata"]["name"]: r.inputs
+        for r in program_run(stack).by_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    }
+
+
+def container(deployment):
+    return deployment["spec"]["template"]["spec"]["containers"][0]
+
+
+def env_of(deployment):
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container(deployment)["env"]}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_app_of_every_service_is_deployed_in_its_namespace(stack):
+    found = {(d["metadata"]["namespace"], name) for name, d in deployments(stack).items()}
+    expected = {(app.namespace, app.name) for spec in CATALOG.values() for app in spec.apps}
+    assert found == expected
+    namespaces = {r.inputs["metadata"]["name"] for r in program_run(stack).by_type("kubernetes:core/v1:Namespace")}
+    assert namespaces == {  # S0-01, S1-01, S2-01, S3-01, S4-01
+        "ai-benchmark",
+        "agent-skeptic-bench",
+        "docc2context",
+        "cad-ml-platform",
+        "platform-v2-stable",
+        "platform-v1-exp",
+        "platform-v3-quarantine",
+    }
+
+
+def test_ai_benchmark_web_limits_and_worker(stack="prod"):
+    """S0-01, S0-02, S0-03, S0-08."""
+    api = deployments(stack)["ai-benchmark-api"]
+    assert container(api)["resources"] == {
+        "requests": {"cpu": "250m", "memory": "256Mi"},
+        "limits": {"cpu": "500m", "memory": "512Mi"},
+    }
+    assert container(api)["ports"][0]["containerPort"] == 8000
+    assert hpas(stack)["ai-benchmark-api"]["spec"]["minReplicas"] == 3
+    assert env_of(api)["DATABASE_POOL_SIZE"] == "20" and env_of(api)["DATABASE_MAX_OVERFLOW"] == "10"
+    assert env_of(api)["OPENAI_API_KEY"]["secretKeyRef"]["name"] == "ai-benchmark-secrets"  # S0-10
+    assert deployments(stack)["ai-benchmark-worker"]["spec"]["replicas"] == 2
+
+
+def test_agent_skeptic_bench_matches_its_manual(stack="prod"):
+    """S1-01..S1-05."""
+    deployment = deployments(stack)["agent-skeptic-bench"]
+    c = container(deployment)
+    assert hpas(stack)["agent-skeptic-bench"]["spec"]["minReplicas"] == 3
+    assert c["resources"] == {
+        "requests": {"cpu": "1000m", "memory": "2Gi"},
+        "limits": {"cpu": "2000m", "memory": "4Gi"},
+    }
+    assert (c["livenessProbe"]["httpGet"]["path"], c["livenessProbe"]["initialDelaySeconds"]) == ("/health", 30)
+    assert c["livenessProbe"]["periodSeconds"] == 10
+    assert (c["readinessProbe"]["httpGet"]["path"], c["readinessProbe"]["initialDelaySeconds"]) == ("/ready", 5)
+    env = env_of(deployment)
+    assert env["REDIS_URL"] == {"secretKeyRef": {"name": "redis-secret", "key": "url", "optional": False}}
+    for name in ("DATABASE_URL", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_AI_API_KEY", "JWT_SECRET"):
+        assert "secretKeyRef" in env[name], name
+    assert {k: env[k] for k in ("NODE_ENV", "LOG_LEVEL", "PORT", "METRICS_PORT", "TRUST_PROXY")} == {
+        "NODE_ENV": "production",
+        "LOG_LEVEL": "info",
+        "PORT": "8000",
+        "METRICS_PORT": "9090",
+        "TRUST_PROXY": "true",
+    }
+    mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+    assert mounts["/app/config"]["readOnly"] is True
+    assert {"/app/results", "/app/logs"} <= set(mounts)
+    config_map = program_run(stack).one("kubernetes:core/v1:ConfigMap", "agent-skeptic-bench-config").inputs
+    assert "ssl: require" in config_map["data"]["production.yaml"]
+
+
+def test_docc2context_sizes_and_scratch_space(stack="prod"):
+    """S2-01, S2-02, S2-08."""
+    c = container(deployments(stack)["docc2context-api"])
+    assert c["resources"]["limits"] == {"cpu": "2", "memory": "2Gi", "ephemeral-storage": "50Gi"}
+    assert c["resources"]["requests"] == {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "50Gi"}
+    hpa = hpas(stack)["docc2context-api"]["spec"]
+    targets = {m["resource"]["name"]: m["resource"]["target"]["averageUtilization"] for m in hpa["metrics"]}
+    assert targets == {"cpu": 75, "memory": 80}
+    assert hpa["behavior"]["scaleUp"]["stabilizationWindowSeconds"] == 600
+
+
+def test_cad_ml_platform_tuning_and_admin_token(stack="prod"):
+    """S3-01, S3-07, S3-08, S3-09."""
+    deployment = deployments(stack)["cad-ml-platform"]
+    env = env_of(deployment)
+    assert {env[k] for k in ("MAX_WORKERS", "THREAD_POOL_SIZE", "CONNECTION_POOL_SIZE")} == {"4", "10", "20"}
+    assert env["ADMIN_TOKEN"]["secretKeyRef"] == {
+        "name": "cad-ml-platform-admin",
+        "key": "admin-token",
+        "optional": False,
+    }
+    assert container(deployment)["name"] == "cad-ml-platform"
+    assert hpas(stack)["cad-ml-platform"]["spec"]["maxReplicas"] >= 6
+    random = [r.name for r in program_run(stack).by_type("random:index/randomPassword:RandomPassword")]
+    assert any("admin-token" in name for name in random)
+
+
+def test_platform_tiers(stack="prod"):
+    """S4-02, S4-03, S4-06, S4-08."""
+    all_deployments = deployments(stack)
+    assert container(all_deployments["platform-v2-api"])["name"] == "api"
+    hpa = hpas(stack)["platform-v2-hpa"]
+    assert hpa["metadata"]["namespace"] == "platform-v2-stable"
+    assert hpa["spec"]["maxReplicas"] == 15
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "platform-v2-api"
+    assert all_deployments["platform-v1-api"]["spec"]["template"]["spec"]["nodeSelector"] == {
+        "eks.amazonaws.com/capacityType": "SPOT"
+    }
+    assert container(all_deployments["platform-v3-api"])["resources"]["limits"]["cpu"] == "200m"
+    for name in ("platform-v2-api", "platform-v1-api", "platform-v3-api"):
+        assert container(all_deployments[name])["livenessProbe"]["httpGet"]["path"] == "/health/live"
+    secrets = {
+        (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"])
+        for r in program_run(stack).by_type("kubernetes:core/v1:Secret")
+    }
+    assert {("platform-v2-stable", "platform-secrets"), ("platform-v1-exp", "platform-secrets")} <= secrets
+
+
+def test_staging_is_prod_at_a_smaller_size():
+    """X-01: every feature, fewer replicas."""
+    prod, staging = hpas("prod"), hpas("staging")
+    assert set(prod) == set(staging)
+    for name in prod:
+        assert staging[name]["spec"]["maxReplicas"] <= prod[name]["spec"]["maxReplicas"], name
+    assert any(staging[n]["spec"]["maxReplicas"] < prod[n]["spec"]["maxReplicas"] for n in prod)
+    assert deployments("staging")["ai-benchmark-worker"]["spec"]["replicas"] == 1
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_hpa_managed_deployments_leave_replicas_to_the_hpa(stack):
+    """X-04."""
+    all_deployments = deployments(stack)
+    for hpa in hpas(stack).values():
+        assert "replicas" not in all_deployments[hpa["spec"]["scaleTargetRef"]["name"]]["spec"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_outputs_name_each_service_namespace_and_app_url(stack):
+    outputs = program_run(stack).outputs
+    assert outputs["environment"] == stack
+    for name, spec in CATALOG.items():
+        service = outputs["services"][name]
+        assert service["namespaces"] == list(spec.namespaces)
+        for app in spec.apps:
+            assert service["apps"][app.name]["url"] == f"http://{app.name}.{app.namespace}.svc.cluster.local:{app.port}"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_namespace_is_restricted_with_quota_and_default_deny(stack):
+    run = program_run(stack)
+    for namespace in run.by_type("kubernetes:core/v1:Namespace"):
+        labels = namespace.inputs["metadata"]["labels"]
+        assert all(labels[f"pod-security.kubernetes.io/{m}"] == "restricted" for m in ("enforce", "audit", "warn"))
+    per_namespace = {}
+    for policy in run.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy"):
+        per_namespace.setdefault(policy.inputs["metadata"]["namespace"], set()).add(policy.inputs["metadata"]["name"])
+    assert all(
+        {"default-deny-ingress", "default-deny-egress", "allow-dns-egress"} <= names for names in per_namespace.values()
+    )
+    assert len(per_namespace) == 7
+    assert len(run.by_type("kubernetes:core/v1:ResourceQuota")) == 7
+
+
+def test_kubernetes_provider_comes_from_the_cluster_stack():
+    run = program_run("prod")
+    reference = run.one("pulumi:pulumi:StackReference", "cluster")
+    assert reference.inputs["name"] == "acme/eks-cluster/prod"
+    provider = run.one("pulumi:providers:kubernetes", "kubernetes")
+    assert reference.urn in provider.dependencies  # its kubeconfig is the cluster stack's output
+    kubernetes_objects = [r for r in run.registrations if r.custom and r.type.startswith("kubernetes:")]
+    assert kubernetes_objects
+    assert all(r.provider.startswith(provider.urn + "::") for r in kubernetes_objects)

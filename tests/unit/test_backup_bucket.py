@@ -1,0 +1,373 @@
+"""BackupBucket: encrypted, versioned, private, TLS-only S3 with lifecycle retention and IRSA roles.
+
+Requirements: X-08 (encrypted, versioned, private, TLS-only, daily 30 d / hourly 7 d), X-09 and
+S1-09 (daily Postgres backups to S3, 30-day retention), X-12 (no static credentials), X-16
+(encryption at rest and in transit, access audit trail, least privilege), S3-11 (WAL archive for RPO 1 h).
+"""
+
+import json
+
+import pulumi
+import pytest
+
+from components.backup_bucket import (
+    ACCESS_LOG_PREFIX,
+    IRSA_ANNOTATION,
+    AccessGrant,
+    BackupBucket,
+    BackupBucketArgs,
+    ObjectLock,
+    backup_prefix,
+)
+from tools.mock_runtime import CLUSTER_STACK_OUTPUTS
+
+ISSUER_HOST = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
+DELETES = {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:*"}
+
+WAL_ARCHIVER = AccessGrant(
+    role_name="prod-db-wal",
+    namespace="db",
+    service_account="db-cluster",
+    prefixes=(backup_prefix("managed", "db"),),
+    access="write",
+    delete_own_objects=True,
+    head_bucket=True,
+)
+DUMP_WRITER = AccessGrant(
+    role_name="prod-db-dump",
+    namespace="db",
+    service_account="db-dump",
+    prefixes=(backup_prefix("daily", "db"), backup_prefix("hourly", "db")),
+    access="write",
+)
+RESTORE_READER = AccessGrant(
+    role_name="prod-db-restore-check",
+    namespace="db",
+    service_account="db-restore-check",
+    prefixes=(backup_prefix("daily", "db"),),
+    access="read",
+)
+
+
+def _args(**overrides) -> BackupBucketArgs:
+    # The OIDC values come from the cluster stack, as in the program.
+    cluster = pulumi.StackReference("acme/cluster/prod")
+    base = dict(
+        bucket_name="ai-platform-prod-backups",
+        oidc_provider_arn=cluster.get_output("oidcProviderArn"),
+        oidc_issuer_url=cluster.get_output("oidcIssuerUrl"),
+        grants=(WAL_ARCHIVER, DUMP_WRITER, RESTORE_READER),
+    )
+    base.update(overrides)
+    return BackupBucketArgs(**base)
+
+
+def _build(**overrides) -> BackupBucket:
+    """Declare a BackupBucket and wait until every child is registered."""
+    built = {}
+
+    @pulumi.runtime.test
+    def declare():
+        built["bucket"] = BackupBucket("backups", _args(**overrides))
+        return built["bucket"].bucket_arn
+
+    declare()
+    return built["bucket"]
+
+
+def _one(monitor, type_, name):
+    found = [r for r in monitor.registrations if r.type == type_ and r.name == name]
+    assert len(found) == 1, f"{len(found)} registrations of {type_} {name}"
+    return found[0]
+
+
+def _state(monitor, type_, name, key):
+    return _one(monitor, type_, name).state[key]
+
+
+def _statements(policy: str) -> dict[str, dict]:
+    return {s["Sid"]: s for s in json.loads(policy)["Statement"]}
+
+
+def _actions(statement: dict) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def test_bucket_is_encrypted_with_its_own_rotating_key(mock_runtime):
+    """X-08, X-16: SSE-KMS with a customer-managed, rotated key and S3 bucket keys."""
+    _build()
+    key = _one(mock_runtime, "aws:kms/key:Key", "backups-key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["deletionWindowInDays"] == 30
+    alias = _one(mock_runtime, "aws:kms/alias:Alias", "backups-key-alias")
+    assert alias.inputs["name"] == "alias/ai-platform-prod-backups"
+    assert alias.inputs["targetKeyId"] == key.state["keyId"]
+
+    sse = _one(
+        mock_runtime,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "backups-bucket-encryption",
+    )
+    assert sse.inputs["bucket"] == "ai-platform-prod-backups"
+    (rule,) = sse.inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": key.state["arn"]}
+    assert rule["bucketKeyEnabled"] is True
+
+
+@pytest.mark.parametrize(
+    ("prefix", "bucket"),
+    [("backups-bucket", "ai-platform-prod-backups"), ("backups-logs", "ai-platform-prod-backups-logs")],
+)
+def test_both_buckets_are_versioned_private_and_owner_enforced(mock_runtime, prefix, bucket):
+    """X-08: versioning on, all four public-access-block flags, ACLs disabled."""
+    _build()
+    versioning = _one(mock_runtime, "aws:s3/bucketVersioning:BucketVersioning", f"{prefix}-versioning")
+    assert versioning.inputs == {"bucket": bucket, "versioningConfiguration": {"status": "Enabled"}}
+    block = _one(
+        mock_runtime, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{prefix}-public-access-block"
+    )
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    assert {flag: block.inputs[flag] for flag in flags} == dict.fromkeys(flags, True)
+    ownership = _one(mock_runtime, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", f"{prefix}-ownership")
+    assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+
+
+def test_policy_denies_insecure_transport_and_version_deletion(mock_runtime):
+    """X-08, X-16: TLS-only; nobody may delete versions or the bucket without an operator role."""
+    _build()
+    policy = _one(mock_runtime, "aws:s3/bucketPolicy:BucketPolicy", "backups-policy")
+    block = _one(
+        mock_runtime, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "backups-bucket-public-access-block"
+    )
+    assert block.urn in policy.dependencies, "the policy must wait for the public access block"
+    statements = _statements(policy.inputs["policy"])
+    arn = "arn:aws:s3:::ai-platform-prod-backups"
+
+    tls = statements["DenyInsecureTransport"]
+    assert (tls["Effect"], tls["Principal"], tls["Action"]) == ("Deny", "*", "s3:*")
+    assert set(tls["Resource"]) == {arn, f"{arn}/*"}
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+    destruction = statements["DenyVersionAndBucketDeletion"]
+    assert destruction["Effect"] == "Deny" and "Condition" not in destruction
+    assert _actions(destruction) == {"s3:DeleteObjectVersion", "s3:DeleteBucket"}
+    non_kms = statements["DenyNonKmsUploads"]
+    assert non_kms["Condition"] == {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}
+    assert "OperatorMayDelete" not in statements
+
+
+def test_operator_role_is_the_only_principal_exempt_from_deletion_deny(mock_runtime):
+    """X-16: break-glass deletion is limited to one named operator role."""
+    operator = "arn:aws:iam::123456789012:role/backup-operator"
+    _build(operator_role_arn=operator)
+    statements = _statements(_one(mock_runtime, "aws:s3/bucketPolicy:BucketPolicy", "backups-policy").inputs["policy"])
+    assert statements["DenyVersionAndBucketDeletion"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": operator}}
+    allow = statements["OperatorMayDelete"]
+    assert allow["Principal"] == {"AWS": operator}
+    assert _actions(allow) == {"s3:DeleteObject", "s3:DeleteObjectVersion"}
+
+
+def test_access_logs_go_to_a_separate_hardened_bucket(mock_runtime):
+    """X-16: server access logs (audit trail) land in their own SSE-S3, versioned, TLS-only bucket."""
+    _build()
+    logging = _one(mock_runtime, "aws:s3/bucketLogging:BucketLogging", "backups-logging")
+    assert logging.inputs["bucket"] == "ai-platform-prod-backups"
+    assert logging.inputs["targetBucket"] == "ai-platform-prod-backups-logs"
+    assert logging.inputs["targetPrefix"] == ACCESS_LOG_PREFIX
+
+    sse = _one(
+        mock_runtime,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "backups-logs-encryption",
+    )
+    assert sse.inputs["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
+
+    log_policy = _one(mock_runtime, "aws:s3/bucketPolicy:BucketPolicy", "backups-logs-policy")
+    assert log_policy.urn in logging.dependencies, "logging must wait for the delivery grant"
+    statements = _statements(log_policy.inputs["policy"])
+    assert statements["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    delivery = statements["S3ServerAccessLogsDelivery"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Action"] == "s3:PutObject"
+    assert delivery["Resource"] == f"arn:aws:s3:::ai-platform-prod-backups-logs/{ACCESS_LOG_PREFIX}*"
+    assert delivery["Condition"] == {
+        "ArnLike": {"aws:SourceArn": "arn:aws:s3:::ai-platform-prod-backups"},
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+    }
+    (rule,) = _one(
+        mock_runtime, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups-logs-lifecycle"
+    ).inputs["rules"]
+    assert rule["expiration"] == {"days": 365}
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
+
+
+def test_lifecycle_expires_daily_after_30_and_hourly_after_7_days(mock_runtime):
+    """X-08, X-09, S1-09: daily full 30 days, hourly incremental 7 days; noncurrent versions and uploads cleaned."""
+    _build()
+    lifecycle = _one(
+        mock_runtime, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups-lifecycle"
+    )
+    versioning = _one(mock_runtime, "aws:s3/bucketVersioning:BucketVersioning", "backups-bucket-versioning")
+    assert versioning.urn in lifecycle.dependencies
+    rules = {rule["id"]: rule for rule in lifecycle.inputs["rules"]}
+    assert all(rule["status"] == "Enabled" for rule in rules.values())
+    assert rules["expire-daily"]["filter"] == {"prefix": "daily/"}
+    assert rules["expire-daily"]["expiration"] == {"days": 30}
+    assert rules["expire-hourly"]["filter"] == {"prefix": "hourly/"}
+    assert rules["expire-hourly"]["expiration"] == {"days": 7}
+    cleanup = rules["noncurrent-versions-and-incomplete-uploads"]
+    assert cleanup["filter"] == {"prefix": ""}
+    assert cleanup["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
+    assert cleanup["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+    assert not any(rule["filter"]["prefix"].startswith("managed") for rule in rules.values()), (
+        "barman's own retention owns managed/: lifecycle must not expire its WAL"
+    )
+
+
+def test_lifecycle_days_follow_the_args(mock_runtime):
+    """X-08: retention is configuration, not code."""
+    _build(daily_retention_days=35, hourly_retention_days=2, noncurrent_version_days=14)
+    lifecycle = _one(
+        mock_runtime, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups-lifecycle"
+    )
+    rules = {rule["id"]: rule for rule in lifecycle.inputs["rules"]}
+    assert rules["expire-daily"]["expiration"] == {"days": 35}
+    assert rules["expire-hourly"]["expiration"] == {"days": 2}
+    assert rules["noncurrent-versions-and-incomplete-uploads"]["noncurrentVersionExpiration"] == {"noncurrentDays": 14}
+
+
+def test_object_lock_is_enabled_at_creation_when_asked(mock_runtime):
+    """X-08: optional WORM retention; it can only be switched on when the bucket is created."""
+    _build(object_lock=ObjectLock("COMPLIANCE", 30))
+    assert _one(mock_runtime, "aws:s3/bucket:Bucket", "backups-bucket").inputs["objectLockEnabled"] is True
+    lock = _one(
+        mock_runtime, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "backups-object-lock"
+    )
+    assert lock.inputs["objectLockEnabled"] == "Enabled"
+    assert lock.inputs["rule"] == {"defaultRetention": {"mode": "COMPLIANCE", "days": 30}}
+
+
+def test_no_object_lock_unless_asked(mock_runtime):
+    _build()
+    assert "objectLockEnabled" not in _one(mock_runtime, "aws:s3/bucket:Bucket", "backups-bucket").inputs
+    assert not [r for r in mock_runtime.registrations if "ObjectLock" in r.type]
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_stateful_children_carry_protect_and_retain(mock_runtime, flag):
+    """X-08: the bucket, its audit log bucket and the key survive `pulumi destroy` when asked."""
+    _build(protect=flag, retain_on_delete=flag)
+    for type_, name in [
+        ("aws:s3/bucket:Bucket", "backups-bucket"),
+        ("aws:s3/bucket:Bucket", "backups-logs"),
+        ("aws:kms/key:Key", "backups-key"),
+    ]:
+        registration = _one(mock_runtime, type_, name)
+        assert (registration.protect, registration.retain_on_delete) == (flag, flag), name
+    component = _one(mock_runtime, "ai-platform:backup_bucket:BackupBucket", "backups")
+    assert component.protect is False, "protect belongs on the stateful children, not the component"
+
+
+def test_roles_trust_only_their_service_account_through_irsa(mock_runtime):
+    """X-12, X-16: web identity from the cluster's OIDC provider, pinned to one ServiceAccount."""
+    _build()
+    for grant in (WAL_ARCHIVER, DUMP_WRITER, RESTORE_READER):
+        role = _one(mock_runtime, "aws:iam/role:Role", f"backups-{grant.role_name}")
+        assert role.inputs["name"] == grant.role_name
+        (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        assert statement["Effect"] == "Allow"
+        assert statement["Principal"] == {"Federated": CLUSTER_STACK_OUTPUTS["oidcProviderArn"]}
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert statement["Condition"] == {
+            "StringEquals": {
+                f"{ISSUER_HOST}:sub": f"system:serviceaccount:db:{grant.service_account}",
+                f"{ISSUER_HOST}:aud": "sts.amazonaws.com",
+            }
+        }
+
+
+def _grant_statements(monitor, grant: AccessGrant) -> dict[str, dict]:
+    return _statements(
+        _one(monitor, "aws:iam/rolePolicy:RolePolicy", f"backups-{grant.role_name}-access").inputs["policy"]
+    )
+
+
+def test_writers_and_readers_cannot_delete(mock_runtime):
+    """X-16: least privilege; only the WAL archiver prunes, and only its own prefix, never versions."""
+    _build()
+    bucket = "arn:aws:s3:::ai-platform-prod-backups"
+    key_arn = _state(mock_runtime, "aws:kms/key:Key", "backups-key", "arn")
+
+    writer = _grant_statements(mock_runtime, DUMP_WRITER)
+    assert all(not _actions(s) & DELETES for s in writer.values())
+    assert _actions(writer["UseOwnPrefixes"]) == {"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"}
+    assert writer["UseOwnPrefixes"]["Resource"] == [f"{bucket}/daily/db/*", f"{bucket}/hourly/db/*"]
+    assert writer["ListOwnPrefixes"]["Resource"] == bucket
+    assert writer["ListOwnPrefixes"]["Condition"] == {"StringLike": {"s3:prefix": ["daily/db/*", "hourly/db/*"]}}
+    assert _actions(writer["UseBucketKey"]) == {"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"}
+    assert writer["UseBucketKey"]["Resource"] == key_arn
+
+    reader = _grant_statements(mock_runtime, RESTORE_READER)
+    assert all(not _actions(s) & DELETES for s in reader.values())
+    assert _actions(reader["UseOwnPrefixes"]) == {"s3:GetObject"}
+    assert _actions(reader["UseBucketKey"]) == {"kms:Decrypt"}
+
+    archiver = _grant_statements(mock_runtime, WAL_ARCHIVER)
+    deleting = [s for s in archiver.values() if _actions(s) & DELETES]
+    assert deleting == [archiver["PruneOwnPrefixes"]]
+    assert _actions(archiver["PruneOwnPrefixes"]) == {"s3:DeleteObject"}
+    assert archiver["PruneOwnPrefixes"]["Resource"] == [f"{bucket}/managed/db/*"]
+    assert "Condition" not in archiver["ListBucketForHeadBucket"], "barman's HeadBucket needs an unscoped ListBucket"
+    assert all(s["Effect"] == "Allow" and s["Resource"] != "*" for s in archiver.values())
+
+
+def test_no_static_credentials(mock_runtime):
+    """X-12: IRSA only; no IAM users, no access keys."""
+    _build()
+    types = {r.type for r in mock_runtime.registrations}
+    assert not types & {"aws:iam/accessKey:AccessKey", "aws:iam/user:User", "aws:iam/userPolicy:UserPolicy"}
+    assert len([t for t in mock_runtime.registrations if t.type == "aws:iam/role:Role"]) == 3
+
+
+@pulumi.runtime.test
+def test_role_arns_and_service_account_annotation(mock_runtime):
+    """X-12: callers bind ServiceAccounts to the roles by annotation."""
+    bucket = BackupBucket("backups", _args())
+    assert set(bucket.role_arns) == {"prod-db-wal", "prod-db-dump", "prod-db-restore-check"}
+    annotations = bucket.service_account_annotations("prod-db-wal")
+    assert set(annotations) == {IRSA_ANNOTATION}
+
+    def check(values):
+        annotation, arn, url, name, log_name = values
+        assert annotation == arn == "arn:aws:iam::123456789012:prod-db-wal"
+        assert url == "s3://ai-platform-prod-backups/managed/db/"
+        assert (name, log_name) == ("ai-platform-prod-backups", "ai-platform-prod-backups-logs")
+
+    return pulumi.Output.all(
+        annotations[IRSA_ANNOTATION],
+        bucket.role_arns["prod-db-wal"],
+        bucket.s3_url(backup_prefix("managed", "db")),
+        bucket.bucket_name,
+        bucket.log_bucket_name,
+    ).apply(check)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: backup_prefix("weekly", "db"), "retention class"),
+        (lambda: AccessGrant("r", "ns", "sa", ("/daily/db/",), "write"), "prefixes must look like"),
+        (lambda: AccessGrant("r", "ns", "sa", ("daily/db",), "write"), "prefixes must look like"),
+        (lambda: AccessGrant("r", "ns", "sa", (), "read"), "at least one prefix"),
+        (lambda: AccessGrant("r", "ns", "sa", ("daily/db/",), "read", delete_own_objects=True), "needs access=write"),
+        (lambda: ObjectLock("LEGAL", 30), "GOVERNANCE or COMPLIANCE"),
+        (lambda: BackupBucketArgs("Bad_Name", "arn", "https://x", ()), "not a valid S3 bucket name"),
+        (lambda: BackupBucketArgs("b" * 60, "arn", "https://x", ()), "not a valid S3 bucket name"),
+        (lambda: BackupBucketArgs("ok-bucket", "arn", "https://x", (), hourly_retention_days=0), "retention days"),
+        (lambda: BackupBucketArgs("ok-bucket", "arn", "https://x", (DUMP_WRITER, DUMP_WRITER)), "unique"),
+    ],
+)
+def test_bad_args_fail_before_anything_is_declared(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
