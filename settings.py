@@ -145,6 +145,14 @@ class SpotConfig(_Strict):
     tolerations: list[dict[str, str]] = []
 
 
+class AddonsConfig(_Strict):
+    """Which operators this program installs; switch one off when the cluster team already runs it."""
+
+    certManager: bool = True  # noqa: N815
+    cloudnativePg: bool = True  # noqa: N815
+    barmanCloud: bool = True  # noqa: N815
+
+
 class RawSettings(_Strict):
     """The `ai-platform:*` config keys (and `aws:region`), exactly as written in the stack files."""
 
@@ -156,6 +164,7 @@ class RawSettings(_Strict):
     imageTag: Annotated[str, Field(pattern=r"^[\w][\w.-]{0,127}$")]  # noqa: N815
     protectData: bool = False  # noqa: N815
     spot: SpotConfig = SpotConfig()
+    addons: AddonsConfig = AddonsConfig()
     services: dict[str, ServiceConfig] = {}
 
 
@@ -210,6 +219,7 @@ class Settings:
     cluster: ClusterSettings
     image_registry: str
     protect_data: bool
+    addons: AddonsConfig
     services: dict[str, ServiceSettings]
     secrets: dict[str, pulumi.Output[str]]
     """Config secret key -> value (secret Output)."""
@@ -252,6 +262,7 @@ def load() -> Settings:
         cluster=_cluster(raw.cluster),
         image_registry=raw.imageRegistry,
         protect_data=raw.protectData,
+        addons=raw.addons,
         services=services,
         secrets={key: config.require_secret(key) for key in sorted(needed)},
     )

@@ -1,0 +1,45 @@
+# Two commands on a fresh machine:
+#   make render   set up the virtualenv and render both stacks offline into build/render/<stack>
+#   make test     everything `make render` does, plus the validators, then the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STACKS := staging prod
+
+.PHONY: render test setup tools lint bench clean
+
+render: setup
+	@for stack in $(STACKS); do $(PY) -m tools.render $$stack --out build/render/$$stack || exit $$?; done
+
+test: setup tools
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Validators that clash with pulumi's dependencies get their own virtualenvs; servers and
+# Prometheus tools come from Debian packages.
+tools: .venvs/checkov/.installed
+	bash tools/install-system-packages.sh
+
+.venvs/checkov/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv .venvs/checkov
+	.venvs/checkov/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+bench: setup
+	$(PY) -m tools.benchmark
+
+clean:
+	rm -rf build $(VENV) .venvs
