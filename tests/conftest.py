@@ -29,8 +29,9 @@ def need_tool(name: str, why: str = "") -> str:
 
 
 def _venv_tool(name: str) -> str | None:
-    for venv in (ROOT / ".venvs").glob("*"):
-        candidate = venv / "bin" / name
+    """Tools installed inside the repo: Python tools in their own virtualenvs, node tools under .tools/."""
+    for folder in [*(ROOT / ".venvs").glob("*/bin"), ROOT / ".tools" / "node" / "node_modules" / ".bin"]:
+        candidate = folder / name
         if candidate.exists():
             return str(candidate)
     return None
