@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import yaml
@@ -21,14 +20,10 @@ def test_workflows_pass_actionlint():
 
 
 def test_actionlint_rejects_a_broken_workflow(tmp_path):
-    (tmp_path / ".github" / "workflows").mkdir(parents=True)
-    shutil.copy(ROOT / ".github" / "workflows" / "preview.yml", tmp_path / ".github" / "workflows" / "preview.yml")
-    broken = (
-        (tmp_path / ".github" / "workflows" / "preview.yml")
-        .read_text()
-        .replace("github.event.pull", "github.evnt.pull")
-    )
-    (tmp_path / ".github" / "workflows" / "preview.yml").write_text(broken)
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    source = (ROOT / ".github" / "workflows" / "preview.yml").read_text()
+    (workflows / "preview.yml").write_text(source.replace("github.event.pull", "github.evnt.pull"))
     assert _actionlint(tmp_path).returncode != 0
 
 
