@@ -37,6 +37,8 @@ def backup_prefix(retention_class: RetentionClass, owner: str) -> str:
     """Key prefix for OWNER's backups of RETENTION_CLASS, e.g. `daily/<owner>/`."""
     if retention_class not in (DAILY, HOURLY, MANAGED):
         raise ValueError(f"retention class must be one of daily, hourly, managed, got {retention_class!r}")
+    if not owner.strip("/"):
+        raise ValueError("owner must not be empty")
     return f"{retention_class}/{owner.strip('/')}/"
 
 

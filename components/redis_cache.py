@@ -8,15 +8,18 @@ Replication: pod 0 is the primary; pods 1..n replicate it (`replicaof`) and serv
 no automatic failover: if pod 0 is lost, writes stop until Kubernetes restarts it on its volume.
 Failover needs Sentinel or a managed service (ElastiCache) and is out of scope here.
 
-The password lives only in Secrets. `redis.conf` (ConfigMap) `include`s `auth.conf` from the auth
-Secret; that file holds the ACL line of the `default` user (password plus denied commands) and
-`masterauth`. A file beats `--requirepass`, which would expose the password in the process
-arguments. Rotating the password needs a rollout restart, as Redis reads the file at start only.
+The password lives only in Secrets and reaches both containers as files, never as arguments or
+environment variables (which show in `ps` and `/proc/*/environ`). `redis.conf` (ConfigMap)
+`include`s `auth.conf` from the auth Secret; that file holds the ACL line of the `default` user
+(password plus denied commands) and `masterauth`. The exporter reads its password file
+(`--redis.password-file`) from the same Secret. Rotating the password needs a rollout restart, as
+Redis reads the file at start only.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -38,6 +41,10 @@ SECRET_DIR = "/etc/redis/secret"
 CONFIG_PATH = f"{CONFIG_DIR}/redis.conf"
 AUTH_CONF_PATH = f"{SECRET_DIR}/auth.conf"
 PASSWORD_PATH = f"{SECRET_DIR}/password"
+EXPORTER_SECRET_DIR = "/etc/redis-exporter"
+EXPORTER_PASSWORD_FILE = "passwords.json"
+# The exporter scrapes its own pod's Redis; its password file is keyed by exactly this address.
+EXPORTER_REDIS_ADDR = f"redis://127.0.0.1:{PORT}"
 
 # The official redis image runs as its `redis` user (UID 999); keeping it means data files stay
 # readable by the image's own tooling (e.g. a restore with the stock image).
@@ -124,6 +131,9 @@ class RedisCacheArgs:
         default_factory=lambda: Resources({"cpu": "50m", "memory": "64Mi"}, {"cpu": "200m", "memory": "128Mi"})
     )
     """Requests and limits of the exporter sidecar."""
+    kubernetes_name: str | None = None
+    """Name of the Kubernetes objects (Service, StatefulSet...); defaults to the component name, so
+    every namespace can call its cache `redis` while component names stay unique in the stack."""
     url_secret_name: str = "redis-secret"
     """Name of the Secret holding the clients' connection URL (the manuals' `redis-secret`)."""
     url_secret_key: str = "url"
@@ -147,6 +157,8 @@ class RedisCacheArgs:
         for command in self.denied_commands:
             if not _COMMAND_NAME.match(command):
                 raise ValueError(f"denied command {command!r} is not a lower-case Redis command name")
+        _check_resources(self.resources)
+        _check_resources(self.exporter_resources)
         _check_memory_headroom(self.maxmemory, self.resources)
 
 
@@ -190,6 +202,11 @@ def render_auth_conf(password: str, denied_commands: Sequence[str]) -> str:
     return f"user default on >{password} {rules}\nmasterauth {password}\n"
 
 
+def render_exporter_password_file(redis_addr: str, password: str) -> str:
+    """redis_exporter's `--redis.password-file`: JSON mapping the scraped address to its password."""
+    return json.dumps({redis_addr: password})
+
+
 def ping_command(password_file: str, port: int) -> list[str]:
     """Exec probe: succeeds only on PONG (redis-cli exits 0 even on NOAUTH or LOADING)."""
     ping = f'REDISCLI_AUTH="$(cat {shlex.quote(password_file)})" redis-cli -h 127.0.0.1 -p {port} ping'
@@ -197,16 +214,21 @@ def ping_command(password_file: str, port: int) -> list[str]:
 
 
 class RedisCache(pulumi.ComponentResource):
-    """Redis with AOF persistence, a generated password, exporter sidecar and optional replicas."""
+    """Redis with AOF persistence, a generated password, exporter sidecar and optional replicas.
+
+    Pulumi names derive from the component name; Kubernetes names from `service_name`.
+    """
 
     service_name: str
-    """Name of the client Service (routes to the primary, pod 0)."""
+    """Name of the client Service (routes to the primary, pod 0) and base of the other objects' names."""
     host: pulumi.Output[str]
     """In-cluster DNS name of the client Service."""
     port: int
+    """Client port (6379)."""
     url_secret_name: str
     """Name of the Secret with the connection URL (never the value)."""
     url_secret_key: str
+    """Key of the URL in that Secret."""
     password: pulumi.Output[str]
     """The generated password (secret Output)."""
     labels: dict[str, str]
@@ -219,25 +241,26 @@ class RedisCache(pulumi.ComponentResource):
     config_map: k8s.core.v1.ConfigMap
     """Holds `redis.conf` (no secrets)."""
     auth_secret: k8s.core.v1.Secret
-    """The server's Secret (`<name>-auth`): keys `password` and `auth.conf`."""
+    """The server's Secret (`<service_name>-auth`): keys `password`, `auth.conf`, `passwords.json`."""
     url_secret: k8s.core.v1.Secret
+    """The clients' Secret `url_secret_name` (key `url_secret_key`)."""
 
     def __init__(self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:redis_cache:RedisCache", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.labels = kube.app_labels(name, args.part_of, component="redis")
-        self.service_name = name
+        self.service_name = base = args.kubernetes_name or name
+        self.labels = kube.app_labels(base, args.part_of, component="redis")
         self.port = PORT
         self.url_secret_name = args.url_secret_name
         self.url_secret_key = args.url_secret_key
-        self.host = pulumi.Output.concat(name, ".", args.namespace, ".svc.cluster.local")
+        self.host = pulumi.Output.concat(base, ".", args.namespace, ".svc.cluster.local")
 
         generated = random.RandomPassword(f"{name}-password", length=32, special=False, opts=child)
         self.password = pulumi.Output.secret(generated.result)
         self.auth_secret = self._auth_secret(name, args, child)
         self.config_map = k8s.core.v1.ConfigMap(
             f"{name}-config",
-            metadata=kube.metadata(f"{name}-config", args.namespace, self.labels),
+            metadata=kube.metadata(f"{base}-config", args.namespace, self.labels),
             data={"redis.conf": render_redis_conf(args)},
             opts=child,
         )
@@ -246,12 +269,12 @@ class RedisCache(pulumi.ComponentResource):
         self.statefulset = k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
             metadata=kube.metadata(
-                name,
+                base,
                 args.namespace,
                 self.labels,
-                kube.checkov_skips({"CKV_K8S_40": FIXED_UID_REASON}),
+                kube.checkov_skips(_accepted_findings(args)),
             ),
-            spec=self._statefulset_spec(name, args),
+            spec=self._statefulset_spec(args),
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[self.auth_secret, self.config_map, self.headless_service])
             ),
@@ -260,17 +283,20 @@ class RedisCache(pulumi.ComponentResource):
         self.service_monitor = self._service_monitor(name, args, child) if args.service_monitor else None
         self.url_secret = self._url_secret(name, args, child)
 
-        self.register_outputs({"serviceName": name, "host": self.host, "urlSecretName": args.url_secret_name})
+        self.register_outputs({"serviceName": base, "host": self.host, "urlSecretName": args.url_secret_name})
 
     def _auth_secret(self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
         denied = tuple(args.denied_commands)
         return k8s.core.v1.Secret(
             f"{name}-auth",
-            metadata=kube.metadata(f"{name}-auth", args.namespace, self.labels),
+            metadata=kube.metadata(f"{self.service_name}-auth", args.namespace, self.labels),
             type="Opaque",
             string_data={
                 "password": self.password,
                 "auth.conf": pulumi.Output.secret(self.password.apply(lambda pw: render_auth_conf(pw, denied))),
+                EXPORTER_PASSWORD_FILE: pulumi.Output.secret(
+                    self.password.apply(lambda pw: render_exporter_password_file(EXPORTER_REDIS_ADDR, pw))
+                ),
             },
             opts=opts,
         )
@@ -291,12 +317,12 @@ class RedisCache(pulumi.ComponentResource):
         """Governs the StatefulSet (pod DNS for replication) and is what Prometheus scrapes: every pod."""
         return k8s.core.v1.Service(
             f"{name}-headless",
-            metadata=kube.metadata(f"{name}-headless", args.namespace, {**self.labels, **_MEMBERS_ROLE}),
+            metadata=kube.metadata(f"{self.service_name}-headless", args.namespace, {**self.labels, **_MEMBERS_ROLE}),
             spec={
                 "clusterIP": "None",
                 # Replicas must resolve pod 0 while it restarts, before it is ready again.
                 "publishNotReadyAddresses": True,
-                "selector": kube.selector_labels(name),
+                "selector": kube.selector_labels(self.service_name),
                 "ports": _ports(),
             },
             opts=opts,
@@ -306,17 +332,21 @@ class RedisCache(pulumi.ComponentResource):
         """Routes to pod 0 only: replicas are read-only, so clients that write must reach the primary."""
         return k8s.core.v1.Service(
             f"{name}-service",
-            metadata=kube.metadata(name, args.namespace, self.labels),
+            metadata=kube.metadata(self.service_name, args.namespace, self.labels),
             spec={
                 "type": "ClusterIP",
-                "selector": {**kube.selector_labels(name), "statefulset.kubernetes.io/pod-name": f"{name}-0"},
+                "selector": {
+                    **kube.selector_labels(self.service_name),
+                    "statefulset.kubernetes.io/pod-name": f"{self.service_name}-0",
+                },
                 "ports": _ports(),
             },
             opts=opts,
         )
 
-    def _statefulset_spec(self, name: str, args: RedisCacheArgs) -> dict[str, Any]:
-        selector = kube.selector_labels(name)
+    def _statefulset_spec(self, args: RedisCacheArgs) -> dict[str, Any]:
+        base = self.service_name
+        selector = kube.selector_labels(base)
         claim: dict[str, Any] = {
             "accessModes": ["ReadWriteOnce"],
             "resources": {"requests": {"storage": args.storage_size}},
@@ -324,7 +354,7 @@ class RedisCache(pulumi.ComponentResource):
         if args.storage_class:
             claim["storageClassName"] = args.storage_class
         return {
-            "serviceName": f"{name}-headless",
+            "serviceName": f"{base}-headless",
             "replicas": args.replicas,
             "selector": {"matchLabels": selector},
             "podManagementPolicy": "OrderedReady",
@@ -350,22 +380,20 @@ class RedisCache(pulumi.ComponentResource):
                     },
                     "terminationGracePeriodSeconds": 30,
                     "topologySpreadConstraints": kube.zone_spread(selector),
-                    "containers": [self._redis_container(name, args), _exporter_container(name, args)],
+                    "containers": [self._redis_container(args), _exporter_container(base, args)],
                     "volumes": [
                         kube.empty_dir("tmp", kube.TMP_SIZE_LIMIT),
-                        {"name": "config", "configMap": {"name": f"{name}-config"}},
-                        {
-                            "name": "auth",
-                            # Group-readable only: fsGroup makes the redis user's group own the files.
-                            "secret": {"secretName": f"{name}-auth", "defaultMode": 0o440},
-                        },
+                        {"name": "config", "configMap": {"name": f"{base}-config"}},
+                        _secret_volume("auth", f"{base}-auth", ("auth.conf", "password")),
+                        _secret_volume("exporter-auth", f"{base}-auth", (EXPORTER_PASSWORD_FILE,)),
                     ],
                 },
             },
         }
 
-    def _redis_container(self, name: str, args: RedisCacheArgs) -> dict[str, Any]:
-        primary = pulumi.Output.concat(name, "-0.", name, "-headless.", args.namespace, ".svc.cluster.local")
+    def _redis_container(self, args: RedisCacheArgs) -> dict[str, Any]:
+        base = self.service_name
+        primary = pulumi.Output.concat(base, "-0.", base, "-headless.", args.namespace, ".svc.cluster.local")
         return {
             "name": "redis",
             "image": args.image,
@@ -406,8 +434,8 @@ class RedisCache(pulumi.ComponentResource):
     def _pdb(self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions) -> k8s.policy.v1.PodDisruptionBudget:
         return k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
-            metadata=kube.metadata(name, args.namespace, self.labels),
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": kube.selector_labels(name)}},
+            metadata=kube.metadata(self.service_name, args.namespace, self.labels),
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": kube.selector_labels(self.service_name)}},
             opts=opts,
         )
 
@@ -418,10 +446,10 @@ class RedisCache(pulumi.ComponentResource):
             f"{name}-servicemonitor",
             api_version="monitoring.coreos.com/v1",
             kind="ServiceMonitor",
-            metadata=kube.metadata(name, args.namespace, {**self.labels, **args.service_monitor_labels}),
+            metadata=kube.metadata(self.service_name, args.namespace, {**self.labels, **args.service_monitor_labels}),
             spec={
                 # The headless Service lists every pod; the client Service only the primary.
-                "selector": {"matchLabels": {**kube.selector_labels(name), **_MEMBERS_ROLE}},
+                "selector": {"matchLabels": {**kube.selector_labels(self.service_name), **_MEMBERS_ROLE}},
                 "endpoints": [
                     {
                         "port": "metrics",
@@ -440,24 +468,37 @@ class RedisCache(pulumi.ComponentResource):
 _MEMBERS_ROLE = {"ai-platform/service-role": "members"}
 
 
-def _exporter_container(name: str, args: RedisCacheArgs) -> dict[str, Any]:
+def _exporter_container(base: str, args: RedisCacheArgs) -> dict[str, Any]:
     return {
         "name": "exporter",
         "image": args.exporter_image,
         "imagePullPolicy": "Always",
         "env": [
-            {"name": "REDIS_ADDR", "value": f"redis://127.0.0.1:{PORT}"},
-            {
-                "name": "REDIS_PASSWORD",
-                "valueFrom": {"secretKeyRef": {"name": f"{name}-auth", "key": "password", "optional": False}},
-            },
+            {"name": "REDIS_ADDR", "value": EXPORTER_REDIS_ADDR},
+            {"name": "REDIS_PASSWORD_FILE", "value": f"{EXPORTER_SECRET_DIR}/{EXPORTER_PASSWORD_FILE}"},
         ],
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "resources": kube.resources(args.exporter_resources.requests, args.exporter_resources.limits),
         "securityContext": kube.container_security_context(EXPORTER_UID),
         "livenessProbe": {**kube.http_get("/health", METRICS_PORT), "periodSeconds": 10, "timeoutSeconds": 3},
         "readinessProbe": {**kube.http_get("/health", METRICS_PORT), "periodSeconds": 10, "timeoutSeconds": 3},
+        "volumeMounts": [{"name": "exporter-auth", "mountPath": EXPORTER_SECRET_DIR, "readOnly": True}],
     }
+
+
+def _secret_volume(name: str, secret: str, keys: Sequence[str]) -> dict[str, Any]:
+    """Only KEYS of SECRET, group-readable: fsGroup gives the files the pod's group (999)."""
+    items = [{"key": key, "path": key} for key in keys]
+    return {"name": name, "secret": {"secretName": secret, "items": items, "defaultMode": 0o440}}
+
+
+def _accepted_findings(args: RedisCacheArgs) -> dict[str, str]:
+    """checkov findings accepted on purpose, each with its reason (written on the StatefulSet)."""
+    findings = {"CKV_K8S_40": FIXED_UID_REASON}
+    images = (args.image, args.exporter_image)
+    if any(isinstance(image, str) and "@sha256:" not in image for image in images):
+        findings["CKV_K8S_43"] = "tag-pinned official images; pass image references with @sha256 digests to pin them"
+    return findings
 
 
 def _ports() -> list[dict[str, Any]]:
@@ -467,10 +508,16 @@ def _ports() -> list[dict[str, Any]]:
     ]
 
 
+def _check_resources(resources: Resources) -> None:
+    for side in ("requests", "limits"):
+        missing = {"cpu", "memory"} - set(getattr(resources, side))
+        if missing:
+            needed = " and ".join(sorted(missing))
+            raise ValueError(f"resources.{side} must set {needed}: every container has requests and limits")
+
+
 def _check_memory_headroom(maxmemory: str, resources: Resources) -> None:
-    limit = resources.limits.get("memory")
-    if limit is None:
-        raise ValueError("resources.limits must set memory: it bounds Redis maxmemory")
+    limit = resources.limits["memory"]
     maxmemory_bytes = redis_memory_bytes(maxmemory)
     limit_bytes = kubernetes_memory_bytes(limit)
     if maxmemory_bytes > limit_bytes * MAXMEMORY_SHARE_OF_LIMIT:

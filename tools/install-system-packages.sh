@@ -5,6 +5,7 @@ set -euo pipefail
 
 declare -A needs=(
   [redis-server]=redis-server
+  [prometheus-redis-exporter]=prometheus-redis-exporter
   [promtool]=prometheus
   [amtool]=prometheus-alertmanager
   [pg_ctlcluster]=postgresql

@@ -340,7 +340,7 @@ def test_role_arns_and_service_account_annotation(mock_runtime):
 
     def check(values):
         annotation, arn, url, name, log_name = values
-        assert annotation == arn == "arn:aws:iam::123456789012:prod-db-wal"
+        assert annotation == arn == _state(mock_runtime, "aws:iam/role:Role", "backups-prod-db-wal", "arn")
         assert url == "s3://ai-platform-prod-backups/managed/db/"
         assert (name, log_name) == ("ai-platform-prod-backups", "ai-platform-prod-backups-logs")
 
@@ -357,6 +357,7 @@ def test_role_arns_and_service_account_annotation(mock_runtime):
     ("make", "message"),
     [
         (lambda: backup_prefix("weekly", "db"), "retention class"),
+        (lambda: backup_prefix("daily", "/"), "owner must not be empty"),
         (lambda: AccessGrant("r", "ns", "sa", ("/daily/db/",), "write"), "prefixes must look like"),
         (lambda: AccessGrant("r", "ns", "sa", ("daily/db",), "write"), "prefixes must look like"),
         (lambda: AccessGrant("r", "ns", "sa", (), "read"), "at least one prefix"),
