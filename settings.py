@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from components import quantity
 from components.app_deployment import Autoscaling, Resources, Scheduling
 from services import CATALOG
-from services.catalog import AppSpec, ConfigSecret, ServiceSpec
+from services.catalog import AppSpec, CacheSpec, ConfigSecret, DatabaseSpec, ServiceSpec
 
 PROJECT = "ai-platform"
 STACKS = ("staging", "prod")
@@ -34,6 +34,7 @@ _IMAGE = re.compile(
 )
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+_BUCKET = re.compile(r"^(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _STACK_REF = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -119,10 +120,35 @@ class QuotaConfig(_Strict):
     pods: Annotated[int, Field(ge=1, le=1000)] | None = None
 
 
+class DatabaseConfig(_Strict):
+    instances: Annotated[int, Field(ge=1, le=9)] | None = None
+    storageSize: Quantity | None = None  # noqa: N815
+    storageClass: str | None = None  # noqa: N815
+
+
+class CacheConfig(_Strict):
+    replicas: Annotated[int, Field(ge=1, le=5)] | None = None
+    storageSize: Quantity | None = None  # noqa: N815
+    storageClass: str | None = None  # noqa: N815
+
+
 class ServiceConfig(_Strict):
     enabled: bool = True
     apps: dict[str, AppConfig] = {}
     quota: QuotaConfig | None = None
+    database: DatabaseConfig | None = None
+    cache: CacheConfig | None = None
+
+
+class ObjectLockConfig(_Strict):
+    mode: Literal["GOVERNANCE", "COMPLIANCE"]
+    days: Annotated[int, Field(ge=1, le=3650)]
+
+
+class BackupConfig(_Strict):
+    bucketName: Annotated[str, _check(_BUCKET, "an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")]  # noqa: N815
+    objectLock: ObjectLockConfig | None = None  # noqa: N815
+    operatorRoleArn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$")] | None = None  # noqa: N815
 
 
 class ClusterConfig(_Strict):
@@ -165,6 +191,7 @@ class RawSettings(_Strict):
     protectData: bool = False  # noqa: N815
     spot: SpotConfig = SpotConfig()
     addons: AddonsConfig = AddonsConfig()
+    backup: BackupConfig
     services: dict[str, ServiceConfig] = {}
 
 
@@ -192,11 +219,29 @@ class AppSettings:
 
 
 @dataclass(frozen=True)
+class DatabaseSettings:
+    spec: DatabaseSpec
+    instances: int
+    storage_size: str
+    storage_class: str | None
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    spec: CacheSpec
+    replicas: int
+    storage_size: str
+    storage_class: str | None
+
+
+@dataclass(frozen=True)
 class ServiceSettings:
     spec: ServiceSpec
     enabled: bool
     apps: dict[str, AppSettings]
     quota: QuotaConfig | None
+    database: DatabaseSettings | None
+    cache: CacheSettings | None
 
 
 @dataclass(frozen=True)
@@ -220,6 +265,7 @@ class Settings:
     image_registry: str
     protect_data: bool
     addons: AddonsConfig
+    backup: BackupConfig
     services: dict[str, ServiceSettings]
     secrets: dict[str, pulumi.Output[str]]
     """Config secret key -> value (secret Output)."""
@@ -263,6 +309,7 @@ def load() -> Settings:
         image_registry=raw.imageRegistry,
         protect_data=raw.protectData,
         addons=raw.addons,
+        backup=raw.backup,
         services=services,
         secrets={key: config.require_secret(key) for key in sorted(needed)},
     )
@@ -429,7 +476,14 @@ def _merge(raw: RawSettings, overrides: Mapping[str, ServiceConfig]) -> dict[str
     for name, spec in CATALOG.items():
         override = overrides.get(name, ServiceConfig())
         apps = {app.name: _merge_app(app, override.apps.get(app.name, AppConfig()), raw, spot) for app in spec.apps}
-        merged[name] = ServiceSettings(spec, override.enabled, apps, override.quota)
+        merged[name] = ServiceSettings(
+            spec,
+            override.enabled,
+            apps,
+            override.quota,
+            _merge_database(spec.database, override.database),
+            _merge_cache(spec.cache, override.cache),
+        )
     return merged
 
 
@@ -459,6 +513,24 @@ def _merge_app(spec: AppSpec, override: AppConfig, raw: RawSettings, spot: Sched
     )
 
 
+def _merge_database(spec: DatabaseSpec | None, override: DatabaseConfig | None) -> DatabaseSettings | None:
+    if spec is None:
+        return None
+    override = override or DatabaseConfig()
+    return DatabaseSettings(
+        spec, override.instances or spec.instances, override.storageSize or spec.storage_size, override.storageClass
+    )
+
+
+def _merge_cache(spec: CacheSpec | None, override: CacheConfig | None) -> CacheSettings | None:
+    if spec is None:
+        return None
+    override = override or CacheConfig()
+    return CacheSettings(
+        spec, override.replicas or spec.replicas, override.storageSize or spec.storage_size, override.storageClass
+    )
+
+
 def _merge_amounts(base: Mapping[str, str], override: ResourceAmounts | None) -> dict[str, str]:
     merged = dict(base)
     if override is not None:
@@ -469,6 +541,9 @@ def _merge_amounts(base: Mapping[str, str], override: ResourceAmounts | None) ->
 def _check_merged(services: Mapping[str, ServiceSettings], overrides: Mapping[str, ServiceConfig]) -> list[str]:
     problems = []
     for name, service in services.items():
+        for store, kind in (("database", "Postgres"), ("cache", "Redis")):
+            if getattr(service, store) is None and name in overrides and getattr(overrides[name], store):
+                problems.append(f"{CONFIG_KEYS['services']}.{name}.{store}: {name} has no {kind} in its manual")
         for app_name, app in service.apps.items():
             path = f"{CONFIG_KEYS['services']}.{name}.apps.{app_name}"
             given = overrides[name].apps.get(app_name) if name in overrides else None

@@ -48,6 +48,7 @@ EXPORTER_REDIS_ADDR = f"redis://127.0.0.1:{PORT}"
 
 # The official redis image runs as its `redis` user (UID 999); keeping it means data files stay
 # readable by the image's own tooling (e.g. a restore with the stock image).
+EXPORTER_RESOURCES = Resources({"cpu": "50m", "memory": "64Mi"}, {"cpu": "200m", "memory": "128Mi"})
 REDIS_UID = 999
 FIXED_UID_REASON = f"the official redis image runs as its redis user, UID {REDIS_UID}, which owns the data files"
 # The redis_exporter image's own non-root user.
@@ -127,9 +128,7 @@ class RedisCacheArgs:
     """Official Redis image (Redis 7, as the manuals run); pin a digest per stack."""
     exporter_image: pulumi.Input[str] = "oliver006/redis_exporter:v1.90.0"
     """Official redis_exporter image."""
-    exporter_resources: Resources = field(
-        default_factory=lambda: Resources({"cpu": "50m", "memory": "64Mi"}, {"cpu": "200m", "memory": "128Mi"})
-    )
+    exporter_resources: Resources = EXPORTER_RESOURCES
     """Requests and limits of the exporter sidecar."""
     kubernetes_name: str | None = None
     """Name of the Kubernetes objects (Service, StatefulSet...); defaults to the component name, so

@@ -3,7 +3,7 @@
 import yaml
 
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef, WritableDir
-from services.catalog import AppSpec, SecretSpec, ServiceSpec
+from services.catalog import AppSpec, CacheSpec, DatabaseSpec, SecretSpec, ServiceSpec
 from services.common import AI_KEYS, CACHE_HOST, CACHE_URL, DATABASE_HOST, DATABASE_URL
 
 NAME = "agent-skeptic-bench"
@@ -39,6 +39,15 @@ SERVICE = ServiceSpec(
             },
             generated={"jwt-secret": 64},
         ),
+    ),
+    # S1-07: Postgres 15+ database skeptic_bench owned by skeptic, TLS required; S1-10 read replicas.
+    database=DatabaseSpec(NAME, "skeptic_bench", "skeptic", parameters={"max_connections": "200"}),
+    # S1-06: Redis 7 with append-only persistence; S1-10 replicas for growth (set per stack).
+    cache=CacheSpec(
+        NAME,
+        maxmemory="1gb",
+        policy="allkeys-lru",
+        resources=Resources({"cpu": "250m", "memory": "1536Mi"}, {"cpu": "1", "memory": "1536Mi"}),
     ),
     apps=(
         AppSpec(

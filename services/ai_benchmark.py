@@ -1,7 +1,7 @@
 """AI Benchmark Service [000-ai-benchmark-service-operations.md]: S0-01, S0-02, S0-03, S0-08, S0-10."""
 
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef
-from services.catalog import AppSpec, SecretSpec, ServiceSpec
+from services.catalog import AppSpec, CacheSpec, DatabaseSpec, SecretSpec, ServiceSpec
 from services.common import AI_KEYS, CACHE_URL, DATABASE_URL, HTTP_PROBES
 
 NAMESPACE = "ai-benchmark"
@@ -17,6 +17,15 @@ SERVICE = ServiceSpec(
             (NAMESPACE,),
             from_config={"openai-api-key": AI_KEYS["openai"], "anthropic-api-key": AI_KEYS["anthropic"]},
         ),
+    ),
+    # S0-03: benchmark_db owned by benchmark_user, max_connections 200.
+    database=DatabaseSpec(NAMESPACE, "benchmark_db", "benchmark_user", parameters={"max_connections": "200"}),
+    # S0-04: task queue, session cache and rate limiting; a queue must never evict, so noeviction.
+    cache=CacheSpec(
+        NAMESPACE,
+        maxmemory="1gb",
+        policy="noeviction",
+        resources=Resources({"cpu": "250m", "memory": "1536Mi"}, {"cpu": "1", "memory": "1536Mi"}),
     ),
     apps=(
         # S0-01, S0-08: FastAPI on 8000, 0.25/256Mi requests, 0.5/512Mi limits, 3 web replicas.

@@ -1,7 +1,7 @@
 """CAD ML Platform [003-cad-ml-platform-operations-manual.md]: S3-01, S3-07, S3-08, S3-09."""
 
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef
-from services.catalog import AppSpec, SecretSpec, ServiceSpec
+from services.catalog import AppSpec, CacheSpec, DatabaseSpec, SecretSpec, ServiceSpec
 from services.common import CACHE_URL, DATABASE_URL
 
 NAME = "cad-ml-platform"
@@ -12,6 +12,20 @@ SERVICE = ServiceSpec(
     manual="003-cad-ml-platform-operations-manual.md",
     namespaces=(NAME,),
     secrets=(SecretSpec(ADMIN_SECRET, (NAME,), generated={"admin-token": 48}),),  # S3-08
+    # S3-04: cad_ml_platform owned by app, max_connections 200, shared_buffers 1GB.
+    database=DatabaseSpec(
+        NAME,
+        "cad_ml_platform",
+        "app",
+        parameters={"max_connections": "200", "shared_buffers": "1GB"},
+        resources=Resources({"cpu": "1", "memory": "4Gi"}, {"cpu": "2", "memory": "4Gi"}),
+    ),
+    cache=CacheSpec(
+        NAME,
+        maxmemory="1gb",
+        policy="allkeys-lru",
+        resources=Resources({"cpu": "250m", "memory": "1536Mi"}, {"cpu": "1", "memory": "1536Mi"}),
+    ),
     apps=(
         AppSpec(
             name=NAME,

@@ -69,6 +69,43 @@ class AppSpec:
     termination_grace_seconds: int = 30
 
 
+DATABASE_RESOURCES = Resources({"cpu": "1", "memory": "2Gi"}, {"cpu": "2", "memory": "4Gi"})
+
+
+@dataclass(frozen=True)
+class DatabaseSpec:
+    """A service's Postgres as its manual describes it (prod size)."""
+
+    namespace: str
+    """Namespace the cluster runs in."""
+    database: str
+    owner: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    """postgresql.conf settings the manual gives."""
+    schemas: tuple[str, ...] = ()
+    """Schemas created after initdb (and dumped one by one)."""
+    pg_stat_statements: bool = False
+    reader_namespaces: tuple[str, ...] = ()
+    """Other namespaces of the service whose apps also connect (they get the connection Secret too)."""
+    instances: int = 3
+    storage_size: str = "50Gi"
+    resources: Resources = DATABASE_RESOURCES
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    """A service's Redis as its manual describes it (prod size)."""
+
+    namespace: str
+    maxmemory: str
+    """Redis memory cap (Redis units, e.g. `1gb`)."""
+    policy: str
+    """Eviction policy: `noeviction` where Redis holds a queue, an LRU policy for a pure cache."""
+    resources: Resources
+    replicas: int = 1
+    storage_size: str = "10Gi"
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     """One system of the manuals."""
@@ -77,6 +114,8 @@ class ServiceSpec:
     namespaces: tuple[str, ...]
     apps: tuple[AppSpec, ...]
     secrets: tuple[SecretSpec, ...] = ()
+    database: DatabaseSpec | None = None
+    cache: CacheSpec | None = None
     manual: str = ""
     """File name of the manual in the seeds, for docs and runbook links."""
 

@@ -10,9 +10,11 @@ import pulumi
 from components import kube, quantity
 from components.app_deployment import AppDeployment, AppDeploymentArgs, Resources
 from components.app_secret import AppSecret, AppSecretArgs
+from components.redis_cache import EXPORTER_RESOURCES
 from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
 from providers import Providers
-from settings import AppSettings, ServiceSettings, Settings
+from services.data import deploy_cache
+from settings import AppSettings, QuotaConfig, ServiceSettings, Settings
 
 # Quota headroom over the apps' own peak: rolling-update surge, jobs and debugging pods.
 QUOTA_HEADROOM = Decimal("1.5")
@@ -52,6 +54,8 @@ def deploy_service(service: ServiceSettings, settings: Settings, providers: Prov
                 ),
                 opts,
             )
+    if service.cache is not None:
+        deploy_cache(service, namespaces[service.cache.spec.namespace].namespace.metadata.name, opts)
     apps = {
         name: AppDeployment(name, app_args(app, namespaces[app.spec.namespace], spec.name), opts)
         for name, app in service.apps.items()
@@ -105,27 +109,34 @@ def _with_ephemeral_storage(resources: Resources, storage: str | None) -> Resour
     )
 
 
-def _peak_pods(app: AppSettings) -> int:
-    """Most pods the app runs at once: its ceiling plus one rolling-update surge pod."""
-    return (app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1
+def _footprint(service: ServiceSettings, namespace: str) -> list[tuple[Resources, int]]:
+    """(resources per pod, most pods at once) of everything the service runs in NAMESPACE."""
+    items = [
+        # An app's ceiling plus one rolling-update surge pod.
+        (app.resources, (app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1)
+        for app in service.apps.values()
+        if app.spec.namespace == namespace
+    ]
+    if service.cache is not None and service.cache.spec.namespace == namespace:
+        items += [(service.cache.spec.resources, service.cache.replicas), (EXPORTER_RESOURCES, service.cache.replicas)]
+    if service.database is not None and service.database.spec.namespace == namespace:
+        items.append((service.database.spec.resources, service.database.instances))
+    return items
 
 
 def _quota(service: ServiceSettings, namespace: str) -> Quota:
-    """Quota sized from the apps' peak footprint with headroom, unless the stack sets it."""
-    apps = [app for app in service.apps.values() if app.spec.namespace == namespace]
+    """Quota sized from the peak footprint with headroom, unless the stack sets it."""
+    footprint = _footprint(service, namespace)
 
-    def total(side: str, resource: str, reserve: Resources) -> Decimal:
-        peak = sum(
-            (quantity.parse(getattr(app.resources, side)[resource]) * _peak_pods(app) for app in apps), Decimal(0)
-        )
-        return peak * QUOTA_HEADROOM + quantity.parse(getattr(reserve, side)[resource])
+    def total(side: str, resource: str) -> Decimal:
+        peak = sum((quantity.parse(getattr(r, side)[resource]) * n for r, n in footprint), Decimal(0))
+        return peak * QUOTA_HEADROOM + quantity.parse(getattr(QUOTA_RESERVE, side)[resource])
 
-    override = service.quota
+    override = service.quota or QuotaConfig()
     return Quota(
-        requests_cpu=(override and override.requestsCpu) or quantity.cpu(total("requests", "cpu", QUOTA_RESERVE)),
-        requests_memory=(override and override.requestsMemory)
-        or quantity.memory(total("requests", "memory", QUOTA_RESERVE)),
-        limits_cpu=(override and override.limitsCpu) or quantity.cpu(total("limits", "cpu", QUOTA_RESERVE)),
-        limits_memory=(override and override.limitsMemory) or quantity.memory(total("limits", "memory", QUOTA_RESERVE)),
-        pods=(override and override.pods) or sum(_peak_pods(app) for app in apps) + QUOTA_RESERVE_PODS,
+        requests_cpu=override.requestsCpu or quantity.cpu(total("requests", "cpu")),
+        requests_memory=override.requestsMemory or quantity.memory(total("requests", "memory")),
+        limits_cpu=override.limitsCpu or quantity.cpu(total("limits", "cpu")),
+        limits_memory=override.limitsMemory or quantity.memory(total("limits", "memory")),
+        pods=override.pods or sum(n for _, n in footprint) + QUOTA_RESERVE_PODS,
     )

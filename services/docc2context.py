@@ -1,7 +1,7 @@
 """DocC2Context Service [002-docc2context-operations-guide.md]: S2-01, S2-02, S2-08."""
 
 from components.app_deployment import Autoscaling, Resources, WritableDir
-from services.catalog import AppSpec, ServiceSpec
+from services.catalog import AppSpec, CacheSpec, ServiceSpec
 from services.common import CACHE_URL, HTTP_PROBES
 
 NAME = "docc2context"
@@ -10,6 +10,13 @@ SERVICE = ServiceSpec(
     name=NAME,
     manual="002-docc2context-operations-guide.md",
     namespaces=(NAME,),
+    # S2-03: Redis for cache and rate limiting with 1 Gi of memory; no Postgres.
+    cache=CacheSpec(
+        NAME,
+        maxmemory="1gb",
+        policy="allkeys-lru",
+        resources=Resources({"cpu": "250m", "memory": "1536Mi"}, {"cpu": "1", "memory": "1536Mi"}),
+    ),
     apps=(
         AppSpec(
             name="docc2context-api",

@@ -1,7 +1,7 @@
 """Platform V1/V2/V3 [004-platform-v1-v2-v3-operations-runbook.md]: S4-01, S4-02, S4-03, S4-06, S4-08."""
 
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef
-from services.catalog import AppSpec, SecretSpec, ServiceSpec
+from services.catalog import AppSpec, DatabaseSpec, SecretSpec, ServiceSpec
 from services.common import AI_KEYS, DATABASE_URL
 
 V1, V2, V3 = "platform-v1-exp", "platform-v2-stable", "platform-v3-quarantine"  # S4-01
@@ -28,6 +28,17 @@ SERVICE = ServiceSpec(
     manual="004-platform-v1-v2-v3-operations-runbook.md",
     namespaces=(V2, V1, V3),
     secrets=(SecretSpec(SECRET.secret, (V2, V1), from_config={SECRET.key: AI_KEYS["primary"]}),),
+    # S4-05: one database `platform`, a schema per tier plus `audit`, pg_stat_statements on; it runs with
+    # the production tier and the experiment and quarantine tiers connect to it too.
+    database=DatabaseSpec(
+        V2,
+        "platform",
+        "platform_user",  # the manual's `psql -U platform_user`
+        parameters={"max_connections": "200"},
+        schemas=("production", "experiments_v1", "quarantine", "audit"),
+        pg_stat_statements=True,
+        reader_namespaces=(V1, V3),
+    ),
     apps=(
         _api(
             "v2",
