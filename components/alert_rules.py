@@ -18,7 +18,8 @@ from components import kube
 
 SEVERITIES = ("critical", "warning", "info")
 
-_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
+# Prometheus durations, units in descending order (the PrometheusRule CRD pattern).
+_DURATION = re.compile(r"^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$")
 _ALERT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 # Labels the component sets itself; an alert's own labels may not override them.
 _RESERVED_LABELS = {"severity", "service", "alertname"}
@@ -50,7 +51,7 @@ class AlertSpec:
             raise ValueError(f"alert name {self.name!r} is not a valid Prometheus label value for alertname")
         if self.severity not in SEVERITIES:
             raise ValueError(f"alert {self.name}: severity must be one of {SEVERITIES}, got {self.severity!r}")
-        if not _DURATION.match(self.for_):
+        if not self.for_ or not _DURATION.match(self.for_):
             raise ValueError(f"alert {self.name}: `for` must be a Prometheus duration like 5m, got {self.for_!r}")
         if not (self.summary and self.description and self.runbook_url):
             raise ValueError(f"alert {self.name}: summary, description and runbook_url are all required")

@@ -8,7 +8,7 @@ Metric names are the manuals' where they give them. Where a manual's expression 
 scoped to the service's namespace. Conventions the rest of the program must keep for these alerts:
 - the Postgres PodMonitor sets `job="postgres"` and the Redis ServiceMonitor `job="redis"` (the
   manuals' `up{job=...}` alerts), each in the service's namespace;
-- a service's database is the CloudNativePG cluster `<service>-db`; its logical dump CronJob is
+- a service's database is the CloudNativePG cluster `postgres` in its namespace; its logical dump CronJob is
   `<cluster>-logical-dump` and its restore check CronJob `<cluster>-restore-check` (PostgresCluster);
 - an app's ServiceMonitor job is its Service name (the AppDeployment default).
 """
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from components.alert_rules import AlertSpec
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec, Threshold, good_above, good_below
 from components.monitoring_stack import RECEIVER_BY_SEVERITY
+from services.common import DATABASE_CLUSTER
 
 # S1-11: these services' alerts also go to the webhook receiver.
 WEBHOOK_SERVICES = ("agent-skeptic-bench",)
@@ -36,6 +37,7 @@ _SAMPLES = 240
 # Exposed by the Barman Cloud plugin; it replaces the in-core `cnpg_collector_*` backup metrics.
 BACKUP_TIMESTAMP = "barman_cloud_cloudnative_pg_io_last_available_backup_timestamp"
 
+# S0-07: database query time below 100 ms, connection pool utilisation below 80 %.
 DB_DASHBOARD_TARGETS = {"query_seconds": 0.1, "pool_utilisation": 0.8}
 
 
@@ -96,11 +98,6 @@ def runbook_url(base_url: str, service: str, alert: str) -> str:
     return f"{base_url.rstrip('/')}/{service}/{alert}"
 
 
-def database_cluster(service: str) -> str:
-    """Name of a service's CloudNativePG cluster."""
-    return f"{service}-db"
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Scenario helpers
 
@@ -132,7 +129,7 @@ def _at(for_minutes: int, extra: int = 5) -> str:
 
 def _database_down(ns: str, service: str) -> Alert:
     """S1-08 `DatabaseConnectionFailure`, for every service with Postgres."""
-    up = {"job": "postgres", "namespace": ns, "pod": f"{database_cluster(service)}-1"}
+    up = {"job": "postgres", "namespace": ns, "pod": f"{DATABASE_CLUSTER}-1"}
     return Alert(
         "DatabaseConnectionFailure",
         f'up{{job="postgres",namespace="{ns}"}} == 0',
@@ -309,7 +306,7 @@ def _duration(seconds: int) -> str:
 
 def _database_alerts(ns: str, service: str) -> list[Alert]:
     """Postgres reachable, backed up within the RPO, dumped daily and restorable (X-09, S3-11)."""
-    cluster = database_cluster(service)
+    cluster = DATABASE_CLUSTER
     instances = f'namespace="{ns}",pod=~"{cluster}-[0-9]+"'
     instance = {"namespace": ns, "pod": f"{cluster}-1"}
     backup_ts = _series("barman_cloud_cloudnative_pg_io_last_available_backup_timestamp", instance)
@@ -411,7 +408,7 @@ def _resources_row(ns: str) -> RowSpec:
 
 
 def _database_row(ns: str, service: str) -> RowSpec:
-    instances = f'namespace="{ns}",pod=~"{database_cluster(service)}-[0-9]+"'
+    instances = f'namespace="{ns}",pod=~"{DATABASE_CLUSTER}-[0-9]+"'
     return RowSpec(
         "PostgreSQL",
         (

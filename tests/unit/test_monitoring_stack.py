@@ -1,0 +1,261 @@
+"""MonitoringStack: retention and storage (S3-10), every rule and monitor selected, control-plane targets off
+on EKS, Alertmanager routing by severity with file-based credentials (X-10, X-11, S1-11), Grafana admin
+login generated and kept in a Secret (X-12)."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+
+from components.app_deployment import Resources
+from components.monitoring_stack import (
+    AlertReceivers,
+    MonitoringStack,
+    MonitoringStackArgs,
+    ReceiverCredentials,
+)
+from tests.conftest import inputs_of
+
+DUMMY = {
+    "pagerduty": "pd-routing-key-0123456789",
+    "slack": "https://hooks.slack.com/services/T000/B000/dummysecret",
+    "smtp": "smtp-password-dummy",
+    "webhook": "webhook-bearer-token-dummy",
+}
+RECEIVERS = AlertReceivers(
+    slack_channel="#alerts",
+    email_to="oncall@example.com",
+    email_from="alertmanager@example.com",
+    smtp_smarthost="smtp.example.com:587",
+    smtp_username="alertmanager",
+    webhook_url="https://hooks.example.com/alerts",
+    webhook_services=("agent-skeptic-bench",),
+)
+
+
+def _args(**overrides) -> MonitoringStackArgs:
+    credentials = ReceiverCredentials(
+        pulumi.Output.secret(DUMMY["pagerduty"]),
+        pulumi.Output.secret(DUMMY["slack"]),
+        pulumi.Output.secret(DUMMY["smtp"]),
+        pulumi.Output.secret(DUMMY["webhook"]),
+    )
+    base = dict(
+        receivers=RECEIVERS,
+        credentials=credentials,
+        storage_class="gp3",
+        prometheus_storage_size="64Gi",
+        alertmanager_storage_size="2Gi",
+        grafana_resources=Resources({"cpu": "100m", "memory": "200Mi"}, {"cpu": "300m", "memory": "400Mi"}),
+    )
+    base.update(overrides)
+    return MonitoringStackArgs(**base)
+
+
+def _registration(monitor, type_: str, name: str):
+    found = [r for r in monitor.registrations if r.type == type_ and r.name == name]
+    assert len(found) == 1, f"{type_} {name} registered {len(found)} times"
+    return found[0]
+
+
+@pulumi.runtime.test
+def test_prometheus_retention_storage_and_selectors(mock_runtime):
+    """S3-10: 15 days / 50 GB on a persistent volume; every PrometheusRule/ServiceMonitor/PodMonitor/Probe is used."""
+    stack = MonitoringStack("monitoring", _args())
+
+    def check(inputs):
+        assert inputs["chart"] == "kube-prometheus-stack"
+        assert inputs["version"].startswith("88.")
+        assert inputs["repositoryOpts"]["repo"] == "https://prometheus-community.github.io/helm-charts"
+        assert inputs["namespace"] == "monitoring"
+        spec = inputs["values"]["prometheus"]["prometheusSpec"]
+        assert spec["retention"] == "15d"
+        assert spec["retentionSize"] == "50GB"
+        claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
+        assert claim["storageClassName"] == "gp3"
+        assert claim["resources"]["requests"]["storage"] == "64Gi"
+        for kind in ("rule", "serviceMonitor", "podMonitor", "probe", "scrapeConfig"):
+            assert spec[f"{kind}SelectorNilUsesHelmValues"] is False, kind
+        for kind in ("rule", "serviceMonitor", "podMonitor", "probe"):
+            assert spec[f"{kind}Selector"] == {} and spec[f"{kind}NamespaceSelector"] == {}, kind
+        assert spec["resources"]["limits"]["memory"] == "4Gi"
+
+    return inputs_of(mock_runtime, stack.release, check)
+
+
+@pulumi.runtime.test
+def test_control_plane_targets_off_on_managed_clusters(mock_runtime):
+    """EKS does not expose controller-manager, scheduler, etcd or kube-proxy metrics: no targets, no rules."""
+    stack = MonitoringStack("monitoring", _args())
+
+    def check(inputs):
+        values = inputs["values"]
+        for target in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
+            assert values[target]["enabled"] is False, target
+        rules = values["defaultRules"]["rules"]
+        for group in ("etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeSchedulerRecording", "kubeProxy"):
+            assert rules[group] is False, group
+
+    return inputs_of(mock_runtime, stack.release, check)
+
+
+@pulumi.runtime.test
+def test_alertmanager_reads_credentials_from_the_mounted_secret(mock_runtime):
+    """X-11: the receivers Secret is mounted; each receiver reads its credential from a file in it."""
+    stack = MonitoringStack("monitoring", _args())
+    mount = "/etc/alertmanager/secrets/alertmanager-receivers"
+
+    def check(inputs):
+        alertmanager = inputs["values"]["alertmanager"]
+        spec = alertmanager["alertmanagerSpec"]
+        assert spec["secrets"] == ["alertmanager-receivers"]
+        assert spec["storage"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"] == "2Gi"
+        receivers = {r["name"]: r for r in alertmanager["config"]["receivers"]}
+        assert receivers["pagerduty"]["pagerduty_configs"][0]["routing_key_file"] == f"{mount}/pagerduty-routing-key"
+        assert receivers["slack"]["slack_configs"][0]["api_url_file"] == f"{mount}/slack-api-url"
+        assert receivers["slack"]["slack_configs"][0]["channel"] == "#alerts"
+        assert receivers["email"]["email_configs"][0]["auth_password_file"] == f"{mount}/smtp-password"
+        webhook = receivers["webhook"]["webhook_configs"][0]
+        assert webhook["url"] == "https://hooks.example.com/alerts"
+        assert webhook["http_config"]["authorization"]["credentials_file"] == f"{mount}/webhook-token"
+        routes = alertmanager["config"]["route"]["routes"]
+        by_receiver = {r["receiver"]: r for r in routes}
+        assert by_receiver["pagerduty"]["matchers"] == ['severity="critical"']
+        assert by_receiver["slack"]["matchers"] == ['severity="warning"']
+        assert by_receiver["email"]["matchers"] == ['severity="info"']
+        assert by_receiver["webhook"] == {
+            "receiver": "webhook",
+            "continue": True,
+            "matchers": ['service=~"agent\\-skeptic\\-bench"'],
+        }
+        # The webhook copy is taken before the severity routes stop the search.
+        assert routes.index(by_receiver["webhook"]) < routes.index(by_receiver["pagerduty"])
+
+    return inputs_of(mock_runtime, stack.release, check)
+
+
+@pulumi.runtime.test
+def test_receiver_secret_holds_the_credentials_as_secrets(mock_runtime):
+    """X-12: the credentials go only into the receivers Secret, each value a Pulumi secret."""
+    stack = MonitoringStack("monitoring", _args())
+
+    def check(_):
+        secret = _registration(mock_runtime, "kubernetes:core/v1:Secret", "monitoring-receivers")
+        assert secret.inputs["metadata"]["name"] == "alertmanager-receivers"
+        assert secret.inputs["metadata"]["namespace"] == "monitoring"
+        data = secret.inputs["stringData"]
+        assert data[rpc._special_sig_key] == rpc._special_secret_sig, "stringData must be a secret"
+        assert data["value"] == {
+            "pagerduty-routing-key": DUMMY["pagerduty"],
+            "slack-api-url": DUMMY["slack"],
+            "smtp-password": DUMMY["smtp"],
+            "webhook-token": DUMMY["webhook"],
+        }
+        for registration in mock_runtime.registrations:
+            if registration is secret:
+                continue
+            rendered = json.dumps(registration.inputs)
+            for name, value in DUMMY.items():
+                assert value not in rendered, f"{name} credential leaks into {registration.type} {registration.name}"
+
+    return _after_everything(stack, check)
+
+
+@pulumi.runtime.test
+def test_grafana_admin_login_is_generated_and_referenced(mock_runtime):
+    """Grafana reads its admin login from a generated Secret; the dashboard sidecar watches all namespaces."""
+    stack = MonitoringStack("monitoring", _args(grafana_storage_size="5Gi"))
+    assert stack.grafana_admin_secret_name == "grafana-admin"
+
+    def check_release(inputs):
+        grafana = inputs["values"]["grafana"]
+        assert grafana["admin"] == {
+            "existingSecret": "grafana-admin",
+            "userKey": "admin-user",
+            "passwordKey": "admin-password",
+        }
+        dashboards = grafana["sidecar"]["dashboards"]
+        assert dashboards["enabled"] is True
+        assert (dashboards["label"], dashboards["labelValue"], dashboards["searchNamespace"]) == (
+            "grafana_dashboard",
+            "1",
+            "ALL",
+        )
+        assert grafana["persistence"]["size"] == "5Gi" and grafana["persistence"]["storageClassName"] == "gp3"
+        assert grafana["resources"]["limits"] == {"cpu": "300m", "memory": "400Mi"}
+        assert grafana["containerSecurityContext"]["readOnlyRootFilesystem"] is True
+        assert grafana["containerSecurityContext"]["runAsUser"] == 472
+        assert "adminPassword" not in json.dumps(grafana)
+
+    def check_secret(_):
+        secret = _registration(mock_runtime, "kubernetes:core/v1:Secret", "monitoring-grafana-admin")
+        data = secret.inputs["stringData"]
+        assert data[rpc._special_sig_key] == rpc._special_secret_sig
+        password = "generated-monitoring-grafana-admin-password"  # the mock RandomPassword result
+        assert data["value"] == {"admin-user": "admin", "admin-password": password}
+        generator = _registration(
+            mock_runtime, "random:index/randomPassword:RandomPassword", "monitoring-grafana-admin-password"
+        )
+        assert generator.inputs["length"] == 32
+        for registration in mock_runtime.registrations:
+            if registration is not secret:
+                assert password not in json.dumps(registration.inputs), registration.name
+
+    return pulumi.Output.all(
+        inputs_of(mock_runtime, stack.release, check_release), _after_everything(stack, check_secret)
+    )
+
+
+@pulumi.runtime.test
+def test_namespace_pod_security_and_urls(mock_runtime):
+    """node-exporter needs host access: enforce `privileged`, keep `restricted` in audit and warn."""
+    stack = MonitoringStack("monitoring", _args(protect=True, retain_on_delete=True))
+    assert stack.prometheus_url == "http://kube-prometheus-stack-prometheus.monitoring.svc.cluster.local:9090"
+    assert stack.alertmanager_url == "http://kube-prometheus-stack-alertmanager.monitoring.svc.cluster.local:9093"
+    assert stack.grafana_url == "http://kube-prometheus-stack-grafana.monitoring.svc.cluster.local:80"
+
+    def check(_):
+        namespace = _registration(mock_runtime, "kubernetes:core/v1:Namespace", "monitoring-namespace")
+        labels = namespace.inputs["metadata"]["labels"]
+        assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
+        assert labels["pod-security.kubernetes.io/audit"] == "restricted"
+        assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+        release = _registration(mock_runtime, "kubernetes:helm.sh/v3:Release", "monitoring-release")
+        assert namespace.protect and namespace.retain_on_delete
+        assert release.protect and release.retain_on_delete
+        assert release.inputs["values"]["fullnameOverride"] == "kube-prometheus-stack"
+        assert release.inputs["values"]["grafana"]["fullnameOverride"] == "kube-prometheus-stack-grafana"
+        secrets = {r.urn for r in mock_runtime.registrations if r.type == "kubernetes:core/v1:Secret"}
+        assert {namespace.urn, *secrets} <= set(release.dependencies)
+
+    return _after_everything(stack, check)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"retention_size": "60GB"}, "does not fit"),
+        ({"retention_size": "50 GB"}, "retention_size must look like"),
+        ({"retention": "15 days"}, "retention must be"),
+        ({"release_name": "a-release-name-longer-than-26"}, "longer than 26"),
+        ({"credentials": ReceiverCredentials("k", "u", "p")}, "webhook_token"),
+    ],
+)
+def test_invalid_settings_are_refused(mock_runtime, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        MonitoringStack("monitoring", _args(**overrides))
+
+
+def test_receivers_are_checked():
+    with pytest.raises(ValueError, match="host:port"):
+        AlertReceivers("#a", "a@example.com", "b@example.com", "smtp.example.com", "u")
+    with pytest.raises(ValueError, match="https"):
+        AlertReceivers("#a", "a@example.com", "b@example.com", "smtp.example.com:587", "u", webhook_url="http://x")
+
+
+def _after_everything(stack: MonitoringStack, check):
+    """Run CHECK once the release is registered: it depends on every other child, so all are."""
+    return stack.release.urn.apply(check)
