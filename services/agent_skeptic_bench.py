@@ -4,7 +4,7 @@ import yaml
 
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef, WritableDir
 from services.catalog import AppSpec, CacheSpec, DatabaseSpec, SecretSpec, ServiceSpec
-from services.common import AI_KEYS, CACHE_HOST, CACHE_URL, DATABASE_HOST, DATABASE_URL
+from services.common import AI_KEYS, CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
 
 NAME = "agent-skeptic-bench"
 SECRET = "agent-skeptic-bench-secrets"
@@ -12,7 +12,7 @@ SECRET = "agent-skeptic-bench-secrets"
 # S1-05: /app/config/production.yaml as the manual writes it; hosts point at this namespace's stores.
 PRODUCTION_CONFIG = {
     "server": {"port": 8000, "host": "0.0.0.0", "cors": {"origin": [], "credentials": True}},
-    "database": {"host": DATABASE_HOST, "port": 5432, "name": "skeptic_bench", "ssl": "require"},
+    "database": {"host": f"{database_cluster(NAME)}-rw", "port": 5432, "name": "skeptic_bench", "ssl": "require"},
     "redis": {"host": CACHE_HOST, "port": 6379, "db": 0},
     "ai_providers": {
         "openai": {"timeout": 30, "max_retries": 3, "rate_limit": 50},

@@ -19,7 +19,10 @@ AI_KEYS = {
     "primary": ConfigSecret("primaryAiApiKey", "primary AI provider API key of the platform tiers"),
 }
 
-# In-namespace names of each service's data stores (the manuals' apps talk to `postgres` and `redis`).
-DATABASE_CLUSTER = "postgres"
-DATABASE_HOST = f"{DATABASE_CLUSTER}-rw"
+# Each namespace's Redis is `redis`, as the manuals' apps call it. The CloudNativePG cluster is named after
+# its service so that its name (and its Services `<cluster>-rw`/`-ro`) is unique across the stack.
 CACHE_HOST = "redis"
+
+
+def database_cluster(service: str) -> str:
+    return f"{service}-db"

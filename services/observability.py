@@ -8,7 +8,7 @@ Metric names are the manuals' where they give them. Where a manual's expression 
 scoped to the service's namespace. Conventions the rest of the program must keep for these alerts:
 - the Postgres PodMonitor sets `job="postgres"` and the Redis ServiceMonitor `job="redis"` (the
   manuals' `up{job=...}` alerts), each in the service's namespace;
-- a service's database is the CloudNativePG cluster `postgres` in its namespace; its logical dump CronJob is
+- a service's database is the CloudNativePG cluster `<service>-db` (services.common); its logical dump CronJob is
   `<cluster>-logical-dump` and its restore check CronJob `<cluster>-restore-check` (PostgresCluster);
 - an app's ServiceMonitor job is its Service name (the AppDeployment default).
 """
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from components.alert_rules import AlertSpec
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec, Threshold, good_above, good_below
 from components.monitoring_stack import RECEIVER_BY_SEVERITY
-from services.common import DATABASE_CLUSTER
+from services.common import database_cluster
 
 # S1-11: these services' alerts also go to the webhook receiver.
 WEBHOOK_SERVICES = ("agent-skeptic-bench",)
@@ -129,7 +129,7 @@ def _at(for_minutes: int, extra: int = 5) -> str:
 
 def _database_down(ns: str, service: str) -> Alert:
     """S1-08 `DatabaseConnectionFailure`, for every service with Postgres."""
-    up = {"job": "postgres", "namespace": ns, "pod": f"{DATABASE_CLUSTER}-1"}
+    up = {"job": "postgres", "namespace": ns, "pod": f"{database_cluster(service)}-1"}
     return Alert(
         "DatabaseConnectionFailure",
         f'up{{job="postgres",namespace="{ns}"}} == 0',
@@ -306,7 +306,7 @@ def _duration(seconds: int) -> str:
 
 def _database_alerts(ns: str, service: str) -> list[Alert]:
     """Postgres reachable, backed up within the RPO, dumped daily and restorable (X-09, S3-11)."""
-    cluster = DATABASE_CLUSTER
+    cluster = database_cluster(service)
     instances = f'namespace="{ns}",pod=~"{cluster}-[0-9]+"'
     instance = {"namespace": ns, "pod": f"{cluster}-1"}
     backup_ts = _series("barman_cloud_cloudnative_pg_io_last_available_backup_timestamp", instance)
@@ -408,7 +408,7 @@ def _resources_row(ns: str) -> RowSpec:
 
 
 def _database_row(ns: str, service: str) -> RowSpec:
-    instances = f'namespace="{ns}",pod=~"{DATABASE_CLUSTER}-[0-9]+"'
+    instances = f'namespace="{ns}",pod=~"{database_cluster(service)}-[0-9]+"'
     return RowSpec(
         "PostgreSQL",
         (

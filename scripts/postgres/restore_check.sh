@@ -55,13 +55,15 @@ start_throwaway_server() {
   local socket_dir="$SCRATCH_DIR/socket"
   mkdir -p "$socket_dir"
   initdb --pgdata="$pgdata" --username=postgres --auth=trust --encoding=UTF8 --locale=C --no-sync >/dev/null
-  # Durability is pointless for a server that is thrown away; no TCP listener at all.
+  # Durability is pointless for a server that is thrown away; no TCP listener at all. Parallel index
+  # builds take dynamic shared memory: keep it in files on the scratch volume, not the pod's small /dev/shm.
   cat >>"$pgdata/postgresql.conf" <<CONF
 listen_addresses = ''
 unix_socket_directories = '$socket_dir'
 fsync = off
 full_page_writes = off
 synchronous_commit = off
+dynamic_shared_memory_type = mmap
 CONF
   pg_ctl --pgdata="$pgdata" --log="$SCRATCH_DIR/postgres.log" --wait --timeout=120 start >/dev/null \
     || { cat "$SCRATCH_DIR/postgres.log" >&2; die "the throwaway server did not start"; }
@@ -122,11 +124,12 @@ start_throwaway_server
 
 archives=0
 for database_dir in "$set_dir"/*/; do
+  database_dir="${database_dir%/}"
   database="$(basename "$database_dir")"
   restore_archive "$database_dir/database.dump" "$database"
   check_restored "$database_dir/database.dump" "$database" "" "$min_tables"
   archives=$((archives + 1))
-  for schema_archive in "$database_dir"schemas/*.dump; do
+  for schema_archive in "$database_dir"/schemas/*.dump; do
     [[ -e $schema_archive ]] || continue
     schema="$(basename "$schema_archive" .dump)"
     restore_archive "$schema_archive" "${database}__${schema}"

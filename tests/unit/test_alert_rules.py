@@ -150,8 +150,8 @@ def test_each_service_has_the_alerts_its_manual_and_data_tier_need():
 
 def test_database_alerts_watch_the_right_cronjobs():
     exprs = {a.name: a.expr for a in alert_specs("platform", RUNBOOKS)}
-    assert 'cronjob="postgres-restore-check"' in exprs["DatabaseRestoreCheckFailing"]
-    assert 'cronjob="postgres-logical-dump"' in exprs["DatabaseDumpStale"]
+    assert 'cronjob="platform-db-restore-check"' in exprs["DatabaseRestoreCheckFailing"]
+    assert 'cronjob="platform-db-logical-dump"' in exprs["DatabaseDumpStale"]
     assert 'namespace="platform-v2-stable"' in exprs["DatabaseWALArchivingBehind"]
     assert "> 3600" in exprs["DatabaseWALArchivingBehind"]  # RPO 1 h (S3-11)
 

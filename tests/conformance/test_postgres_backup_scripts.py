@@ -1,0 +1,458 @@
+"""The logical-dump and restore-check scripts, run for real against PostgreSQL and an S3 server (moto)
+on loopback / Unix sockets (X-09, S1-09, S3-11, S4-05).
+
+The scripts run in the same order as the CronJobs run them: dump.sh then upload_dump.sh (dump job),
+fetch_latest_dump.sh then restore_check.sh (restore-check job). PostgreSQL runs as a non-root user
+(`postgres` when the tests run as root), like the jobs' uid 999.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.conftest import IN_CI, need_tool
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SCRIPTS = ROOT / "scripts" / "postgres"
+SCHEMAS = ("production", "experiments_v1", "quarantine", "audit")
+OWNER, OWNER_PASSWORD, DATABASE = "platform_user", "owner-test-password", "platform"
+REGION = "eu-west-1"
+
+SEED_SQL = f"""
+CREATE EXTENSION pg_stat_statements;
+SET ROLE {OWNER};
+CREATE SCHEMA production; CREATE SCHEMA experiments_v1; CREATE SCHEMA quarantine; CREATE SCHEMA audit;
+CREATE TABLE production.runs (id int PRIMARY KEY, model text NOT NULL, score numeric(6, 3));
+INSERT INTO production.runs SELECT i, 'model-' || (i % 7), i / 10.0 FROM generate_series(1, 500) i;
+CREATE TABLE production."Run Notes" (id serial PRIMARY KEY, run_id int REFERENCES production.runs, note text);
+INSERT INTO production."Run Notes" (run_id, note) SELECT i, 'note ' || i FROM generate_series(1, 120) i;
+CREATE TABLE experiments_v1.trials (id bigint PRIMARY KEY, params jsonb, started timestamptz);
+INSERT INTO experiments_v1.trials
+  SELECT i, jsonb_build_object('lr', i * 0.001), '2026-01-01'::timestamptz + i * interval '1 minute'
+  FROM generate_series(1, 300) i;
+CREATE TABLE quarantine.items (id int PRIMARY KEY, reason text);
+INSERT INTO quarantine.items SELECT i, 'reason ' || i FROM generate_series(1, 40) i;
+CREATE TABLE audit.events (id bigserial PRIMARY KEY, actor text, at timestamptz DEFAULT now());
+INSERT INTO audit.events (actor) SELECT 'user-' || (i % 13) FROM generate_series(1, 1000) i;
+CREATE VIEW audit.actors AS SELECT actor, count(*) AS events FROM audit.events GROUP BY actor;
+CREATE TABLE public.settings (key text PRIMARY KEY, value text);
+INSERT INTO public.settings VALUES ('mode', 'prod'), ('version', '2');
+"""
+TABLES = {
+    "production": ("runs", "Run Notes"),
+    "experiments_v1": ("trials",),
+    "quarantine": ("items",),
+    "audit": ("events",),
+    "public": ("settings",),
+}
+
+
+# --- tools ----------------------------------------------------------------------------------------
+
+
+def pg_tool(name: str) -> str:
+    """A PostgreSQL binary: on PATH, else the newest /usr/lib/postgresql/<major>/bin (Debian keeps them there)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(Path(p).parts[4]))
+    return candidates[-1] if candidates else need_tool(name, "Debian package postgresql")
+
+
+@dataclass(frozen=True)
+class Runner:
+    """Runs commands as the non-root user PostgreSQL needs (initdb and postgres refuse root)."""
+
+    prefix: tuple[str, ...]
+    uid: int
+    gid: int
+
+    def own(self, path: Path) -> Path:
+        if os.geteuid() == 0:
+            os.chown(path, self.uid, self.gid)
+        return path
+
+
+def server_runner() -> Runner:
+    if os.geteuid() != 0:
+        return Runner((), os.getuid(), os.getgid())
+    try:
+        account = pwd.getpwnam("postgres")
+    except KeyError:
+        message = "running as root needs the `postgres` system user (Debian package postgresql)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or need_tool("runuser")
+    return Runner((runuser, "-u", "postgres", "--"), account.pw_uid, account.pw_gid)
+
+
+# --- servers ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class SourceServer:
+    socket_dir: Path
+    pgdata: Path
+    psql: str
+
+    def query(self, database: str, sql: str) -> str:
+        return psql(self.psql, self.socket_dir, database, sql)
+
+
+def psql(binary: str, socket_dir: Path, database: str, sql: str) -> str:
+    result = subprocess.run(
+        [
+            binary,
+            "--no-psqlrc",
+            "-X",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            str(socket_dir),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-c",
+            sql,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def start_server(runner: Runner, pgdata: Path, log: Path) -> None:
+    subprocess.run(
+        [*runner.prefix, pg_tool("pg_ctl"), "-D", str(pgdata), "-l", str(log), "-w", "-t", "60", "start"],
+        check=True,
+        capture_output=True,
+        timeout=90,
+    )
+
+
+def stop_server(pgdata: Path) -> None:
+    """Fast shutdown of the postmaster whose pid is in PGDATA/postmaster.pid."""
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text().split()[0])
+    try:
+        os.kill(pid, signal.SIGINT)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def runner() -> Runner:
+    pg_tool("initdb")
+    return server_runner()
+
+
+@pytest.fixture(scope="module")
+def workspace(runner):
+    path = Path(tempfile.mkdtemp(prefix="pgbackup-", dir="/tmp"))
+    path.chmod(0o755)
+    runner.own(path)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def source(runner, workspace) -> SourceServer:
+    """A PostgreSQL server on a Unix socket only, with the owner role, a multi-schema database and data."""
+    pgdata, socket_dir = workspace / "source", workspace / "source-socket"
+    socket_dir.mkdir()
+    runner.own(socket_dir)
+    subprocess.run(
+        [
+            *runner.prefix,
+            pg_tool("initdb"),
+            "-D",
+            str(pgdata),
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    (pgdata / "pg_hba.conf").write_text("local all postgres trust\nlocal all all scram-sha-256\n")
+    with (pgdata / "postgresql.conf").open("a") as conf:
+        conf.write(f"listen_addresses = ''\nunix_socket_directories = '{socket_dir}'\nfsync = off\n")
+    start_server(runner, pgdata, workspace / "source.log")
+    server = SourceServer(socket_dir, pgdata, pg_tool("psql"))
+    try:
+        server.query("postgres", f"CREATE ROLE {OWNER} LOGIN PASSWORD '{OWNER_PASSWORD}'")
+        server.query("postgres", f"CREATE DATABASE {DATABASE} OWNER {OWNER}")
+        server.query(DATABASE, SEED_SQL)
+        yield server
+    finally:
+        stop_server(pgdata)
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def _client(service: str, endpoint: str):
+    return boto3.client(
+        service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+
+@pytest.fixture
+def bucket(s3_endpoint) -> str:
+    name = f"backups-{uuid.uuid4().hex[:12]}"
+    _client("s3", s3_endpoint).create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return name
+
+
+# --- running the scripts ------------------------------------------------------------------------------
+
+
+@dataclass
+class Scripts:
+    """The four scripts with the environment their Job containers give them."""
+
+    runner: Runner
+    workspace: Path
+    source: SourceServer
+    endpoint: str
+    bucket: str
+    prefix: str = "daily/platform/dumps"
+    dump_dir: Path | None = None
+
+    def env(self, **extra: str) -> dict[str, str]:
+        aws_dir = str(Path(need_tool("aws", "PyPI awscli in .venvs/awscli")).parent)
+        pg_dir = str(Path(pg_tool("pg_dump")).parent)
+        return {
+            "PATH": f"{pg_dir}:{aws_dir}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.workspace),
+            "LANG": "C.UTF-8",
+            "BUCKET": self.bucket,
+            "PREFIX": self.prefix,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_PAGER": "",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            **extra,
+        }
+
+    def run(self, script: str, as_server_user: bool = False, **env: str) -> subprocess.CompletedProcess:
+        prefix = self.runner.prefix if as_server_user else ()
+        command = [
+            *prefix,
+            "env",
+            "-i",
+            *(f"{k}={v}" for k, v in self.env(**env).items()),
+            "bash",
+            str(SCRIPTS / script),
+        ]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+    def fresh_dir(self, name: str) -> Path:
+        path = self.workspace / f"{name}-{uuid.uuid4().hex[:8]}"
+        path.mkdir()
+        return self.runner.own(path)
+
+    def dump(self, schemas: tuple[str, ...] = SCHEMAS) -> subprocess.CompletedProcess:
+        password_file = self.workspace / "owner-password"
+        password_file.write_text(OWNER_PASSWORD)
+        password_file.chmod(0o600)
+        self.runner.own(password_file)
+        self.dump_dir = self.fresh_dir("dumps")
+        return self.run(
+            "dump.sh",
+            as_server_user=True,
+            PGHOST=str(self.source.socket_dir),
+            PGUSER=OWNER,
+            PGPASSWORD_FILE=str(password_file),
+            PGSSLMODE="disable",
+            DUMP_DATABASES=DATABASE,
+            DUMP_SCHEMAS=" ".join(schemas),
+            DUMP_DIR=str(self.dump_dir),
+        )
+
+    def dump_and_upload(self, **upload_env: str) -> None:
+        dumped = self.dump()
+        assert dumped.returncode == 0, dumped.stderr
+        uploaded = self.run("upload_dump.sh", DUMP_DIR=str(self.dump_dir), **upload_env)
+        assert uploaded.returncode == 0, uploaded.stderr
+
+    def fetch(self) -> tuple[subprocess.CompletedProcess, Path]:
+        fetched = self.fresh_dir("fetched")
+        return self.run("fetch_latest_dump.sh", DUMP_DIR=str(fetched)), fetched
+
+    def restore_check(self, dump_dir: Path, **env: str) -> tuple[subprocess.CompletedProcess, Path]:
+        scratch = self.fresh_dir("scratch")
+        result = self.run(
+            "restore_check.sh", as_server_user=True, DUMP_DIR=str(dump_dir), SCRATCH_DIR=str(scratch), **env
+        )
+        return result, scratch
+
+    def object_keys(self) -> list[str]:
+        listing = _client("s3", self.endpoint).list_objects_v2(Bucket=self.bucket, Prefix=self.prefix + "/")
+        return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+@pytest.fixture
+def scripts(runner, workspace, source, s3_endpoint, bucket) -> Scripts:
+    return Scripts(runner, workspace, source, s3_endpoint, bucket)
+
+
+def _rows(server_psql: str, socket_dir: Path, database: str, schema: str, table: str) -> str:
+    return psql(server_psql, socket_dir, database, f'SELECT * FROM "{schema}"."{table}" ORDER BY 1')
+
+
+# --- tests --------------------------------------------------------------------------------------------
+
+
+def test_dump_upload_fetch_and_restore_check_round_trip(scripts, s3_endpoint):
+    """Daily dump of the whole database and of each schema lands in S3 (SSE-KMS), and the weekly check
+    restores it into a throwaway server whose rows equal the source's."""
+    key_arn = _client("kms", s3_endpoint).create_key(Description="backups")["KeyMetadata"]["Arn"]
+    scripts.dump_and_upload(SSE_KMS_KEY_ID=key_arn)
+
+    keys = scripts.object_keys()
+    stamp = keys[0].removeprefix(scripts.prefix + "/").split("/")[0]
+    expected = {"MANIFEST", f"{DATABASE}/database.dump", *(f"{DATABASE}/schemas/{s}.dump" for s in SCHEMAS)}
+    assert {k.removeprefix(f"{scripts.prefix}/{stamp}/") for k in keys} == expected
+    head = _client("s3", s3_endpoint).head_object(Bucket=scripts.bucket, Key=f"{scripts.prefix}/{stamp}/MANIFEST")
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key_arn
+
+    fetched, dump_dir = scripts.fetch()
+    assert fetched.returncode == 0, fetched.stderr
+    checked, scratch = scripts.restore_check(dump_dir)
+    assert checked.returncode == 0, checked.stderr
+    assert f"passed: {1 + len(SCHEMAS)} archives of dump set {stamp}" in checked.stderr
+    assert 'platform: production."Run Notes" has 120 rows' in checked.stderr
+
+    # The throwaway data directory is left in SCRATCH_DIR (an emptyDir in the Job): compare every row.
+    pgdata = scratch / "pgdata"
+    start_server(scripts.runner, pgdata, scratch / "compare.log")
+    try:
+        restored_socket, source = scratch / "socket", scripts.source
+        for schema, tables in TABLES.items():
+            for table in tables:
+                original = _rows(source.psql, source.socket_dir, DATABASE, schema, table)
+                assert original.strip()
+                assert _rows(source.psql, restored_socket, DATABASE, schema, table) == original
+                if schema in SCHEMAS:
+                    per_schema = _rows(source.psql, restored_socket, f"{DATABASE}__{schema}", schema, table)
+                    assert per_schema == original
+        views = psql(source.psql, restored_socket, f"{DATABASE}__audit", "SELECT count(*) FROM audit.actors")
+        assert views.strip() == "13"
+    finally:
+        stop_server(pgdata)
+
+
+@pytest.mark.parametrize("manifest_updated", [False, True], ids=["checksum-mismatch", "truncated-archive"])
+def test_corrupted_dump_fails_the_restore_check(scripts, s3_endpoint, manifest_updated):
+    """A damaged archive fails the check: by checksum, or, when MANIFEST was rewritten to match, by pg_restore."""
+    scripts.dump_and_upload()
+    s3 = _client("s3", s3_endpoint)
+    archive_key = next(k for k in scripts.object_keys() if k.endswith(f"{DATABASE}/database.dump"))
+    original = s3.get_object(Bucket=scripts.bucket, Key=archive_key)["Body"].read()
+    damaged = original[: len(original) // 2]
+    s3.put_object(Bucket=scripts.bucket, Key=archive_key, Body=damaged)
+    if manifest_updated:
+        manifest_key = archive_key.rsplit("/", 2)[0] + "/MANIFEST"
+        manifest = s3.get_object(Bucket=scripts.bucket, Key=manifest_key)["Body"].read().decode()
+        manifest = manifest.replace(hashlib.sha256(original).hexdigest(), hashlib.sha256(damaged).hexdigest())
+        s3.put_object(Bucket=scripts.bucket, Key=manifest_key, Body=manifest.encode())
+
+    fetched, dump_dir = scripts.fetch()
+    assert fetched.returncode == 0, fetched.stderr
+    checked, _ = scripts.restore_check(dump_dir)
+    assert checked.returncode != 0
+    expected = "pg_restore of" if manifest_updated else "checksum mismatch"
+    assert expected in checked.stderr, checked.stderr
+
+
+def test_missing_or_incomplete_dump_fails(scripts, s3_endpoint):
+    """No dump set at all, or only one whose upload never reached MANIFEST: the check fails."""
+    fetched, _ = scripts.fetch()
+    assert fetched.returncode != 0
+    assert "no complete dump set" in fetched.stderr
+
+    _client("s3", s3_endpoint).put_object(
+        Bucket=scripts.bucket, Key=f"{scripts.prefix}/20990101T000000Z/{DATABASE}/database.dump", Body=b"partial"
+    )
+    fetched, _ = scripts.fetch()
+    assert fetched.returncode != 0
+    assert "no complete dump set" in fetched.stderr
+
+
+def test_newest_complete_set_is_fetched_and_a_stale_one_fails(scripts, s3_endpoint):
+    """The newest complete set wins over older ones; a set older than MAX_AGE_HOURS fails the check."""
+    scripts.dump_and_upload()
+    s3 = _client("s3", s3_endpoint)
+    stamp = scripts.object_keys()[0].removeprefix(scripts.prefix + "/").split("/")[0]
+    for key in scripts.object_keys():  # an older, complete copy of the same set
+        s3.copy_object(
+            Bucket=scripts.bucket,
+            CopySource={"Bucket": scripts.bucket, "Key": key},
+            Key=key.replace(stamp, "20200101T000000Z"),
+        )
+    fetched, dump_dir = scripts.fetch()
+    assert fetched.returncode == 0, fetched.stderr
+    assert [p.name for p in dump_dir.iterdir()] == [stamp]
+
+    old = dump_dir / "20200101T000000Z"
+    (dump_dir / stamp).rename(old)
+    checked, _ = scripts.restore_check(dump_dir, MAX_AGE_HOURS="48")
+    assert checked.returncode != 0
+    assert "newest dump set 20200101T000000Z is" in checked.stderr and "(limit 48h)" in checked.stderr
+
+
+def test_dump_of_a_missing_schema_fails_and_leaves_nothing_to_upload(scripts):
+    """A renamed/dropped schema fails the dump job instead of producing an empty archive."""
+    dumped = scripts.dump(schemas=("production", "no_such_schema"))
+    assert dumped.returncode != 0
+    assert "no_such_schema" in dumped.stderr
+    assert not list(scripts.dump_dir.glob("*/MANIFEST"))
+    uploaded = scripts.run("upload_dump.sh", DUMP_DIR=str(scripts.dump_dir))
+    assert uploaded.returncode != 0
+    assert scripts.object_keys() == []
