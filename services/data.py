@@ -6,41 +6,39 @@ service's own apps are allowed to reach its stores (NetworkPolicies in services/
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 
 from components.backup_bucket import AccessGrant, BackupBucket, BackupBucketArgs, ObjectLock, backup_prefix
+from components.postgres_cluster import (
+    BaseBackups,
+    LogicalDumps,
+    PostgresCluster,
+    PostgresClusterArgs,
+    backup_service_accounts,
+)
 from components.redis_cache import RedisCache, RedisCacheArgs
 from providers import Providers
-from services.common import CACHE_HOST, CACHE_URL
+from services.common import CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
 from settings import ServiceSettings, Settings
 
 BACKUPS_OWNER = "backups"
 """Value of the `service` tag on the shared backup bucket and its roles."""
 
 
-@dataclass(frozen=True)
-class BackupIdentities:
-    """ServiceAccounts that write or read a service's backups (IRSA subjects)."""
-
-    namespace: str
-    wal_archiver: str
-    dump_writer: str
-    restore_reader: str
-
-
-def deploy_backups(settings: Settings, providers: Providers, identities: dict[str, BackupIdentities]) -> BackupBucket:
-    """One bucket per stack; each service writes under its own prefixes through its own roles."""
-    if providers.oidc_provider_arn is None or providers.oidc_issuer_url is None:
-        raise ValueError("IRSA needs the cluster's OIDC provider: use cluster.stack or set cluster.oidcProviderArn")
+def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
+    """One bucket per stack; each service with a database writes under its own prefixes with its own roles."""
+    assert providers.oidc_provider_arn is not None and providers.oidc_issuer_url is not None  # settings checked it
     grants = []
-    for service, who in identities.items():
+    for enabled in settings.enabled_services:
+        if enabled.database is None:
+            continue
+        service, namespace = enabled.spec.name, enabled.database.spec.namespace
+        who = backup_service_accounts(database_cluster(service))
         grants += [
             # Barman owns its prefix: it enforces the 30-day retention itself, so it may delete there.
             AccessGrant(
                 role_name=_role(settings, service, "wal"),
-                namespace=who.namespace,
+                namespace=namespace,
                 service_account=who.wal_archiver,
                 prefixes=(backup_prefix("managed", service),),
                 access="write",
@@ -49,14 +47,14 @@ def deploy_backups(settings: Settings, providers: Providers, identities: dict[st
             ),
             AccessGrant(
                 role_name=_role(settings, service, "dump"),
-                namespace=who.namespace,
+                namespace=namespace,
                 service_account=who.dump_writer,
                 prefixes=(backup_prefix("daily", service),),
                 access="write",
             ),
             AccessGrant(
                 role_name=_role(settings, service, "restore-check"),
-                namespace=who.namespace,
+                namespace=namespace,
                 service_account=who.restore_reader,
                 prefixes=(backup_prefix("daily", service),),
                 access="read",
@@ -76,6 +74,49 @@ def deploy_backups(settings: Settings, providers: Providers, identities: dict[st
             retain_on_delete=settings.protect_data,
         ),
         pulumi.ResourceOptions(provider=providers.aws(BACKUPS_OWNER)),
+    )
+
+
+def deploy_database(
+    service: ServiceSettings,
+    settings: Settings,
+    bucket: BackupBucket,
+    namespace: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> PostgresCluster | None:
+    """The service's CloudNativePG cluster with WAL archiving, base backups, dumps and restore checks."""
+    database = service.database
+    if database is None:
+        return None
+    spec, name = database.spec, service.spec.name
+    return PostgresCluster(
+        database_cluster(name),
+        PostgresClusterArgs(
+            namespace=namespace,
+            database=spec.database,
+            owner=spec.owner,
+            app_secret_name=DATABASE_URL.secret,
+            backup_bucket=bucket.bucket_name,
+            aws_region=settings.region,
+            kms_key_arn=bucket.kms_key_arn,
+            base_backups=BaseBackups(backup_prefix("managed", name), bucket.role_arns[_role(settings, name, "wal")]),
+            dumps=LogicalDumps(
+                prefix=f"{backup_prefix('daily', name)}dumps",
+                writer_role_arn=bucket.role_arns[_role(settings, name, "dump")],
+                reader_role_arn=bucket.role_arns[_role(settings, name, "restore-check")],
+                schemas=spec.schemas,
+            ),
+            instances=database.instances,
+            storage_size=database.storage_size,
+            storage_class=database.storage_class,
+            parameters=spec.parameters,
+            pg_stat_statements=spec.pg_stat_statements,
+            schemas=spec.schemas,
+            resources=spec.resources,
+            part_of=name,
+            protect=settings.protect_data,
+        ),
+        opts,
     )
 
 

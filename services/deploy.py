@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -10,10 +11,15 @@ import pulumi
 from components import kube, quantity
 from components.app_deployment import AppDeployment, AppDeploymentArgs, Resources
 from components.app_secret import AppSecret, AppSecretArgs
+from components.backup_bucket import BackupBucket
+from components.platform_addons import PlatformAddons, PlatformAddonsArgs
+from components.postgres_cluster import PostgresCluster
 from components.redis_cache import EXPORTER_RESOURCES
 from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
 from providers import Providers
-from services.data import deploy_cache
+from services.addons import ADDONS
+from services.common import DATABASE_URL
+from services.data import deploy_backups, deploy_cache, deploy_database
 from settings import AppSettings, QuotaConfig, ServiceSettings, Settings
 
 # Quota headroom over the apps' own peak: rolling-update surge, jobs and debugging pods.
@@ -23,15 +29,44 @@ QUOTA_RESERVE_PODS = 10
 
 
 def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
-    """Declare every enabled service; returns the stack outputs."""
-    services = {
-        service.spec.name: deploy_service(service, settings, providers) for service in settings.enabled_services
-    }
-    return {"environment": settings.environment, "services": services}
-
-
-def deploy_service(service: ServiceSettings, settings: Settings, providers: Providers) -> dict[str, Any]:
+    """Declare the add-ons, the backup bucket and every enabled service; returns the stack outputs."""
     opts = pulumi.ResourceOptions(provider=providers.kubernetes)
+    addons = PlatformAddons(
+        "addons",
+        PlatformAddonsArgs([addon for switch, addon in ADDONS.items() if getattr(settings.addons, switch)]),
+        opts,
+    )
+    platform = Platform(
+        settings=settings,
+        opts=opts,
+        operators=list(addons.releases.values()),
+        bucket=deploy_backups(settings, providers) if _any_database(settings) else None,
+    )
+    services = {service.spec.name: deploy_service(service, platform) for service in settings.enabled_services}
+    outputs: dict[str, Any] = {"environment": settings.environment, "services": services}
+    if platform.bucket is not None:
+        outputs["backupBucket"] = {"name": platform.bucket.bucket_name, "arn": platform.bucket.bucket_arn}
+    return outputs
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What every service builds on."""
+
+    settings: Settings
+    opts: pulumi.ResourceOptions
+    """Kubernetes provider for the services' resources."""
+    operators: list[pulumi.Resource]
+    """Operator releases the custom resources must wait for."""
+    bucket: BackupBucket | None
+
+
+def _any_database(settings: Settings) -> bool:
+    return any(service.database is not None for service in settings.enabled_services)
+
+
+def deploy_service(service: ServiceSettings, platform: Platform) -> dict[str, Any]:
+    settings, opts = platform.settings, platform.opts
     spec = service.spec
     namespaces = {
         name: TenantNamespace(
@@ -54,8 +89,25 @@ def deploy_service(service: ServiceSettings, settings: Settings, providers: Prov
                 ),
                 opts,
             )
+    stores: dict[str, Any] = {}
     if service.cache is not None:
-        deploy_cache(service, namespaces[service.cache.spec.namespace].namespace.metadata.name, opts)
+        cache = deploy_cache(service, namespaces[service.cache.spec.namespace].namespace.metadata.name, opts)
+        stores["redis"] = {"host": cache.host, "secretName": cache.url_secret_name}
+    if service.database is not None and platform.bucket is not None:
+        database = deploy_database(
+            service,
+            settings,
+            platform.bucket,
+            namespaces[service.database.spec.namespace].namespace.metadata.name,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=platform.operators)),
+        )
+        _share_database_secret(service, database, namespaces, opts)
+        stores["database"] = {
+            "cluster": database.cluster_name,
+            "host": database.rw_host,
+            "readOnlyHost": database.ro_host,
+            "secretName": database.app_secret_name,
+        }
     apps = {
         name: AppDeployment(name, app_args(app, namespaces[app.spec.namespace], spec.name), opts)
         for name, app in service.apps.items()
@@ -63,7 +115,29 @@ def deploy_service(service: ServiceSettings, settings: Settings, providers: Prov
     return {
         "namespaces": list(spec.namespaces),
         "apps": {name: {"namespace": app.spec.namespace, "url": apps[name].url} for name, app in service.apps.items()},
+        **stores,
     }
+
+
+def _share_database_secret(
+    service: ServiceSettings,
+    database: PostgresCluster,
+    namespaces: dict[str, TenantNamespace],
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """The service's other namespaces connect to the same database through their own copy of the Secret."""
+    assert service.database is not None
+    for namespace in service.database.spec.reader_namespaces:
+        AppSecret(
+            f"{namespace}-{DATABASE_URL.secret}",
+            AppSecretArgs(
+                namespace=namespaces[namespace].namespace.metadata.name,
+                secret_name=DATABASE_URL.secret,
+                values={DATABASE_URL.key: database.url},
+                labels={"app.kubernetes.io/part-of": service.spec.name},
+            ),
+            opts,
+        )
 
 
 def app_args(app: AppSettings, namespace: TenantNamespace, part_of: str) -> AppDeploymentArgs:
