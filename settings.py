@@ -20,6 +20,7 @@ from components import quantity
 from components.app_deployment import Autoscaling, Resources, Scheduling
 from services import CATALOG
 from services.catalog import AppSpec, CacheSpec, ConfigSecret, DatabaseSpec, ServiceSpec
+from services.common import ALERTING_SECRETS
 
 PROJECT = "ai-platform"
 STACKS = ("staging", "prod")
@@ -35,6 +36,9 @@ _IMAGE = re.compile(
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
 _BUCKET = re.compile(r"^(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_URL_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_OBJECT_NAME = re.compile(rf"^{_DNS_LABEL}$")
 _STACK_REF = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -102,6 +106,61 @@ class ResourcesConfig(_Strict):
     limits: ResourceAmounts | None = None
 
 
+Colour = Literal["blue", "green"]
+ObjectName = Annotated[str, _check(_OBJECT_NAME, "a lower-case DNS label (letters, digits, '-')")]
+STRATEGY_KEYS = {
+    "rolling": set(),
+    "blue-green": {"active", "images", "idleReplicas", "smokeTest"},
+    "canary": {"canaryImage", "weight", "canaryReplicas"},
+}
+REQUIRED_STRATEGY_KEYS = {"blue-green": {"active"}, "canary": {"canaryImage", "weight"}}
+
+
+class SmokeTestConfig(_Strict):
+    """The request a blue-green colour must answer before a Service routes to it (S0-09)."""
+
+    path: Annotated[str, _check(_URL_PATH, "a URL path starting with /")] = "/health"
+    expectedStatus: Annotated[int, Field(ge=100, le=599)] = 200  # noqa: N815
+    timeoutSeconds: Annotated[int, Field(ge=5, le=900)] = 60  # noqa: N815
+
+
+class ColourImagesConfig(_Strict):
+    blue: ImageRef | None = None
+    green: ImageRef | None = None
+
+
+class DeliveryConfig(_Strict):
+    """How a new release of the app reaches its users (X-05, X-06)."""
+
+    strategy: Literal["rolling", "blue-green", "canary"] = "rolling"
+    active: Colour | None = None
+    images: ColourImagesConfig | None = None
+    idleReplicas: Annotated[int, Field(ge=0, le=100)] | None = None  # noqa: N815
+    smokeTest: SmokeTestConfig | None = None  # noqa: N815
+    canaryImage: ImageRef | None = None  # noqa: N815
+    weight: Annotated[int, Field(ge=0, le=100)] | None = None
+    canaryReplicas: Annotated[int, Field(ge=0, le=100)] | None = None  # noqa: N815
+
+
+class GatewayConfig(_Strict):
+    """The Gateway (Gateway API) that serves every public host."""
+
+    className: ObjectName = "envoy-gateway"  # noqa: N815
+    namespace: ObjectName = "public-gateway"
+
+
+class ClusterIssuerConfig(_Strict):
+    name: ObjectName = "letsencrypt"
+    acmeEmail: Annotated[str, _check(_EMAIL, "an e-mail address")]  # noqa: N815
+    acmeServer: Annotated[str, Field(pattern=r"^https://")] = "https://acme-v02.api.letsencrypt.org/directory"  # noqa: N815
+
+
+class TlsConfig(_Strict):
+    """Certificates of the public hosts (X-15): an ACME ClusterIssuer solving HTTP-01 through the Gateway."""
+
+    clusterIssuer: ClusterIssuerConfig  # noqa: N815
+
+
 class AppConfig(_Strict):
     image: ImageRef | None = None
     replicas: Replicas | None = None
@@ -110,6 +169,7 @@ class AppConfig(_Strict):
     resources: ResourcesConfig | None = None
     env: dict[EnvName, str] | None = None
     spot: bool | None = None
+    delivery: DeliveryConfig | None = None
 
 
 class QuotaConfig(_Strict):
@@ -177,6 +237,33 @@ class AddonsConfig(_Strict):
     certManager: bool = True  # noqa: N815
     cloudnativePg: bool = True  # noqa: N815
     barmanCloud: bool = True  # noqa: N815
+    gateway: bool = True
+    monitoring: bool = True
+    """kube-prometheus-stack (Prometheus, Alertmanager, Grafana); off: the rules and dashboards still apply."""
+
+
+class MonitoringConfig(_Strict):
+    """Prometheus retention and storage (S3-10), replicas, runbook links."""
+
+    retention: Annotated[str, Field(pattern=r"^[1-9][0-9]*(h|d|w|y)$")] = "15d"
+    retentionSize: Annotated[str, Field(pattern=r"^[1-9][0-9]*(MB|GB|TB)$")] = "50GB"  # noqa: N815
+    prometheusStorageSize: Quantity = "64Gi"  # noqa: N815
+    alertmanagerStorageSize: Quantity = "2Gi"  # noqa: N815
+    storageClass: str | None = None  # noqa: N815
+    prometheusReplicas: Annotated[int, Field(ge=1, le=3)] = 1  # noqa: N815
+    alertmanagerReplicas: Annotated[int, Field(ge=1, le=5)] = 1  # noqa: N815
+    runbookBaseUrl: Annotated[str, Field(pattern=r"^https://")] | None = None  # noqa: N815
+
+
+class AlertingConfig(_Strict):
+    """Where alerts go by severity (X-11); the credentials are separate secrets."""
+
+    slackChannel: Annotated[str, Field(pattern=r"^#[a-z0-9_-]{1,80}$")]  # noqa: N815
+    emailTo: Annotated[str, _check(_EMAIL, "an e-mail address")]  # noqa: N815
+    emailFrom: Annotated[str, _check(_EMAIL, "an e-mail address")]  # noqa: N815
+    smtpSmarthost: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")]  # noqa: N815
+    smtpUsername: str  # noqa: N815
+    webhookUrl: Annotated[str, Field(pattern=r"^https://")] | None = None  # noqa: N815
 
 
 class RawSettings(_Strict):
@@ -192,6 +279,11 @@ class RawSettings(_Strict):
     spot: SpotConfig = SpotConfig()
     addons: AddonsConfig = AddonsConfig()
     backup: BackupConfig
+    monitoring: MonitoringConfig = MonitoringConfig()
+    alerting: AlertingConfig | None = None
+    pinImages: bool = False  # noqa: N815
+    gateway: GatewayConfig = GatewayConfig()
+    tls: TlsConfig
     services: dict[str, ServiceConfig] = {}
 
 
@@ -206,6 +298,27 @@ CONFIG_KEYS = {name: f"{PROJECT}:{name}" for name in RawSettings.model_fields if
 
 
 @dataclass(frozen=True)
+class BlueGreenSettings:
+    """Both colours run; `active` takes the traffic (X-05)."""
+
+    active: str
+    images: dict[str, str]
+    """Colour -> image."""
+    idle_replicas: int | None
+    """Fixed replicas of the idle colour; None scales it like the active one."""
+    smoke_test: SmokeTestConfig
+
+
+@dataclass(frozen=True)
+class CanarySettings:
+    """`<app>-canary` runs `image` and gets `weight` percent of the public traffic (X-06)."""
+
+    image: str
+    weight: int
+    replicas: int
+
+
+@dataclass(frozen=True)
 class AppSettings:
     """One app: the manual's spec with this stack's overrides applied."""
 
@@ -216,6 +329,8 @@ class AppSettings:
     resources: Resources
     env: dict[str, str]
     scheduling: Scheduling | None
+    delivery: BlueGreenSettings | CanarySettings | None = None
+    """None: rolling updates of one Deployment."""
 
 
 @dataclass(frozen=True)
@@ -266,6 +381,12 @@ class Settings:
     protect_data: bool
     addons: AddonsConfig
     backup: BackupConfig
+    monitoring: MonitoringConfig
+    alerting: AlertingConfig | None
+    """Set whenever the monitoring add-on is on."""
+    pin_images: bool
+    gateway: GatewayConfig
+    tls: TlsConfig
     services: dict[str, ServiceSettings]
     secrets: dict[str, pulumi.Output[str]]
     """Config secret key -> value (secret Output)."""
@@ -293,13 +414,15 @@ def load() -> Settings:
     # With invalid top-level keys, the overrides are still merged onto the catalog to check them too.
     services = _merge(raw or RawSettings.model_construct(imageRegistry="", imageTag=""), overrides)
     problems += _check_merged(services, overrides)
-    missing = _missing_secrets(services.values())
+    if raw is not None and raw.addons.monitoring and raw.alerting is None:
+        problems.append(f"{CONFIG_KEYS['alerting']}: is required while addons.monitoring is on (where alerts go)")
+    needed = _needed_secrets(services.values(), raw)
+    missing = _missing_secrets(needed)
     problems += missing.plain
     if problems or missing.commands:
         raise SettingsError(problems, missing.commands)
     assert raw is not None
     config = pulumi.Config(PROJECT)
-    needed = {s.config_key for svc in services.values() if svc.enabled for s in svc.spec.config_secrets}
     return Settings(
         stack=pulumi.get_stack(),
         environment=raw.environment,
@@ -310,6 +433,11 @@ def load() -> Settings:
         protect_data=raw.protectData,
         addons=raw.addons,
         backup=raw.backup,
+        monitoring=raw.monitoring,
+        alerting=raw.alerting,
+        pin_images=raw.pinImages,
+        gateway=raw.gateway,
+        tls=raw.tls,
         services=services,
         secrets={key: config.require_secret(key) for key in sorted(needed)},
     )
@@ -338,17 +466,26 @@ def _validate_services(services: Any, problems: list[str]) -> dict[str, ServiceC
 
 
 def required_secret_keys(values: Mapping[str, Any]) -> list[str]:
-    """Fully qualified config secrets the enabled services need, given raw config VALUES."""
-    overrides = values.get(CONFIG_KEYS["services"]) or {}
-    if isinstance(overrides, str):
-        overrides = json.loads(overrides)
+    """Fully qualified config secrets a stack needs, given its raw config VALUES (for offline renders)."""
+
+    def structured(field: str) -> dict[str, Any]:
+        value = values.get(CONFIG_KEYS[field]) or {}
+        return json.loads(value) if isinstance(value, str) else value
+
+    overrides = structured("services")
     keys = {
-        f"{PROJECT}:{secret.config_key}"
+        secret.config_key
         for name, spec in CATALOG.items()
         if (overrides.get(name) or {}).get("enabled", True) is not False
         for secret in spec.config_secrets
     }
-    return sorted(keys)
+    if structured("addons").get("monitoring", True) is not False:
+        keys |= {s.config_key for s in _alerting_secrets(bool(structured("alerting").get("webhookUrl")))}
+    return sorted(f"{PROJECT}:{key}" for key in keys)
+
+
+def _alerting_secrets(webhook: bool) -> list[ConfigSecret]:
+    return [secret for name, secret in ALERTING_SECRETS.items() if name != "webhook" or webhook]
 
 
 def _read_raw() -> tuple[dict[str, Any], set[str]]:
@@ -389,7 +526,8 @@ def _all_config_keys() -> Iterable[str]:
 
 
 def _known_secret_keys() -> set[str]:
-    return {f"{PROJECT}:{s.config_key}" for spec in CATALOG.values() for s in spec.config_secrets}
+    secrets = [*ALERTING_SECRETS.values(), *(s for spec in CATALOG.values() for s in spec.config_secrets)]
+    return {f"{PROJECT}:{s.config_key}" for s in secrets}
 
 
 def _unknown_keys() -> list[str]:
@@ -502,14 +640,35 @@ def _merge_app(spec: AppSpec, override: AppConfig, raw: RawSettings, spot: Sched
             _merge_amounts(spec.resources.limits, override.resources.limits),
         )
     on_spot = spec.spot if override.spot is None else override.spot
+    image = override.image or f"{raw.imageRegistry}/{spec.image_repository}:{raw.imageTag}"
     return AppSettings(
         spec=spec,
-        image=override.image or f"{raw.imageRegistry}/{spec.image_repository}:{raw.imageTag}",
+        image=image,
         replicas=override.replicas or spec.replicas,
         autoscaling=autoscaling,
         resources=resources,
         env={**spec.env, **(override.env or {})},
         scheduling=spot if on_spot else None,
+        delivery=_merge_delivery(override.delivery, image),
+    )
+
+
+def _merge_delivery(override: DeliveryConfig | None, image: str) -> BlueGreenSettings | CanarySettings | None:
+    """The app's delivery strategy; a colour or canary without its own image runs the app's image."""
+    if override is None or override.strategy == "rolling":
+        return None
+    if override.strategy == "blue-green":
+        images = override.images or ColourImagesConfig()
+        return BlueGreenSettings(
+            active=override.active or "blue",
+            images={"blue": images.blue or image, "green": images.green or image},
+            idle_replicas=override.idleReplicas,
+            smoke_test=override.smokeTest or SmokeTestConfig(),
+        )
+    return CanarySettings(
+        image=override.canaryImage or image,
+        weight=override.weight or 0,
+        replicas=1 if override.canaryReplicas is None else override.canaryReplicas,
     )
 
 
@@ -549,6 +708,7 @@ def _check_merged(services: Mapping[str, ServiceSettings], overrides: Mapping[st
             given = overrides[name].apps.get(app_name) if name in overrides else None
             problems += _check_scaling(path, app, given.model_fields_set if given else set())
             problems += _check_requests_within_limits(path, app)
+            problems += _check_delivery(f"{path}.delivery", app, given.delivery if given else None)
             clash = sorted(set(app.env) & set(app.spec.secret_env))
             if clash:
                 problems.append(f"{path}.env: {', '.join(clash)} come from Secrets and cannot be set as plain env")
@@ -566,6 +726,31 @@ def _check_scaling(path: str, app: AppSettings, override: set[str]) -> list[str]
     return []
 
 
+def _check_delivery(path: str, app: AppSettings, given: DeliveryConfig | None) -> list[str]:
+    """Each strategy takes only its own keys, and needs the ones it cannot guess."""
+    if given is None:
+        return []
+    strategy, chosen = given.strategy, given.model_fields_set - {"strategy"}
+    problems = [
+        f"{path}.{key}: only applies to strategy {_strategy_of(key)}, not {strategy}"
+        for key in sorted(chosen - STRATEGY_KEYS[strategy])
+    ]
+    problems += [
+        f"{path}.{key}: is required for strategy {strategy}"
+        for key in sorted(REQUIRED_STRATEGY_KEYS.get(strategy, set()) - chosen)
+    ]
+    if strategy == "canary" and not app.spec.public:
+        problems.append(f"{path}.strategy: canary splits public traffic at the Gateway; {app.spec.name} is not public")
+    canary = app.delivery
+    if isinstance(canary, CanarySettings) and canary.weight > 0 and canary.replicas == 0:
+        problems.append(f"{path}.canaryReplicas: must be >= 1 while weight is above 0, got 0")
+    return problems
+
+
+def _strategy_of(key: str) -> str:
+    return next(strategy for strategy, keys in STRATEGY_KEYS.items() if key in keys)
+
+
 def _check_requests_within_limits(path: str, app: AppSettings) -> list[str]:
     problems = []
     for resource, request in app.resources.requests.items():
@@ -581,12 +766,22 @@ class _MissingSecrets:
     plain: list[str]
 
 
-def _missing_secrets(services: Iterable[ServiceSettings]) -> _MissingSecrets:
+def _needed_secrets(
+    services: Iterable[ServiceSettings], raw: RawSettings | None
+) -> dict[str, tuple[ConfigSecret, list[str]]]:
+    """Config secret key -> (the secret, who needs it) for everything this stack runs."""
     needed: dict[str, tuple[ConfigSecret, list[str]]] = {}
     for service in services:
         if service.enabled:
             for secret in service.spec.config_secrets:
                 needed.setdefault(secret.config_key, (secret, []))[1].append(service.spec.name)
+    if raw is not None and raw.addons.monitoring:
+        for secret in _alerting_secrets(bool(raw.alerting and raw.alerting.webhookUrl)):
+            needed[secret.config_key] = (secret, ["alerting"])
+    return needed
+
+
+def _missing_secrets(needed: Mapping[str, tuple[ConfigSecret, list[str]]]) -> _MissingSecrets:
     commands, plain = [], []
     for key, (secret, users) in sorted(needed.items()):
         full = f"{PROJECT}:{key}"

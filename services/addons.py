@@ -5,6 +5,18 @@ from __future__ import annotations
 from components.platform_addons import HelmAddon
 
 CNPG_NAMESPACE = "cnpg-system"
+GATEWAY_NAMESPACE = "envoy-gateway-system"
+GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
+"""controllerName of GatewayClasses that Envoy Gateway implements."""
+
+# Envoy Gateway implements the Gateway API (ingress-nginx is retired) and installs its CRDs. Its
+# proxies run in this namespace as non-root with seccomp RuntimeDefault, so `restricted` holds.
+ENVOY_GATEWAY = HelmAddon(
+    name="envoy-gateway",
+    chart="oci://docker.io/envoyproxy/gateway-helm",
+    version="v1.9.1",
+    namespace=GATEWAY_NAMESPACE,
+)
 
 CERT_MANAGER = HelmAddon(
     name="cert-manager",
@@ -12,7 +24,18 @@ CERT_MANAGER = HelmAddon(
     version="v1.21.1",
     repository="https://charts.jetstack.io",
     namespace="cert-manager",
-    values={"crds": {"enabled": True}, "prometheus": {"servicemonitor": {"enabled": True}}},
+    values={
+        "crds": {"enabled": True},
+        "prometheus": {"servicemonitor": {"enabled": True}},
+        # HTTP-01 challenges are answered through the Gateway (PublicRoute's ClusterIssuer).
+        "config": {
+            "apiVersion": "controller.config.cert-manager.io/v1alpha1",
+            "kind": "ControllerConfiguration",
+            "enableGatewayAPI": True,
+        },
+    },
+    # cert-manager watches Gateway API objects only if their CRDs exist when it starts.
+    after=("envoy-gateway",),
 )
 
 # CloudNativePG 1.30 (chart 0.29.0): the generation whose CRDs the render is validated against.
@@ -42,4 +65,5 @@ ADDONS = {
     "certManager": CERT_MANAGER,
     "cloudnativePg": CLOUDNATIVE_PG,
     "barmanCloud": BARMAN_CLOUD,
+    "gateway": ENVOY_GATEWAY,
 }

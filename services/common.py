@@ -26,3 +26,11 @@ CACHE_HOST = "redis"
 
 def database_cluster(service: str) -> str:
     return f"{service}-db"
+
+# Alert receiver credentials (X-11, S1-11), needed while this program runs the monitoring stack.
+ALERTING_SECRETS = {
+    "pagerduty": ConfigSecret("pagerdutyRoutingKey", "PagerDuty Events v2 routing key (critical alerts)"),
+    "slack": ConfigSecret("slackApiUrl", "Slack incoming-webhook URL (warning alerts)"),
+    "smtp": ConfigSecret("smtpPassword", "SMTP password of the alert e-mails (info alerts)"),
+    "webhook": ConfigSecret("webhookToken", "bearer token of the alert webhook (when alerting.webhookUrl is set)"),
+}

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pulumi
 
 from components import kube, quantity
-from components.app_deployment import AppDeployment, AppDeploymentArgs, Resources
+from components.app_deployment import AppDeploymentArgs, Resources
 from components.app_secret import AppSecret, AppSecretArgs
 from components.backup_bucket import BackupBucket
 from components.platform_addons import PlatformAddons, PlatformAddonsArgs
@@ -17,9 +18,12 @@ from components.postgres_cluster import PostgresCluster
 from components.redis_cache import EXPORTER_RESOURCES
 from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
 from providers import Providers
+from services import images
 from services.addons import ADDONS
 from services.common import DATABASE_URL
 from services.data import deploy_backups, deploy_cache, deploy_database
+from services.delivery import deploy_app, deploy_routes, peak_pods
+from services.monitoring import deploy_monitoring_stack, deploy_service_observability
 from settings import AppSettings, QuotaConfig, ServiceSettings, Settings
 
 # Quota headroom over the apps' own peak: rolling-update surge, jobs and debugging pods.
@@ -36,16 +40,26 @@ def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
         PlatformAddonsArgs([addon for switch, addon in ADDONS.items() if getattr(settings.addons, switch)]),
         opts,
     )
+    monitoring = deploy_monitoring_stack(settings, opts)
     platform = Platform(
         settings=settings,
         opts=opts,
-        operators=list(addons.releases.values()),
+        # Custom resources wait for the operators that define them.
+        operators=list(addons.releases.values()) + ([monitoring.release] if monitoring else []),
         bucket=deploy_backups(settings, providers) if _any_database(settings) else None,
     )
     services = {service.spec.name: deploy_service(service, platform) for service in settings.enabled_services}
+    deploy_routes(settings, providers, services, platform.operators)
     outputs: dict[str, Any] = {"environment": settings.environment, "services": services}
     if platform.bucket is not None:
         outputs["backupBucket"] = {"name": platform.bucket.bucket_name, "arn": platform.bucket.bucket_arn}
+    if monitoring is not None:
+        outputs["monitoring"] = {
+            "grafanaUrl": monitoring.grafana_url,
+            "prometheusUrl": monitoring.prometheus_url,
+            "alertmanagerUrl": monitoring.alertmanager_url,
+            "grafanaAdminSecret": monitoring.grafana_admin_secret_name,
+        }
     return outputs
 
 
@@ -89,6 +103,8 @@ def deploy_service(service: ServiceSettings, platform: Platform) -> dict[str, An
                 ),
                 opts,
             )
+    with_operators = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=platform.operators))
+    deploy_service_observability(service, settings, namespaces, with_operators)
     stores: dict[str, Any] = {}
     if service.cache is not None:
         cache = deploy_cache(service, namespaces[service.cache.spec.namespace].namespace.metadata.name, opts)
@@ -99,7 +115,7 @@ def deploy_service(service: ServiceSettings, platform: Platform) -> dict[str, An
             settings,
             platform.bucket,
             namespaces[service.database.spec.namespace].namespace.metadata.name,
-            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=platform.operators)),
+            with_operators,
         )
         _share_database_secret(service, database, namespaces, opts)
         stores["database"] = {
@@ -109,12 +125,22 @@ def deploy_service(service: ServiceSettings, platform: Platform) -> dict[str, An
             "secretName": database.app_secret_name,
         }
     apps = {
-        name: AppDeployment(name, app_args(app, namespaces[app.spec.namespace], spec.name), opts)
+        name: deploy_app(
+            name,
+            app,
+            settings,
+            partial(app_args, namespace=namespaces[app.spec.namespace], part_of=spec.name, pin=settings.pin_images),
+            opts,
+            platform.operators,
+        )
         for name, app in service.apps.items()
     }
     return {
         "namespaces": list(spec.namespaces),
-        "apps": {name: {"namespace": app.spec.namespace, "url": apps[name].url} for name, app in service.apps.items()},
+        "apps": {
+            name: {"namespace": apps[name].namespace, "url": apps[name].url, **apps[name].outputs}
+            for name in service.apps
+        },
         **stores,
     }
 
@@ -140,11 +166,12 @@ def _share_database_secret(
         )
 
 
-def app_args(app: AppSettings, namespace: TenantNamespace, part_of: str) -> AppDeploymentArgs:
+def app_args(app: AppSettings, namespace: TenantNamespace, part_of: str, pin: bool = False) -> AppDeploymentArgs:
+    """AppDeploymentArgs of APP; with PIN its image is deployed by digest."""
     spec = app.spec
     return AppDeploymentArgs(
         namespace=namespace.namespace.metadata.name,
-        image=app.image,
+        image=images.pinned(app.image, pin),
         port=spec.port,
         probes=spec.probes,
         resources=_with_ephemeral_storage(app.resources, spec.ephemeral_storage),
@@ -161,14 +188,14 @@ def app_args(app: AppSettings, namespace: TenantNamespace, part_of: str) -> AppD
         writable_dirs=spec.writable_dirs,
         scheduling=app.scheduling,
         termination_grace_seconds=spec.termination_grace_seconds,
-        annotations=kube.checkov_skips(_accepted_findings(app)),
+        annotations=kube.checkov_skips(_accepted_findings(app, pin)),
     )
 
 
-def _accepted_findings(app: AppSettings) -> dict[str, str]:
+def _accepted_findings(app: AppSettings, pinned: bool) -> dict[str, str]:
     """checkov findings this app accepts on purpose, each with its reason (kept on the object)."""
     findings = {}
-    if "@sha256:" not in app.image:
+    if not pinned and images.DIGEST_SEPARATOR not in app.image:
         findings["CKV_K8S_43"] = "tag-pinned release image; set ai-platform:pinImages to deploy by digest"
     if app.spec.secret_env:
         findings["CKV_K8S_35"] = "the app reads these secrets from env as its manual specifies (secretKeyRef only)"
@@ -185,12 +212,7 @@ def _with_ephemeral_storage(resources: Resources, storage: str | None) -> Resour
 
 def _footprint(service: ServiceSettings, namespace: str) -> list[tuple[Resources, int]]:
     """(resources per pod, most pods at once) of everything the service runs in NAMESPACE."""
-    items = [
-        # An app's ceiling plus one rolling-update surge pod.
-        (app.resources, (app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1)
-        for app in service.apps.values()
-        if app.spec.namespace == namespace
-    ]
+    items = [(app.resources, peak_pods(app)) for app in service.apps.values() if app.spec.namespace == namespace]
     if service.cache is not None and service.cache.spec.namespace == namespace:
         items += [(service.cache.spec.resources, service.cache.replicas), (EXPORTER_RESOURCES, service.cache.replicas)]
     if service.database is not None and service.database.spec.namespace == namespace:

@@ -1,0 +1,298 @@
+"""BlueGreen: two colours of one app side by side; Services choose which colour gets the traffic.
+
+Each colour is a full `AppDeployment` (`<app>-blue`, `<app>-green`: ServiceAccount, Deployment, Service,
+PDB, HPA, ServiceMonitor). Service `<app>` selects the active colour, `<app>-preview` the idle one, and
+each colour keeps its own Service `<app>-<colour>`.
+
+Switching the active colour changes nothing but the two routing selectors: both colours scale the same
+way unless `idle_replicas` is set, and every colour that runs pods has a smoke-test Job named after
+the image it tested. A Service only routes to a colour whose Job succeeded (it depends on that Job),
+so traffic never reaches an untested image, whether a release deploys and switches in one update or two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import kube
+from components.app_deployment import AppDeployment, AppDeploymentArgs
+
+COLOURS = ("blue", "green")
+COLOUR_LABEL = "colour"
+"""Pod label naming the colour (`kubectl get pods -L colour`)."""
+
+CURL_IMAGE = "curlimages/curl:8.17.0"
+# The official curl image runs as its own `curl_user` (UID 100); curl needs nothing else.
+CURL_UID = 100
+CURL_UID_REASON = "the official curlimages/curl image runs as its own curl_user, UID 100; the pod writes nothing"
+SMOKE_RESOURCES = kube.resources({"cpu": "10m", "memory": "16Mi"}, {"cpu": "100m", "memory": "64Mi"})
+REQUEST_TIMEOUT_SECONDS = 5
+MAX_JOB_NAME = 63
+"""Job names become the `job-name` pod label value."""
+
+# Polls until the expected status arrives; the Job's activeDeadlineSeconds ends a test that never passes.
+SMOKE_SCRIPT = """\
+while :; do
+  status=$(curl --silent --show-error --output /dev/null --write-out '%{http_code}' \\
+    --max-time "$REQUEST_TIMEOUT" "$URL")
+  echo "GET $URL -> $status (expecting $EXPECTED_STATUS)"
+  [ "$status" = "$EXPECTED_STATUS" ] && exit 0
+  sleep 2
+done
+"""
+
+
+@dataclass(frozen=True)
+class SmokeTest:
+    """An HTTP request a colour must answer with the expected status before a Service routes to it."""
+
+    path: str = "/health"
+    """URL path requested on the colour's Service port."""
+    expected_status: int = 200
+    """HTTP status that passes the test."""
+    timeout_seconds: int = 60
+    """Deadline of the whole test (`activeDeadlineSeconds`), retries included."""
+    backoff_limit: int = 2
+    """Pod restarts allowed when a test pod itself fails (eviction, node loss)."""
+    ttl_seconds_after_finished: int = 7 * 24 * 3600
+    """How long a finished Job stays readable; far longer than Pulumi needs to read its result."""
+    image: pulumi.Input[str] = CURL_IMAGE
+    """Official curl image (tag or digest)."""
+
+
+@dataclass(frozen=True)
+class BlueGreenArgs:
+    """The two colours of one app and which one is live."""
+
+    blue: AppDeploymentArgs
+    """The blue colour: image and everything else it runs with."""
+    green: AppDeploymentArgs
+    """The green colour; namespace and port must equal blue's."""
+    active: str
+    """Colour that Service `<app>` routes to: `blue` or `green`."""
+    idle_replicas: int | None = None
+    """Fixed replicas of the idle colour (0 frees it); None scales it exactly like the active colour."""
+    smoke_test: SmokeTest = SmokeTest()
+    """Test each running colour passes before a Service routes to it."""
+
+
+class BlueGreen(pulumi.ComponentResource):
+    """Blue and green AppDeployments, active/preview Services and the smoke tests that gate them."""
+
+    service_name: str
+    """Name of the active Service (the app name, as the manuals use it)."""
+    preview_service_name: str
+    """Name of the Service selecting the idle colour."""
+    url: pulumi.Output[str]
+    """In-cluster URL of the active Service."""
+    preview_url: pulumi.Output[str]
+    """In-cluster URL of the preview Service."""
+    active: str
+    idle: str
+    colours: dict[str, AppDeployment]
+    """AppDeployment per colour."""
+    service: k8s.core.v1.Service
+    preview_service: k8s.core.v1.Service
+    smoke_jobs: dict[str, k8s.batch.v1.Job]
+    """Smoke-test Job per colour that runs pods."""
+    network_policies: list[k8s.networking.v1.NetworkPolicy]
+    """What lets the smoke-test pods reach the colours."""
+    labels: dict[str, str]
+    """Labels both colours' pods carry (`app: <app>`), for NetworkPolicies that must not care about colour."""
+
+    def __init__(self, name: str, args: BlueGreenArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-platform:blue_green:BlueGreen", name, None, opts)
+        _check(name, args)
+        # Children do not inherit depends_on from their parent (e.g. the add-on releases with the CRDs).
+        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+        self.active = args.active
+        self.idle = next(c for c in COLOURS if c != args.active)
+        self.service_name = name
+        self.preview_service_name = f"{name}-preview"
+        self.labels = {"app": name}
+        base = args.blue
+        colour_args = {"blue": args.blue, "green": args.green}
+
+        self.colours = {
+            colour: AppDeployment(f"{name}-{colour}", self._colour_args(name, colour, colour_args[colour], args), child)
+            for colour in COLOURS
+        }
+        self.network_policies = self._smoke_network_policies(name, base, child)
+        self.smoke_jobs = {
+            colour: self._smoke_job(name, colour, colour_args[colour], args.smoke_test, child)
+            for colour in COLOURS
+            if self._runs_pods(colour, args)
+        }
+        self.service = self._routing_service(f"{name}-service", name, self.active, base, child)
+        self.preview_service = self._routing_service(
+            f"{name}-preview-service", self.preview_service_name, self.idle, base, child
+        )
+
+        self.url = _url(name, base)
+        self.preview_url = _url(self.preview_service_name, base)
+        self.register_outputs(
+            {"serviceName": name, "url": self.url, "previewUrl": self.preview_url, "activeColour": self.active}
+        )
+
+    def _runs_pods(self, colour: str, args: BlueGreenArgs) -> bool:
+        return colour == self.active or args.idle_replicas != 0
+
+    def _colour_args(self, name: str, colour: str, app: AppDeploymentArgs, args: BlueGreenArgs) -> AppDeploymentArgs:
+        scaled_down = colour == self.idle and args.idle_replicas is not None
+        autoscaling = app.autoscaling
+        if autoscaling is not None and autoscaling.name:
+            # The manual's HPA name gets the colour too (e.g. `platform-v2-hpa-blue`): one HPA per colour.
+            autoscaling = replace(autoscaling, name=f"{autoscaling.name}-{colour}")
+        return replace(
+            app,
+            container_name=app.container_name or name,
+            pod_labels={**app.pod_labels, **self.labels, COLOUR_LABEL: colour},
+            autoscaling=None if scaled_down else autoscaling,
+            replicas=args.idle_replicas if scaled_down else app.replicas,
+        )
+
+    def _routing_service(
+        self, resource_name: str, service_name: str, colour: str, app: AppDeploymentArgs, opts: pulumi.ResourceOptions
+    ) -> k8s.core.v1.Service:
+        """A Service selecting COLOUR's pods; it waits for that colour's smoke test to pass."""
+        target = self.colours[colour]
+        gate = [self.smoke_jobs[colour]] if colour in self.smoke_jobs else []
+        return k8s.core.v1.Service(
+            resource_name,
+            metadata=kube.metadata(service_name, app.namespace, kube.app_labels(service_name, app.part_of)),
+            spec={"type": "ClusterIP", "selector": kube.selector_labels(target.service_name), "ports": _ports(app)},
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[target.deployment, *gate])),
+        )
+
+    def _smoke_job(
+        self, name: str, colour: str, app: AppDeploymentArgs, test: SmokeTest, opts: pulumi.ResourceOptions
+    ) -> k8s.batch.v1.Job:
+        target = self.colours[colour]
+        url = pulumi.Output.concat(_url(target.service_name, app), test.path)
+        # Jobs are immutable: a new image (or test) is a new Job name, so Pulumi creates a fresh Job
+        # before deleting the old one; a failed Job is replaced and rerun on the next update.
+        job_name = pulumi.Output.all(app.image, test.image).apply(
+            lambda images: f"{name}-smoke-{colour}-{_digest([*images, _test_settings(test)])}"
+        )
+        labels = {**kube.app_labels(f"{name}-smoke", app.part_of, component="smoke-test"), COLOUR_LABEL: colour}
+        annotations = {
+            "pulumi.com/replaceUnready": "true",
+            **kube.checkov_skips(_smoke_findings(test)),
+        }
+        return k8s.batch.v1.Job(
+            f"{name}-smoke-{colour}",
+            metadata=kube.metadata(job_name, app.namespace, labels, annotations),
+            spec={
+                "backoffLimit": test.backoff_limit,
+                "activeDeadlineSeconds": test.timeout_seconds,
+                "ttlSecondsAfterFinished": test.ttl_seconds_after_finished,
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "automountServiceAccountToken": False,
+                        "securityContext": kube.pod_security_context(CURL_UID),
+                        "containers": [_smoke_container(test, url)],
+                        "volumes": [kube.empty_dir("tmp", "16Mi")],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions.merge(
+                opts,
+                pulumi.ResourceOptions(
+                    depends_on=[target.deployment, target.service],
+                    # Pulumi waits for the Job to complete; allow the test's own deadline and the pod start.
+                    custom_timeouts=pulumi.CustomTimeouts(create=f"{test.timeout_seconds + 300}s"),
+                ),
+            ),
+        )
+
+    def _smoke_network_policies(
+        self, name: str, app: AppDeploymentArgs, opts: pulumi.ResourceOptions
+    ) -> list[k8s.networking.v1.NetworkPolicy]:
+        """The namespace denies all traffic by default: let the smoke pods reach both colours on the app port."""
+        smoke = {"matchLabels": kube.selector_labels(f"{name}-smoke")}
+        colours = {"matchLabels": dict(self.labels)}
+        port = [{"protocol": "TCP", "port": app.port}]
+        egress = k8s.networking.v1.NetworkPolicy(
+            f"{name}-smoke-egress",
+            metadata=kube.metadata(f"{name}-smoke-test-egress", app.namespace, kube.app_labels(name, app.part_of)),
+            spec={
+                "podSelector": smoke,
+                "policyTypes": ["Egress"],
+                "egress": [{"to": [{"podSelector": colours}], "ports": port}],
+            },
+            opts=opts,
+        )
+        ingress = k8s.networking.v1.NetworkPolicy(
+            f"{name}-smoke-ingress",
+            metadata=kube.metadata(f"{name}-smoke-test-ingress", app.namespace, kube.app_labels(name, app.part_of)),
+            spec={
+                "podSelector": colours,
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [{"podSelector": smoke}], "ports": port}],
+            },
+            opts=opts,
+        )
+        return [egress, ingress]
+
+
+def _check(name: str, args: BlueGreenArgs) -> None:
+    if len(f"{name}-smoke-green-") + 10 > MAX_JOB_NAME:
+        raise ValueError(f"{name!r} is too long for smoke-test Job names (at most {MAX_JOB_NAME} characters)")
+    if args.active not in COLOURS:
+        raise ValueError(f"active must be one of {COLOURS}, got {args.active!r}")
+    if args.idle_replicas is not None and args.idle_replicas < 0:
+        raise ValueError(f"idle_replicas must be >= 0, got {args.idle_replicas}")
+    for field in ("namespace", "port", "metrics_port", "part_of"):
+        if getattr(args.blue, field) != getattr(args.green, field):
+            raise ValueError(f"blue and green must share {field}")
+
+
+def _smoke_container(test: SmokeTest, url: pulumi.Output[str]) -> dict[str, Any]:
+    return {
+        "name": "smoke-test",
+        "image": test.image,
+        "imagePullPolicy": "Always",
+        "command": ["sh", "-c", SMOKE_SCRIPT],
+        "env": [
+            {"name": "URL", "value": url},
+            {"name": "EXPECTED_STATUS", "value": str(test.expected_status)},
+            {"name": "REQUEST_TIMEOUT", "value": str(REQUEST_TIMEOUT_SECONDS)},
+        ],
+        "resources": SMOKE_RESOURCES,
+        "securityContext": kube.container_security_context(CURL_UID),
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+
+
+def _test_settings(test: SmokeTest) -> list[Any]:
+    return [test.path, test.expected_status, test.timeout_seconds, test.backoff_limit, test.ttl_seconds_after_finished]
+
+
+def _smoke_findings(test: SmokeTest) -> dict[str, str]:
+    findings = {"CKV_K8S_40": CURL_UID_REASON}
+    if isinstance(test.image, str) and "@sha256:" not in test.image:
+        findings["CKV_K8S_43"] = "tag-pinned official curl image; pass a digest reference (pinImages) to pin it"
+    return findings
+
+
+def _ports(app: AppDeploymentArgs) -> list[dict[str, Any]]:
+    ports = [{"name": "http", "port": app.port, "targetPort": app.port, "protocol": "TCP"}]
+    if app.metrics_port and app.metrics_port != app.port:
+        ports.append({"name": "metrics", "port": app.metrics_port, "targetPort": app.metrics_port, "protocol": "TCP"})
+    return ports
+
+
+def _url(service: str, app: AppDeploymentArgs) -> pulumi.Output[str]:
+    return pulumi.Output.concat("http://", service, ".", app.namespace, ".svc.cluster.local:", str(app.port))
+
+
+def _digest(parts: list[Any]) -> str:
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:10]

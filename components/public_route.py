@@ -1,0 +1,409 @@
+"""PublicRoute: the public entry point of a cluster, HTTPS only, with certificates from cert-manager.
+
+One Gateway API `Gateway` with an HTTP listener (port 80) and one HTTPS listener per host (port 443,
+TLS terminated with that host's certificate). Each host has a cert-manager `Certificate` issued by an
+ACME `ClusterIssuer` that answers HTTP-01 challenges through this Gateway's HTTP listener; every other
+request on port 80 is redirected to HTTPS (301).
+
+Each HTTPS listener admits routes only from its host's route namespace, so a namespace cannot claim
+another team's host. The host's `HTTPRoute` lives there: PublicRoute declares it, or the host's owner
+does (a canary's weighted route, `external_route`). Backends in another namespace get a `ReferenceGrant`
+there. When the data-plane namespace is given, NetworkPolicies admit the Gateway's proxies to the
+backends' pods and to cert-manager's HTTP-01 solver pods (tenant namespaces deny ingress by default).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import kube
+
+GATEWAY_API = "gateway.networking.k8s.io"
+CERT_MANAGER = "cert-manager.io"
+HTTP_LISTENER = "http"
+# Pods cert-manager starts to answer an HTTP-01 challenge carry this label and listen on 8089.
+ACME_SOLVER_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
+ACME_SOLVER_PORT = 8089
+LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A Service that receives a host's requests."""
+
+    service: str
+    """Service name."""
+    namespace: str
+    """Service namespace."""
+    port: int
+    """Service port."""
+    weight: int = 1
+    """Relative share of the host's requests."""
+    pod_labels: Mapping[str, str] | None = None
+    """Labels of the pods behind the Service; when set, the proxies are admitted to them on `target_port`."""
+    target_port: int | None = None
+    """Port of those pods; defaults to `port`."""
+
+
+@dataclass(frozen=True)
+class PublicHost:
+    """One public host name and where its requests go."""
+
+    hostname: str
+    """Fully qualified host name, e.g. `api.example.com`."""
+    route_namespace: str
+    """Namespace whose HTTPRoutes may serve this host (the only one its listener admits)."""
+    backends: Sequence[Backend] = ()
+    """Services behind the host."""
+    external_route: bool = False
+    """The host's HTTPRoute is declared by its owner (e.g. a canary's weighted route), not by PublicRoute."""
+
+
+@dataclass(frozen=True)
+class AcmeIssuer:
+    """An ACME (e.g. Let's Encrypt) ClusterIssuer solving HTTP-01 challenges through the Gateway."""
+
+    name: str
+    """ClusterIssuer name."""
+    email: str
+    """Account e-mail for expiry notices."""
+    server: str = LETS_ENCRYPT
+    """ACME directory URL."""
+
+
+@dataclass(frozen=True)
+class PublicRouteArgs:
+    """The Gateway, its hosts and how their certificates are issued."""
+
+    namespace: pulumi.Input[str]
+    """Namespace of the Gateway, its Certificates (and TLS Secrets) and of platform-owned routes."""
+    gateway_class: str
+    """GatewayClass of the Gateway."""
+    hosts: Sequence[PublicHost]
+    """Public hosts, one HTTPS listener and certificate each."""
+    issuer: AcmeIssuer
+    """Issuer of the hosts' certificates."""
+    gateway_name: str = "public"
+    """Gateway name."""
+    gateway_class_controller: str | None = None
+    """Create the GatewayClass for this controller (e.g. when this program installs the implementation)."""
+    proxy_namespace: str | None = None
+    """Namespace of the Gateway's proxy pods; when set, NetworkPolicies admit them to backends and solvers."""
+    proxy_pod_labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels of this Gateway's proxy pods."""
+    namespaces: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Namespace name -> its Namespace's name output, so objects placed there wait for the namespace."""
+    part_of: str | None = None
+    """Value of `app.kubernetes.io/part-of`."""
+
+
+class PublicRoute(pulumi.ComponentResource):
+    """Gateway, ClusterIssuer, Certificates, HTTPRoutes (and the HTTPS redirect) of the public hosts."""
+
+    gateway_name: str
+    gateway_namespace: pulumi.Input[str]
+    gateway: k8s.apiextensions.CustomResource
+    issuer: k8s.apiextensions.CustomResource
+    certificates: dict[str, k8s.apiextensions.CustomResource]
+    """Certificate per host name."""
+    routes: dict[str, k8s.apiextensions.CustomResource]
+    """HTTPRoute per host name this component declares."""
+    listeners: dict[str, str]
+    """HTTPS listener name per host name (for routes declared elsewhere)."""
+    urls: dict[str, str]
+    """`https://` URL per host name."""
+
+    def __init__(self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("ai-platform:public_route:PublicRoute", name, None, opts)
+        _check(args)
+        # Children do not inherit depends_on from their parent; the CRDs' add-on release must come first.
+        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+        self.gateway_name = args.gateway_name
+        self.gateway_namespace = args.namespace
+        self.listeners = {host.hostname: listener_name(host.hostname) for host in args.hosts}
+        self.urls = {host.hostname: f"https://{host.hostname}" for host in args.hosts}
+        self._labels = kube.app_labels(args.gateway_name, args.part_of, component="gateway")
+
+        gateway_class = self._gateway_class(name, args, child) if args.gateway_class_controller else None
+        self.gateway = self._gateway(
+            name, args, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=_some(gateway_class)))
+        )
+        self.issuer = self._issuer(name, args, child)
+        self.certificates = {
+            host.hostname: self._certificate(
+                name, host, args, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.issuer]))
+            )
+            for host in args.hosts
+        }
+        self._redirect(name, args, child)
+        self.routes = {
+            host.hostname: self._route(name, host, args, child) for host in args.hosts if not host.external_route
+        }
+        self._reference_grants(name, args, child)
+        if args.proxy_namespace is not None:
+            self._network_policies(name, args, child)
+        self.register_outputs({"gateway": args.gateway_name, "urls": self.urls})
+
+    def _gateway_class(
+        self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions
+    ) -> k8s.apiextensions.CustomResource:
+        return k8s.apiextensions.CustomResource(
+            f"{name}-gatewayclass",
+            api_version=f"{GATEWAY_API}/v1",
+            kind="GatewayClass",
+            metadata=kube.metadata(args.gateway_class, labels=self._labels),
+            spec={"controllerName": args.gateway_class_controller},
+            opts=opts,
+        )
+
+    def _gateway(
+        self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions
+    ) -> k8s.apiextensions.CustomResource:
+        http = {
+            "name": HTTP_LISTENER,
+            "protocol": "HTTP",
+            "port": 80,
+            # Only this namespace's routes: the HTTPS redirect and cert-manager's challenge routes.
+            "allowedRoutes": {"namespaces": {"from": "Same"}, "kinds": [{"group": GATEWAY_API, "kind": "HTTPRoute"}]},
+        }
+        https = [
+            {
+                "name": self.listeners[host.hostname],
+                "protocol": "HTTPS",
+                "port": 443,
+                "hostname": host.hostname,
+                "tls": {
+                    "mode": "Terminate",
+                    "certificateRefs": [{"group": "", "kind": "Secret", "name": tls_secret(host)}],
+                },
+                "allowedRoutes": {
+                    "namespaces": {
+                        "from": "Selector",
+                        "selector": {"matchLabels": {"kubernetes.io/metadata.name": host.route_namespace}},
+                    },
+                    "kinds": [{"group": GATEWAY_API, "kind": "HTTPRoute"}],
+                },
+            }
+            for host in args.hosts
+        ]
+        return k8s.apiextensions.CustomResource(
+            f"{name}-gateway",
+            api_version=f"{GATEWAY_API}/v1",
+            kind="Gateway",
+            metadata=kube.metadata(args.gateway_name, args.namespace, self._labels),
+            spec={"gatewayClassName": args.gateway_class, "listeners": [http, *https]},
+            opts=opts,
+        )
+
+    def _issuer(
+        self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions
+    ) -> k8s.apiextensions.CustomResource:
+        solver_parent = {
+            "group": GATEWAY_API,
+            "kind": "Gateway",
+            "name": args.gateway_name,
+            "namespace": args.namespace,
+            "sectionName": HTTP_LISTENER,
+        }
+        return k8s.apiextensions.CustomResource(
+            f"{name}-issuer",
+            api_version=f"{CERT_MANAGER}/v1",
+            kind="ClusterIssuer",
+            metadata=kube.metadata(args.issuer.name, labels=self._labels),
+            spec={
+                "acme": {
+                    "email": args.issuer.email,
+                    "server": args.issuer.server,
+                    "privateKeySecretRef": {"name": f"{args.issuer.name}-account-key"},
+                    "solvers": [{"http01": {"gatewayHTTPRoute": {"parentRefs": [solver_parent]}}}],
+                }
+            },
+            opts=opts,
+        )
+
+    def _certificate(
+        self, name: str, host: PublicHost, args: PublicRouteArgs, opts: pulumi.ResourceOptions
+    ) -> k8s.apiextensions.CustomResource:
+        return k8s.apiextensions.CustomResource(
+            f"{name}-{slug(host.hostname)}-certificate",
+            api_version=f"{CERT_MANAGER}/v1",
+            kind="Certificate",
+            metadata=kube.metadata(slug(host.hostname), args.namespace, self._labels),
+            spec={
+                "secretName": tls_secret(host),
+                "dnsNames": [host.hostname],
+                "issuerRef": {"group": CERT_MANAGER, "kind": "ClusterIssuer", "name": args.issuer.name},
+                "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+            },
+            opts=opts,
+        )
+
+    def _redirect(self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions) -> None:
+        k8s.apiextensions.CustomResource(
+            f"{name}-https-redirect",
+            api_version=f"{GATEWAY_API}/v1",
+            kind="HTTPRoute",
+            metadata=kube.metadata("https-redirect", args.namespace, self._labels),
+            spec={
+                "parentRefs": [self._parent(args, HTTP_LISTENER)],
+                "rules": [
+                    {
+                        "filters": [
+                            {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}
+                        ]
+                    }
+                ],
+            },
+            opts=opts,
+        )
+
+    def _route(
+        self, name: str, host: PublicHost, args: PublicRouteArgs, opts: pulumi.ResourceOptions
+    ) -> k8s.apiextensions.CustomResource:
+        backends = [
+            {
+                "group": "",
+                "kind": "Service",
+                "name": backend.service,
+                "port": backend.port,
+                "weight": backend.weight,
+                **({"namespace": backend.namespace} if backend.namespace != host.route_namespace else {}),
+            }
+            for backend in host.backends
+        ]
+        return k8s.apiextensions.CustomResource(
+            f"{name}-{slug(host.hostname)}-route",
+            api_version=f"{GATEWAY_API}/v1",
+            kind="HTTPRoute",
+            metadata=kube.metadata(slug(host.hostname), _in(args, host.route_namespace), self._labels),
+            spec={
+                "parentRefs": [self._parent(args, self.listeners[host.hostname])],
+                "hostnames": [host.hostname],
+                "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": backends}],
+            },
+            opts=opts,
+        )
+
+    def _parent(self, args: PublicRouteArgs, section: str) -> dict[str, Any]:
+        return {
+            "group": GATEWAY_API,
+            "kind": "Gateway",
+            "name": args.gateway_name,
+            "namespace": args.namespace,
+            "sectionName": section,
+        }
+
+    def _reference_grants(self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions) -> None:
+        """Let each route reach Services in other namespaces: one grant per (route namespace, target namespace)."""
+        wanted: dict[tuple[str, str], set[str]] = {}
+        for host in args.hosts:
+            if host.external_route:
+                continue
+            for backend in host.backends:
+                if backend.namespace != host.route_namespace:
+                    wanted.setdefault((host.route_namespace, backend.namespace), set()).add(backend.service)
+        for (source, target), services in sorted(wanted.items()):
+            k8s.apiextensions.CustomResource(
+                f"{name}-{target}-from-{source}-grant",
+                api_version=f"{GATEWAY_API}/v1beta1",
+                kind="ReferenceGrant",
+                metadata=kube.metadata(f"routes-from-{source}", _in(args, target), self._labels),
+                spec={
+                    "from": [{"group": GATEWAY_API, "kind": "HTTPRoute", "namespace": source}],
+                    "to": [{"group": "", "kind": "Service", "name": service} for service in sorted(services)],
+                },
+                opts=opts,
+            )
+
+    def _network_policies(self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions) -> None:
+        proxies = {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": args.proxy_namespace}},
+            "podSelector": {"matchLabels": dict(args.proxy_pod_labels)},
+        }
+        self._admit(
+            f"{name}-acme-solver",
+            "allow-acme-http01-solver",
+            args.namespace,
+            ACME_SOLVER_LABELS,
+            ACME_SOLVER_PORT,
+            proxies,
+            opts,
+        )
+        seen: set[tuple[str, str]] = set()
+        for host in args.hosts:
+            for backend in host.backends:
+                if backend.pod_labels is None or (backend.namespace, backend.service) in seen:
+                    continue
+                seen.add((backend.namespace, backend.service))
+                self._admit(
+                    f"{name}-{backend.namespace}-{backend.service}",
+                    f"allow-gateway-to-{backend.service}",
+                    _in(args, backend.namespace),
+                    backend.pod_labels,
+                    backend.target_port or backend.port,
+                    proxies,
+                    opts,
+                )
+
+    def _admit(
+        self,
+        resource_name: str,
+        policy_name: str,
+        namespace: pulumi.Input[str],
+        pods: Mapping[str, str],
+        port: int,
+        proxies: dict[str, Any],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        k8s.networking.v1.NetworkPolicy(
+            resource_name,
+            metadata=kube.metadata(policy_name, namespace, self._labels),
+            spec={
+                "podSelector": {"matchLabels": dict(pods)},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [proxies], "ports": [{"protocol": "TCP", "port": port}]}],
+            },
+            opts=opts,
+        )
+
+
+def slug(hostname: str) -> str:
+    """A host name as a DNS label-like object name (`api.example.com` -> `api-example-com`)."""
+    return hostname.replace(".", "-")
+
+
+def listener_name(hostname: str) -> str:
+    """Name of the HTTPS listener of HOSTNAME."""
+    return f"https-{slug(hostname)}"
+
+
+def tls_secret(host: PublicHost) -> str:
+    return f"{slug(host.hostname)}-tls"
+
+
+def _check(args: PublicRouteArgs) -> None:
+    names = [host.hostname for host in args.hosts]
+    if duplicates := sorted({n for n in names if names.count(n) > 1}):
+        raise ValueError(f"host names listed twice: {duplicates}")
+    for host in args.hosts:
+        if not _DNS_NAME.match(host.hostname):
+            raise ValueError(f"{host.hostname!r} is not a lower-case DNS name")
+        if not host.backends and not host.external_route:
+            raise ValueError(f"{host.hostname}: give backends, or mark the route as declared elsewhere")
+    if len(args.hosts) > 63:
+        raise ValueError("a Gateway has at most 64 listeners (one is the HTTP listener)")
+
+
+def _in(args: PublicRouteArgs, namespace: str) -> pulumi.Input[str]:
+    return args.namespaces.get(namespace, namespace)
+
+
+def _some(resource: pulumi.Resource | None) -> list[pulumi.Resource]:
+    return [resource] if resource is not None else []

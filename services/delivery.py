@@ -1,0 +1,210 @@
+"""Delivery: how each app's releases reach its users, and the public routes in front of the apps.
+
+Per app, `ai-platform:services.<service>.apps.<app>.delivery.strategy` picks the component:
+- `rolling` (default): one `AppDeployment`, updated by Kubernetes rolling updates;
+- `blue-green`: `BlueGreen`, both colours run and `delivery.active` takes the traffic (X-05, S0-09, S4-10);
+- `canary`: `Canary`, `<app>-canary` gets `delivery.weight` percent of the public traffic (X-06, S3-02).
+
+Public hosts (X-15, S3-03) share one Gateway, HTTPS only: every public app's API under the stack's
+domain (`<app>.<domain>`; CAD ML's at `api.<domain>` as its manual names it) and Prometheus and Grafana
+at `prom.<domain>` and `grafana.<domain>`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pulumi
+
+from components import monitoring_stack
+from components.app_deployment import AppDeployment, AppDeploymentArgs
+from components.blue_green import CURL_IMAGE, BlueGreen, BlueGreenArgs, SmokeTest
+from components.canary import TRACK_LABEL, Canary, CanaryArgs, GatewayListener
+from components.public_route import AcmeIssuer, Backend, PublicHost, PublicRoute, PublicRouteArgs, listener_name
+from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
+from providers import Providers
+from services import images
+from services.addons import GATEWAY_CONTROLLER, GATEWAY_NAMESPACE
+from services.catalog import AppSpec
+from settings import AppSettings, BlueGreenSettings, CanarySettings, Settings
+
+GATEWAY_NAME = "public"
+# Host names the manuals give (S3-03); every other public app is served at `<app>.<domain>`.
+HOST_LABELS = {"cad-ml-platform": "api"}
+MONITORING_NAMESPACE = "monitoring"
+MONITORING_HOSTS = {
+    "prom": Backend(f"{monitoring_stack.CHART}-prometheus", MONITORING_NAMESPACE, 9090),
+    "grafana": Backend(f"{monitoring_stack.CHART}-grafana", MONITORING_NAMESPACE, 80),
+}
+# Only cert-manager's HTTP-01 solver pods run in the Gateway's namespace.
+GATEWAY_QUOTA = Quota(requests_cpu="500m", requests_memory="512Mi", limits_cpu="1", limits_memory="1Gi", pods=10)
+
+ArgsBuilder = Callable[[AppSettings], AppDeploymentArgs]
+"""Builds an app's AppDeploymentArgs from its settings (services/deploy.py `app_args`)."""
+
+
+@dataclass(frozen=True)
+class DeliveredApp:
+    """An app as deployed by its delivery strategy."""
+
+    component: AppDeployment | BlueGreen | Canary
+    namespace: pulumi.Input[str]
+    """The app's namespace (the Namespace's name output)."""
+    url: pulumi.Output[str]
+    """In-cluster URL of the Service the manuals name (`<app>`)."""
+    outputs: dict[str, Any]
+    """Stack outputs: `publicUrl` of public apps, `activeColour` of blue-green apps."""
+
+
+def deploy_app(
+    name: str,
+    app: AppSettings,
+    settings: Settings,
+    build_args: ArgsBuilder,
+    opts: pulumi.ResourceOptions,
+    operators: Sequence[pulumi.Resource] = (),
+) -> DeliveredApp:
+    """Declare APP with the component its delivery strategy asks for.
+
+    OPERATORS: releases whose CRDs custom resources need (a canary's HTTPRoute waits for them).
+    """
+    base = build_args(app)
+    outputs: dict[str, Any] = {"publicUrl": f"https://{public_host(settings, app.spec)}"} if app.spec.public else {}
+    component: AppDeployment | BlueGreen | Canary
+    match app.delivery:
+        case BlueGreenSettings() as blue_green:
+            component = BlueGreen(name, _blue_green_args(app, blue_green, settings, build_args), opts)
+            outputs["activeColour"] = blue_green.active
+        case CanarySettings() as canary:
+            after = pulumi.ResourceOptions(depends_on=list(operators))
+            component = Canary(
+                name, _canary_args(app, canary, settings, base, build_args), pulumi.ResourceOptions.merge(opts, after)
+            )
+        case _:
+            component = AppDeployment(name, base, opts)
+    return DeliveredApp(component, base.namespace, component.url, outputs)
+
+
+def _blue_green_args(
+    app: AppSettings, delivery: BlueGreenSettings, settings: Settings, build_args: ArgsBuilder
+) -> BlueGreenArgs:
+    smoke = delivery.smoke_test
+    return BlueGreenArgs(
+        blue=build_args(replace(app, image=delivery.images["blue"])),
+        green=build_args(replace(app, image=delivery.images["green"])),
+        active=delivery.active,
+        idle_replicas=delivery.idle_replicas,
+        smoke_test=SmokeTest(
+            path=smoke.path,
+            expected_status=smoke.expectedStatus,
+            timeout_seconds=smoke.timeoutSeconds,
+            image=images.pinned(CURL_IMAGE, settings.pin_images),
+        ),
+    )
+
+
+def _canary_args(
+    app: AppSettings, delivery: CanarySettings, settings: Settings, stable: AppDeploymentArgs, build_args: ArgsBuilder
+) -> CanaryArgs:
+    host = public_host(settings, app.spec)
+    return CanaryArgs(
+        stable=stable,
+        canary=build_args(replace(app, image=delivery.image)),
+        weight=delivery.weight,
+        canary_replicas=delivery.replicas,
+        hostnames=[host],
+        parents=[GatewayListener(GATEWAY_NAME, settings.gateway.namespace, listener_name(host))],
+    )
+
+
+def peak_pods(app: AppSettings) -> int:
+    """Most pods APP runs at once: every Deployment its delivery keeps, each with one rolling-update surge pod."""
+    ceiling = (app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1
+    match app.delivery:
+        case BlueGreenSettings(idle_replicas=None):
+            return 2 * ceiling
+        case BlueGreenSettings(idle_replicas=idle) | CanarySettings(replicas=idle):
+            return ceiling + idle + 1
+    return ceiling
+
+
+def public_host(settings: Settings, spec: AppSpec) -> str:
+    """Public host name of a public app."""
+    return f"{HOST_LABELS.get(spec.name, spec.name)}.{settings.domain}"
+
+
+def deploy_routes(
+    settings: Settings,
+    providers: Providers,
+    services: Mapping[str, Any],
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> PublicRoute:
+    """The Gateway, certificates and routes of every public host (X-15, S3-03).
+
+    SERVICES are deploy_platform's per-service outputs: each app's `namespace` there is its Namespace's
+    output, so routes and policies placed in app namespaces wait for them. DEPENDS_ON: what must exist
+    first (the add-on releases that install the Gateway API and cert-manager CRDs).
+    """
+    opts = pulumi.ResourceOptions(provider=providers.kubernetes)
+    gateway = settings.gateway
+    namespace = TenantNamespace(
+        gateway.namespace,
+        TenantNamespaceArgs(quota=GATEWAY_QUOTA, labels={"app.kubernetes.io/part-of": "ai-platform"}),
+        opts,
+    )
+    hosts, namespaces = [], {gateway.namespace: namespace.namespace.metadata.name}
+    for service in settings.enabled_services:
+        for app in service.apps.values():
+            if app.spec.public:
+                hosts.append(_app_host(settings, app))
+                namespaces[app.spec.namespace] = services[service.spec.name]["apps"][app.spec.name]["namespace"]
+    hosts += [
+        PublicHost(f"{label}.{settings.domain}", gateway.namespace, (backend,))
+        for label, backend in MONITORING_HOSTS.items()
+    ]
+    issuer = settings.tls.clusterIssuer
+    ours = settings.addons.gateway
+    return PublicRoute(
+        GATEWAY_NAME,
+        PublicRouteArgs(
+            namespace=namespace.namespace.metadata.name,
+            gateway_class=gateway.className,
+            hosts=hosts,
+            issuer=AcmeIssuer(issuer.name, issuer.acmeEmail, issuer.acmeServer),
+            gateway_name=GATEWAY_NAME,
+            # With our Envoy Gateway we know its class and where its proxies run; otherwise the cluster team's.
+            gateway_class_controller=GATEWAY_CONTROLLER if ours else None,
+            proxy_namespace=GATEWAY_NAMESPACE if ours else None,
+            proxy_pod_labels=_envoy_proxy_labels(gateway.namespace),
+            namespaces=namespaces,
+            part_of="ai-platform",
+        ),
+        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(depends_on))),
+    )
+
+
+def _app_host(settings: Settings, app: AppSettings) -> PublicHost:
+    spec = app.spec
+    host = public_host(settings, spec)
+    if isinstance(app.delivery, CanarySettings):
+        # The Canary declares the weighted route for this host in its own namespace.
+        tracks = [(spec.name, "stable"), (f"{spec.name}-canary", "canary")]
+        backends = tuple(
+            Backend(service, spec.namespace, spec.port, pod_labels={"app": spec.name, TRACK_LABEL: track})
+            for service, track in tracks
+        )
+        return PublicHost(host, spec.namespace, backends, external_route=True)
+    # Both colours of a blue-green app carry `app: <app>`: the policy does not change when the colour does.
+    return PublicHost(
+        host, spec.namespace, (Backend(spec.name, spec.namespace, spec.port, pod_labels={"app": spec.name}),)
+    )
+
+
+def _envoy_proxy_labels(gateway_namespace: str) -> dict[str, str]:
+    """Labels Envoy Gateway puts on the proxy pods of our Gateway."""
+    return {
+        "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
+        "gateway.envoyproxy.io/owning-gateway-namespace": gateway_namespace,
+    }

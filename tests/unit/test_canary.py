@@ -1,0 +1,112 @@
+"""Canary: stable and canary Deployments behind a weighted Gateway API route (X-06, S3-02)."""
+
+import pulumi
+import pytest
+
+from components.app_deployment import AppDeploymentArgs, Autoscaling, Probe, Probes, Resources
+from components.canary import Canary, CanaryArgs, GatewayListener
+from tests.crd_schemas import as_manifest, require_crd_dir, validate_custom_resource
+
+STABLE_IMAGE = "registry.example.com/cad:1.2.2"
+CANARY_IMAGE = "registry.example.com/cad:1.2.3"
+
+
+def _app(image: str = STABLE_IMAGE) -> AppDeploymentArgs:
+    return AppDeploymentArgs(
+        namespace="cad",
+        image=image,
+        port=8000,
+        probes=Probes(liveness=Probe("/health"), readiness=Probe("/health")),
+        resources=Resources({"cpu": "1", "memory": "2Gi"}, {"cpu": "2", "memory": "4Gi"}),
+        autoscaling=Autoscaling(3, 8),
+        part_of="cad",
+    )
+
+
+def _canary(weight: int, replicas: int = 1) -> Canary:
+    return Canary(
+        "cad",
+        CanaryArgs(
+            stable=_app(),
+            canary=_app(CANARY_IMAGE),
+            weight=weight,
+            canary_replicas=replicas,
+            hostnames=["api.example.com"],
+            parents=[GatewayListener("public", "gateway", "https-api-example-com")],
+        ),
+    )
+
+
+def _when_registered(monitor, canary: Canary, check):
+    resources = [canary.route, *_children(canary.stable), *_children(canary.canary)]
+
+    def run(_):
+        objects = {
+            (r.inputs["kind"], r.inputs["metadata"]["name"]): r.inputs
+            for r in monitor.registrations
+            if r.custom and "kind" in r.inputs
+        }
+        return check(objects)
+
+    return pulumi.Output.all(*(r.urn for r in resources)).apply(run)
+
+
+def _children(app) -> list:
+    return [r for r in (app.deployment, app.service, app.hpa, app.pdb) if r is not None]
+
+
+@pulumi.runtime.test
+def test_stable_and_canary_deployments_share_the_container_name(mock_runtime):
+    def check(objects):
+        stable, canary = objects[("Deployment", "cad")], objects[("Deployment", "cad-canary")]
+        for deployment, image, track in ((stable, STABLE_IMAGE, "stable"), (canary, CANARY_IMAGE, "canary")):
+            container = deployment["spec"]["template"]["spec"]["containers"][0]
+            # The manual: `kubectl set image deployment/cad-ml-platform-canary cad-ml-platform=...`.
+            assert container["name"] == "cad"
+            assert container["image"] == image
+            assert {"app": "cad", "track": track}.items() <= deployment["spec"]["template"]["metadata"][
+                "labels"
+            ].items()
+        assert "replicas" not in stable["spec"], "the stable app keeps its HPA"
+        assert canary["spec"]["replicas"] == 2
+        assert ("HorizontalPodAutoscaler", "cad") in objects
+        assert ("HorizontalPodAutoscaler", "cad-canary") not in objects
+        assert objects[("Service", "cad")]["spec"]["selector"]["app.kubernetes.io/name"] == "cad"
+        assert objects[("Service", "cad-canary")]["spec"]["selector"]["app.kubernetes.io/name"] == "cad-canary"
+
+    return _when_registered(mock_runtime, _canary(10, replicas=2), check)
+
+
+@pytest.mark.parametrize("weight", [0, 25, 100])
+@pulumi.runtime.test
+def test_route_sends_weight_percent_to_the_canary(mock_runtime, weight):
+    canary = _canary(weight, replicas=0 if weight == 0 else 1)
+    assert canary.weights == {"cad": 100 - weight, "cad-canary": weight}
+
+    def check(objects):
+        route = objects[("HTTPRoute", "cad")]
+        assert route["metadata"]["namespace"] == "cad"
+        assert route["spec"]["hostnames"] == ["api.example.com"]
+        assert route["spec"]["parentRefs"] == [
+            {
+                "group": "gateway.networking.k8s.io",
+                "kind": "Gateway",
+                "name": "public",
+                "namespace": "gateway",
+                "sectionName": "https-api-example-com",
+            }
+        ]
+        backends = {b["name"]: b["weight"] for b in route["spec"]["rules"][0]["backendRefs"]}
+        assert backends == {"cad": 100 - weight, "cad-canary": weight}
+        assert validate_custom_resource(as_manifest(route), require_crd_dir()) == []
+
+    return _when_registered(mock_runtime, canary, check)
+
+
+@pytest.mark.parametrize(
+    "weight, replicas, message",
+    [(101, 1, "weight must be a percentage"), (-1, 1, "weight must be a percentage"), (5, 0, "needs at least one")],
+)
+def test_bad_weights_are_refused(mock_runtime, weight, replicas, message):
+    with pytest.raises(ValueError, match=message):
+        _canary(weight, replicas)
