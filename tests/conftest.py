@@ -80,3 +80,21 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
 
 def manifests(root: Path) -> list[Path]:
     return sorted((root / "manifests").rglob("*.yaml"))
+
+
+BUILTIN_API_GROUPS = {
+    "",
+    "apps",
+    "autoscaling",
+    "batch",
+    "policy",
+    "networking.k8s.io",
+    "rbac.authorization.k8s.io",
+    "storage.k8s.io",
+    "scheduling.k8s.io",
+}
+
+
+def is_builtin(doc: dict) -> bool:
+    """A Kubernetes built-in kind (validated by kubernetes-validate), not a custom resource."""
+    return doc["apiVersion"].rpartition("/")[0] in BUILTIN_API_GROUPS

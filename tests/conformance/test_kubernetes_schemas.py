@@ -6,16 +6,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.conftest import manifests
+from tests.conftest import is_builtin, manifests
 
 KUBERNETES_VERSION = "1.32"
-
-
-def _is_builtin(doc: dict) -> bool:
-    group = doc["apiVersion"].rpartition("/")[0]
-    return (
-        "/" not in doc["apiVersion"] or group.endswith(".k8s.io") or group in {"apps", "autoscaling", "policy", "batch"}
-    )
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
@@ -23,7 +16,7 @@ def test_builtin_objects_validate_strictly(rendered, stack):
     checked, failures = 0, []
     for path in manifests(rendered[stack]):
         doc = yaml.safe_load(path.read_text())
-        if not _is_builtin(doc):
+        if not is_builtin(doc):
             continue
         try:
             kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)

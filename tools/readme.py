@@ -1,0 +1,49 @@
+"""Regenerate the README sections that are derived from the code: `python -m tools.readme`.
+
+Each section sits between `<!-- BEGIN <name> -->` and `<!-- END <name> -->`; a test fails when the
+README and the code disagree.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+
+from tools.mock_runtime import ROOT
+
+README = ROOT / "README.md"
+
+
+def _alerts() -> str:
+    from services.observability import alert_table_markdown
+
+    return alert_table_markdown()
+
+
+SECTIONS: dict[str, Callable[[], str]] = {"alerts": _alerts}
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(<!-- BEGIN {name} -->\n)(.*?)(<!-- END {name} -->)", re.S)
+
+
+def current(text: str, name: str) -> str | None:
+    match = _pattern(name).search(text)
+    return match.group(2).strip() if match else None
+
+
+def regenerate(text: str) -> str:
+    for name, build in SECTIONS.items():
+        text = _pattern(name).sub(lambda m, body=build(): f"{m.group(1)}{body.strip()}\n{m.group(3)}", text)
+    return text
+
+
+def main() -> int:
+    README.write_text(regenerate(README.read_text()))
+    print(f"regenerated {', '.join(SECTIONS)} in {README.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
