@@ -6,6 +6,7 @@ any resource is registered; missing secrets are listed with the command that set
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -79,6 +80,23 @@ def _image(value: str) -> str:
         raise ValueError(f"must name a tag or a digest (an implicit :latest can move), got {value!r}")
     if match["tag"] == "latest" and not match["digest"]:
         raise ValueError(f"must not use the moving tag :latest, got {value!r}")
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        if "/" not in value:  # a bare address would silently mean /32
+            raise ValueError(value)
+        ipaddress.ip_network(value)
+    except ValueError:
+        raise ValueError(f"must be a CIDR like 10.0.0.0/16 with no host bits set, got {value!r}") from None
+    return value
+
+
+def _group(value: str) -> str:
+    # A Role bound to a `system:` group (e.g. system:authenticated) would grant it to every user.
+    if not value.strip() or value.startswith("system:"):
+        raise ValueError(f"must be a group of your authenticator, not empty or a system: group, got {value!r}")
     return value
 
 
@@ -159,6 +177,28 @@ class TlsConfig(_Strict):
     """Certificates of the public hosts (X-15): an ACME ClusterIssuer solving HTTP-01 through the Gateway."""
 
     clusterIssuer: ClusterIssuerConfig  # noqa: N815
+
+
+class NetworkPolicyConfig(_Strict):
+    """Whether the CNI enforces NetworkPolicy, and the addresses outside the cluster pods may reach (X-07)."""
+
+    enforced: bool = True
+    """The CNI enforces NetworkPolicy (EKS: the vpc-cni add-on with enableNetworkPolicy "true")."""
+    # EKS's `kubernetes` Service: the first address of the service CIDR (172.20.0.0/16 or 10.100.0.0/16).
+    apiServerCidrs: Annotated[list[Annotated[str, AfterValidator(_cidr)]], Field(min_length=1)] = [  # noqa: N815
+        "172.20.0.1/32",
+        "10.100.0.1/32",
+    ]
+    apiServerPort: Annotated[int, Field(ge=1, le=65535)] = 443  # noqa: N815
+    awsEndpointCidrs: list[Annotated[str, AfterValidator(_cidr)]] = []  # noqa: N815
+    """Where S3/STS calls go (VPC endpoints); empty: the internet on 443."""
+
+
+class RbacConfig(_Strict):
+    """Groups (of the cluster's authenticator, e.g. EKS access entries) bound to each namespace's Roles (S4-07)."""
+
+    operatorsGroup: Annotated[str, AfterValidator(_group)] = "ai-platform-operators"  # noqa: N815
+    deployersGroup: Annotated[str, AfterValidator(_group)] = "ai-platform-deployers"  # noqa: N815
 
 
 class AppConfig(_Strict):
@@ -284,6 +324,8 @@ class RawSettings(_Strict):
     pinImages: bool = False  # noqa: N815
     gateway: GatewayConfig = GatewayConfig()
     tls: TlsConfig
+    networkPolicy: NetworkPolicyConfig = NetworkPolicyConfig()  # noqa: N815
+    rbac: RbacConfig = RbacConfig()
     services: dict[str, ServiceConfig] = {}
 
 
@@ -387,6 +429,8 @@ class Settings:
     pin_images: bool
     gateway: GatewayConfig
     tls: TlsConfig
+    network_policy: NetworkPolicyConfig
+    rbac: RbacConfig
     services: dict[str, ServiceSettings]
     secrets: dict[str, pulumi.Output[str]]
     """Config secret key -> value (secret Output)."""
@@ -438,6 +482,8 @@ def load() -> Settings:
         pin_images=raw.pinImages,
         gateway=raw.gateway,
         tls=raw.tls,
+        network_policy=raw.networkPolicy,
+        rbac=raw.rbac,
         services=services,
         secrets={key: config.require_secret(key) for key in sorted(needed)},
     )

@@ -251,7 +251,9 @@ def _check(name: str, args: BlueGreenArgs) -> None:
     if args.idle_replicas is not None and args.idle_replicas < 0:
         raise ValueError(f"idle_replicas must be >= 0, got {args.idle_replicas}")
     for field in ("namespace", "port", "metrics_port", "part_of"):
-        if getattr(args.blue, field) != getattr(args.green, field):
+        mine, theirs = getattr(args.blue, field), getattr(args.green, field)
+        # Outputs (e.g. a Namespace's name) cannot be compared before they resolve.
+        if not isinstance(mine, pulumi.Output) and not isinstance(theirs, pulumi.Output) and mine != theirs:
             raise ValueError(f"blue and green must share {field}")
 
 

@@ -130,7 +130,9 @@ def _check(args: CanaryArgs) -> None:
     if args.weight > 0 and args.canary_replicas == 0:
         raise ValueError(f"a canary with weight {args.weight} needs at least one replica")
     for field in ("namespace", "port", "part_of"):
-        if getattr(args.stable, field) != getattr(args.canary, field):
+        mine, theirs = getattr(args.stable, field), getattr(args.canary, field)
+        # Outputs (e.g. a Namespace's name) cannot be compared before they resolve.
+        if not isinstance(mine, pulumi.Output) and not isinstance(theirs, pulumi.Output) and mine != theirs:
             raise ValueError(f"stable and canary must share {field}")
     if not args.parents or not args.hostnames:
         raise ValueError("a canary route needs at least one Gateway listener and one host name")

@@ -89,6 +89,19 @@ def checkov_skips(reasons: Mapping[str, str]) -> dict[str, str]:
     return {f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(sorted(reasons.items()), 1)}
 
 
+DIGEST_SEPARATOR = "@sha256:"
+
+
+def unpinned_image_finding(*images: pulumi.Input[str]) -> dict[str, str]:
+    """checkov's digest check (CKV_K8S_43), accepted with its reason while an image is a plain tag.
+
+    Images resolved to digests at deploy time arrive as Outputs and count as pinned.
+    """
+    if any(isinstance(image, str) and DIGEST_SEPARATOR not in image for image in images):
+        return {"CKV_K8S_43": "tag-pinned image; set ai-platform:pinImages to deploy it by digest"}
+    return {}
+
+
 def zone_spread(labels: Mapping[str, str], max_skew: int = 1) -> list[dict[str, Any]]:
     """Spread replicas over zones (and nodes) without blocking scheduling when a zone is short."""
     return [

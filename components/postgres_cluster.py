@@ -58,6 +58,9 @@ SERVER_CA_MOUNT = "/var/run/secrets/postgres-ca"
 
 # The official postgres image runs initdb/postgres as its `postgres` user; both refuse root and need the
 # uid to exist in the image's /etc/passwd. The aws CLI container shares the same uid for the scratch dir.
+POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie"
+TOOLS_IMAGE = "postgres:18.6-trixie"
+AWS_CLI_IMAGE = "amazon/aws-cli:2.34.48"
 TOOLS_UID = 999
 TOOLS_UID_REASON = "uid 999 is the postgres user of the official postgres image; initdb/pg_ctl need it"
 
@@ -115,9 +118,9 @@ class LogicalDumps:
     """The restore check fails when a restored database holds fewer tables."""
     scratch_size: str = "20Gi"
     """emptyDir for archives and the throwaway server (restore needs a few times the dump size)."""
-    tools_image: str = "postgres:18.6-trixie"
+    tools_image: pulumi.Input[str] = TOOLS_IMAGE
     """Official postgres image for pg_dump/pg_restore/initdb; its major must be >= the server's."""
-    aws_cli_image: str = "amazon/aws-cli:2.34.48"
+    aws_cli_image: pulumi.Input[str] = AWS_CLI_IMAGE
     """Official AWS CLI v2 image for the S3 transfers."""
     tools_resources: Resources = field(
         default_factory=lambda: Resources({"cpu": "250m", "memory": "512Mi"}, {"cpu": "1", "memory": "2Gi"})
@@ -154,7 +157,7 @@ class PostgresClusterArgs:
     """Logical dumps and restore check; None declares neither."""
     instances: int = 1
     """PostgreSQL instances: one primary, the rest streaming replicas behind `<name>-ro`."""
-    image_name: str = "ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie"
+    image_name: pulumi.Input[str] = POSTGRES_IMAGE
     """Official CloudNativePG PostgreSQL image."""
     storage_size: str = "10Gi"
     storage_class: str | None = None
@@ -675,10 +678,7 @@ class PostgresCluster(pulumi.ComponentResource):
 
 def _accepted_findings(*containers: Mapping[str, Any]) -> dict[str, str]:
     """checkov findings accepted on purpose, each with its reason (written on the CronJob)."""
-    findings = {"CKV_K8S_40": TOOLS_UID_REASON}
-    if any("@sha256:" not in container["image"] for container in containers):
-        findings["CKV_K8S_43"] = "tag-pinned official images; pass image references with @sha256 digests to pin them"
-    return findings
+    return {"CKV_K8S_40": TOOLS_UID_REASON, **kube.unpinned_image_finding(*(c["image"] for c in containers))}
 
 
 def _service_host(cluster: str, kind: str, namespace: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -701,7 +701,12 @@ def _storage(size: str, storage_class: str | None) -> dict[str, str]:
     return storage
 
 
-def _major(image: str) -> int | None:
-    """PostgreSQL major version from an image tag like `postgres:18.6-trixie`; None when not readable."""
+def _major(image: pulumi.Input[str]) -> int | None:
+    """PostgreSQL major version from an image tag like `postgres:18.6-trixie`; None when not readable.
+
+    An image resolved at deploy time (an Output) cannot be read here; callers check the tags they pin.
+    """
+    if not isinstance(image, str):
+        return None
     match = re.search(r":(\d+)(?:[.-]|$)", image.split("@")[0].rsplit("/", 1)[-1])
     return int(match.group(1)) if match else None

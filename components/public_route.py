@@ -110,11 +110,18 @@ class PublicRoute(pulumi.ComponentResource):
     gateway_name: str
     gateway_namespace: pulumi.Input[str]
     gateway: k8s.apiextensions.CustomResource
+    gateway_class: k8s.apiextensions.CustomResource | None
+    """The GatewayClass, when this component declares it."""
     issuer: k8s.apiextensions.CustomResource
     certificates: dict[str, k8s.apiextensions.CustomResource]
     """Certificate per host name."""
     routes: dict[str, k8s.apiextensions.CustomResource]
     """HTTPRoute per host name this component declares."""
+    redirect: k8s.apiextensions.CustomResource
+    """HTTPRoute redirecting HTTP to HTTPS."""
+    reference_grants: list[k8s.apiextensions.CustomResource]
+    network_policies: list[k8s.networking.v1.NetworkPolicy]
+    """What admits the proxies to backends and to the HTTP-01 solver."""
     listeners: dict[str, str]
     """HTTPS listener name per host name (for routes declared elsewhere)."""
     urls: dict[str, str]
@@ -131,9 +138,11 @@ class PublicRoute(pulumi.ComponentResource):
         self.urls = {host.hostname: f"https://{host.hostname}" for host in args.hosts}
         self._labels = kube.app_labels(args.gateway_name, args.part_of, component="gateway")
 
-        gateway_class = self._gateway_class(name, args, child) if args.gateway_class_controller else None
+        self.gateway_class = self._gateway_class(name, args, child) if args.gateway_class_controller else None
         self.gateway = self._gateway(
-            name, args, pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=_some(gateway_class)))
+            name,
+            args,
+            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=_some(self.gateway_class))),
         )
         self.issuer = self._issuer(name, args, child)
         self.certificates = {
@@ -142,13 +151,12 @@ class PublicRoute(pulumi.ComponentResource):
             )
             for host in args.hosts
         }
-        self._redirect(name, args, child)
+        self.redirect = self._redirect(name, args, child)
         self.routes = {
             host.hostname: self._route(name, host, args, child) for host in args.hosts if not host.external_route
         }
-        self._reference_grants(name, args, child)
-        if args.proxy_namespace is not None:
-            self._network_policies(name, args, child)
+        self.reference_grants = self._reference_grants(name, args, child)
+        self.network_policies = self._network_policies(name, args, child) if args.proxy_namespace else []
         self.register_outputs({"gateway": args.gateway_name, "urls": self.urls})
 
     def _gateway_class(
@@ -245,8 +253,10 @@ class PublicRoute(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _redirect(self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions) -> None:
-        k8s.apiextensions.CustomResource(
+    def _redirect(
+        self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions
+    ) -> k8s.apiextensions.CustomResource:
+        return k8s.apiextensions.CustomResource(
             f"{name}-https-redirect",
             api_version=f"{GATEWAY_API}/v1",
             kind="HTTPRoute",
@@ -300,7 +310,9 @@ class PublicRoute(pulumi.ComponentResource):
             "sectionName": section,
         }
 
-    def _reference_grants(self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions) -> None:
+    def _reference_grants(
+        self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions
+    ) -> list[k8s.apiextensions.CustomResource]:
         """Let each route reach Services in other namespaces: one grant per (route namespace, target namespace)."""
         wanted: dict[tuple[str, str], set[str]] = {}
         for host in args.hosts:
@@ -309,7 +321,7 @@ class PublicRoute(pulumi.ComponentResource):
             for backend in host.backends:
                 if backend.namespace != host.route_namespace:
                     wanted.setdefault((host.route_namespace, backend.namespace), set()).add(backend.service)
-        for (source, target), services in sorted(wanted.items()):
+        return [
             k8s.apiextensions.CustomResource(
                 f"{name}-{target}-from-{source}-grant",
                 api_version=f"{GATEWAY_API}/v1beta1",
@@ -321,36 +333,45 @@ class PublicRoute(pulumi.ComponentResource):
                 },
                 opts=opts,
             )
+            for (source, target), services in sorted(wanted.items())
+        ]
 
-    def _network_policies(self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions) -> None:
+    def _network_policies(
+        self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions
+    ) -> list[k8s.networking.v1.NetworkPolicy]:
         proxies = {
             "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": args.proxy_namespace}},
             "podSelector": {"matchLabels": dict(args.proxy_pod_labels)},
         }
-        self._admit(
-            f"{name}-acme-solver",
-            "allow-acme-http01-solver",
-            args.namespace,
-            ACME_SOLVER_LABELS,
-            ACME_SOLVER_PORT,
-            proxies,
-            opts,
-        )
-        seen: set[tuple[str, str]] = set()
+        policies = [
+            self._admit(
+                f"{name}-acme-solver",
+                "allow-acme-http01-solver",
+                args.namespace,
+                ACME_SOLVER_LABELS,
+                ACME_SOLVER_PORT,
+                proxies,
+                opts,
+            )
+        ]
+        admitted: set[tuple[str, str]] = set()
         for host in args.hosts:
             for backend in host.backends:
-                if backend.pod_labels is None or (backend.namespace, backend.service) in seen:
+                if backend.pod_labels is None or (backend.namespace, backend.service) in admitted:
                     continue
-                seen.add((backend.namespace, backend.service))
-                self._admit(
-                    f"{name}-{backend.namespace}-{backend.service}",
-                    f"allow-gateway-to-{backend.service}",
-                    _in(args, backend.namespace),
-                    backend.pod_labels,
-                    backend.target_port or backend.port,
-                    proxies,
-                    opts,
+                admitted.add((backend.namespace, backend.service))
+                policies.append(
+                    self._admit(
+                        f"{name}-{backend.namespace}-{backend.service}",
+                        f"allow-gateway-to-{backend.service}",
+                        _in(args, backend.namespace),
+                        backend.pod_labels,
+                        backend.target_port or backend.port,
+                        proxies,
+                        opts,
+                    )
                 )
+        return policies
 
     def _admit(
         self,
@@ -361,8 +382,8 @@ class PublicRoute(pulumi.ComponentResource):
         port: int,
         proxies: dict[str, Any],
         opts: pulumi.ResourceOptions,
-    ) -> None:
-        k8s.networking.v1.NetworkPolicy(
+    ) -> k8s.networking.v1.NetworkPolicy:
+        return k8s.networking.v1.NetworkPolicy(
             resource_name,
             metadata=kube.metadata(policy_name, namespace, self._labels),
             spec={

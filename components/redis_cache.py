@@ -48,6 +48,8 @@ EXPORTER_REDIS_ADDR = f"redis://127.0.0.1:{PORT}"
 
 # The official redis image runs as its `redis` user (UID 999); keeping it means data files stay
 # readable by the image's own tooling (e.g. a restore with the stock image).
+REDIS_IMAGE = "redis:7.4-alpine"
+EXPORTER_IMAGE = "oliver006/redis_exporter:v1.90.0"
 EXPORTER_RESOURCES = Resources({"cpu": "50m", "memory": "64Mi"}, {"cpu": "200m", "memory": "128Mi"})
 REDIS_UID = 999
 FIXED_UID_REASON = f"the official redis image runs as its redis user, UID {REDIS_UID}, which owns the data files"
@@ -124,9 +126,9 @@ class RedisCacheArgs:
     """StorageClass of the data volumes; None uses the cluster default."""
     replicas: int = 1
     """Pods: one primary plus `replicas - 1` read replicas (no automatic failover)."""
-    image: pulumi.Input[str] = "redis:7.4-alpine"
+    image: pulumi.Input[str] = REDIS_IMAGE
     """Official Redis image (Redis 7, as the manuals run); pin a digest per stack."""
-    exporter_image: pulumi.Input[str] = "oliver006/redis_exporter:v1.90.0"
+    exporter_image: pulumi.Input[str] = EXPORTER_IMAGE
     """Official redis_exporter image."""
     exporter_resources: Resources = EXPORTER_RESOURCES
     """Requests and limits of the exporter sidecar."""
@@ -493,11 +495,7 @@ def _secret_volume(name: str, secret: str, keys: Sequence[str]) -> dict[str, Any
 
 def _accepted_findings(args: RedisCacheArgs) -> dict[str, str]:
     """checkov findings accepted on purpose, each with its reason (written on the StatefulSet)."""
-    findings = {"CKV_K8S_40": FIXED_UID_REASON}
-    images = (args.image, args.exporter_image)
-    if any(isinstance(image, str) and "@sha256:" not in image for image in images):
-        findings["CKV_K8S_43"] = "tag-pinned official images; pass image references with @sha256 digests to pin them"
-    return findings
+    return {"CKV_K8S_40": FIXED_UID_REASON, **kube.unpinned_image_finding(args.image, args.exporter_image)}
 
 
 def _ports() -> list[dict[str, Any]]:

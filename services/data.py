@@ -10,14 +10,18 @@ import pulumi
 
 from components.backup_bucket import AccessGrant, BackupBucket, BackupBucketArgs, ObjectLock, backup_prefix
 from components.postgres_cluster import (
+    AWS_CLI_IMAGE,
+    POSTGRES_IMAGE,
+    TOOLS_IMAGE,
     BaseBackups,
     LogicalDumps,
     PostgresCluster,
     PostgresClusterArgs,
     backup_service_accounts,
 )
-from components.redis_cache import RedisCache, RedisCacheArgs
+from components.redis_cache import EXPORTER_IMAGE, REDIS_IMAGE, RedisCache, RedisCacheArgs
 from providers import Providers
+from services import images
 from services.common import CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
 from settings import ServiceSettings, Settings
 
@@ -105,6 +109,8 @@ def deploy_database(
                 writer_role_arn=bucket.role_arns[_role(settings, name, "dump")],
                 reader_role_arn=bucket.role_arns[_role(settings, name, "restore-check")],
                 schemas=spec.schemas,
+                tools_image=images.pinned(TOOLS_IMAGE, settings.pin_images),
+                aws_cli_image=images.pinned(AWS_CLI_IMAGE, settings.pin_images),
             ),
             instances=database.instances,
             storage_size=database.storage_size,
@@ -113,6 +119,7 @@ def deploy_database(
             pg_stat_statements=spec.pg_stat_statements,
             schemas=spec.schemas,
             resources=spec.resources,
+            image_name=images.pinned(POSTGRES_IMAGE, settings.pin_images),
             part_of=name,
             protect=settings.protect_data,
         ),
@@ -126,7 +133,7 @@ def _role(settings: Settings, service: str, purpose: str) -> str:
 
 
 def deploy_cache(
-    service: ServiceSettings, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
+    service: ServiceSettings, settings: Settings, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
 ) -> RedisCache | None:
     cache = service.cache
     if cache is None:
@@ -144,6 +151,8 @@ def deploy_cache(
             replicas=cache.replicas,
             url_secret_name=CACHE_URL.secret,
             url_secret_key=CACHE_URL.key,
+            image=images.pinned(REDIS_IMAGE, settings.pin_images),
+            exporter_image=images.pinned(EXPORTER_IMAGE, settings.pin_images),
             part_of=service.spec.name,
         ),
         opts,

@@ -70,21 +70,22 @@ def deploy_app(
 
     OPERATORS: releases whose CRDs custom resources need (a canary's HTTPRoute waits for them).
     """
-    base = build_args(app)
     outputs: dict[str, Any] = {"publicUrl": f"https://{public_host(settings, app.spec)}"} if app.spec.public else {}
     component: AppDeployment | BlueGreen | Canary
     match app.delivery:
         case BlueGreenSettings() as blue_green:
-            component = BlueGreen(name, _blue_green_args(app, blue_green, settings, build_args), opts)
+            # Only the colours' images are deployed (and looked up when pinned), not the app's default image.
+            args = _blue_green_args(app, blue_green, settings, build_args)
+            component, namespace = BlueGreen(name, args, opts), args.blue.namespace
             outputs["activeColour"] = blue_green.active
         case CanarySettings() as canary:
+            args = _canary_args(app, canary, settings, build_args)
             after = pulumi.ResourceOptions(depends_on=list(operators))
-            component = Canary(
-                name, _canary_args(app, canary, settings, base, build_args), pulumi.ResourceOptions.merge(opts, after)
-            )
+            component, namespace = Canary(name, args, pulumi.ResourceOptions.merge(opts, after)), args.stable.namespace
         case _:
-            component = AppDeployment(name, base, opts)
-    return DeliveredApp(component, base.namespace, component.url, outputs)
+            args = build_args(app)
+            component, namespace = AppDeployment(name, args, opts), args.namespace
+    return DeliveredApp(component, namespace, component.url, outputs)
 
 
 def _blue_green_args(
@@ -105,12 +106,10 @@ def _blue_green_args(
     )
 
 
-def _canary_args(
-    app: AppSettings, delivery: CanarySettings, settings: Settings, stable: AppDeploymentArgs, build_args: ArgsBuilder
-) -> CanaryArgs:
+def _canary_args(app: AppSettings, delivery: CanarySettings, settings: Settings, build_args: ArgsBuilder) -> CanaryArgs:
     host = public_host(settings, app.spec)
     return CanaryArgs(
-        stable=stable,
+        stable=build_args(app),
         canary=build_args(replace(app, image=delivery.image)),
         weight=delivery.weight,
         canary_replicas=delivery.replicas,

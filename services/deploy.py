@@ -23,6 +23,7 @@ from services.addons import ADDONS
 from services.common import DATABASE_URL
 from services.data import deploy_backups, deploy_cache, deploy_database
 from services.delivery import deploy_app, deploy_routes, peak_pods
+from services.isolation import deploy_cluster_access, deploy_service_isolation
 from services.monitoring import deploy_monitoring_stack, deploy_service_observability
 from settings import AppSettings, QuotaConfig, ServiceSettings, Settings
 
@@ -41,6 +42,7 @@ def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
         opts,
     )
     monitoring = deploy_monitoring_stack(settings, opts)
+    deploy_cluster_access(settings, opts)
     platform = Platform(
         settings=settings,
         opts=opts,
@@ -90,6 +92,7 @@ def deploy_service(service: ServiceSettings, platform: Platform) -> dict[str, An
         )
         for name in spec.namespaces
     }
+    deploy_service_isolation(service, settings, namespaces, opts)
     for secret in spec.secrets:
         for namespace in secret.namespaces:
             AppSecret(
@@ -107,7 +110,7 @@ def deploy_service(service: ServiceSettings, platform: Platform) -> dict[str, An
     deploy_service_observability(service, settings, namespaces, with_operators)
     stores: dict[str, Any] = {}
     if service.cache is not None:
-        cache = deploy_cache(service, namespaces[service.cache.spec.namespace].namespace.metadata.name, opts)
+        cache = deploy_cache(service, settings, namespaces[service.cache.spec.namespace].namespace.metadata.name, opts)
         stores["redis"] = {"host": cache.host, "secretName": cache.url_secret_name}
     if service.database is not None and platform.bucket is not None:
         database = deploy_database(
@@ -169,9 +172,10 @@ def _share_database_secret(
 def app_args(app: AppSettings, namespace: TenantNamespace, part_of: str, pin: bool = False) -> AppDeploymentArgs:
     """AppDeploymentArgs of APP; with PIN its image is deployed by digest."""
     spec = app.spec
+    image = images.pinned(app.image, pin)
     return AppDeploymentArgs(
         namespace=namespace.namespace.metadata.name,
-        image=images.pinned(app.image, pin),
+        image=image,
         port=spec.port,
         probes=spec.probes,
         resources=_with_ephemeral_storage(app.resources, spec.ephemeral_storage),
@@ -188,15 +192,13 @@ def app_args(app: AppSettings, namespace: TenantNamespace, part_of: str, pin: bo
         writable_dirs=spec.writable_dirs,
         scheduling=app.scheduling,
         termination_grace_seconds=spec.termination_grace_seconds,
-        annotations=kube.checkov_skips(_accepted_findings(app, pin)),
+        annotations=kube.checkov_skips(_accepted_findings(app, image)),
     )
 
 
-def _accepted_findings(app: AppSettings, pinned: bool) -> dict[str, str]:
+def _accepted_findings(app: AppSettings, image: pulumi.Input[str]) -> dict[str, str]:
     """checkov findings this app accepts on purpose, each with its reason (kept on the object)."""
-    findings = {}
-    if not pinned and images.DIGEST_SEPARATOR not in app.image:
-        findings["CKV_K8S_43"] = "tag-pinned release image; set ai-platform:pinImages to deploy by digest"
+    findings = kube.unpinned_image_finding(image)
     if app.spec.secret_env:
         findings["CKV_K8S_35"] = "the app reads these secrets from env as its manual specifies (secretKeyRef only)"
     return findings

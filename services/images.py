@@ -2,12 +2,13 @@
 
 Every image the program sets goes through `pinned`, so one switch pins them all:
 
-    image = images.pinned("redis:7.4-alpine", settings.pin_images)   # -> "redis@sha256:..." when pinned
+    image = images.pinned("redis:7.4-alpine", settings.pin_images)   # "redis:7.4-alpine@sha256:..."
 
-The digest is read from the registry by pulumi-docker (no Docker daemon), during preview too, so a
-tag that moves shows up as a diff on the next `pulumi preview`. Private registries (ECR) need
-credentials: pass a `pulumi_docker.Provider` with `registry_auth`, or log in so that the Docker
-config file holds them.
+A pinned reference keeps its tag for people (and for operators that read the version from it, like
+CloudNativePG's `imageName`); the runtime pulls by the digest alone. The digest is read from the registry
+by pulumi-docker (no Docker daemon), during preview too, so a tag that moved shows up as a diff on the
+next `pulumi preview`. Private registries (ECR) need credentials: pass a `pulumi_docker.Provider` with
+`registry_auth`, or log in so that the Docker config file holds them.
 """
 
 from __future__ import annotations
@@ -15,24 +16,17 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-DIGEST_SEPARATOR = "@sha256:"
+from components.kube import DIGEST_SEPARATOR
 
 
 def pinned(image: str, pin: bool = True, provider: docker.Provider | None = None) -> pulumi.Input[str]:
-    """IMAGE as `repository@sha256:<digest>` when PIN (a digest reference is kept as is), else unchanged."""
+    """IMAGE as `repository:tag@sha256:<digest>` when PIN (a reference with a digest is kept), else unchanged."""
     if not pin or DIGEST_SEPARATOR in image:
         return image
     found = docker.get_registry_image_output(
         name=image, opts=pulumi.InvokeOutputOptions(provider=provider) if provider else None
     )
-    return found.sha256_digest.apply(lambda digest: f"{repository(image)}@{_checked(image, digest)}")
-
-
-def repository(image: str) -> str:
-    """IMAGE without its tag or digest (`registry:5000/team/app:1.2` -> `registry:5000/team/app`)."""
-    name = image.split("@", 1)[0]
-    head, _, last = name.rpartition("/")
-    return f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+    return found.sha256_digest.apply(lambda digest: f"{image}@{_checked(image, digest)}")
 
 
 def _checked(image: str, digest: str | None) -> str:

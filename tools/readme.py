@@ -35,7 +35,8 @@ def current(text: str, name: str) -> str | None:
 
 def regenerate(text: str) -> str:
     for name, build in SECTIONS.items():
-        text = _pattern(name).sub(lambda m, body=build(): f"{m.group(1)}{body.strip()}\n{m.group(3)}", text)
+        body = build().strip()
+        text = _pattern(name).sub(lambda m, body=body: f"{m.group(1)}{body}\n{m.group(3)}", text)
     return text
 
 

@@ -75,6 +75,94 @@ CASES = {
         [_app("cad-ml-platform", "cad-ml-platform", replicas=3)],
         "ai-platform:services.cad-ml-platform.apps.cad-ml-platform.replicas: this app is autoscaled",
     ),
+    "unknown delivery strategy": (
+        [_app("ai-benchmark", "ai-benchmark-api", delivery={"strategy": "shadow"})],
+        "ai-platform:services.ai-benchmark.apps.ai-benchmark-api.delivery.strategy: Input should be 'rolling', "
+        "'blue-green' or 'canary'",
+    ),
+    "blue-green without the active colour": (
+        [_app("ai-benchmark", "ai-benchmark-api", delivery={"strategy": "blue-green"})],
+        "ai-platform:services.ai-benchmark.apps.ai-benchmark-api.delivery.active: is required for strategy blue-green",
+    ),
+    "active colour that is not a colour": (
+        [_app("platform", "platform-v2-api", delivery={"strategy": "blue-green", "active": "red"})],
+        "ai-platform:services.platform.apps.platform-v2-api.delivery.active: Input should be 'blue' or 'green'",
+    ),
+    "negative idle replicas": (
+        [
+            _app(
+                "platform", "platform-v2-api", delivery={"strategy": "blue-green", "active": "blue", "idleReplicas": -1}
+            )
+        ],
+        "ai-platform:services.platform.apps.platform-v2-api.delivery.idleReplicas: Input should be greater than",
+    ),
+    "colour image without tag": (
+        [
+            _app(
+                "ai-benchmark",
+                "ai-benchmark-api",
+                delivery={"strategy": "blue-green", "active": "blue", "images": {"green": "registry.example.com/x"}},
+            )
+        ],
+        "ai-platform:services.ai-benchmark.apps.ai-benchmark-api.delivery.images.green: must name a tag or a digest",
+    ),
+    "smoke-test path that is not a path": (
+        [
+            _app(
+                "ai-benchmark",
+                "ai-benchmark-api",
+                delivery={"strategy": "blue-green", "active": "blue", "smokeTest": {"path": "health"}},
+            )
+        ],
+        "ai-platform:services.ai-benchmark.apps.ai-benchmark-api.delivery.smokeTest.path: must be a URL path",
+    ),
+    "canary weight above 100": (
+        [
+            _app(
+                "cad-ml-platform",
+                "cad-ml-platform",
+                delivery={"strategy": "canary", "canaryImage": "r/c:2", "weight": 150},
+            )
+        ],
+        "ai-platform:services.cad-ml-platform.apps.cad-ml-platform.delivery.weight: Input should be less than or equal",
+    ),
+    "canary with traffic but no replicas": (
+        [
+            _app(
+                "cad-ml-platform",
+                "cad-ml-platform",
+                delivery={"strategy": "canary", "canaryImage": "r/c:2", "weight": 10, "canaryReplicas": 0},
+            )
+        ],
+        "ai-platform:services.cad-ml-platform.apps.cad-ml-platform.delivery.canaryReplicas: must be >= 1 while weight",
+    ),
+    "canary of an app that is not public": (
+        [
+            _app(
+                "ai-benchmark",
+                "ai-benchmark-worker",
+                delivery={"strategy": "canary", "canaryImage": "r/w:2", "weight": 5},
+            )
+        ],
+        "ai-platform:services.ai-benchmark.apps.ai-benchmark-worker.delivery.strategy: canary splits public traffic",
+    ),
+    "a key of another strategy": (
+        [_app("ai-benchmark", "ai-benchmark-api", delivery={"strategy": "blue-green", "active": "blue", "weight": 10})],
+        "ai-platform:services.ai-benchmark.apps.ai-benchmark-api.delivery.weight: only applies to strategy canary, "
+        "not blue-green",
+    ),
+    "pinImages that is not a boolean": (
+        ["ai-platform:pinImages=yes"],
+        "ai-platform:pinImages: Input should be a valid boolean",
+    ),
+    "TLS issuer without an e-mail": (
+        ['ai-platform:tls={"clusterIssuer": {"name": "letsencrypt"}}'],
+        "ai-platform:tls.clusterIssuer.acmeEmail: is required",
+    ),
+    "gateway namespace that is not a name": (
+        ['ai-platform:gateway={"namespace": "Public Gateway"}'],
+        "ai-platform:gateway.namespace: must be a lower-case DNS label",
+    ),
     "a secret set as an env var": (
         [_app("cad-ml-platform", "cad-ml-platform", env={"ADMIN_TOKEN": "hunter2"})],
         "ai-platform:services.cad-ml-platform.apps.cad-ml-platform.env: ADMIN_TOKEN come from Secrets",

@@ -8,6 +8,17 @@ from services import CATALOG
 from tests.conftest import program_run
 
 STACKS = ("staging", "prod")
+MODES = ("enforce", "audit", "warn")
+# Delivery strategies both stack files set (X-05, X-06): S0-09, S4-10 blue-green; S3-02 canary.
+BLUE_GREEN = {"ai-benchmark-api", "platform-v2-api"}
+CANARY = {"cad-ml-platform"}
+
+
+def deployment_names(app: str) -> set[str]:
+    """The Deployments an app runs as under its delivery strategy."""
+    if app in BLUE_GREEN:
+        return {f"{app}-blue", f"{app}-green"}
+    return {app, f"{app}-canary"} if app in CANARY else {app}
 
 
 def deployments(stack):
@@ -32,7 +43,9 @@ def env_of(deployment):
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_app_of_every_service_is_deployed_in_its_namespace(stack):
     found = {(d["metadata"]["namespace"], name) for name, d in deployments(stack).items()}
-    expected = {(app.namespace, app.name) for spec in CATALOG.values() for app in spec.apps}
+    expected = {
+        (app.namespace, name) for spec in CATALOG.values() for app in spec.apps for name in deployment_names(app.name)
+    }
     assert found == expected
     namespaces = {r.inputs["metadata"]["name"] for r in program_run(stack).by_type("kubernetes:core/v1:Namespace")}
     assert namespaces == {  # S0-01, S1-01, S2-01, S3-01, S4-01
@@ -43,18 +56,24 @@ def test_every_app_of_every_service_is_deployed_in_its_namespace(stack):
         "platform-v2-stable",
         "platform-v1-exp",
         "platform-v3-quarantine",
+        "public-gateway",  # X-15: the Gateway, its certificates and platform-owned routes
+        # Add-ons and the monitoring stack.
+        "cert-manager",
+        "cnpg-system",
+        "envoy-gateway-system",
+        "monitoring",
     }
 
 
 def test_ai_benchmark_web_limits_and_worker(stack="prod"):
-    """S0-01, S0-02, S0-03, S0-08."""
-    api = deployments(stack)["ai-benchmark-api"]
+    """S0-01, S0-02, S0-03, S0-08 (the API is blue-green, S0-09: both colours run the manual's sizes)."""
+    api = deployments(stack)["ai-benchmark-api-blue"]
     assert container(api)["resources"] == {
         "requests": {"cpu": "250m", "memory": "256Mi"},
         "limits": {"cpu": "500m", "memory": "512Mi"},
     }
     assert container(api)["ports"][0]["containerPort"] == 8000
-    assert hpas(stack)["ai-benchmark-api"]["spec"]["minReplicas"] == 3
+    assert hpas(stack)["ai-benchmark-api-blue"]["spec"]["minReplicas"] == 3
     assert env_of(api)["DATABASE_POOL_SIZE"] == "20" and env_of(api)["DATABASE_MAX_OVERFLOW"] == "10"
     assert env_of(api)["OPENAI_API_KEY"]["secretKeyRef"]["name"] == "ai-benchmark-secrets"  # S0-10
     assert deployments(stack)["ai-benchmark-worker"]["spec"]["replicas"] == 2
@@ -120,16 +139,17 @@ def test_cad_ml_platform_tuning_and_admin_token(stack="prod"):
 def test_platform_tiers(stack="prod"):
     """S4-02, S4-03, S4-06, S4-08."""
     all_deployments = deployments(stack)
-    assert container(all_deployments["platform-v2-api"])["name"] == "api"
-    hpa = hpas(stack)["platform-v2-hpa"]
+    assert container(all_deployments["platform-v2-api-blue"])["name"] == "api"
+    # Blue-green (S4-10): the manual's HPA name per colour.
+    hpa = hpas(stack)["platform-v2-hpa-blue"]
     assert hpa["metadata"]["namespace"] == "platform-v2-stable"
     assert hpa["spec"]["maxReplicas"] == 15
-    assert hpa["spec"]["scaleTargetRef"]["name"] == "platform-v2-api"
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "platform-v2-api-blue"
     assert all_deployments["platform-v1-api"]["spec"]["template"]["spec"]["nodeSelector"] == {
         "eks.amazonaws.com/capacityType": "SPOT"
     }
     assert container(all_deployments["platform-v3-api"])["resources"]["limits"]["cpu"] == "200m"
-    for name in ("platform-v2-api", "platform-v1-api", "platform-v3-api"):
+    for name in ("platform-v2-api-blue", "platform-v2-api-green", "platform-v1-api", "platform-v3-api"):
         assert container(all_deployments[name])["livenessProbe"]["httpGet"]["path"] == "/health/live"
     secrets = {
         (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"])
@@ -170,17 +190,26 @@ def test_outputs_name_each_service_namespace_and_app_url(stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_namespace_is_restricted_with_quota_and_default_deny(stack):
     run = program_run(stack)
+    tenants = [r for r in run.registrations if r.type == "ai-platform:tenant_namespace:TenantNamespace"]
+    assert len(tenants) == 8  # the seven service namespaces and the public Gateway's
+    levels = {}
     for namespace in run.by_type("kubernetes:core/v1:Namespace"):
         labels = namespace.inputs["metadata"]["labels"]
-        assert all(labels[f"pod-security.kubernetes.io/{m}"] == "restricted" for m in ("enforce", "audit", "warn"))
+        levels[namespace.inputs["metadata"]["name"]] = {m: labels[f"pod-security.kubernetes.io/{m}"] for m in MODES}
+    for tenant in tenants:
+        assert levels[tenant.name] == dict.fromkeys(MODES, "restricted"), tenant.name
+    # Only the add-on namespaces whose operators need host access relax enforcement; they still audit and warn.
+    relaxed = {name for name, level in levels.items() if level["enforce"] != "restricted"}
+    assert relaxed <= {"monitoring", "envoy-gateway-system"}
+    assert all(levels[name]["audit"] == levels[name]["warn"] == "restricted" for name in relaxed)
     per_namespace = {}
     for policy in run.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy"):
         per_namespace.setdefault(policy.inputs["metadata"]["namespace"], set()).add(policy.inputs["metadata"]["name"])
     assert all(
         {"default-deny-ingress", "default-deny-egress", "allow-dns-egress"} <= names for names in per_namespace.values()
     )
-    assert len(per_namespace) == 7
-    assert len(run.by_type("kubernetes:core/v1:ResourceQuota")) == 7
+    assert len(per_namespace) == 8  # the seven service namespaces and the public Gateway's
+    assert len(run.by_type("kubernetes:core/v1:ResourceQuota")) == 8
 
 
 def test_kubernetes_provider_comes_from_the_cluster_stack():

@@ -1,0 +1,76 @@
+"""Gateway API and cert-manager objects of both stacks validate against the upstream CRD schemas (X-15, S3-03)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from tests.conftest import manifests
+from tests.crd_schemas import require_crd_dir, validate_custom_resource
+from tools.mock_runtime import load_stack_config, run_program
+from tools.render import is_kubernetes_object, manifest
+
+GROUPS = ("gateway.networking.k8s.io/", "cert-manager.io/")
+KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Certificate", "ClusterIssuer"}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_gateway_and_certificate_objects_match_their_crds(rendered, stack):
+    directory = require_crd_dir()
+    kinds, failures = set(), []
+    for path in manifests(rendered[stack]):
+        doc = yaml.safe_load(path.read_text())
+        if not doc["apiVersion"].startswith(GROUPS):
+            continue
+        kinds.add(doc["kind"])
+        failures += [f"{path.name}: {error}" for error in validate_custom_resource(doc, directory)]
+    assert not failures, "\n".join(failures)
+    assert kinds == KINDS
+
+
+@pytest.mark.parametrize("weight", [0, 100])
+def test_canary_routes_at_the_extreme_weights_match_the_crd(weight):
+    """Weight 0 (canary dark) and 100 (canary takes all) are valid routes, not just accepted config."""
+    directory = require_crd_dir()
+    values, _ = load_stack_config("prod")
+    services = copy.deepcopy(values["ai-platform:services"])
+    services["cad-ml-platform"]["apps"]["cad-ml-platform"]["delivery"].update(
+        weight=weight, canaryReplicas=0 if weight == 0 else 1
+    )
+    run = run_program("prod", overrides={"ai-platform:services": services})
+    docs = [
+        manifest(r) for r in run.registrations if is_kubernetes_object(r) and r.inputs["apiVersion"].startswith(GROUPS)
+    ]
+    assert {d["kind"] for d in docs} == KINDS
+    assert [error for doc in docs for error in validate_custom_resource(doc, directory)] == []
+
+
+def test_the_schemas_reject_a_broken_route_and_certificate():
+    """The check above can fail: a bad weight, a redirect status the API does not know, a missing issuer."""
+    directory = require_crd_dir()
+    route = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "broken", "namespace": "x"},
+        "spec": {
+            "parentRefs": [{"name": "public"}],
+            "rules": [
+                {
+                    "backendRefs": [{"name": "svc", "port": 80, "weight": -1}],
+                    "filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 305}}],
+                }
+            ],
+        },
+    }
+    errors = validate_custom_resource(route, directory)
+    assert any("weight" in e for e in errors), errors
+    assert any("statusCode" in e for e in errors), errors
+    certificate = {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": {"name": "broken", "namespace": "x"},
+        "spec": {"secretName": "tls", "dnsNames": ["a.example.com"]},
+    }
+    assert any("issuerRef" in e for e in validate_custom_resource(certificate, directory))

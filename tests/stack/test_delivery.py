@@ -1,0 +1,267 @@
+"""Delivery in the whole program: blue-green switches by selector only, canary weights, public URLs, pinned images.
+
+X-05, X-06, X-13, X-15, S0-09, S3-02, S3-03, S4-10.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import manifests, program_run
+from tools.mock_runtime import load_stack_config, run_program
+from tools.render import write_render
+
+SERVICES = "ai-platform:services"
+# (service, namespace) of the apps both stack files deliver blue-green (S0-09, S4-10).
+BLUE_GREEN = {
+    "ai-benchmark-api": ("ai-benchmark", "ai-benchmark"),
+    "platform-v2-api": ("platform", "platform-v2-stable"),
+}
+SELECTOR = ("spec", "selector", "app.kubernetes.io/name")
+POD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
+
+
+def _services(stack: str, edit) -> dict[str, Any]:
+    """The stack file's `services` config with EDIT applied to a copy."""
+    values, _ = load_stack_config(stack)
+    services = copy.deepcopy(values[SERVICES])
+    edit(services)
+    return services
+
+
+def _delivery(services: dict, service: str, app: str) -> dict:
+    return services[service]["apps"][app]["delivery"]
+
+
+def _with_active(colour: str):
+    def edit(services):
+        for app, (service, _) in BLUE_GREEN.items():
+            _delivery(services, service, app)["active"] = colour
+
+    return edit
+
+
+@pytest.fixture(scope="module")
+def by_colour(tmp_path_factory) -> dict[str, Path]:
+    """prod rendered once per active colour of every blue-green app."""
+    renders = {}
+    for colour in ("blue", "green"):
+        run = run_program("prod", overrides={SERVICES: _services("prod", _with_active(colour))})
+        renders[colour] = tmp_path_factory.mktemp(f"prod-{colour}")
+        write_render(run, renders[colour])
+    return renders
+
+
+def _documents(root: Path) -> dict[str, dict]:
+    return {str(path.relative_to(root / "manifests")): yaml.safe_load(path.read_text()) for path in manifests(root)}
+
+
+def _differences(a: Any, b: Any, path: tuple = ()) -> list[tuple]:
+    """Paths (key tuples) where A and B differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for key in sorted(set(a) | set(b)) for d in _differences(a.get(key), b.get(key), (*path, key))]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, (*path, i))]
+    return [] if a == b else [path]
+
+
+def _resources(root: Path) -> dict[str, dict]:
+    return {r["urn"]: r for r in json.loads((root / "resources.json").read_text())}
+
+
+def _object(resources: dict[str, dict], kind: str, namespace: str, name: str) -> dict:
+    found = [
+        r
+        for r in resources.values()
+        if r["inputs"].get("kind") == kind
+        and r["inputs"]["metadata"].get("namespace") == namespace
+        and r["inputs"]["metadata"].get("name") == name
+    ]
+    assert len(found) == 1, f"{kind} {namespace}/{name}: {len(found)} found"
+    return found[0]
+
+
+def test_switching_the_active_colour_changes_only_the_routing_selectors(by_colour):
+    """X-05: the switch is one config value and one `pulumi up`; nothing but routing changes."""
+    blue, green = _documents(by_colour["blue"]), _documents(by_colour["green"])
+    assert set(blue) == set(green), "the same objects exist whichever colour is active"
+    for app, (_, namespace) in BLUE_GREEN.items():
+        for colour in ("blue", "green"):
+            assert f"{namespace}/Deployment-{app}-{colour}.yaml" in blue, "both colours run side by side"
+    changed = {(file, path) for file in blue for path in _differences(blue[file], green[file])}
+    expected = {
+        (f"{namespace}/Service-{service}.yaml", SELECTOR)
+        for app, (_, namespace) in BLUE_GREEN.items()
+        for service in (app, f"{app}-preview")
+    }
+    assert changed == expected
+
+
+def test_switching_the_active_colour_moves_only_the_routing_services_dependencies(by_colour):
+    """The resources' inputs differ only in the routing selectors; only those Services wait on another Job."""
+    blue, green = _resources(by_colour["blue"]), _resources(by_colour["green"])
+    assert set(blue) == set(green)
+    routing = {
+        _object(blue, "Service", namespace, service)["urn"]
+        for app, (_, namespace) in BLUE_GREEN.items()
+        for service in (app, f"{app}-preview")
+    }
+    inputs_changed = {urn for urn in blue if blue[urn]["inputs"] != green[urn]["inputs"]}
+    assert inputs_changed == routing
+    dependencies_changed = {urn for urn in blue if blue[urn]["dependsOn"] != green[urn]["dependsOn"]}
+    assert dependencies_changed == routing
+
+
+@pytest.mark.parametrize("active", ["blue", "green"])
+def test_each_routing_service_waits_for_the_smoke_test_of_the_colour_it_selects(by_colour, active):
+    """S0-09: the switch happens only once the new colour answered its /health check."""
+    resources = _resources(by_colour[active])
+    idle = "green" if active == "blue" else "blue"
+    for app, (_, namespace) in BLUE_GREEN.items():
+        jobs = {
+            r["inputs"]["metadata"]["labels"]["colour"]: r
+            for r in resources.values()
+            if r["inputs"].get("kind") == "Job" and r["inputs"]["metadata"]["name"].startswith(f"{app}-smoke-")
+        }
+        assert set(jobs) == {"blue", "green"}
+        for service, colour in ((app, active), (f"{app}-preview", idle)):
+            routing = _object(resources, "Service", namespace, service)
+            assert routing["inputs"]["spec"]["selector"] == {"app.kubernetes.io/name": f"{app}-{colour}"}
+            assert jobs[colour]["urn"] in routing["dependsOn"], f"{service} waits for the {colour} smoke test"
+            other = "green" if colour == "blue" else "blue"
+            assert jobs[other]["urn"] not in routing["dependsOn"]
+        # The idle colour's test targets exactly the pods the preview Service selects.
+        env = {e["name"]: e["value"] for e in jobs[idle]["inputs"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+        target = _object(resources, "Service", namespace, f"{app}-{idle}")
+        preview = _object(resources, "Service", namespace, f"{app}-preview")
+        assert env["URL"].startswith(f"http://{app}-{idle}.{namespace}.svc.cluster.local:8000/health")
+        name = "app.kubernetes.io/name"
+        assert target["inputs"]["spec"]["selector"][name] == preview["inputs"]["spec"]["selector"][name]
+        assert jobs[idle]["name"] == f"{app}-smoke-{idle}", "stable logical name; the Job's metadata.name moves"
+
+
+@pytest.mark.parametrize("weight", [0, 37, 100])
+def test_canary_route_weights_follow_the_config(weight):
+    """S3-02: `cad-ml-platform-canary` gets `weight` percent of the public traffic (0 and 100 included)."""
+
+    def edit(services):
+        _delivery(services, "cad-ml-platform", "cad-ml-platform").update(weight=weight)
+
+    run = run_program("prod", overrides={SERVICES: _services("prod", edit)})
+    route = run.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "cad-ml-platform-route").inputs
+    weights = {ref["name"]: ref["weight"] for ref in route["spec"]["rules"][0]["backendRefs"]}
+    assert weights == {"cad-ml-platform": 100 - weight, "cad-ml-platform-canary": weight}
+    assert route["spec"]["hostnames"] == ["api.ai.example.com"]  # S3-03
+
+
+def test_canary_in_the_stack_file():
+    """The manual's canary commands work: `cad-ml-platform-canary` has container `cad-ml-platform`."""
+    run = program_run("prod")
+    deployments = {r.inputs["metadata"]["name"]: r.inputs for r in run.by_type("kubernetes:apps/v1:Deployment")}
+    canary = deployments["cad-ml-platform-canary"]["spec"]
+    assert canary["template"]["spec"]["containers"][0]["name"] == "cad-ml-platform"
+    assert canary["replicas"] == 1
+    route = run.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "cad-ml-platform-route").inputs
+    assert {ref["name"]: ref["weight"] for ref in route["spec"]["rules"][0]["backendRefs"]} == {
+        "cad-ml-platform": 90,
+        "cad-ml-platform-canary": 10,
+    }
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_outputs_give_public_urls_and_the_active_colour(stack):
+    """X-13: per app its public URL (https, X-15) and, for blue-green apps, the live colour."""
+    domain = {"staging": "staging.ai.example.com", "prod": "ai.example.com"}[stack]
+    active = {"staging": "green", "prod": "blue"}[stack]
+    apps = {
+        name: app
+        for service in program_run(stack).outputs["services"].values()
+        for name, app in service["apps"].items()
+    }
+    assert apps["cad-ml-platform"]["publicUrl"] == f"https://api.{domain}"  # S3-03
+    assert apps["docc2context-api"]["publicUrl"] == f"https://docc2context-api.{domain}"
+    assert "publicUrl" not in apps["ai-benchmark-worker"]
+    for app in BLUE_GREEN:
+        assert apps[app]["activeColour"] == active
+    assert "activeColour" not in apps["cad-ml-platform"]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_every_public_host_is_served_over_https_with_its_certificate(stack):
+    """X-15, S3-03: api., prom. and grafana. plus each public app's API; port 80 only redirects."""
+    run = program_run(stack)
+    domain = {"staging": "staging.ai.example.com", "prod": "ai.example.com"}[stack]
+    gateway = run.one("kubernetes:gateway.networking.k8s.io/v1:Gateway", "public-gateway").inputs["spec"]
+    https = {listener["hostname"] for listener in gateway["listeners"] if listener["protocol"] == "HTTPS"}
+    assert {f"api.{domain}", f"prom.{domain}", f"grafana.{domain}"} <= https
+    assert f"platform-v2-api.{domain}" in https and f"ai-benchmark-api.{domain}" in https
+    certificates = {
+        name for r in run.by_type("kubernetes:cert-manager.io/v1:Certificate") for name in r.inputs["spec"]["dnsNames"]
+    }
+    assert certificates == https
+    http = [listener for listener in gateway["listeners"] if listener["protocol"] == "HTTP"]
+    assert [listener["port"] for listener in http] == [80]
+    redirect = run.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "public-https-redirect").inputs["spec"]
+    assert redirect["rules"][0]["filters"][0]["requestRedirect"] == {"scheme": "https", "statusCode": 301}
+
+
+def _images(doc: dict) -> list[str]:
+    spec = doc.get("spec") or {}
+    if doc["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    pod = spec if doc["kind"] == "Pod" else (spec.get("template") or {}).get("spec") or {}
+    containers = [*pod.get("initContainers", []), *pod.get("containers", []), *pod.get("ephemeralContainers", [])]
+    return [c["image"] for c in containers]
+
+
+def _all_images(stack: str) -> dict[str, list[str]]:
+    workloads = [r.inputs for r in program_run(stack).registrations if r.inputs.get("kind") in POD_KINDS]
+    return {f"{d['kind']}/{d['metadata']['name']}": _images(d) for d in workloads}
+
+
+def _digest_of(reference: str) -> str:
+    """What the mocks' registry returns for REFERENCE."""
+    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+
+
+def test_pinned_images_are_deployed_by_digest():
+    """pinImages (prod): the apps, both colours, the canary and the smoke tests run digest references."""
+    images = _all_images("prod")
+    delivered = {
+        name: refs
+        for name, refs in images.items()
+        if (name.startswith("Job/") and "-smoke-" in name) or name.startswith("Deployment/")
+    }
+    assert len(delivered) >= 15
+    for name, refs in delivered.items():
+        assert refs and all("@sha256:" in ref for ref in refs), f"{name}: {refs}"
+    registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ai-platform"
+    for colour, tag in (("blue", "1.4.2"), ("green", "1.4.1")):
+        # Each colour runs the digest of its own configured image.
+        reference = f"{registry}/platform-v2:{tag}"
+        assert images[f"Deployment/platform-v2-api-{colour}"] == [f"{reference}@{_digest_of(reference)}"]
+
+
+def test_pinned_apps_carry_no_tag_suppression_and_unpinned_ones_do():
+    """The CKV_K8S_43 reason is written only where an image is deployed by tag."""
+
+    def suppressions(stack):
+        return {
+            r.inputs["metadata"]["name"]: " ".join((r.inputs["metadata"].get("annotations") or {}).values())
+            for r in program_run(stack).by_type("kubernetes:apps/v1:Deployment")
+        }
+
+    assert not any("CKV_K8S_43" in reasons for reasons in suppressions("prod").values())
+    assert all("CKV_K8S_43" in reasons for reasons in suppressions("staging").values())
+
+
+def test_with_pinning_every_container_image_in_the_render_is_a_digest():
+    unpinned = {name: refs for name, refs in _all_images("prod").items() if not all("@sha256:" in r for r in refs)}
+    assert unpinned == {}
