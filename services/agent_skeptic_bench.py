@@ -3,8 +3,8 @@
 import yaml
 
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef, WritableDir
-from services.catalog import AppSpec, CacheSpec, DatabaseSpec, SecretSpec, ServiceSpec
-from services.common import AI_KEYS, CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
+from services.catalog import AppSpec, DatabaseSpec, SecretSpec, ServiceSpec
+from services.common import AI_KEYS, CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster, redis_1gb
 
 NAME = "agent-skeptic-bench"
 SECRET = "agent-skeptic-bench-secrets"
@@ -43,12 +43,7 @@ SERVICE = ServiceSpec(
     # S1-07: Postgres 15+ database skeptic_bench owned by skeptic, TLS required; S1-10 read replicas.
     database=DatabaseSpec(NAME, "skeptic_bench", "skeptic", parameters={"max_connections": "200"}),
     # S1-06: Redis 7 with append-only persistence; S1-10 replicas for growth (set per stack).
-    cache=CacheSpec(
-        NAME,
-        maxmemory="1gb",
-        policy="allkeys-lru",
-        resources=Resources({"cpu": "250m", "memory": "1536Mi"}, {"cpu": "1", "memory": "1536Mi"}),
-    ),
+    cache=redis_1gb(NAME),
     apps=(
         AppSpec(
             name=NAME,

@@ -1,8 +1,8 @@
 """AI Benchmark Service [000-ai-benchmark-service-operations.md]: S0-01, S0-02, S0-03, S0-08, S0-10."""
 
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef
-from services.catalog import AppSpec, CacheSpec, DatabaseSpec, SecretSpec, ServiceSpec
-from services.common import AI_KEYS, CACHE_URL, DATABASE_URL, HTTP_PROBES
+from services.catalog import AppSpec, DatabaseSpec, SecretSpec, ServiceSpec
+from services.common import AI_KEYS, CACHE_URL, DATABASE_URL, HTTP_PROBES, redis_1gb
 
 NAMESPACE = "ai-benchmark"
 SECRET = "ai-benchmark-secrets"
@@ -21,12 +21,7 @@ SERVICE = ServiceSpec(
     # S0-03: benchmark_db owned by benchmark_user, max_connections 200.
     database=DatabaseSpec(NAMESPACE, "benchmark_db", "benchmark_user", parameters={"max_connections": "200"}),
     # S0-04: task queue, session cache and rate limiting; a queue must never evict, so noeviction.
-    cache=CacheSpec(
-        NAMESPACE,
-        maxmemory="1gb",
-        policy="noeviction",
-        resources=Resources({"cpu": "250m", "memory": "1536Mi"}, {"cpu": "1", "memory": "1536Mi"}),
-    ),
+    cache=redis_1gb(NAMESPACE, "noeviction"),
     apps=(
         # S0-01, S0-08: FastAPI on 8000, 0.25/256Mi requests, 0.5/512Mi limits, 3 web replicas.
         AppSpec(

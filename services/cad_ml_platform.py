@@ -1,8 +1,8 @@
 """CAD ML Platform [003-cad-ml-platform-operations-manual.md]: S3-01, S3-07, S3-08, S3-09."""
 
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef
-from services.catalog import AppSpec, CacheSpec, DatabaseSpec, SecretSpec, ServiceSpec
-from services.common import CACHE_URL, DATABASE_URL
+from services.catalog import AppSpec, DatabaseSpec, SecretSpec, ServiceSpec
+from services.common import CACHE_URL, DATABASE_URL, redis_1gb
 
 NAME = "cad-ml-platform"
 ADMIN_SECRET = "cad-ml-platform-admin"
@@ -20,12 +20,7 @@ SERVICE = ServiceSpec(
         parameters={"max_connections": "200", "shared_buffers": "1GB"},
         resources=Resources({"cpu": "1", "memory": "4Gi"}, {"cpu": "2", "memory": "4Gi"}),
     ),
-    cache=CacheSpec(
-        NAME,
-        maxmemory="1gb",
-        policy="allkeys-lru",
-        resources=Resources({"cpu": "250m", "memory": "1536Mi"}, {"cpu": "1", "memory": "1536Mi"}),
-    ),
+    cache=redis_1gb(NAME),
     apps=(
         AppSpec(
             name=NAME,

@@ -1,7 +1,7 @@
 """Conventions shared by the service modules."""
 
-from components.app_deployment import Probe, Probes, SecretRef
-from services.catalog import ConfigSecret
+from components.app_deployment import Probe, Probes, Resources, SecretRef
+from services.catalog import CacheSpec, ConfigSecret
 
 # X-02: `/health` for liveness, `/ready` for readiness on the app port.
 HTTP_PROBES = Probes(liveness=Probe("/health", initial_delay_seconds=10), readiness=Probe("/ready", period_seconds=5))
@@ -34,3 +34,13 @@ ALERTING_SECRETS = {
     "smtp": ConfigSecret("smtpPassword", "SMTP password of the alert e-mails (info alerts)"),
     "webhook": ConfigSecret("webhookToken", "bearer token of the alert webhook (when alerting.webhookUrl is set)"),
 }
+
+
+def redis_1gb(namespace: str, policy: str = "allkeys-lru") -> CacheSpec:
+    """The manuals' Redis: 1 GB of data (S2-03), the limit leaving room for AOF rewrites and buffers."""
+    return CacheSpec(
+        namespace,
+        maxmemory="1gb",
+        policy=policy,
+        resources=Resources({"cpu": "250m", "memory": "1536Mi"}, {"cpu": "1", "memory": "1536Mi"}),
+    )

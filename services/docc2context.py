@@ -1,8 +1,8 @@
 """DocC2Context Service [002-docc2context-operations-guide.md]: S2-01, S2-02, S2-08."""
 
 from components.app_deployment import Autoscaling, Resources, WritableDir
-from services.catalog import AppSpec, CacheSpec, ServiceSpec
-from services.common import CACHE_URL, HTTP_PROBES
+from services.catalog import AppSpec, ServiceSpec
+from services.common import CACHE_URL, HTTP_PROBES, redis_1gb
 
 NAME = "docc2context"
 
@@ -11,12 +11,7 @@ SERVICE = ServiceSpec(
     manual="002-docc2context-operations-guide.md",
     namespaces=(NAME,),
     # S2-03: Redis for cache and rate limiting with 1 Gi of memory; no Postgres.
-    cache=CacheSpec(
-        NAME,
-        maxmemory="1gb",
-        policy="allkeys-lru",
-        resources=Resources({"cpu": "250m", "memory": "1536Mi"}, {"cpu": "1", "memory": "1536Mi"}),
-    ),
+    cache=redis_1gb(NAME),
     apps=(
         AppSpec(
             name="docc2context-api",

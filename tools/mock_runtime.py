@@ -136,40 +136,32 @@ class RecordingMonitor(mocks.MockMonitor):
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            self.registrations.append(
-                Registration(
-                    type=request.type,
-                    name=request.name,
-                    urn=response.urn,
-                    parent=request.parent,
-                    custom=request.custom,
-                    inputs=rpc.deserialize_properties(request.object),
-                    protect=bool(request.protect),
-                    retain_on_delete=bool(request.retainOnDelete),
-                    dependencies=list(request.dependencies),
-                    provider=request.provider,
-                    state=self.resources[response.urn].state if response.urn in self.resources else {},
-                )
-            )
+            self._record(request, response.urn, request.object, custom=request.custom)
         return response
 
     def ReadResource(self, request):  # noqa: N802 - gRPC method name (StackReference reads)
         response = super().ReadResource(request)
+        self._record(request, response.urn, request.properties, custom=True)
+        return response
+
+    def _record(self, request, urn: str, properties, custom: bool) -> None:
+        registered = self.resources.get(urn)
         self.registrations.append(
             Registration(
                 type=request.type,
                 name=request.name,
-                urn=response.urn,
+                urn=urn,
                 parent=request.parent,
-                custom=True,
-                inputs=rpc.deserialize_properties(request.properties),
-                protect=False,
-                retain_on_delete=False,
+                custom=custom,
+                inputs=rpc.deserialize_properties(properties),
+                # Read requests carry no protect/retainOnDelete: they default to False.
+                protect=bool(getattr(request, "protect", False)),
+                retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
                 dependencies=list(request.dependencies),
                 provider=request.provider,
+                state=registered.state if registered else {},
             )
         )
-        return response
 
 
 def load_stack_config(stack: str) -> tuple[dict[str, Any], set[str]]:
