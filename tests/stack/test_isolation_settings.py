@@ -1,0 +1,82 @@
+"""The isolation and access settings: validated, and what they change in the program (X-07, S4-07)."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from settings import SettingsError
+from tools.mock_runtime import run_program
+
+NETWORK = "ai-platform:networkPolicy"
+RBAC = "ai-platform:rbac"
+POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+
+def policy(run, namespace: str, name: str) -> dict:
+    found = [
+        r.inputs
+        for r in run.by_type(POLICY)
+        if r.inputs["metadata"]["namespace"] == namespace and r.inputs["metadata"]["name"] == name
+    ]
+    assert len(found) == 1, (namespace, name)
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (
+            {NETWORK: {"apiServerCidrs": ["10.100.0.1"]}},
+            "ai-platform:networkPolicy.apiServerCidrs.0: must be a CIDR like 10.0.0.0/16",
+        ),
+        ({NETWORK: {"apiServerCidrs": []}}, "ai-platform:networkPolicy.apiServerCidrs: List should have at least 1"),
+        ({NETWORK: {"awsEndpointCidrs": ["10.0.0.5/16"]}}, "ai-platform:networkPolicy.awsEndpointCidrs.0: must be"),
+        ({NETWORK: {"apiServerPort": 0}}, "ai-platform:networkPolicy.apiServerPort: Input should be greater than"),
+        ({NETWORK: {"enforce": True}}, "ai-platform:networkPolicy.enforce: unknown key; allowed keys are"),
+        ({RBAC: {"operatorsGroup": "system:authenticated"}}, "ai-platform:rbac.operatorsGroup: must be a group"),
+        ({RBAC: {"deployersGroup": ""}}, "ai-platform:rbac.deployersGroup: must be a group"),
+    ],
+)
+def test_bad_isolation_settings_are_refused_with_the_key_named(overrides, expected):
+    with pytest.raises(SettingsError) as caught:
+        run_program("prod", overrides=overrides)
+    assert any(expected in problem for problem in caught.value.problems), caught.value.problems
+
+
+def test_aws_endpoint_cidrs_replace_the_internet_for_backups_only():
+    """With VPC endpoints, S3/STS traffic stays inside them; AI providers are still reached on the internet."""
+    run = run_program("prod", overrides={NETWORK: {"awsEndpointCidrs": ["10.20.0.0/24", "10.20.1.0/24"]}})
+    dump = policy(run, "ai-benchmark", "ai-benchmark-db-logical-dump-egress")
+    blocks = [peer["ipBlock"] for rule in dump["spec"]["egress"] for peer in rule["to"] if "ipBlock" in peer]
+    assert blocks == [{"cidr": "10.20.0.0/24"}, {"cidr": "10.20.1.0/24"}]
+    worker = policy(run, "ai-benchmark", "ai-benchmark-worker-egress")
+    assert any(
+        peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for rule in worker["spec"]["egress"] for peer in rule["to"]
+    )
+
+
+def test_api_server_address_and_port_come_from_the_settings():
+    run = run_program("prod", overrides={NETWORK: {"apiServerCidrs": ["192.0.2.10/32"], "apiServerPort": 6443}})
+    egress = policy(run, "platform-v2-stable", "platform-db-egress")["spec"]["egress"]
+    assert {"to": [{"ipBlock": {"cidr": "192.0.2.10/32"}}], "ports": [{"protocol": "TCP", "port": 6443.0}]} in egress
+
+
+def test_groups_from_the_settings_are_bound():
+    run = run_program("prod", overrides={RBAC: {"operatorsGroup": "oncall", "deployersGroup": "ci-deploy"}})
+    subjects = {
+        (r.inputs["metadata"]["name"], s["name"])
+        for r in run.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+        for s in r.inputs["subjects"]
+    }
+    assert subjects == {("ai-platform-operator", "oncall"), ("ai-platform-deployer", "ci-deploy")}
+
+
+def test_a_cluster_that_does_not_enforce_network_policies_is_warned_about(monkeypatch):
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: warnings.append(message))
+    run_program("prod", overrides={NETWORK: {"enforced": False}})
+    assert any("enableNetworkPolicy" in w and "X-07" in w for w in warnings), warnings
+    warnings.clear()
+    run_program("prod")
+    assert not [w for w in warnings if "enableNetworkPolicy" in w]

@@ -1,0 +1,361 @@
+"""Allowed connections of a stack, as network-config-analyzer computes them from the rendered NetworkPolicies.
+
+`python -m tools.connectivity STACK` renders STACK offline, runs the analyzer (`nca`, in its own
+virtualenv `.venvs/nca`) over the rendered Namespaces, NetworkPolicies and workloads, and prints the
+allowed connections as a markdown table (the README's "Network isolation" table).
+
+The render holds only what the program declares. Pods that controllers create are added as stand-ins
+with the labels those controllers set: CloudNativePG instances (one per instance, at most two), the
+CNPG operator, Prometheus of kube-prometheus-stack, Envoy Gateway's proxies of the rendered Gateway,
+cert-manager's HTTP-01 solver, CoreDNS, and one unlabelled pod in `default` standing for anything else
+that runs in the cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+INPUT_KINDS = ("Namespace", "NetworkPolicy", *WORKLOAD_KINDS)
+PRIVATE_RANGES = tuple(
+    ipaddress.ip_network(cidr)
+    for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10")
+)
+INTERNET = "internet (public IPv4)"
+DNS = "kube-system/coredns"
+_LINE = re.compile(r"^(?P<source>\S+) => (?P<destination>\S+) : (?P<connections>.+)$")
+_JOB_HASH = re.compile(r"-[0-9a-f]{10}$")
+
+
+@dataclass(frozen=True, order=True)
+class Connection:
+    """Connections the policies allow from SOURCE to DESTINATION."""
+
+    source: str
+    """`namespace/workload`, or addresses outside the cluster: `internet (public IPv4)` and/or CIDRs."""
+    destination: str
+    ports: str
+    """`TCP 5432`, `TCP 5432, 8000`, `TCP, UDP 53` or `all`."""
+
+
+# --- analyzer input ----------------------------------------------------------------------------------
+
+
+def load_manifests(render: Path) -> list[dict[str, Any]]:
+    return [yaml.safe_load(path.read_text()) for path in sorted((render / "manifests").rglob("*.yaml"))]
+
+
+def stand_ins(manifests: list[dict[str, Any]], render: Path) -> list[dict[str, Any]]:
+    """Namespaces and pods the cluster runs next to the render (labels as their controllers set them)."""
+    docs = [_namespace(name) for name in ("kube-system", "default")]
+    docs.append(_pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, owner=("Deployment", "coredns")))
+    docs.append(_pod("default", "any-pod", {}))
+    docs += _namespaces_if_missing(manifests, ("monitoring", "cnpg-system"))
+    docs.append(
+        _pod(
+            "monitoring",
+            "prometheus-kube-prometheus-stack-prometheus-0",
+            {
+                "app.kubernetes.io/name": "prometheus",
+                "app.kubernetes.io/instance": "kube-prometheus-stack-prometheus",
+                "prometheus": "kube-prometheus-stack-prometheus",
+            },
+            owner=("StatefulSet", "prometheus-kube-prometheus-stack-prometheus"),
+        )
+    )
+    docs.append(
+        _pod(
+            "cnpg-system",
+            "cloudnative-pg-6b9d4c7f5-x2x7k",
+            {"app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": "cloudnative-pg"},
+            owner=("Deployment", "cloudnative-pg"),
+        )
+    )
+    for doc in manifests:
+        if doc["kind"] == "Cluster" and doc["apiVersion"].startswith("postgresql.cnpg.io/"):
+            docs += _cnpg_instances(doc)
+        elif doc["kind"] == "Gateway" and doc["apiVersion"].startswith("gateway.networking.k8s.io/"):
+            docs += _gateway_pods(doc, _gateway_proxy_namespace(render))
+    return docs
+
+
+def _namespace(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+    }
+
+
+def _namespaces_if_missing(manifests: list[dict[str, Any]], names: Iterable[str]) -> list[dict[str, Any]]:
+    declared = {doc["metadata"]["name"] for doc in manifests if doc["kind"] == "Namespace"}
+    return [_namespace(name) for name in names if name not in declared]
+
+
+def _pod(namespace: str, name: str, labels: dict[str, str], owner: tuple[str, str] | None = None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels}
+    if owner is not None:
+        metadata["ownerReferences"] = [{"apiVersion": "v1", "kind": owner[0], "name": owner[1], "uid": name}]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": {"containers": [{"name": "c"}]}}
+
+
+def _cnpg_instances(cluster: dict[str, Any]) -> list[dict[str, Any]]:
+    """What CloudNativePG labels its instance pods with (the analyzer needs at most two per group)."""
+    name, namespace = cluster["metadata"]["name"], cluster["metadata"]["namespace"]
+    inherited = ((cluster["spec"].get("inheritedMetadata") or {}).get("labels")) or {}
+    pods = []
+    for index in range(1, min(int(cluster["spec"].get("instances", 1)), 2) + 1):
+        role = "primary" if index == 1 else "replica"
+        labels = {
+            **inherited,
+            "cnpg.io/cluster": name,
+            "cnpg.io/instanceName": f"{name}-{index}",
+            "cnpg.io/podRole": "instance",
+            "cnpg.io/instanceRole": role,
+            "role": role,
+            "app.kubernetes.io/name": "postgresql",
+            "app.kubernetes.io/instance": name,
+            "app.kubernetes.io/component": "database",
+            "app.kubernetes.io/managed-by": "cloudnative-pg",
+        }
+        pods.append(_pod(namespace, f"{name}-{index}", labels, owner=("Cluster", name)))
+    return pods
+
+
+def _gateway_proxy_namespace(render: Path) -> str:
+    """Envoy Gateway runs every Gateway's proxies in its own namespace."""
+    release = render / "helm" / "envoy-gateway.yaml"
+    if release.exists():
+        return yaml.safe_load(release.read_text())["namespace"]
+    return "envoy-gateway-system"
+
+
+def _gateway_pods(gateway: dict[str, Any], proxy_namespace: str) -> list[dict[str, Any]]:
+    name, namespace = gateway["metadata"]["name"], gateway["metadata"]["namespace"]
+    proxy = _pod(
+        proxy_namespace,
+        f"envoy-{namespace}-{name}-7d9f8c6b5-abcde",
+        {
+            "app.kubernetes.io/name": "envoy",
+            "app.kubernetes.io/component": "proxy",
+            "app.kubernetes.io/managed-by": "envoy-gateway",
+            "gateway.envoyproxy.io/owning-gateway-name": name,
+            "gateway.envoyproxy.io/owning-gateway-namespace": namespace,
+        },
+        owner=("Deployment", f"envoy-{namespace}-{name}"),
+    )
+    solver = _pod(namespace, "cm-acme-http-solver", {"acme.cert-manager.io/http01-solver": "true"})
+    return [proxy, solver]
+
+
+def analyzer_input(render: Path) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The rendered Namespaces, NetworkPolicies and workloads plus the stand-ins, and the analyzer's
+    pod names (`namespace/pod`) mapped to the workloads shown in the table."""
+    manifests = load_manifests(render)
+    docs = [doc for doc in manifests if doc["kind"] in INPUT_KINDS] + stand_ins(manifests, render)
+    names: dict[str, str] = {}
+    for doc in docs:
+        meta = doc["metadata"]
+        if doc["kind"] == "Pod":
+            owner = (meta.get("ownerReferences") or [{"name": meta["name"]}])[0]["name"]
+            names[f"{meta['namespace']}/{meta['name']}"] = f"{meta['namespace']}/{owner}"
+        elif doc["kind"] in WORKLOAD_KINDS:
+            # The analyzer names the (at most two) pods of a workload `<workload>-1` and `<workload>-2`.
+            shown = _JOB_HASH.sub("", meta["name"]) if doc["kind"] == "Job" else meta["name"]
+            for index in (1, 2):
+                names[f"{meta['namespace']}/{meta['name']}-{index}"] = f"{meta['namespace']}/{shown}"
+    return docs, names
+
+
+def write_analyzer_input(docs: list[dict[str, Any]], folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, doc in enumerate(docs):
+        namespace = doc["metadata"].get("namespace", "_cluster")
+        (folder / f"{index:04d}-{namespace}-{doc['kind']}-{doc['metadata']['name']}.yaml").write_text(
+            yaml.safe_dump(doc, sort_keys=False)
+        )
+
+
+# --- running the analyzer ----------------------------------------------------------------------------
+
+
+def find_nca() -> str | None:
+    candidate = ROOT / ".venvs" / "nca" / "bin" / "nca"
+    return str(candidate) if candidate.exists() else shutil.which("nca")
+
+
+def analyze(render: Path, nca: str) -> list[Connection]:
+    """Every allowed connection between the render's workloads (and stand-ins) and IP ranges."""
+    docs, names = analyzer_input(render)
+    with tempfile.TemporaryDirectory(prefix="nca-") as tmp:
+        write_analyzer_input(docs, Path(tmp))
+        result = subprocess.run(
+            [
+                nca,
+                *("--connectivity", tmp, "--pod_list", tmp, "--ns_list", tmp),
+                *("--output_format", "txt_no_fw_rules", "--output_endpoints", "pods"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    if result.returncode != 0 or "=>" not in result.stdout:
+        raise RuntimeError(f"network-config-analyzer failed ({result.returncode}):\n{result.stderr[-4000:]}")
+    return parse(result.stdout, names)
+
+
+def parse(output: str, names: dict[str, str]) -> list[Connection]:
+    """Analyzer lines (`a => b : conn`) per workload; the IP ranges of one source and port set in one row."""
+    pods: set[tuple[str, str, str]] = set()
+    addresses: dict[tuple[str, str, str], list[str]] = {}
+    for line in output.splitlines():
+        match = _LINE.match(line.strip())
+        if not match:
+            continue
+        source, destination = match["source"], match["destination"]
+        ports = _ports(match["connections"])
+        if _is_pod(source) and _is_pod(destination):
+            pods.add((names[source], names[destination], ports))
+        elif _is_pod(source):
+            addresses.setdefault(("to", names[source], ports), []).append(destination)
+        else:
+            addresses.setdefault(("from", names[destination], ports), []).append(source)
+    connections = [Connection(*row) for row in pods]
+    for (direction, pod, ports), ranges in addresses.items():
+        shown = describe_addresses(ranges)
+        connections.append(Connection(pod, shown, ports) if direction == "to" else Connection(shown, pod, ports))
+    return sorted(set(connections))
+
+
+def _is_pod(endpoint: str) -> bool:
+    return "/" in endpoint
+
+
+def _ports(text: str) -> str:
+    """`{protocols:TCP,dst_ports:5432,8000}` -> `TCP 5432, 8000`; `All connections` -> `all`."""
+    if text.strip() == "All connections":
+        return "all"
+    found = dict(re.findall(r"(protocols|dst_ports):(.+?)(?=,\s*(?:protocols|dst_ports):|\}|$)", text.strip()))
+    protocols = ", ".join(p.strip() for p in found.get("protocols", "all protocols").split(","))
+    ports = ", ".join(p.strip() for p in found.get("dst_ports", "all ports").split(","))
+    return f"{protocols} {ports}"
+
+
+# --- what the table shows ----------------------------------------------------------------------------
+
+
+def networks(ranges: Iterable[str]) -> list[ipaddress.IPv4Network]:
+    """CIDRs of the analyzer's IP ranges (`a.b.c.d-e.f.g.h` or a single address)."""
+    found: list[ipaddress.IPv4Network] = []
+    for text in ranges:
+        for part in text.split(","):
+            first, _, last = part.strip().partition("-")
+            found += ipaddress.summarize_address_range(ipaddress.ip_address(first), ipaddress.ip_address(last or first))
+    return list(ipaddress.collapse_addresses(found))
+
+
+def public_internet() -> list[ipaddress.IPv4Network]:
+    """Every IPv4 address except the private, link-local and carrier-grade NAT ranges."""
+    remaining = [ipaddress.ip_network("0.0.0.0/0")]
+    for private in PRIVATE_RANGES:
+        remaining = [part for network in remaining for part in _without(network, private)]
+    return list(ipaddress.collapse_addresses(remaining))
+
+
+def _without(network: ipaddress.IPv4Network, excluded: ipaddress.IPv4Network) -> list[ipaddress.IPv4Network]:
+    if not network.overlaps(excluded):
+        return [network]
+    if network.subnet_of(excluded):
+        return []
+    return list(network.address_exclude(excluded))
+
+
+def describe_addresses(ranges: Iterable[str]) -> str:
+    """`internet (public IPv4)` when every public address is in, plus any other CIDR listed."""
+    found = networks(ranges)
+    public = public_internet()
+    if all(any(net.subnet_of(f) for f in found) for net in public):
+        return ", ".join([INTERNET, *(str(n) for n in _subtract(found, public))])
+    return ", ".join(str(n) for n in found)
+
+
+def _subtract(found: list[ipaddress.IPv4Network], removed: list[ipaddress.IPv4Network]) -> list[ipaddress.IPv4Network]:
+    remaining = list(found)
+    for network in removed:
+        remaining = [part for candidate in remaining for part in _without(candidate, network)]
+    return list(ipaddress.collapse_addresses(remaining))
+
+
+def policed_namespaces(render: Path) -> set[str]:
+    """Namespaces that deny all ingress by default: every connection into them is an allow-list entry."""
+    return {
+        doc["metadata"]["namespace"]
+        for doc in load_manifests(render)
+        if doc["kind"] == "NetworkPolicy"
+        and doc["spec"].get("podSelector") == {}
+        and not doc["spec"].get("ingress")
+        and doc["spec"].get("policyTypes") == ["Ingress"]
+    }
+
+
+def governed(connections: Iterable[Connection], policed: set[str]) -> list[Connection]:
+    """Connections that start or end in a policed namespace (the rest is not this program's to allow)."""
+
+    def inside(endpoint: str) -> bool:
+        return _is_pod(endpoint) and endpoint.split("/")[0] in policed
+
+    return [c for c in connections if inside(c.source) or inside(c.destination)]
+
+
+def markdown_table(connections: Iterable[Connection], policed: set[str]) -> str:
+    """One row per allowed connection; DNS, which every policed pod has, is one row."""
+    rows = governed(connections, policed)
+    dns = [c for c in rows if c.destination == DNS]
+    sources = {c.source for c in rows if _is_pod(c.source) and c.source.split("/")[0] in policed}
+    lines = ["| From | To | Ports |", "| --- | --- | --- |"]
+    if dns and {c.source for c in dns} == sources and len({c.ports for c in dns}) == 1:
+        lines.append(f"| every pod in {', '.join(sorted(policed))} | {DNS} | {dns[0].ports} |")
+        rows = [c for c in rows if c not in dns]
+    lines += [f"| {c.source} | {c.destination} | {c.ports} |" for c in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stack", choices=["staging", "prod"])
+    parser.add_argument("--render", type=Path, default=None, help="an existing render (default: render now)")
+    args = parser.parse_args(argv)
+    nca = find_nca()
+    if nca is None:
+        print("network-config-analyzer (nca) is not installed: run `make tools`", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="render-") as tmp:
+        render = args.render or _render(args.stack, Path(tmp))
+        print(markdown_table(analyze(render, nca), policed_namespaces(render)), end="")
+    return 0
+
+
+def _render(stack: str, out: Path) -> Path:
+    from tools.mock_runtime import run_program
+    from tools.render import write_render
+
+    write_render(run_program(stack), out)
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
