@@ -169,7 +169,9 @@ class PostgresClusterArgs:
     pg_stat_statements: bool = False
     """Let CNPG preload pg_stat_statements and create it in every database (via `pg_stat_statements.*`)."""
     schemas: Sequence[str] = ()
-    """Schemas created in the app database after initdb, owned by `owner`."""
+    """Schemas created in the app database after initdb, owned by `owner` unless `schema_roles` names another."""
+    schema_roles: Mapping[str, str] = field(default_factory=dict)
+    """Login role -> the one schema it owns; such a role gets no access to the owner's schemas."""
     extensions: Sequence[str] = ()
     """Extensions created in the app database after initdb (must ship in the image)."""
     resources: Resources = field(
@@ -193,6 +195,11 @@ class PostgresClusterArgs:
         ]
         if self.instances < 1:
             problems.append(f"instances must be >= 1, got {self.instances}")
+        for role, schema in self.schema_roles.items():
+            if schema not in self.schemas:
+                problems.append(f"schema role {role!r} owns {schema!r}, which is not among the schemas")
+            if role == self.owner:
+                problems.append(f"schema role {role!r} is the database owner")
         if len(self.base_backups.schedule.split()) != 6:
             problems.append(f"base_backups.schedule needs six fields (seconds first): {self.base_backups.schedule!r}")
         if not re.fullmatch(r"[1-9][0-9]*[dwm]", self.base_backups.retention):
@@ -210,6 +217,7 @@ class PostgresClusterArgs:
     def _identifiers(self) -> list[tuple[str, str]]:
         names = [("database", self.database), ("owner", self.owner)]
         names += [("schema", s) for s in self.schemas] + [("extension", e) for e in self.extensions]
+        names += [("schema role", r) for r in self.schema_roles]
         names += [("dump schema", s) for s in (self.dumps.schemas if self.dumps else ())]
         return names
 
@@ -227,6 +235,8 @@ class PostgresCluster(pulumi.ComponentResource):
     """Owner password (secret Output)."""
     url: pulumi.Output[str]
     """App connection URL (secret Output)."""
+    role_urls: dict[str, pulumi.Output[str]]
+    """Connection URL of each schema role (secret Outputs)."""
     rw_host: pulumi.Output[str]
     """In-cluster DNS name of the primary (`<name>-rw`)."""
     ro_host: pulumi.Output[str]
@@ -258,34 +268,12 @@ class PostgresCluster(pulumi.ComponentResource):
         self.rw_host = _service_host(name, "rw", args.namespace)
         self.ro_host = _service_host(name, "ro", args.namespace)
 
-        password = random.RandomPassword(
-            f"{name}-owner-password",
-            length=40,
-            special=False,  # keeps the URL free of characters that need percent-encoding
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.password = pulumi.Output.secret(password.result)
-        self.url = pulumi.Output.secret(
-            pulumi.Output.concat(
-                "postgresql://",
-                args.owner,
-                ":",
-                self.password,
-                "@",
-                self.rw_host,
-                f":{POSTGRES_PORT}/",
-                args.database,
-                "?sslmode=require",
-            )
-        )
-        credentials = self._secret(
-            "owner-credentials",
-            self.credentials_secret_name,
-            args,
-            {"username": args.owner, "password": self.password},
-            child,
-            secret_type="kubernetes.io/basic-auth",
-        )
+        self.password, self.url, credentials = self._login("owner", args.owner, args, child)
+        self.role_urls = {}
+        role_credentials = []
+        for role in args.schema_roles:
+            _, self.role_urls[role], secret = self._login(_dns(role), role, args, child)
+            role_credentials.append(secret)
         self._secret("app-secret", args.app_secret_name, args, {"url": self.url}, child)
 
         self.object_store = self._object_store(name, args, child)
@@ -305,7 +293,10 @@ class PostgresCluster(pulumi.ComponentResource):
             ),
             spec=self._cluster_spec(name, args),
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(protect=args.protect, depends_on=[credentials, self.object_store])
+                child,
+                pulumi.ResourceOptions(
+                    protect=args.protect, depends_on=[credentials, *role_credentials, self.object_store]
+                ),
             ),
         )
         self.scheduled_backup = self._scheduled_backup(name, args, child)
@@ -330,6 +321,40 @@ class PostgresCluster(pulumi.ComponentResource):
         )
 
     # --- credentials -------------------------------------------------------------------------------
+
+    def _login(
+        self, role: str, user: str, args: PostgresClusterArgs, opts: pulumi.ResourceOptions
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str], k8s.core.v1.Secret]:
+        """A generated password for USER, its basic-auth Secret for CNPG, and its connection URL."""
+        password = random.RandomPassword(
+            f"{self.cluster_name}-{role}-password",
+            length=40,
+            special=False,  # keeps the URL free of characters that need percent-encoding
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        secret_password = pulumi.Output.secret(password.result)
+        url = pulumi.Output.secret(
+            pulumi.Output.concat(
+                "postgresql://",
+                user,
+                ":",
+                secret_password,
+                "@",
+                self.rw_host,
+                f":{POSTGRES_PORT}/",
+                args.database,
+                "?sslmode=require",
+            )
+        )
+        credentials = self._secret(
+            f"{role}-credentials",
+            f"{self.cluster_name}-{role}-credentials",
+            args,
+            {"username": user, "password": secret_password},
+            opts,
+            secret_type="kubernetes.io/basic-auth",
+        )
+        return secret_password, url, credentials
 
     def _secret(
         self,
@@ -378,6 +403,8 @@ class PostgresCluster(pulumi.ComponentResource):
         if args.part_of:
             # Only part-of: CNPG sets its own app.kubernetes.io/* labels on the instance pods.
             spec["inheritedMetadata"] = {"labels": {"app.kubernetes.io/part-of": args.part_of}}
+        if args.schema_roles:
+            spec["managed"] = {"roles": [_managed_role(self.cluster_name, role) for role in args.schema_roles]}
         if args.wal_storage_size:
             spec["walStorage"] = _storage(args.wal_storage_size, args.storage_class)
         if args.instances > 1:
@@ -402,7 +429,13 @@ class PostgresCluster(pulumi.ComponentResource):
             "dataChecksums": True,
         }
         # Runs once, as superuser, right after initdb; later schemas belong in the app's migrations.
-        statements = [f'CREATE SCHEMA IF NOT EXISTS "{s}" AUTHORIZATION "{args.owner}"' for s in args.schemas]
+        # Schema roles exist (without login) before their schemas; CNPG's managed roles then give them a
+        # password and login. They own their schema and are granted nothing in the owner's.
+        owners = {schema: role for role, schema in args.schema_roles.items()}
+        statements = [f'CREATE ROLE "{role}" NOLOGIN' for role in args.schema_roles]
+        statements += [
+            f'CREATE SCHEMA IF NOT EXISTS "{s}" AUTHORIZATION "{owners.get(s, args.owner)}"' for s in args.schemas
+        ]
         statements += [f'CREATE EXTENSION IF NOT EXISTS "{e}"' for e in args.extensions]
         if statements:
             initdb["postInitApplicationSQL"] = statements
@@ -679,6 +712,21 @@ class PostgresCluster(pulumi.ComponentResource):
 def _accepted_findings(*containers: Mapping[str, Any]) -> dict[str, str]:
     """checkov findings accepted on purpose, each with its reason (written on the CronJob)."""
     return {"CKV_K8S_40": TOOLS_UID_REASON, **kube.unpinned_image_finding(*(c["image"] for c in containers))}
+
+
+def _managed_role(cluster: str, role: str) -> dict[str, Any]:
+    return {
+        "name": role,
+        "ensure": "present",
+        "login": True,
+        "inherit": False,
+        "passwordSecret": {"name": f"{cluster}-{_dns(role)}-credentials"},
+    }
+
+
+def _dns(identifier: str) -> str:
+    """An SQL identifier as a DNS label (for Kubernetes object names)."""
+    return identifier.replace("_", "-")
 
 
 def _service_host(cluster: str, kind: str, namespace: pulumi.Input[str]) -> pulumi.Output[str]:

@@ -69,6 +69,14 @@ class AppSpec:
     termination_grace_seconds: int = 30
 
 
+@dataclass(frozen=True)
+class SchemaRole:
+    """A login role that owns one schema of a shared database and nothing else."""
+
+    role: str
+    schema: str
+
+
 DATABASE_RESOURCES = Resources({"cpu": "1", "memory": "2Gi"}, {"cpu": "2", "memory": "4Gi"})
 
 
@@ -85,8 +93,8 @@ class DatabaseSpec:
     schemas: tuple[str, ...] = ()
     """Schemas created after initdb (and dumped one by one)."""
     pg_stat_statements: bool = False
-    reader_namespaces: tuple[str, ...] = ()
-    """Other namespaces of the service whose apps also connect (they get the connection Secret too)."""
+    reader_roles: Mapping[str, SchemaRole] = field(default_factory=dict)
+    """Other namespaces of the service whose apps also connect, each as its own role owning one schema."""
     instances: int = 3
     storage_size: str = "50Gi"
     resources: Resources = DATABASE_RESOURCES

@@ -118,6 +118,7 @@ def deploy_database(
             parameters=spec.parameters,
             pg_stat_statements=spec.pg_stat_statements,
             schemas=spec.schemas,
+            schema_roles={reader.role: reader.schema for reader in spec.reader_roles.values()},
             resources=spec.resources,
             image_name=images.pinned(POSTGRES_IMAGE, settings.pin_images),
             part_of=name,

@@ -154,15 +154,15 @@ def _share_database_secret(
     namespaces: dict[str, TenantNamespace],
     opts: pulumi.ResourceOptions,
 ) -> None:
-    """The service's other namespaces connect to the same database through their own copy of the Secret."""
+    """The service's other namespaces connect to the same database, each as its own role."""
     assert service.database is not None
-    for namespace in service.database.spec.reader_namespaces:
+    for namespace, reader in service.database.spec.reader_roles.items():
         AppSecret(
             f"{namespace}-{DATABASE_URL.secret}",
             AppSecretArgs(
                 namespace=namespaces[namespace].namespace.metadata.name,
                 secret_name=DATABASE_URL.secret,
-                values={DATABASE_URL.key: database.url},
+                values={DATABASE_URL.key: database.role_urls[reader.role]},
                 labels={"app.kubernetes.io/part-of": service.spec.name},
             ),
             opts,

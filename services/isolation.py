@@ -15,8 +15,8 @@ colours by BlueGreen.
 
 Platform (S4-04): V1 and V3 share V2's database, so their pods reach the database pods on 5432, and
 nothing else of `platform-v2-stable`; V2's pods reach no V1 or V3 pod (their egress allow-list is the
-manual's `v2-isolation` policy). At the database level all tiers still connect as the database owner
-through the shared `database-secret`: separate roles per tier are a data-tier change.
+manual's `v2-isolation` policy). At the database level V1 and V3 connect as their own roles, which own
+only their schema (DatabaseSpec.reader_roles), never as V2's schema owner.
 """
 
 from __future__ import annotations

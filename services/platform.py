@@ -1,7 +1,7 @@
 """Platform V1/V2/V3 [004-platform-v1-v2-v3-operations-runbook.md]: S4-01, S4-02, S4-03, S4-06, S4-08."""
 
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef
-from services.catalog import AppSpec, DatabaseSpec, SecretSpec, ServiceSpec
+from services.catalog import AppSpec, DatabaseSpec, SchemaRole, SecretSpec, ServiceSpec
 from services.common import AI_KEYS, DATABASE_URL
 
 V1, V2, V3 = "platform-v1-exp", "platform-v2-stable", "platform-v3-quarantine"  # S4-01
@@ -37,7 +37,8 @@ SERVICE = ServiceSpec(
         parameters={"max_connections": "200"},
         schemas=("production", "experiments_v1", "quarantine", "audit"),
         pg_stat_statements=True,
-        reader_namespaces=(V1, V3),
+        # S4-04: V1 and V3 connect as their own roles, owning only their schema, never as V2's owner.
+        reader_roles={V1: SchemaRole("platform_v1", "experiments_v1"), V3: SchemaRole("platform_v3", "quarantine")},
     ),
     apps=(
         _api(
