@@ -121,6 +121,6 @@ class AlertRules(pulumi.ComponentResource):
             kind="PrometheusRule",
             metadata=kube.metadata(name, args.namespace, {**kube.app_labels(name, args.service), **args.labels}),
             spec={"groups": self.groups},
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=kube.child_options(self, opts),
         )
         self.register_outputs({"ruleName": name, "alerts": [a.name for a in args.alerts]})

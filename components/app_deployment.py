@@ -154,8 +154,7 @@ class AppDeployment(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:app_deployment:AppDeployment", name, None, opts)
-        # Children do not inherit the caller's depends_on (e.g. the operator whose CRD the ServiceMonitor needs).
-        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+        child = kube.child_options(self, opts)
         self.labels = {**kube.app_labels(name, args.part_of), **args.pod_labels}
         self.service_name = name
 

@@ -40,7 +40,7 @@ class AppSecret(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AppSecretArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:app_secret:AppSecret", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = kube.child_options(self, opts)
         self.secret_name = args.secret_name
         self.values = {key: pulumi.Output.secret(value) for key, value in args.values.items()}
         for key, length in args.generated.items():

@@ -109,8 +109,7 @@ class BlueGreen(pulumi.ComponentResource):
     def __init__(self, name: str, args: BlueGreenArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:blue_green:BlueGreen", name, None, opts)
         _check(name, args)
-        # Children do not inherit depends_on from their parent (e.g. the add-on releases with the CRDs).
-        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+        child = kube.child_options(self, opts)
         self.active = args.active
         self.idle = next(c for c in COLOURS if c != args.active)
         self.service_name = name

@@ -73,8 +73,7 @@ class Canary(pulumi.ComponentResource):
     def __init__(self, name: str, args: CanaryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:canary:Canary", name, None, opts)
         _check(args)
-        # Children do not inherit depends_on from their parent (e.g. the add-on releases with the CRDs).
-        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+        child = kube.child_options(self, opts)
         self.service_name = name
         self.labels = {"app": name}
         stable = args.stable

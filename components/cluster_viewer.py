@@ -51,13 +51,13 @@ class ClusterViewer(pulumi.ComponentResource):
             f"{name}-role",
             metadata=kube.metadata(args.role_name, labels=args.labels),
             rules=[rule.policy_rule() for rule in args.rules],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=kube.child_options(self, opts),
         )
         self.binding = k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-binding",
             metadata=kube.metadata(args.role_name, labels=args.labels),
             role_ref={"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": args.role_name},
             subjects=[{"apiGroup": RBAC_GROUP, "kind": "Group", "name": args.group}],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role]),  # the role waited for the caller's
         )
         self.register_outputs({"roleName": args.role_name})

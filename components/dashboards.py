@@ -224,7 +224,7 @@ class Dashboards(pulumi.ComponentResource):
                     annotations,
                 ),
                 data={f"{spec.uid}.json": json.dumps(dashboard_json(spec, args.datasource_uid), indent=1)},
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=kube.child_options(self, opts),
             )
             for spec in args.dashboards
         }

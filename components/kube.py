@@ -32,6 +32,15 @@ def selector_labels(name: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": name}
 
 
+def child_options(parent: pulumi.Resource, opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+    """Options for a component's children: parented, and waiting for what the caller made the component wait for.
+
+    Pulumi does not pass a component's `depends_on` on to its children; without this a custom resource
+    could be created before the operator release that defines its CRD.
+    """
+    return pulumi.ResourceOptions(parent=parent, depends_on=opts.depends_on if opts else None)
+
+
 def metadata(
     name: pulumi.Input[str],
     namespace: pulumi.Input[str] | None = None,
@@ -44,6 +53,23 @@ def metadata(
     if annotations:
         meta["annotations"] = dict(annotations)
     return meta
+
+
+POD_SECURITY_VERSION = "v1.32"
+
+
+def namespace_labels(name: str, enforce: str = "restricted") -> dict[str, str]:
+    """A namespace's name label (selectors use it) and Pod Security labels.
+
+    Audit and warn stay at `restricted` even where enforcement is relaxed, so every relaxation shows.
+    """
+    return {
+        "kubernetes.io/metadata.name": name,
+        "pod-security.kubernetes.io/enforce": enforce,
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+        **{f"pod-security.kubernetes.io/{mode}-version": POD_SECURITY_VERSION for mode in ("enforce", "audit", "warn")},
+    }
 
 
 def pod_security_context(run_as_user: int = 10001, fs_group: int | None = None) -> dict[str, Any]:

@@ -457,11 +457,16 @@ class MonitoringStack(pulumi.ComponentResource):
     def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:monitoring_stack:MonitoringStack", name, None, opts)
         _validate(args)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete)
+        stateful = pulumi.ResourceOptions.merge(
+            kube.child_options(self, opts),
+            pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.retain_on_delete),
+        )
         labels = kube.app_labels(name, component="monitoring")
 
         namespace = [self._namespace(name, args, labels, stateful)] if args.create_namespace else []
-        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=namespace)
+        in_namespace = pulumi.ResourceOptions.merge(
+            kube.child_options(self, opts), pulumi.ResourceOptions(depends_on=namespace)
+        )
         secrets = [
             self._receivers_secret(name, args, labels, in_namespace),
             self._grafana_secret(name, args, labels, in_namespace),
@@ -501,12 +506,8 @@ class MonitoringStack(pulumi.ComponentResource):
     def _namespace(
         self, name: str, args: MonitoringStackArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
     ) -> k8s.core.v1.Namespace:
-        pod_security = {
-            # node-exporter needs hostNetwork, hostPID and hostPath volumes.
-            "pod-security.kubernetes.io/enforce": "privileged",
-            "pod-security.kubernetes.io/audit": "restricted",
-            "pod-security.kubernetes.io/warn": "restricted",
-        }
+        # node-exporter needs hostNetwork, hostPID and hostPath volumes.
+        pod_security = kube.namespace_labels(args.namespace, enforce="privileged")
         return k8s.core.v1.Namespace(
             f"{name}-namespace", metadata=kube.metadata(args.namespace, labels={**labels, **pod_security}), opts=opts
         )

@@ -125,7 +125,7 @@ class NamespaceRbac(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NamespaceRbacArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:namespace_rbac:NamespaceRbac", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = kube.child_options(self, opts)
         wanted = {
             "operator": (args.operator_rules, args.operators_group),
             "deployer": (args.deployer_rules, args.deployers_group),

@@ -88,7 +88,7 @@ class NetworkPolicies(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkPoliciesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:network_policies:NetworkPolicies", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = kube.child_options(self, opts)
         namespace = args.namespace_ref if args.namespace_ref is not None else args.namespace
         self.policies = {
             policy_name: k8s.networking.v1.NetworkPolicy(

@@ -15,7 +15,6 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import kube
-from components.tenant_namespace import POD_SECURITY_VERSION
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,8 @@ class PlatformAddons(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformAddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:platform_addons:PlatformAddons", name, None, opts)
-        namespaces = self._namespaces(name, args.addons)
+        child = kube.child_options(self, opts)
+        namespaces = self._namespaces(name, args.addons, child)
         self.releases = {}
         for addon in _in_dependency_order(args.addons):
             self.releases[addon.name] = k8s.helm.v3.Release(
@@ -69,13 +69,16 @@ class PlatformAddons(pulumi.ComponentResource):
                 atomic=True,
                 cleanup_on_fail=True,
                 timeout=args.timeout_seconds,
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[self.releases[o] for o in addon.after if o in self.releases]
+                opts=pulumi.ResourceOptions.merge(
+                    child,
+                    pulumi.ResourceOptions(depends_on=[self.releases[o] for o in addon.after if o in self.releases]),
                 ),
             )
         self.register_outputs({"releases": sorted(self.releases)})
 
-    def _namespaces(self, name: str, addons: Sequence[HelmAddon]) -> dict[str, k8s.core.v1.Namespace]:
+    def _namespaces(
+        self, name: str, addons: Sequence[HelmAddon], opts: pulumi.ResourceOptions
+    ) -> dict[str, k8s.core.v1.Namespace]:
         levels: dict[str, str] = {}
         for addon in addons:
             # The least restrictive level any add-on in a shared namespace needs wins.
@@ -84,18 +87,8 @@ class PlatformAddons(pulumi.ComponentResource):
         return {
             namespace: k8s.core.v1.Namespace(
                 f"{name}-{namespace}",
-                metadata=kube.metadata(
-                    namespace,
-                    labels={
-                        "kubernetes.io/metadata.name": namespace,
-                        "pod-security.kubernetes.io/enforce": level,
-                        "pod-security.kubernetes.io/enforce-version": POD_SECURITY_VERSION,
-                        # Audit and warn at `restricted` so every relaxation stays visible.
-                        "pod-security.kubernetes.io/audit": "restricted",
-                        "pod-security.kubernetes.io/warn": "restricted",
-                    },
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
+                metadata=kube.metadata(namespace, labels=kube.namespace_labels(namespace, enforce=level)),
+                opts=opts,
             )
             for namespace, level in levels.items()
         }

@@ -258,8 +258,7 @@ class PostgresCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PostgresClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:postgres_cluster:PostgresCluster", name, None, opts)
-        # Children do not inherit depends_on from their parent; the operator/plugin release must come first.
-        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+        child = kube.child_options(self, opts)
         self.labels = kube.app_labels(name, args.part_of, component="database")
         self.cluster_name = name
         self.app_secret_name = args.app_secret_name

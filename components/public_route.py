@@ -130,8 +130,7 @@ class PublicRoute(pulumi.ComponentResource):
     def __init__(self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:public_route:PublicRoute", name, None, opts)
         _check(args)
-        # Children do not inherit depends_on from their parent; the CRDs' add-on release must come first.
-        child = pulumi.ResourceOptions(parent=self, depends_on=opts.depends_on if opts else None)
+        child = kube.child_options(self, opts)
         self.gateway_name = args.gateway_name
         self.gateway_namespace = args.namespace
         self.listeners = {host.hostname: listener_name(host.hostname) for host in args.hosts}

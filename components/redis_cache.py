@@ -248,7 +248,7 @@ class RedisCache(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:redis_cache:RedisCache", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = kube.child_options(self, opts)
         self.service_name = base = args.kubernetes_name or name
         self.labels = kube.app_labels(base, args.part_of, component="redis")
         self.port = PORT

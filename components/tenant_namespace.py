@@ -14,8 +14,6 @@ import pulumi_kubernetes as k8s
 
 from components import kube
 
-POD_SECURITY_VERSION = "v1.32"
-
 
 @dataclass(frozen=True)
 class Quota:
@@ -50,8 +48,6 @@ class TenantNamespaceArgs:
     """Defaults applied by the LimitRange."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Extra namespace labels (e.g. `app.kubernetes.io/part-of`)."""
-    pod_security: str = "restricted"
-    """Pod Security level enforced, audited and warned."""
     dns_namespace: str = "kube-system"
     dns_pod_labels: Mapping[str, str] = field(default_factory=lambda: {"k8s-app": "kube-dns"})
     """Labels of the cluster DNS pods that every pod may query on port 53."""
@@ -67,20 +63,13 @@ class TenantNamespace(pulumi.ComponentResource):
     def __init__(self, name: str, args: TenantNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:tenant_namespace:TenantNamespace", name, None, opts)
         self.name = name
-        labels = {
-            **args.labels,
-            "kubernetes.io/metadata.name": name,
-            **{f"pod-security.kubernetes.io/{mode}": args.pod_security for mode in ("enforce", "audit", "warn")},
-            **{
-                f"pod-security.kubernetes.io/{mode}-version": POD_SECURITY_VERSION
-                for mode in ("enforce", "audit", "warn")
-            },
-        }
         self.namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace", metadata=kube.metadata(name, labels=labels), opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-namespace",
+            metadata=kube.metadata(name, labels={**args.labels, **kube.namespace_labels(name)}),
+            opts=kube.child_options(self, opts),
         )
         # Everything else lives inside the namespace, so it waits for it.
-        inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])  # implies the caller's depends_on
         self._quota(name, args.quota, inside)
         self._limit_range(name, args.container_defaults, inside)
         self._default_deny(name, inside)

@@ -19,6 +19,9 @@ AI_KEYS = {
     "primary": ConfigSecret("primaryAiApiKey", "primary AI provider API key of the platform tiers"),
 }
 
+# Where Prometheus, Alertmanager and Grafana run (ours, or the cluster team's when the add-on is off).
+MONITORING_NAMESPACE = "monitoring"
+
 # Each namespace's Redis is `redis`, as the manuals' apps call it. The CloudNativePG cluster is named after
 # its service so that its name (and its Services `<cluster>-rw`/`-ro`) is unique across the stack.
 CACHE_HOST = "redis"
@@ -26,6 +29,7 @@ CACHE_HOST = "redis"
 
 def database_cluster(service: str) -> str:
     return f"{service}-db"
+
 
 # Alert receiver credentials (X-11, S1-11), needed while this program runs the monitoring stack.
 ALERTING_SECRETS = {

@@ -18,10 +18,10 @@ from typing import Any
 
 import pulumi
 
-from components import monitoring_stack
 from components.app_deployment import AppDeployment, AppDeploymentArgs
 from components.blue_green import CURL_IMAGE, BlueGreen, BlueGreenArgs, SmokeTest
 from components.canary import TRACK_LABEL, Canary, CanaryArgs, GatewayListener
+from components.monitoring_stack import MonitoringStack
 from components.public_route import AcmeIssuer, Backend, PublicHost, PublicRoute, PublicRouteArgs, listener_name
 from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
 from providers import Providers
@@ -33,11 +33,6 @@ from settings import AppSettings, BlueGreenSettings, CanarySettings, Settings
 GATEWAY_NAME = "public"
 # Host names the manuals give (S3-03); every other public app is served at `<app>.<domain>`.
 HOST_LABELS = {"cad-ml-platform": "api"}
-MONITORING_NAMESPACE = "monitoring"
-MONITORING_HOSTS = {
-    "prom": Backend(f"{monitoring_stack.CHART}-prometheus", MONITORING_NAMESPACE, 9090),
-    "grafana": Backend(f"{monitoring_stack.CHART}-grafana", MONITORING_NAMESPACE, 80),
-}
 # Only cert-manager's HTTP-01 solver pods run in the Gateway's namespace.
 GATEWAY_QUOTA = Quota(requests_cpu="500m", requests_memory="512Mi", limits_cpu="1", limits_memory="1Gi", pods=10)
 
@@ -64,11 +59,11 @@ def deploy_app(
     settings: Settings,
     build_args: ArgsBuilder,
     opts: pulumi.ResourceOptions,
-    operators: Sequence[pulumi.Resource] = (),
 ) -> DeliveredApp:
     """Declare APP with the component its delivery strategy asks for.
 
-    OPERATORS: releases whose CRDs custom resources need (a canary's HTTPRoute waits for them).
+    OPTS must make it wait for the operators whose CRDs its custom resources need (ServiceMonitors,
+    a canary's HTTPRoute).
     """
     outputs: dict[str, Any] = {"publicUrl": f"https://{public_host(settings, app.spec)}"} if app.spec.public else {}
     component: AppDeployment | BlueGreen | Canary
@@ -80,8 +75,7 @@ def deploy_app(
             outputs["activeColour"] = blue_green.active
         case CanarySettings() as canary:
             args = _canary_args(app, canary, settings, build_args)
-            after = pulumi.ResourceOptions(depends_on=list(operators))
-            component, namespace = Canary(name, args, pulumi.ResourceOptions.merge(opts, after)), args.stable.namespace
+            component, namespace = Canary(name, args, opts), args.stable.namespace
         case _:
             args = build_args(app)
             component, namespace = AppDeployment(name, args, opts), args.namespace
@@ -138,13 +132,15 @@ def deploy_routes(
     settings: Settings,
     providers: Providers,
     services: Mapping[str, Any],
+    monitoring: MonitoringStack | None,
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> PublicRoute:
     """The Gateway, certificates and routes of every public host (X-15, S3-03).
 
     SERVICES are deploy_platform's per-service outputs: each app's `namespace` there is its Namespace's
-    output, so routes and policies placed in app namespaces wait for them. DEPENDS_ON: what must exist
-    first (the add-on releases that install the Gateway API and cert-manager CRDs).
+    output, so routes and policies placed in app namespaces wait for them. MONITORING, when this program
+    runs it, gets the `prom.` and `grafana.` hosts. DEPENDS_ON: what must exist first (the add-on releases
+    that install the Gateway API and cert-manager CRDs).
     """
     opts = pulumi.ResourceOptions(provider=providers.kubernetes)
     gateway = settings.gateway
@@ -159,10 +155,11 @@ def deploy_routes(
             if app.spec.public:
                 hosts.append(_app_host(settings, app))
                 namespaces[app.spec.namespace] = services[service.spec.name]["apps"][app.spec.name]["namespace"]
-    hosts += [
-        PublicHost(f"{label}.{settings.domain}", gateway.namespace, (backend,))
-        for label, backend in MONITORING_HOSTS.items()
-    ]
+    if monitoring is not None:
+        hosts += [
+            PublicHost(f"{label}.{settings.domain}", gateway.namespace, (backend,))
+            for label, backend in _monitoring_backends(monitoring).items()
+        ]
     issuer = settings.tls.clusterIssuer
     ours = settings.addons.gateway
     return PublicRoute(
@@ -182,6 +179,13 @@ def deploy_routes(
         ),
         pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(depends_on))),
     )
+
+
+def _monitoring_backends(monitoring: MonitoringStack) -> dict[str, Backend]:
+    return {
+        "prom": Backend(monitoring.prometheus_service_name, monitoring.namespace, 9090),
+        "grafana": Backend(monitoring.grafana_service_name, monitoring.namespace, 80),
+    }
 
 
 def _app_host(settings: Settings, app: AppSettings) -> PublicHost:

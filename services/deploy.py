@@ -36,12 +36,15 @@ QUOTA_RESERVE_PODS = 10
 def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
     """Declare the add-ons, the backup bucket and every enabled service; returns the stack outputs."""
     opts = pulumi.ResourceOptions(provider=providers.kubernetes)
+    monitoring = deploy_monitoring_stack(settings, opts)
     addons = PlatformAddons(
         "addons",
         PlatformAddonsArgs([addon for switch, addon in ADDONS.items() if getattr(settings.addons, switch)]),
-        opts,
+        # The operators' charts declare ServiceMonitors/PodMonitors: the Prometheus Operator's CRDs come first.
+        pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(depends_on=[monitoring.release] if monitoring else None)
+        ),
     )
-    monitoring = deploy_monitoring_stack(settings, opts)
     deploy_cluster_access(settings, opts)
     platform = Platform(
         settings=settings,
@@ -51,7 +54,7 @@ def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
         bucket=deploy_backups(settings, providers) if _any_database(settings) else None,
     )
     services = {service.spec.name: deploy_service(service, platform) for service in settings.enabled_services}
-    deploy_routes(settings, providers, services, platform.operators)
+    deploy_routes(settings, providers, services, monitoring, platform.operators)
     outputs: dict[str, Any] = {"environment": settings.environment, "services": services}
     if platform.bucket is not None:
         outputs["backupBucket"] = {"name": platform.bucket.bucket_name, "arn": platform.bucket.bucket_arn}
@@ -110,7 +113,8 @@ def deploy_service(service: ServiceSettings, platform: Platform) -> dict[str, An
     deploy_service_observability(service, settings, namespaces, with_operators)
     stores: dict[str, Any] = {}
     if service.cache is not None:
-        cache = deploy_cache(service, settings, namespaces[service.cache.spec.namespace].namespace.metadata.name, opts)
+        namespace = namespaces[service.cache.spec.namespace].namespace.metadata.name
+        cache = deploy_cache(service, settings, namespace, with_operators)
         stores["redis"] = {"host": cache.host, "secretName": cache.url_secret_name}
     if service.database is not None and platform.bucket is not None:
         database = deploy_database(
@@ -133,8 +137,7 @@ def deploy_service(service: ServiceSettings, platform: Platform) -> dict[str, An
             app,
             settings,
             partial(app_args, namespace=namespaces[app.spec.namespace], part_of=spec.name, pin=settings.pin_images),
-            opts,
-            platform.operators,
+            with_operators,
         )
         for name, app in service.apps.items()
     }

@@ -35,8 +35,7 @@ from components.redis_cache import PORT as REDIS_PORT
 from components.tenant_namespace import TenantNamespace
 from services.addons import CNPG_NAMESPACE
 from services.catalog import AppSpec
-from services.common import CACHE_HOST, database_cluster
-from services.delivery import MONITORING_NAMESPACE
+from services.common import CACHE_HOST, MONITORING_NAMESPACE, database_cluster
 from settings import NetworkPolicyConfig, ServiceSettings, Settings
 
 HTTPS = 443

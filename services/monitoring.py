@@ -11,7 +11,7 @@ from components.dashboards import Dashboards, DashboardsArgs
 from components.monitoring_stack import AlertReceivers, MonitoringStack, MonitoringStackArgs, ReceiverCredentials
 from components.tenant_namespace import TenantNamespace
 from services import observability
-from services.common import ALERTING_SECRETS
+from services.common import ALERTING_SECRETS, MONITORING_NAMESPACE
 from settings import ServiceSettings, Settings
 
 
@@ -40,6 +40,7 @@ def deploy_monitoring_stack(settings: Settings, opts: pulumi.ResourceOptions) ->
                 smtp_password=secret[ALERTING_SECRETS["smtp"].config_key],
                 webhook_token=secret.get(ALERTING_SECRETS["webhook"].config_key),
             ),
+            namespace=MONITORING_NAMESPACE,
             retention=monitoring.retention,
             retention_size=monitoring.retentionSize,
             storage_class=monitoring.storageClass,

@@ -176,8 +176,12 @@ def _service_down(ns: str, app: str, for_minutes: int = 2) -> Alert:
         f"{app} is unreachable",
         f"No instance of {app} in {{{{ $labels.namespace }}}} answers Prometheus' scrapes.",
         (
-            Scenario({_series("up", pod_a): _gauge(0), _series("up", pod_b): _gauge(0)}, _at(for_minutes), True,
-                     {"namespace": ns}),
+            Scenario(
+                {_series("up", pod_a): _gauge(0), _series("up", pod_b): _gauge(0)},
+                _at(for_minutes),
+                True,
+                {"namespace": ns},
+            ),
             # No target left at all (Deployment scaled to zero or deleted).
             Scenario({_series("up", elsewhere): _gauge(1)}, _at(for_minutes), True, {"namespace": ns}),
             Scenario({_series("up", pod_a): _gauge(1), _series("up", pod_b): _gauge(0)}, _at(for_minutes), False),
@@ -340,7 +344,11 @@ def _database_alerts(ns: str, service: str) -> list[Alert]:
             ),
         ),
         *_cronjob_alerts(
-            ns, f"{cluster}-restore-check", "DatabaseRestoreCheck", f"Restore check of {cluster}", 3,
+            ns,
+            f"{cluster}-restore-check",
+            "DatabaseRestoreCheck",
+            f"Restore check of {cluster}",
+            3,
             WEEKLY_WITH_SLACK_SECONDS,
         ),
         *_cronjob_alerts(
@@ -472,15 +480,18 @@ def _redis_row(ns: str) -> RowSpec:
             PanelSpec("Clients", (Query(f"sum(redis_connected_clients{{{redis}}})"),), "short", "stat", width=6),
             PanelSpec("Memory", (Query(f"sum(redis_memory_used_bytes{{{redis}}})"),), "bytes", width=6),
             PanelSpec(
-                "Commands per second", (Query(f"sum(rate(redis_commands_processed_total{{{redis}}}[5m]))"),), "ops",
+                "Commands per second",
+                (Query(f"sum(rate(redis_commands_processed_total{{{redis}}}[5m]))"),),
+                "ops",
                 width=6,
             ),
         ),
     )
 
 
-def _http_row(ns: str, p95_target: float, metric: str = "http_requests_total",
-              histogram: str = "http_request_duration_seconds") -> RowSpec:
+def _http_row(
+    ns: str, p95_target: float, metric: str = "http_requests_total", histogram: str = "http_request_duration_seconds"
+) -> RowSpec:
     selector = f'namespace="{ns}"'
     return RowSpec(
         "Requests",
@@ -493,8 +504,10 @@ def _http_row(ns: str, p95_target: float, metric: str = "http_requests_total",
             PanelSpec(
                 "Latency",
                 tuple(
-                    Query(f"histogram_quantile({q}, sum by (le) (rate({histogram}_bucket{{{selector}}}[5m])))",
-                          f"p{q * 100:g}")
+                    Query(
+                        f"histogram_quantile({q}, sum by (le) (rate({histogram}_bucket{{{selector}}}[5m])))",
+                        f"p{q * 100:g}",
+                    )
                     for q in (0.5, 0.95, 0.99)
                 ),
                 "s",
@@ -537,7 +550,7 @@ def _ai_benchmark() -> ServiceObservability:
             "2m",
             "critical",
             "High error rate on benchmark service",
-            "{{ $labels.method }} {{ $labels.endpoint }} answers {{ $value | printf \"%.3f\" }} 5xx responses "
+            '{{ $labels.method }} {{ $labels.endpoint }} answers {{ $value | printf "%.3f" }} 5xx responses '
             "per second (threshold 0.01/s).",
             (
                 Scenario({errors: _counter(3), ok: _counter(600)}, "10m", True, {**run, "status": "500"}, "0.050"),
@@ -550,7 +563,7 @@ def _ai_benchmark() -> ServiceObservability:
             "2m",
             "warning",
             "High latency on benchmark service",
-            "p95 response time is {{ $value | printf \"%.2f\" }} s (threshold 2 s, target below 1 s).",
+            'p95 response time is {{ $value | printf "%.2f" }} s (threshold 2 s, target below 1 s).',
             (
                 Scenario(buckets({"1": 0, "2": 0, "5": 60, "+Inf": 60}), "10m", True, {}, "4.85"),
                 Scenario(buckets({"1": 0, "2": 60, "5": 60, "+Inf": 60}), "10m", False),
@@ -566,14 +579,22 @@ def _ai_benchmark() -> ServiceObservability:
             "{{ $value | humanizePercentage }} of requests fail with 5xx (alert above 1 %, target below 0.1 %).",
             (
                 Scenario(
-                    {_series("benchmark_requests_total", {**scoped, "status": "500"}): _counter(3),
-                     _series("benchmark_requests_total", {**scoped, "status": "200"}): _counter(57)},
-                    "10m", True, {"namespace": ns}, "5%",
+                    {
+                        _series("benchmark_requests_total", {**scoped, "status": "500"}): _counter(3),
+                        _series("benchmark_requests_total", {**scoped, "status": "200"}): _counter(57),
+                    },
+                    "10m",
+                    True,
+                    {"namespace": ns},
+                    "5%",
                 ),
                 Scenario(
-                    {_series("benchmark_requests_total", {**scoped, "status": "500"}): _counter(0.3),
-                     _series("benchmark_requests_total", {**scoped, "status": "200"}): _counter(59.7)},
-                    "10m", False,
+                    {
+                        _series("benchmark_requests_total", {**scoped, "status": "500"}): _counter(0.3),
+                        _series("benchmark_requests_total", {**scoped, "status": "200"}): _counter(59.7),
+                    },
+                    "10m",
+                    False,
                 ),
             ),
         ),
@@ -583,12 +604,18 @@ def _ai_benchmark() -> ServiceObservability:
             "10m",
             "info",
             "Benchmark API throughput is low",
-            "The API serves {{ $value | printf \"%.1f\" }} requests per second (alert below 10, target above 50).",
+            'The API serves {{ $value | printf "%.1f" }} requests per second (alert below 10, target above 50).',
             (
-                Scenario({_series("benchmark_requests_total", {**scoped, "status": "200"}): _counter(300)}, "15m", True,
-                         {"namespace": ns}, "5.0"),
-                Scenario({_series("benchmark_requests_total", {**scoped, "status": "200"}): _counter(660)}, "15m",
-                         False),
+                Scenario(
+                    {_series("benchmark_requests_total", {**scoped, "status": "200"}): _counter(300)},
+                    "15m",
+                    True,
+                    {"namespace": ns},
+                    "5.0",
+                ),
+                Scenario(
+                    {_series("benchmark_requests_total", {**scoped, "status": "200"}): _counter(660)}, "15m", False
+                ),
             ),
         ),
         _service_down(ns, "ai-benchmark-api"),
@@ -602,89 +629,134 @@ def _ai_benchmark() -> ServiceObservability:
         (
             PanelSpec("p95 response time", (Query(p95),), "s", "stat", "Target below 1 s.", good_below(1), width=8),
             PanelSpec(
-                "Throughput", (Query(f"sum(rate(benchmark_requests_total{{{api}}}[5m]))"),), "reqps", "stat",
-                "Target above 50 requests per second.", good_above(50), width=8,
+                "Throughput",
+                (Query(f"sum(rate(benchmark_requests_total{{{api}}}[5m]))"),),
+                "reqps",
+                "stat",
+                "Target above 50 requests per second.",
+                good_above(50),
+                width=8,
             ),
             PanelSpec(
-                "Error rate", (Query(_http_error_ratio(ns, metric="benchmark_requests_total")),), "percentunit", "stat",
-                "Target below 0.1 %.", good_below(0.001), width=8,
+                "Error rate",
+                (Query(_http_error_ratio(ns, metric="benchmark_requests_total")),),
+                "percentunit",
+                "stat",
+                "Target below 0.1 %.",
+                good_below(0.001),
+                width=8,
             ),
         ),
     )
     # The manual names no database timing metric: the API is expected to export this histogram.
-    query_p95 = (
-        f"histogram_quantile(0.95, sum by (le) (rate(benchmark_db_query_duration_seconds_bucket{{{api}}}[5m])))"
-    )
+    query_p95 = f"histogram_quantile(0.95, sum by (le) (rate(benchmark_db_query_duration_seconds_bucket{{{api}}}[5m])))"
     dashboards = (
         DashboardSpec(
-            "ai-benchmark-system", "AI Benchmark / System Overview",
+            "ai-benchmark-system",
+            "AI Benchmark / System Overview",
             (
                 RowSpec(
                     "Availability",
                     (
-                        PanelSpec("API instances up", (Query(f'sum(up{{{api},job=~"ai-benchmark-api.*"}})'),), "short",
-                                  "stat", width=12),
-                        PanelSpec("Worker replicas available", (Query(
-                            f'sum(kube_deployment_status_replicas_available{{{api},deployment="ai-benchmark-worker"}})'
-                        ),), "short", "stat", width=12),
+                        PanelSpec(
+                            "API instances up",
+                            (Query(f'sum(up{{{api},job=~"ai-benchmark-api.*"}})'),),
+                            "short",
+                            "stat",
+                            width=12,
+                        ),
+                        PanelSpec(
+                            "Worker replicas available",
+                            (
+                                Query(
+                                    f'sum(kube_deployment_status_replicas_available{{{api},deployment="ai-benchmark-worker"}})'
+                                ),
+                            ),
+                            "short",
+                            "stat",
+                            width=12,
+                        ),
                     ),
                 ),
                 _resources_row(ns),
             ),
-            "CPU, memory, disk usage (S0-06).", ("ai-benchmark",),
+            "CPU, memory, disk usage (S0-06).",
+            ("ai-benchmark",),
         ),
         DashboardSpec(
-            "ai-benchmark-api", "AI Benchmark / API Performance",
+            "ai-benchmark-api",
+            "AI Benchmark / API Performance",
             (kpis, _http_row(ns, 1, "benchmark_requests_total", "benchmark_response_time_seconds")),
-            "Request rates and response times (S0-06, S0-07).", ("ai-benchmark",),
+            "Request rates and response times (S0-06, S0-07).",
+            ("ai-benchmark",),
         ),
         DashboardSpec(
-            "ai-benchmark-database", "AI Benchmark / Database Metrics",
+            "ai-benchmark-database",
+            "AI Benchmark / Database Metrics",
             (
                 RowSpec(
                     "KPIs (S0-07)",
                     (
-                        PanelSpec("DB query p95", (Query(query_p95),), "s", "stat", "Target below 100 ms.",
-                                  good_below(DB_DASHBOARD_TARGETS["query_seconds"])),
+                        PanelSpec(
+                            "DB query p95",
+                            (Query(query_p95),),
+                            "s",
+                            "stat",
+                            "Target below 100 ms.",
+                            good_below(DB_DASHBOARD_TARGETS["query_seconds"]),
+                        ),
                     ),
                 ),
                 _database_row(ns, service),
                 _redis_row(ns),
             ),
-            "Query performance and connections (S0-06, S0-07).", ("ai-benchmark",),
+            "Query performance and connections (S0-06, S0-07).",
+            ("ai-benchmark",),
         ),
         DashboardSpec(
-            "ai-benchmark-analytics", "AI Benchmark / Benchmark Analytics",
+            "ai-benchmark-analytics",
+            "AI Benchmark / Benchmark Analytics",
             (
                 RowSpec(
                     "Runs",
                     (
-                        PanelSpec("Active runs", (Query(f"sum(benchmark_active_runs{{{api}}})"),), "short", "stat",
-                                  width=8),
+                        PanelSpec(
+                            "Active runs", (Query(f"sum(benchmark_active_runs{{{api}}})"),), "short", "stat", width=8
+                        ),
                         PanelSpec(
                             "Run submissions succeeding",
-                            (Query(
-                                f'sum(rate(benchmark_requests_total{{{api},endpoint="/api/benchmark/run",status=~"2.."}}'
-                                f"[1h]))\n"
-                                f'/ sum(rate(benchmark_requests_total{{{api},endpoint="/api/benchmark/run"}}[1h]))'
-                            ),),
-                            "percentunit", "stat", thresholds=good_above(0.99), width=8,
+                            (
+                                Query(
+                                    f'sum(rate(benchmark_requests_total{{{api},endpoint="/api/benchmark/run",status=~"2.."}}'
+                                    f"[1h]))\n"
+                                    f'/ sum(rate(benchmark_requests_total{{{api},endpoint="/api/benchmark/run"}}[1h]))'
+                                ),
+                            ),
+                            "percentunit",
+                            "stat",
+                            thresholds=good_above(0.99),
+                            width=8,
                         ),
                         PanelSpec(
                             "Run submissions per minute by status",
-                            (Query(
-                                f'sum by (status) (rate(benchmark_requests_total{{{api},endpoint="/api/benchmark/run"}}'
-                                "[5m])) * 60",
-                                "{{status}}",
-                            ),),
-                            "short", width=8,
+                            (
+                                Query(
+                                    "sum by (status) (rate(benchmark_requests_total"
+                                    f'{{{api},endpoint="/api/benchmark/run"}}[5m])) * 60',
+                                    "{{status}}",
+                                ),
+                            ),
+                            "short",
+                            width=8,
                         ),
-                        PanelSpec("Active runs over time", (Query(f"sum(benchmark_active_runs{{{api}}})", "runs"),),
-                                  width=24),
+                        PanelSpec(
+                            "Active runs over time", (Query(f"sum(benchmark_active_runs{{{api}}})", "runs"),), width=24
+                        ),
                     ),
                 ),
             ),
-            "Success rates and benchmark activity (S0-06).", ("ai-benchmark",),
+            "Success rates and benchmark activity (S0-06).",
+            ("ai-benchmark",),
         ),
     )
     return ServiceObservability(service, ns, alerts, dashboards)
@@ -712,7 +784,7 @@ def _agent_skeptic_bench() -> ServiceObservability:
             "5m",
             "critical",
             "High error rate detected",
-            "Error rate is {{ $value | printf \"%.3f\" }} errors per second on {{ $labels.pod }}.",
+            'Error rate is {{ $value | printf "%.3f" }} errors per second on {{ $labels.pod }}.',
             (
                 Scenario({_series("http_requests_total", request): _counter(12)}, "10m", True, request, "0.200"),
                 Scenario({_series("http_requests_total", request): _counter(5.4)}, "10m", False),
@@ -724,7 +796,7 @@ def _agent_skeptic_bench() -> ServiceObservability:
             "10m",
             "warning",
             "High response time",
-            "95th percentile response time is {{ $value | printf \"%.2f\" }} seconds.",
+            '95th percentile response time is {{ $value | printf "%.2f" }} seconds.',
             (
                 Scenario(buckets({"1": 0, "5": 0, "10": 60, "+Inf": 60}), "15m", True, {"namespace": ns}, "9.75"),
                 Scenario(buckets({"1": 0, "5": 60, "10": 60, "+Inf": 60}), "15m", False),
@@ -744,8 +816,13 @@ def _agent_skeptic_bench() -> ServiceObservability:
             "Low disk space",
             "Volume {{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} of its space left.",
             (
-                Scenario(_volume_stats(ns, 5_000_000_000), "10m", True,
-                         {"namespace": ns, "persistentvolumeclaim": "data"}, "5%"),
+                Scenario(
+                    _volume_stats(ns, 5_000_000_000),
+                    "10m",
+                    True,
+                    {"namespace": ns, "persistentvolumeclaim": "data"},
+                    "5%",
+                ),
                 Scenario(_volume_stats(ns, 11_000_000_000), "10m", False),
             ),
         ),
@@ -755,24 +832,34 @@ def _agent_skeptic_bench() -> ServiceObservability:
     selector = f'namespace="{ns}"'
     dashboards = (
         DashboardSpec(
-            "agent-skeptic-bench-overview", "Agent Skeptic Bench / Overview",
+            "agent-skeptic-bench-overview",
+            "Agent Skeptic Bench / Overview",
             (
                 _http_row(ns, 5),
                 RowSpec(
                     "Evaluations",
                     (
-                        PanelSpec("Evaluations per minute by model",
-                                  (Query(f"sum by (model) (rate(evaluations_total{{{selector}}}[5m])) * 60",
-                                         "{{model}}"),)),
-                        PanelSpec("Evaluations per minute by category",
-                                  (Query(f"sum by (category) (rate(evaluations_total{{{selector}}}[5m])) * 60",
-                                         "{{category}}"),)),
+                        PanelSpec(
+                            "Evaluations per minute by model",
+                            (Query(f"sum by (model) (rate(evaluations_total{{{selector}}}[5m])) * 60", "{{model}}"),),
+                        ),
+                        PanelSpec(
+                            "Evaluations per minute by category",
+                            (
+                                Query(
+                                    f"sum by (category) (rate(evaluations_total{{{selector}}}[5m])) * 60",
+                                    "{{category}}",
+                                ),
+                            ),
+                        ),
                         PanelSpec(
                             "Evaluation response time p95",
-                            (Query(
-                                "histogram_quantile(0.95, sum by (le) "
-                                f"(rate(response_time_seconds_bucket{{{selector}}}[5m])))"
-                            ),),
+                            (
+                                Query(
+                                    "histogram_quantile(0.95, sum by (le) "
+                                    f"(rate(response_time_seconds_bucket{{{selector}}}[5m])))"
+                                ),
+                            ),
                             "s",
                             width=24,
                         ),
@@ -780,12 +867,15 @@ def _agent_skeptic_bench() -> ServiceObservability:
                 ),
                 _resources_row(ns),
             ),
-            "Requests, evaluations and resources (S1-08).", ("agent-skeptic-bench",),
+            "Requests, evaluations and resources (S1-08).",
+            ("agent-skeptic-bench",),
         ),
         DashboardSpec(
-            "agent-skeptic-bench-data", "Agent Skeptic Bench / Data Stores",
+            "agent-skeptic-bench-data",
+            "Agent Skeptic Bench / Data Stores",
             (_database_row(ns, service), _redis_row(ns)),
-            "PostgreSQL and Redis health and backups.", ("agent-skeptic-bench",),
+            "PostgreSQL and Redis health and backups.",
+            ("agent-skeptic-bench",),
         ),
     )
     return ServiceObservability(service, ns, alerts, dashboards)
@@ -837,8 +927,13 @@ def _docc2context() -> ServiceObservability:
             "{{ $value | humanizePercentage }} of ZIP extractions fail (alert above 20 %, target below 5 %). "
             "Check file validation and disk space.",
             (
-                Scenario(extractions({"success": 6, "failed_extraction": 3, "failed_validation": 1}), "10m", True,
-                         {"namespace": ns}, "40%"),
+                Scenario(
+                    extractions({"success": 6, "failed_extraction": 3, "failed_validation": 1}),
+                    "10m",
+                    True,
+                    {"namespace": ns},
+                    "40%",
+                ),
                 Scenario(extractions({"success": 9, "failed_extraction": 1}), "10m", False),
             ),
         ),
@@ -864,7 +959,7 @@ def _docc2context() -> ServiceObservability:
             "0m",
             "warning",
             "Rate limit triggered more than 10 times in an hour",
-            "{{ $value | printf \"%.0f\" }} requests were rate limited in the last hour (alert above 10).",
+            '{{ $value | printf "%.0f" }} requests were rate limited in the last hour (alert above 10).',
             (
                 Scenario({_series("http_requests_total", too_many): _counter(1)}, "65m", True, {"namespace": ns}, "60"),
                 Scenario({_series("http_requests_total", too_many): _counter(0.15)}, "65m", False),
@@ -879,8 +974,13 @@ def _docc2context() -> ServiceObservability:
             "Disk usage above 85 %",
             "Volume {{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full (alert above 85 %).",
             (
-                Scenario(_volume_stats(ns, 10_000_000_000), "10m", True,
-                         {"namespace": ns, "persistentvolumeclaim": "data"}, "90%"),
+                Scenario(
+                    _volume_stats(ns, 10_000_000_000),
+                    "10m",
+                    True,
+                    {"namespace": ns, "persistentvolumeclaim": "data"},
+                    "90%",
+                ),
                 Scenario(_volume_stats(ns, 20_000_000_000), "10m", False),
             ),
         ),
@@ -894,41 +994,93 @@ def _docc2context() -> ServiceObservability:
     targets = RowSpec(
         "Targets (S2-07)",
         (
-            PanelSpec("Uptime (30 d)",
-                      (Query(f'avg(avg_over_time(up{{{selector},job="docc2context-api"}}[30d]))'),),
-                      "percentunit", "stat", "Target 99.9 %.", good_above(0.999), width=6),
-            PanelSpec("p95 response time",
-                      (Query(f"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket"
-                             f"{{{selector}}}[5m])))"),),
-                      "s", "stat", "Target below 2 s.", good_below(2), width=6),
-            PanelSpec("Error rate", (Query(_http_error_ratio(ns)),), "percentunit", "stat", "Target below 0.1 %.",
-                      good_below(0.001), width=6),
-            PanelSpec("Extraction success", (Query(success_ratio),), "percentunit", "stat", "Target above 95 %.",
-                      good_above(0.95), width=6),
+            PanelSpec(
+                "Uptime (30 d)",
+                (Query(f'avg(avg_over_time(up{{{selector},job="docc2context-api"}}[30d]))'),),
+                "percentunit",
+                "stat",
+                "Target 99.9 %.",
+                good_above(0.999),
+                width=6,
+            ),
+            PanelSpec(
+                "p95 response time",
+                (
+                    Query(
+                        f"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket"
+                        f"{{{selector}}}[5m])))"
+                    ),
+                ),
+                "s",
+                "stat",
+                "Target below 2 s.",
+                good_below(2),
+                width=6,
+            ),
+            PanelSpec(
+                "Error rate",
+                (Query(_http_error_ratio(ns)),),
+                "percentunit",
+                "stat",
+                "Target below 0.1 %.",
+                good_below(0.001),
+                width=6,
+            ),
+            PanelSpec(
+                "Extraction success",
+                (Query(success_ratio),),
+                "percentunit",
+                "stat",
+                "Target above 95 %.",
+                good_above(0.95),
+                width=6,
+            ),
         ),
     )
     conversions = RowSpec(
         "Conversions",
         (
-            PanelSpec("Extractions per minute by outcome",
-                      (Query(f"sum by (status) (rate(zip_extractions_total{{{selector}}}[5m])) * 60", "{{status}}"),)),
-            PanelSpec("Extraction p95",
-                      (Query(f"histogram_quantile(0.95, sum by (le) (rate(zip_extraction_duration_seconds_bucket"
-                             f"{{{selector}}}[5m])))"),), "s"),
+            PanelSpec(
+                "Extractions per minute by outcome",
+                (Query(f"sum by (status) (rate(zip_extractions_total{{{selector}}}[5m])) * 60", "{{status}}"),),
+            ),
+            PanelSpec(
+                "Extraction p95",
+                (
+                    Query(
+                        f"histogram_quantile(0.95, sum by (le) (rate(zip_extraction_duration_seconds_bucket"
+                        f"{{{selector}}}[5m])))"
+                    ),
+                ),
+                "s",
+            ),
             PanelSpec("Active conversions", (Query(f"sum(active_conversions{{{selector}}})"),)),
-            PanelSpec("Conversion errors by type",
-                      (Query(f"sum by (error_type) (rate(conversion_errors_total{{{selector}}}[5m])) * 60",
-                             "{{error_type}}"),)),
-            PanelSpec("Rate-limited requests (1 h)",
-                      (Query(f'sum(increase(http_requests_total{{{selector},status="429"}}[1h]))'),),
-                      "short", "stat", "Alert above 10 an hour.", good_below(10), width=24),
+            PanelSpec(
+                "Conversion errors by type",
+                (
+                    Query(
+                        f"sum by (error_type) (rate(conversion_errors_total{{{selector}}}[5m])) * 60", "{{error_type}}"
+                    ),
+                ),
+            ),
+            PanelSpec(
+                "Rate-limited requests (1 h)",
+                (Query(f'sum(increase(http_requests_total{{{selector},status="429"}}[1h]))'),),
+                "short",
+                "stat",
+                "Alert above 10 an hour.",
+                good_below(10),
+                width=24,
+            ),
         ),
     )
     dashboards = (
         DashboardSpec(
-            "docc2context-overview", "DocC2Context / Service",
+            "docc2context-overview",
+            "DocC2Context / Service",
             (targets, _http_row(ns, 2), conversions, _resources_row(ns), _redis_row(ns)),
-            "Availability, performance and conversion targets (S2-06, S2-07).", ("docc2context",),
+            "Availability, performance and conversion targets (S2-06, S2-07).",
+            ("docc2context",),
         ),
     )
     return ServiceObservability(service, ns, alerts, dashboards)
@@ -980,11 +1132,16 @@ def _cad_ml_platform() -> ServiceObservability:
             "10m",
             "warning",
             "Provider {{ $labels.provider }} degraded",
-            "Provider {{ $labels.provider }} health score is {{ $value | printf \"%.0f\" }} (alert below 50, "
+            'Provider {{ $labels.provider }} health score is {{ $value | printf "%.0f" }} (alert below 50, '
             "target above 95). Consider DISABLED_PROVIDERS and resetting its circuit breaker.",
             (
-                Scenario(gauge("provider_health_score", 30, provider="deepseek"), "15m", True,
-                         {"namespace": ns, "provider": "deepseek"}, "30"),
+                Scenario(
+                    gauge("provider_health_score", 30, provider="deepseek"),
+                    "15m",
+                    True,
+                    {"namespace": ns, "provider": "deepseek"},
+                    "30",
+                ),
                 Scenario(gauge("provider_health_score", 60, provider="deepseek"), "15m", False),
             ),
         ),
@@ -994,7 +1151,7 @@ def _cad_ml_platform() -> ServiceObservability:
             "10m",
             "warning",
             "OCR p95 latency above 2 s",
-            "OCR p95 latency is {{ $value | printf \"%.2f\" }} s (alert above 2 s, target below 1 s).",
+            'OCR p95 latency is {{ $value | printf "%.2f" }} s (alert above 2 s, target below 1 s).',
             (
                 Scenario(gauge("ocr_p95_latency_seconds", 3.5), "15m", True, {"namespace": ns}, "3.50"),
                 Scenario(gauge("ocr_p95_latency_seconds", 1.5), "15m", False),
@@ -1006,7 +1163,7 @@ def _cad_ml_platform() -> ServiceObservability:
             "5m",
             "warning",
             "Less than 20 % of the error budget remains",
-            "{{ $value | printf \"%.1f\" }} % of the SLO error budget remains (alert below 20 %, target above 50 %). "
+            '{{ $value | printf "%.1f" }} % of the SLO error budget remains (alert below 20 %, target above 50 %). '
             "Freeze risky deployments.",
             (
                 Scenario(gauge("error_budget_remaining", 12), "10m", True, {"namespace": ns}, "12.0"),
@@ -1032,11 +1189,10 @@ def _cad_ml_platform() -> ServiceObservability:
             "10m",
             "warning",
             "/api/compare failures above 5 %",
-            "{{ $value | humanizePercentage }} of compare requests end in status=\"error\": check vector search, "
+            '{{ $value | humanizePercentage }} of compare requests end in status="error": check vector search, '
             "storage and network, or roll back a recent change.",
             (
-                Scenario(compare(
-                    {"error": 12, "success": 48}), "15m", True, {"namespace": ns}, "20%"),
+                Scenario(compare({"error": 12, "success": 48}), "15m", True, {"namespace": ns}, "20%"),
                 Scenario(compare({"error": 1, "success": 1}), "15m", False),
                 Scenario(compare({"error": 2, "success": 58}), "15m", False),
             ),
@@ -1047,7 +1203,7 @@ def _cad_ml_platform() -> ServiceObservability:
             "15m",
             "info",
             "Most /api/compare requests find no candidate",
-            "{{ $value | humanizePercentage }} of compare requests end in status=\"not_found\": verify candidate id "
+            '{{ $value | humanizePercentage }} of compare requests end in status="not_found": verify candidate id '
             "alignment and index freshness.",
             (
                 Scenario(compare({"not_found": 40, "success": 20}), "20m", True, {"namespace": ns}, "66.67%"),
@@ -1063,10 +1219,19 @@ def _cad_ml_platform() -> ServiceObservability:
     health_colours = (Threshold(None, "red"), Threshold(50, "yellow"), Threshold(95, "green"))
     latency_colours = (Threshold(None, "green"), Threshold(1, "yellow"), Threshold(2, "red"))
     error_ratio = Query(f"max(platform_error_ratio{{{selector}}})", "error ratio")
-    budget = PanelSpec("Error Budget Remaining", (Query(f"min(error_budget_remaining{{{selector}}})"),), "percent",
-                       "gauge", "Alert below 20 %, target above 50 %.", budget_colours, 0, 100)
-    slo = PanelSpec("SLO Compliance", (Query(f"min(slo_availability{{{selector}}})", "availability"),), "percent",
-                    "stat")
+    budget = PanelSpec(
+        "Error Budget Remaining",
+        (Query(f"min(error_budget_remaining{{{selector}}})"),),
+        "percent",
+        "gauge",
+        "Alert below 20 %, target above 50 %.",
+        budget_colours,
+        0,
+        100,
+    )
+    slo = PanelSpec(
+        "SLO Compliance", (Query(f"min(slo_availability{{{selector}}})", "availability"),), "percent", "stat"
+    )
     provider_errors = PanelSpec(
         "Provider Error Code Breakdown",
         (
@@ -1084,69 +1249,100 @@ def _cad_ml_platform() -> ServiceObservability:
     dashboards = (
         # uids are the manual's dashboard links (/d/observability, /d/providers, /d/performance, /d/slo).
         DashboardSpec(
-            "observability", "CAD ML Platform / Overview",
+            "observability",
+            "CAD ML Platform / Overview",
             (
                 RowSpec(
                     "Platform",
                     (
-                        PanelSpec("Platform Error Rates", (error_ratio,), "percentunit",
-                                  thresholds=good_below(0.05)),
+                        PanelSpec("Platform Error Rates", (error_ratio,), "percentunit", thresholds=good_below(0.05)),
                         provider_errors,
-                        PanelSpec("Requests per second", (Query(f"sum(rate(ocr_requests_total{{{selector}}}[5m]))"),),
-                                  "reqps"),
+                        PanelSpec(
+                            "Requests per second", (Query(f"sum(rate(ocr_requests_total{{{selector}}}[5m]))"),), "reqps"
+                        ),
                         compare_by_status,
                         slo,
                         budget,
                     ),
                 ),
             ),
-            "Main overview (S3-06).", ("cad-ml-platform",),
+            "Main overview (S3-06).",
+            ("cad-ml-platform",),
         ),
         DashboardSpec(
-            "providers", "CAD ML Platform / Provider Health",
+            "providers",
+            "CAD ML Platform / Provider Health",
             (
                 RowSpec(
                     "Providers",
                     (
-                        PanelSpec("Provider health score",
-                                  (Query(f"min by (provider) (provider_health_score{{{selector}}})", "{{provider}}"),),
-                                  "short", thresholds=health_colours, min=0, max=100),
-                        PanelSpec("Circuit breakers open",
-                                  (Query(f"max(circuit_breaker_open_ratio{{{selector}}})"),), "percentunit", "stat",
-                                  thresholds=good_below(0.5)),
+                        PanelSpec(
+                            "Provider health score",
+                            (Query(f"min by (provider) (provider_health_score{{{selector}}})", "{{provider}}"),),
+                            "short",
+                            thresholds=health_colours,
+                            min=0,
+                            max=100,
+                        ),
+                        PanelSpec(
+                            "Circuit breakers open",
+                            (Query(f"max(circuit_breaker_open_ratio{{{selector}}})"),),
+                            "percentunit",
+                            "stat",
+                            thresholds=good_below(0.5),
+                        ),
                         provider_errors,
-                        PanelSpec("Rate-limited classifications",
-                                  (Query(f"sum(rate(classification_rate_limited_total{{{selector}}}[5m]))"),), "reqps"),
+                        PanelSpec(
+                            "Rate-limited classifications",
+                            (Query(f"sum(rate(classification_rate_limited_total{{{selector}}}[5m]))"),),
+                            "reqps",
+                        ),
                     ),
                 ),
             ),
-            "Provider availability and errors (S3-06).", ("cad-ml-platform",),
+            "Provider availability and errors (S3-06).",
+            ("cad-ml-platform",),
         ),
         DashboardSpec(
-            "performance", "CAD ML Platform / Performance",
+            "performance",
+            "CAD ML Platform / Performance",
             (
                 RowSpec(
                     "Latency and throughput",
                     (
-                        PanelSpec("OCR p95 latency", (Query(f"max(ocr_p95_latency_seconds{{{selector}}})", "p95"),),
-                                  "s", thresholds=latency_colours),
+                        PanelSpec(
+                            "OCR p95 latency",
+                            (Query(f"max(ocr_p95_latency_seconds{{{selector}}})", "p95"),),
+                            "s",
+                            thresholds=latency_colours,
+                        ),
                         PanelSpec(
                             "OCR processing p99",
-                            (Query(f"histogram_quantile(0.99, sum by (le) "
-                                   f"(rate(ocr_processing_duration_seconds_bucket{{{selector}}}[5m])))", "p99"),),
+                            (
+                                Query(
+                                    f"histogram_quantile(0.99, sum by (le) "
+                                    f"(rate(ocr_processing_duration_seconds_bucket{{{selector}}}[5m])))",
+                                    "p99",
+                                ),
+                            ),
                             "s",
                         ),
-                        PanelSpec("OCR requests per second",
-                                  (Query(f"sum(rate(ocr_requests_total{{{selector}}}[5m]))"),), "reqps"),
+                        PanelSpec(
+                            "OCR requests per second",
+                            (Query(f"sum(rate(ocr_requests_total{{{selector}}}[5m]))"),),
+                            "reqps",
+                        ),
                         compare_by_status,
                     ),
                 ),
                 _resources_row(ns),
             ),
-            "Latency, throughput and resources (S3-06).", ("cad-ml-platform",),
+            "Latency, throughput and resources (S3-06).",
+            ("cad-ml-platform",),
         ),
         DashboardSpec(
-            "slo", "CAD ML Platform / SLO Tracking",
+            "slo",
+            "CAD ML Platform / SLO Tracking",
             (
                 RowSpec(
                     "SLO",
@@ -1154,14 +1350,19 @@ def _cad_ml_platform() -> ServiceObservability:
                         slo,
                         budget,
                         PanelSpec("Platform error ratio", (error_ratio,), "percentunit", thresholds=good_below(0.05)),
-                        PanelSpec("Compare failure ratio", (Query(compare_share("error"), "error"),), "percentunit",
-                                  thresholds=good_below(0.05)),
+                        PanelSpec(
+                            "Compare failure ratio",
+                            (Query(compare_share("error"), "error"),),
+                            "percentunit",
+                            thresholds=good_below(0.05),
+                        ),
                     ),
                 ),
                 _database_row(ns, service),
                 _redis_row(ns),
             ),
-            "SLO compliance and error budget (S3-06).", ("cad-ml-platform",),
+            "SLO compliance and error budget (S3-06).",
+            ("cad-ml-platform",),
         ),
     )
     return ServiceObservability(service, ns, alerts, dashboards)
@@ -1183,7 +1384,7 @@ def _platform() -> ServiceObservability:
             "5m",
             "critical",
             "V2 production is violating its availability SLO",
-            "{{ $value | printf \"%.4f\" }} of V2 requests failed in the last hour (objective: at most 0.001). "
+            '{{ $value | printf "%.4f" }} of V2 requests failed in the last hour (objective: at most 0.001). '
             "Check /metrics/slo-compliance, recent deployments, and roll back if needed.",
             (
                 Scenario(_http_traffic(v2, 1, 299), "70m", True, {"namespace": v2}, "0.0033"),
@@ -1216,20 +1417,41 @@ def _platform() -> ServiceObservability:
     availability_1h = f"1 - ({_http_error_ratio(v2, '1h')})"
     dashboards = (
         DashboardSpec(
-            "platform-v2-slo", "Platform / V2 Production SLO Compliance",
+            "platform-v2-slo",
+            "Platform / V2 Production SLO Compliance",
             (
                 RowSpec(
                     "SLO",
                     (
-                        PanelSpec("Availability (1 h)", (Query(availability_1h),), "percentunit", "stat",
-                                  "Objective 99.9 %.", good_above(0.999), width=8),
-                        PanelSpec("Availability (30 d)", (Query(f"1 - ({_http_error_ratio(v2, '30d')})"),),
-                                  "percentunit", "stat", "Objective 99.9 %.", good_above(0.999), width=8),
+                        PanelSpec(
+                            "Availability (1 h)",
+                            (Query(availability_1h),),
+                            "percentunit",
+                            "stat",
+                            "Objective 99.9 %.",
+                            good_above(0.999),
+                            width=8,
+                        ),
+                        PanelSpec(
+                            "Availability (30 d)",
+                            (Query(f"1 - ({_http_error_ratio(v2, '30d')})"),),
+                            "percentunit",
+                            "stat",
+                            "Objective 99.9 %.",
+                            good_above(0.999),
+                            width=8,
+                        ),
                         PanelSpec(
                             "API replicas",
-                            (Query(f'sum(kube_deployment_status_replicas_available{{namespace="{v2}",'
-                                   f'deployment=~"platform-v2-api.*"}})'),),
-                            "short", "stat", width=8,
+                            (
+                                Query(
+                                    f'sum(kube_deployment_status_replicas_available{{namespace="{v2}",'
+                                    f'deployment=~"platform-v2-api.*"}})'
+                                ),
+                            ),
+                            "short",
+                            "stat",
+                            width=8,
                         ),
                     ),
                 ),
@@ -1237,47 +1459,80 @@ def _platform() -> ServiceObservability:
                 _database_row(v2, service),
                 _resources_row(v2),
             ),
-            "V2 production SLO compliance (S4-09).", ("platform",),
+            "V2 production SLO compliance (S4-09).",
+            ("platform",),
         ),
         DashboardSpec(
-            "platform-v1-experiments", "Platform / V1 Experiment Progress",
+            "platform-v1-experiments",
+            "Platform / V1 Experiment Progress",
             (
                 RowSpec(
                     "Experiments",
                     (
-                        PanelSpec("Experiments created (24 h)", (Query(daily(v1, "/api/v1/experiments/create")),),
-                                  "short", "stat", width=8),
-                        PanelSpec("Experiment runs (24 h)", (Query(daily(v1, "/api/v1/experiments/run/.*")),),
-                                  "short", "stat", width=8),
-                        PanelSpec("Promotions to V2 (24 h)", (Query(daily(v1, "/api/v1/evaluation/promote/.*")),),
-                                  "short", "stat", width=8),
+                        PanelSpec(
+                            "Experiments created (24 h)",
+                            (Query(daily(v1, "/api/v1/experiments/create")),),
+                            "short",
+                            "stat",
+                            width=8,
+                        ),
+                        PanelSpec(
+                            "Experiment runs (24 h)",
+                            (Query(daily(v1, "/api/v1/experiments/run/.*")),),
+                            "short",
+                            "stat",
+                            width=8,
+                        ),
+                        PanelSpec(
+                            "Promotions to V2 (24 h)",
+                            (Query(daily(v1, "/api/v1/evaluation/promote/.*")),),
+                            "short",
+                            "stat",
+                            width=8,
+                        ),
                         PanelSpec(
                             "Experiment API calls per minute",
-                            (Query(f'sum by (endpoint) (rate(http_requests_total{{namespace="{v1}",'
-                                   f'endpoint=~"/api/v1/(experiments|evaluation)/.*"}}[5m])) * 60', "{{endpoint}}"),),
+                            (
+                                Query(
+                                    f'sum by (endpoint) (rate(http_requests_total{{namespace="{v1}",'
+                                    f'endpoint=~"/api/v1/(experiments|evaluation)/.*"}}[5m])) * 60',
+                                    "{{endpoint}}",
+                                ),
+                            ),
                             width=24,
                         ),
                     ),
                 ),
                 _resources_row(v1),
             ),
-            "V1 experiment activity on spot capacity (S4-09).", ("platform",),
+            "V1 experiment activity on spot capacity (S4-09).",
+            ("platform",),
         ),
         DashboardSpec(
-            "platform-v3-quarantine", "Platform / V3 Quarantine Statistics",
+            "platform-v3-quarantine",
+            "Platform / V3 Quarantine Statistics",
             (
                 RowSpec(
                     "Quarantine",
                     (
-                        PanelSpec("Experiments quarantined (24 h)",
-                                  (Query(daily(v1, "/api/v1/evaluation/quarantine/.*")),), "short", "stat", width=8),
-                        PanelSpec("Quarantine record reads per minute",
-                                  (Query(endpoint_rate(v3, "/api/v1/quarantine/.*") + " * 60"),), width=16),
+                        PanelSpec(
+                            "Experiments quarantined (24 h)",
+                            (Query(daily(v1, "/api/v1/evaluation/quarantine/.*")),),
+                            "short",
+                            "stat",
+                            width=8,
+                        ),
+                        PanelSpec(
+                            "Quarantine record reads per minute",
+                            (Query(endpoint_rate(v3, "/api/v1/quarantine/.*") + " * 60"),),
+                            width=16,
+                        ),
                     ),
                 ),
                 _resources_row(v3),
             ),
-            "V3 quarantine activity (S4-09).", ("platform",),
+            "V3 quarantine activity (S4-09).",
+            ("platform",),
         ),
     )
     return ServiceObservability(service, v2, alerts, dashboards)

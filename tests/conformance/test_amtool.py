@@ -69,9 +69,7 @@ def test_config_passes_amtool_check(config_file):
     assert "5 receivers" in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("severity", "receiver"), [("critical", "pagerduty"), ("warning", "slack"), ("info", "email")]
-)
+@pytest.mark.parametrize(("severity", "receiver"), [("critical", "pagerduty"), ("warning", "slack"), ("info", "email")])
 def test_severity_routes_to_its_receiver(config_file, severity, receiver):
     """X-11: critical pages, warning goes to Slack, info to email."""
     assert _route(config_file, f"severity={severity}", "service=docc2context") == receiver

@@ -221,3 +221,31 @@ def test_kubernetes_provider_comes_from_the_cluster_stack():
     kubernetes_objects = [r for r in run.registrations if r.custom and r.type.startswith("kubernetes:")]
     assert kubernetes_objects
     assert all(r.provider.startswith(provider.urn + "::") for r in kubernetes_objects)
+
+
+CRD_OWNERS = {  # API group -> the release that installs its CRDs
+    "monitoring.coreos.com": "monitoring-release",
+    "postgresql.cnpg.io": "addons-cloudnative-pg",
+    "barmancloud.cnpg.io": "addons-plugin-barman-cloud",
+    "gateway.networking.k8s.io": "addons-envoy-gateway",
+    "cert-manager.io": "addons-cert-manager",
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_custom_resources_wait_for_the_release_that_defines_their_crd(stack):
+    """On a fresh cluster no custom resource may be applied before its operator's CRDs exist."""
+    run = program_run(stack)
+    releases = {r.name: r.urn for r in run.by_type("kubernetes:helm.sh/v3:Release")}
+    checked = 0
+    for registration in run.registrations:
+        package, _, rest = registration.type.partition(":")
+        group = rest.rpartition(":")[0].rpartition("/")[0] if package == "kubernetes" else ""
+        if group in CRD_OWNERS:
+            assert releases[CRD_OWNERS[group]] in registration.dependencies, f"{registration.type} {registration.name}"
+            checked += 1
+    assert checked > 30
+    # The add-on charts ship ServiceMonitors/PodMonitors of their own.
+    for name, urn in releases.items():
+        if name != "monitoring-release":
+            assert releases["monitoring-release"] in run.by_urn()[urn].dependencies, name

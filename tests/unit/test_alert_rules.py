@@ -59,16 +59,16 @@ def test_every_service_rule_matches_the_crd(mock_runtime, service):
 
     directory = require_crd_dir()
     entry = catalog()[service]
-    rules = AlertRules(
-        f"{service}-alerts", AlertRulesArgs(entry.namespace, service, alert_specs(service, RUNBOOKS))
-    )
+    rules = AlertRules(f"{service}-alerts", AlertRulesArgs(entry.namespace, service, alert_specs(service, RUNBOOKS)))
 
     def check(inputs):
         assert validate_custom_resource(as_manifest(inputs), directory) == []
         for rule in inputs["spec"]["groups"][0]["rules"]:
             assert rule["labels"]["service"] == service
             assert rule["labels"]["severity"] in ("critical", "warning", "info")
-            assert rule["annotations"]["runbook_url"] == f"https://runbooks.staging.example.com/{service}/{rule['alert']}"
+            assert (
+                rule["annotations"]["runbook_url"] == f"https://runbooks.staging.example.com/{service}/{rule['alert']}"
+            )
             assert rule["annotations"]["summary"] and rule["annotations"]["description"]
 
     return inputs_of(mock_runtime, rules.rule, check)
@@ -133,13 +133,33 @@ def test_manual_alerts_are_kept_exactly():
 
 def test_each_service_has_the_alerts_its_manual_and_data_tier_need():
     names = {service: {a.name for a in entry.alerts} for service, entry in catalog().items()}
-    assert {"HighErrorRate", "ExtractionFailures", "MemoryExhaustion", "CPUExhaustion", "ServiceDown",
-            "RateLimitTriggered", "DiskSpaceHigh"} <= names["docc2context"]
-    assert {"HighErrorRate", "ProviderDegraded", "HighLatency", "ErrorBudgetLow", "CircuitBreakerOpen",
-            "CompareFailureRate"} <= names["cad-ml-platform"]
+    assert {
+        "HighErrorRate",
+        "ExtractionFailures",
+        "MemoryExhaustion",
+        "CPUExhaustion",
+        "ServiceDown",
+        "RateLimitTriggered",
+        "DiskSpaceHigh",
+    } <= names["docc2context"]
+    assert {
+        "HighErrorRate",
+        "ProviderDegraded",
+        "HighLatency",
+        "ErrorBudgetLow",
+        "CircuitBreakerOpen",
+        "CompareFailureRate",
+    } <= names["cad-ml-platform"]
     assert {"SLOViolation", "HighErrorRate"} <= names["platform"]
-    database = {"DatabaseConnectionFailure", "DatabaseBackupTooOld", "DatabaseWALArchivingBehind",
-                "DatabaseRestoreCheckFailing", "DatabaseRestoreCheckStale", "DatabaseDumpFailing", "DatabaseDumpStale"}
+    database = {
+        "DatabaseConnectionFailure",
+        "DatabaseBackupTooOld",
+        "DatabaseWALArchivingBehind",
+        "DatabaseRestoreCheckFailing",
+        "DatabaseRestoreCheckStale",
+        "DatabaseDumpFailing",
+        "DatabaseDumpStale",
+    }
     for service in ("ai-benchmark", "agent-skeptic-bench", "cad-ml-platform", "platform"):
         assert database <= names[service], service
     assert not database & names["docc2context"], "docc2context has no Postgres (S2-03)"

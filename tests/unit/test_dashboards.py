@@ -32,10 +32,21 @@ def _dashboard(uid: str = "svc-overview") -> DashboardSpec:
             RowSpec(
                 "KPIs",
                 (
-                    PanelSpec("p95", (Query("histogram_quantile(0.95, rate(x_bucket[5m]))"),), "s", "stat",
-                              thresholds=good_below(1), width=8),
-                    PanelSpec("Throughput", (Query("sum(rate(x_count[5m]))", "rps"),), "reqps",
-                              thresholds=good_above(50), width=16),
+                    PanelSpec(
+                        "p95",
+                        (Query("histogram_quantile(0.95, rate(x_bucket[5m]))"),),
+                        "s",
+                        "stat",
+                        thresholds=good_below(1),
+                        width=8,
+                    ),
+                    PanelSpec(
+                        "Throughput",
+                        (Query("sum(rate(x_count[5m]))", "rps"),),
+                        "reqps",
+                        thresholds=good_above(50),
+                        width=16,
+                    ),
                 ),
             ),
             RowSpec("Pods", (PanelSpec("Memory", (Query("sum by (pod) (m)", "{{pod}}"), Query("sum(m)")), "bytes"),)),
