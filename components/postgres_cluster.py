@@ -429,9 +429,11 @@ class PostgresCluster(pulumi.ComponentResource):
         }
         # Runs once, as superuser, right after initdb; later schemas belong in the app's migrations.
         # Schema roles exist (without login) before their schemas; CNPG's managed roles then give them a
-        # password and login. They own their schema and are granted nothing in the owner's.
+        # password and login. They own their schema and are granted nothing in the owner's; the owner is
+        # a member of each, so the nightly pg_dump (which runs as the owner) reads their schemas too.
         owners = {schema: role for role, schema in args.schema_roles.items()}
         statements = [f'CREATE ROLE "{role}" NOLOGIN' for role in args.schema_roles]
+        statements += [f'GRANT "{role}" TO "{args.owner}"' for role in args.schema_roles]
         statements += [
             f'CREATE SCHEMA IF NOT EXISTS "{s}" AUTHORIZATION "{owners.get(s, args.owner)}"' for s in args.schemas
         ]

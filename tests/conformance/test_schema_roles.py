@@ -68,7 +68,25 @@ def test_each_tier_role_owns_only_its_schema(platform_db):
         assert _as(db, database, role, f"SELECT * FROM {other}.t").returncode != 0
 
 
-def test_the_owner_still_reaches_production(platform_db):
+def test_the_owner_reaches_every_schema_so_the_nightly_dump_does(platform_db):
     db, database, owner, _ = platform_db
     result = _as(db, database, owner, "SELECT count(*) FROM production.runs")
     assert result.returncode == 0 and result.stdout.strip() == "1"
+    # Tables a tier creates in its own schema, read by the owner exactly as the dump job reads them.
+    for role, schema in (("platform_v1", "experiments_v1"), ("platform_v3", "quarantine")):
+        created = _as(
+            db,
+            database,
+            role,
+            f"CREATE TABLE {schema}.owned_by_tier (id int); INSERT INTO {schema}.owned_by_tier VALUES (7)",
+        )
+        assert created.returncode == 0, created.stderr
+    dump = subprocess.run(
+        [pg_tool("pg_dump"), "--format=plain", "-h", str(db.socket_dir), "-U", owner, database],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PGPASSWORD": PASSWORD},
+    )
+    assert dump.returncode == 0, dump.stderr
+    assert "experiments_v1.owned_by_tier" in dump.stdout and "quarantine.owned_by_tier" in dump.stdout
