@@ -255,7 +255,7 @@ class ClusterConfig(_Strict):
     kubeconfig: str | None = None
     context: str | None = None
     stack: Annotated[str, _check(_STACK_REF, "a stack reference like org/project/stack")] | None = None
-    oidcProviderArn: str | None = None  # noqa: N815
+    oidcProviderArn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/.+$")] | None = None  # noqa: N815
     oidcIssuerUrl: Annotated[str, Field(pattern=r"^https://")] | None = None  # noqa: N815
 
     @model_validator(mode="after")
@@ -263,6 +263,11 @@ class ClusterConfig(_Strict):
         chosen = [k for k in ("kubeconfig", "context", "stack") if getattr(self, k)]
         if len(chosen) != 1:
             raise ValueError(f"set exactly one of kubeconfig (secret), context or stack, got {chosen or 'none'}")
+        if not self.stack and not (self.oidcProviderArn and self.oidcIssuerUrl):
+            # IRSA (backups) trusts the cluster's OIDC provider; a cluster stack exports it, otherwise say it.
+            raise ValueError(
+                f"with {chosen[0]}, also set oidcProviderArn and oidcIssuerUrl (the cluster's IRSA provider)"
+            )
         return self
 
 

@@ -31,7 +31,6 @@ BACKUPS_OWNER = "backups"
 
 def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
     """One bucket per stack; each service with a database writes under its own prefixes with its own roles."""
-    assert providers.oidc_provider_arn is not None and providers.oidc_issuer_url is not None  # settings checked it
     grants = []
     for enabled in settings.enabled_services:
         if enabled.database is None:
@@ -86,12 +85,12 @@ def deploy_database(
     settings: Settings,
     bucket: BackupBucket,
     namespace: pulumi.Input[str],
+    pin: images.Pinning,
     opts: pulumi.ResourceOptions,
-) -> PostgresCluster | None:
+) -> PostgresCluster:
     """The service's CloudNativePG cluster with WAL archiving, base backups, dumps and restore checks."""
     database = service.database
-    if database is None:
-        return None
+    assert database is not None
     spec, name = database.spec, service.spec.name
     return PostgresCluster(
         database_cluster(name),
@@ -109,8 +108,8 @@ def deploy_database(
                 writer_role_arn=bucket.role_arns[_role(settings, name, "dump")],
                 reader_role_arn=bucket.role_arns[_role(settings, name, "restore-check")],
                 schemas=spec.schemas,
-                tools_image=images.pinned(TOOLS_IMAGE, settings.pin_images),
-                aws_cli_image=images.pinned(AWS_CLI_IMAGE, settings.pin_images),
+                tools_image=pin(TOOLS_IMAGE),
+                aws_cli_image=pin(AWS_CLI_IMAGE),
             ),
             instances=database.instances,
             storage_size=database.storage_size,
@@ -120,7 +119,7 @@ def deploy_database(
             schemas=spec.schemas,
             schema_roles={reader.role: reader.schema for reader in spec.reader_roles.values()},
             resources=spec.resources,
-            image_name=images.pinned(POSTGRES_IMAGE, settings.pin_images),
+            image_name=pin(POSTGRES_IMAGE),
             part_of=name,
             protect=settings.protect_data,
         ),
@@ -134,11 +133,10 @@ def _role(settings: Settings, service: str, purpose: str) -> str:
 
 
 def deploy_cache(
-    service: ServiceSettings, settings: Settings, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
-) -> RedisCache | None:
+    service: ServiceSettings, namespace: pulumi.Input[str], pin: images.Pinning, opts: pulumi.ResourceOptions
+) -> RedisCache:
     cache = service.cache
-    if cache is None:
-        return None
+    assert cache is not None
     return RedisCache(
         f"{cache.spec.namespace}-redis",
         RedisCacheArgs(
@@ -152,8 +150,8 @@ def deploy_cache(
             replicas=cache.replicas,
             url_secret_name=CACHE_URL.secret,
             url_secret_key=CACHE_URL.key,
-            image=images.pinned(REDIS_IMAGE, settings.pin_images),
-            exporter_image=images.pinned(EXPORTER_IMAGE, settings.pin_images),
+            image=pin(REDIS_IMAGE),
+            exporter_image=pin(EXPORTER_IMAGE),
             part_of=service.spec.name,
         ),
         opts,

@@ -58,6 +58,7 @@ def deploy_app(
     app: AppSettings,
     settings: Settings,
     build_args: ArgsBuilder,
+    pin: images.Pinning,
     opts: pulumi.ResourceOptions,
 ) -> DeliveredApp:
     """Declare APP with the component its delivery strategy asks for.
@@ -70,7 +71,7 @@ def deploy_app(
     match app.delivery:
         case BlueGreenSettings() as blue_green:
             # Only the colours' images are deployed (and looked up when pinned), not the app's default image.
-            args = _blue_green_args(app, blue_green, settings, build_args)
+            args = _blue_green_args(app, blue_green, pin, build_args)
             component, namespace = BlueGreen(name, args, opts), args.blue.namespace
             outputs["activeColour"] = blue_green.active
         case CanarySettings() as canary:
@@ -83,7 +84,7 @@ def deploy_app(
 
 
 def _blue_green_args(
-    app: AppSettings, delivery: BlueGreenSettings, settings: Settings, build_args: ArgsBuilder
+    app: AppSettings, delivery: BlueGreenSettings, pin: images.Pinning, build_args: ArgsBuilder
 ) -> BlueGreenArgs:
     smoke = delivery.smoke_test
     return BlueGreenArgs(
@@ -95,7 +96,7 @@ def _blue_green_args(
             path=smoke.path,
             expected_status=smoke.expectedStatus,
             timeout_seconds=smoke.timeoutSeconds,
-            image=images.pinned(CURL_IMAGE, settings.pin_images),
+            image=pin(CURL_IMAGE),
         ),
     )
 

@@ -52,6 +52,7 @@ def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
         # Custom resources wait for the operators that define them.
         operators=list(addons.releases.values()) + ([monitoring.release] if monitoring else []),
         bucket=deploy_backups(settings, providers) if _any_database(settings) else None,
+        pin=providers.images,
     )
     services = {service.spec.name: deploy_service(service, platform) for service in settings.enabled_services}
     deploy_routes(settings, providers, services, monitoring, platform.operators)
@@ -77,6 +78,8 @@ class Platform:
     """Kubernetes provider for the services' resources."""
     operators: list[pulumi.Resource]
     """Operator releases the custom resources must wait for."""
+    pin: images.Pinning
+    """How images are deployed: by tag or by digest."""
     bucket: BackupBucket | None
 
 
@@ -114,7 +117,7 @@ def deploy_service(service: ServiceSettings, platform: Platform) -> dict[str, An
     stores: dict[str, Any] = {}
     if service.cache is not None:
         namespace = namespaces[service.cache.spec.namespace].namespace.metadata.name
-        cache = deploy_cache(service, settings, namespace, with_operators)
+        cache = deploy_cache(service, namespace, platform.pin, with_operators)
         stores["redis"] = {"host": cache.host, "secretName": cache.url_secret_name}
     if service.database is not None and platform.bucket is not None:
         database = deploy_database(
@@ -122,6 +125,7 @@ def deploy_service(service: ServiceSettings, platform: Platform) -> dict[str, An
             settings,
             platform.bucket,
             namespaces[service.database.spec.namespace].namespace.metadata.name,
+            platform.pin,
             with_operators,
         )
         _share_database_secret(service, database, namespaces, opts)
@@ -136,7 +140,8 @@ def deploy_service(service: ServiceSettings, platform: Platform) -> dict[str, An
             name,
             app,
             settings,
-            partial(app_args, namespace=namespaces[app.spec.namespace], part_of=spec.name, pin=settings.pin_images),
+            partial(app_args, namespace=namespaces[app.spec.namespace], part_of=spec.name, pin=platform.pin),
+            platform.pin,
             with_operators,
         )
         for name, app in service.apps.items()
@@ -172,10 +177,10 @@ def _share_database_secret(
         )
 
 
-def app_args(app: AppSettings, namespace: TenantNamespace, part_of: str, pin: bool = False) -> AppDeploymentArgs:
-    """AppDeploymentArgs of APP; with PIN its image is deployed by digest."""
+def app_args(app: AppSettings, namespace: TenantNamespace, part_of: str, pin: images.Pinning) -> AppDeploymentArgs:
+    """AppDeploymentArgs of APP, its image deployed as the stack's PIN says."""
     spec = app.spec
-    image = images.pinned(app.image, pin)
+    image = pin(app.image)
     return AppDeploymentArgs(
         namespace=namespace.namespace.metadata.name,
         image=image,

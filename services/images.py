@@ -13,10 +13,24 @@ next `pulumi preview`. Private registries (ECR) need credentials: pass a `pulumi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_docker as docker
 
 from components.kube import DIGEST_SEPARATOR
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """How this stack deploys images: as tagged, or pinned to digests read with PROVIDER's credentials."""
+
+    enabled: bool
+    provider: docker.Provider | None = None
+    """Registry credentials (ECR); None reads public registries anonymously."""
+
+    def __call__(self, image: str) -> pulumi.Input[str]:
+        return pinned(image, self.enabled, self.provider)
 
 
 def pinned(image: str, pin: bool = True, provider: docker.Provider | None = None) -> pulumi.Input[str]:

@@ -60,6 +60,8 @@ class ProgramRun:
     registrations: list[Registration]
     outputs: dict[str, Any]
     secret_outputs: set[str]
+    invokes: list[tuple[str, dict[str, Any], str]]
+    """(token, args, provider reference) of every invoke, in order."""
 
     def by_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -117,6 +119,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
         token, a = args.token, args.args
         if token == "docker:index/getRegistryImage:getRegistryImage":
             return {"name": a["name"], "sha256Digest": _digest(a["name"]), "id": a["name"]}
+        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            host = f"{a.get('registryId', ACCOUNT_ID)}.dkr.ecr.{self.region}.amazonaws.com"
+            return {"proxyEndpoint": f"https://{host}", "userName": "AWS", "password": "ecr-token", "id": host}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/mock", "userId": "mock"}
         if token in ("aws:index/getRegion:getRegion", "aws:index/region:Region"):
@@ -132,6 +137,11 @@ class RecordingMonitor(mocks.MockMonitor):
     def __init__(self, mocks_: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks_)
         self.registrations: list[Registration] = []
+        self.invokes: list[tuple[str, dict[str, Any], str]] = []
+
+    def Invoke(self, request):  # noqa: N802 - gRPC method name
+        self.invokes.append((request.tok, rpc.deserialize_properties(request.args), request.provider))
+        return super().Invoke(request)
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
@@ -232,7 +242,7 @@ def run_program(
         outputs, secret_outputs = _resolve_stack_outputs()
     finally:
         os.chdir(cwd)
-    return ProgramRun(stack, monitor.registrations, outputs, secret_outputs)
+    return ProgramRun(stack, monitor.registrations, outputs, secret_outputs, monitor.invokes)
 
 
 def start_mock_runtime(stack: str, values: dict[str, Any], secret_keys: set[str]) -> RecordingMonitor:

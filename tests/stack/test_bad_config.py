@@ -66,6 +66,10 @@ CASES = {
         ['ai-platform:cluster={"context": "eks", "stack": "acme/eks-cluster/prod"}'],
         "ai-platform:cluster: set exactly one of kubeconfig (secret), context or stack",
     ),
+    "a kubeconfig context without the IRSA provider": (
+        ['ai-platform:cluster={"context": "eks-prod"}'],
+        "ai-platform:cluster: with context, also set oidcProviderArn and oidcIssuerUrl",
+    ),
     "unknown top-level key": (["ai-platform:domian=ai.example.com"], "ai-platform:domian: unknown key"),
     "requests above limits": (
         [_app("docc2context", "docc2context-api", resources={"requests": {"cpu": "4"}})],

@@ -265,3 +265,14 @@ def test_pinned_apps_carry_no_tag_suppression_and_unpinned_ones_do():
 def test_with_pinning_every_container_image_in_the_render_is_a_digest():
     unpinned = {name: refs for name, refs in _all_images("prod").items() if not all("@sha256:" in r for r in refs)}
     assert unpinned == {}
+
+
+def test_digests_of_the_stacks_own_registry_are_read_with_ecr_credentials():
+    """Prod pins images from its ECR registry: the lookups carry the registry token, fetched per run."""
+    run = program_run("prod")
+    registry = run.one("pulumi:providers:docker", "docker-registry")
+    lookups = [(args["name"], provider) for token, args, provider in run.invokes if token.startswith("docker:")]
+    ecr = [(name, provider) for name, provider in lookups if ".dkr.ecr." in name]
+    assert ecr, "prod deploys its own images by digest"
+    assert all(provider.startswith(registry.urn + "::") for _, provider in ecr)
+    assert any(token == "aws:ecr/getAuthorizationToken:getAuthorizationToken" for token, _, _ in run.invokes)
