@@ -14,6 +14,7 @@ render: setup
 
 test: setup tools
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 
 setup: $(VENV)/.installed

@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import kube
+from components import kube, quantity
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,15 @@ class AppDeploymentArgs:
     annotations: Mapping[str, str] = field(default_factory=dict)
     """Annotations on the Deployment (e.g. checkov suppressions with their reasons)."""
     create_service: bool = True
+
+    def __post_init__(self) -> None:
+        limit = self.resources.limits.get("ephemeral-storage")
+        scratch = [kube.TMP_SIZE_LIMIT, *(d.size_limit for d in self.writable_dirs)]
+        if limit and sum(quantity.parse(q) for q in scratch) > quantity.parse(limit):
+            # The kubelet evicts a pod over its limit before any one emptyDir reaches its own sizeLimit.
+            raise ValueError(
+                f"the writable dirs and /tmp ({', '.join(scratch)}) exceed the ephemeral-storage limit {limit}"
+            )
 
 
 class AppDeployment(pulumi.ComponentResource):

@@ -4,9 +4,10 @@ Each colour is a full `AppDeployment` (`<app>-blue`, `<app>-green`: ServiceAccou
 PDB, HPA, ServiceMonitor). Service `<app>` selects the active colour, `<app>-preview` the idle one, and
 each colour keeps its own Service `<app>-<colour>`.
 
-Switching the active colour changes nothing but the two routing selectors: both colours scale the same
-way unless `idle_replicas` is set, and every colour that runs pods has a smoke-test Job named after
-the image it tested. A Service only routes to a colour whose Job succeeded (it depends on that Job),
+Switching the active colour changes nothing but the two routing selectors: both colours have the same
+autoscaling bounds unless `idle_replicas` is set (the idle colour, without traffic, sits at its HPA
+minimum and scales up as traffic returns after a switch), and every colour that runs pods has a
+smoke-test Job named after the image it tested. A Service only routes to a colour whose Job succeeded (it depends on that Job),
 so traffic never reaches an untested image, whether a release deploys and switches in one update or two.
 """
 
@@ -205,7 +206,8 @@ class BlueGreen(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 opts,
                 pulumi.ResourceOptions(
-                    depends_on=[target.deployment, target.service],
+                    # The test's own NetworkPolicies must exist before it spends its deadline.
+                    depends_on=[target.deployment, target.service, *self.network_policies],
                     # Pulumi waits for the Job to complete; allow the test's own deadline and the pod start.
                     custom_timeouts=pulumi.CustomTimeouts(create=f"{test.timeout_seconds + 300}s"),
                 ),

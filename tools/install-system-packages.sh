@@ -20,8 +20,13 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "installing Debian packages: ${missing[*]}"
 $sudo apt-get update -qq
-# Installing must not start the packaged daemons: the tests start their own on loopback.
-printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
-$sudo chmod +x /usr/sbin/policy-rc.d
+# Installing must not start the packaged daemons: the tests start their own on loopback. A policy the
+# machine already has is put back afterwards.
+policy=/usr/sbin/policy-rc.d
+[ -e "$policy" ] && $sudo mv "$policy" "$policy.ai-platform-saved"
+printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+$sudo chmod +x "$policy"
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-$sudo rm -f /usr/sbin/policy-rc.d
+$sudo rm -f "$policy"
+[ -e "$policy.ai-platform-saved" ] && $sudo mv "$policy.ai-platform-saved" "$policy"
+exit 0

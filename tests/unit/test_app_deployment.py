@@ -117,3 +117,13 @@ def test_url_is_in_cluster_dns(mock_runtime):
 
 def _assert_equal(actual, expected):
     assert actual == expected, f"{actual!r} != {expected!r}"
+
+
+def test_scratch_space_must_fit_the_ephemeral_storage_limit():
+    """S2-02: emptyDirs over the pod's ephemeral-storage limit would get it evicted before they fill."""
+    import pytest
+
+    storage = Resources({"cpu": "1", "ephemeral-storage": "50Gi"}, {"cpu": "2", "ephemeral-storage": "50Gi"})
+    with pytest.raises(ValueError, match="exceed the ephemeral-storage limit 50Gi"):
+        _args(resources=storage, writable_dirs=(WritableDir("/work", "45Gi"), WritableDir("/logs", "5Gi")))
+    _args(resources=storage, writable_dirs=(WritableDir("/work", "44Gi"), WritableDir("/logs", "5Gi")))
