@@ -7,8 +7,9 @@ each colour keeps its own Service `<app>-<colour>`.
 Switching the active colour changes nothing but the two routing selectors: both colours have the same
 autoscaling bounds unless `idle_replicas` is set (the idle colour, without traffic, sits at its HPA
 minimum and scales up as traffic returns after a switch), and every colour that runs pods has a
-smoke-test Job named after the image it tested. A Service only routes to a colour whose Job succeeded (it depends on that Job),
-so traffic never reaches an untested image, whether a release deploys and switches in one update or two.
+smoke-test Job named after the image it tested. A Service only routes to a colour whose Job succeeded
+(it depends on that Job), so traffic never reaches an untested image, whether a release deploys and
+switches in one update or two.
 """
 
 from __future__ import annotations
