@@ -465,7 +465,11 @@ def load() -> Settings:
     problems += _check_merged(services, overrides)
     if raw is not None and raw.addons.monitoring and raw.alerting is None:
         problems.append(f"{CONFIG_KEYS['alerting']}: is required while addons.monitoring is on (where alerts go)")
-    needed = _needed_secrets(services.values(), raw)
+    needed = _secret_requirements(
+        [name for name, service in services.items() if service.enabled],
+        monitoring=raw is not None and raw.addons.monitoring,
+        webhook=bool(raw and raw.alerting and raw.alerting.webhookUrl),
+    )
     missing = _missing_secrets(needed)
     problems += missing.plain
     if problems or missing.commands:
@@ -524,19 +528,27 @@ def required_secret_keys(values: Mapping[str, Any]) -> list[str]:
         return json.loads(value) if isinstance(value, str) else value
 
     overrides = structured("services")
-    keys = {
-        secret.config_key
-        for name, spec in CATALOG.items()
-        if (overrides.get(name) or {}).get("enabled", True) is not False
-        for secret in spec.config_secrets
-    }
-    if structured("addons").get("monitoring", True) is not False:
-        keys |= {s.config_key for s in _alerting_secrets(bool(structured("alerting").get("webhookUrl")))}
-    return sorted(f"{PROJECT}:{key}" for key in keys)
+    needed = _secret_requirements(
+        [name for name in CATALOG if (overrides.get(name) or {}).get("enabled", True) is not False],
+        monitoring=structured("addons").get("monitoring", True) is not False,
+        webhook=bool(structured("alerting").get("webhookUrl")),
+    )
+    return sorted(f"{PROJECT}:{key}" for key in needed)
 
 
-def _alerting_secrets(webhook: bool) -> list[ConfigSecret]:
-    return [secret for name, secret in ALERTING_SECRETS.items() if name != "webhook" or webhook]
+def _secret_requirements(
+    services: Iterable[str], monitoring: bool, webhook: bool
+) -> dict[str, tuple[ConfigSecret, list[str]]]:
+    """Config secret key -> (the secret, who needs it), for the enabled SERVICES and the alerting."""
+    needed: dict[str, tuple[ConfigSecret, list[str]]] = {}
+    for service in services:
+        for secret in CATALOG[service].config_secrets:
+            needed.setdefault(secret.config_key, (secret, []))[1].append(service)
+    if monitoring:
+        for name, secret in ALERTING_SECRETS.items():
+            if name != "webhook" or webhook:
+                needed[secret.config_key] = (secret, ["alerting"])
+    return needed
 
 
 def _read_raw() -> tuple[dict[str, Any], set[str]]:
@@ -815,21 +827,6 @@ def _check_requests_within_limits(path: str, app: AppSettings) -> list[str]:
 class _MissingSecrets:
     commands: list[str]
     plain: list[str]
-
-
-def _needed_secrets(
-    services: Iterable[ServiceSettings], raw: RawSettings | None
-) -> dict[str, tuple[ConfigSecret, list[str]]]:
-    """Config secret key -> (the secret, who needs it) for everything this stack runs."""
-    needed: dict[str, tuple[ConfigSecret, list[str]]] = {}
-    for service in services:
-        if service.enabled:
-            for secret in service.spec.config_secrets:
-                needed.setdefault(secret.config_key, (secret, []))[1].append(service.spec.name)
-    if raw is not None and raw.addons.monitoring:
-        for secret in _alerting_secrets(bool(raw.alerting and raw.alerting.webhookUrl)):
-            needed[secret.config_key] = (secret, ["alerting"])
-    return needed
 
 
 def _missing_secrets(needed: Mapping[str, tuple[ConfigSecret, list[str]]]) -> _MissingSecrets:

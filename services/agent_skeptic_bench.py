@@ -78,8 +78,6 @@ SERVICE = ServiceSpec(
             config_files={"production.yaml": yaml.safe_dump(PRODUCTION_CONFIG, sort_keys=False)},
             writable_dirs=(WritableDir("/app/results", "10Gi"), WritableDir("/app/logs", "2Gi")),
             calls_ai_providers=True,
-            uses_database=True,
-            uses_cache=True,
             public=True,
         ),
     ),

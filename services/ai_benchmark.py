@@ -40,8 +40,6 @@ SERVICE = ServiceSpec(
                 "REDIS_URL": CACHE_URL,
             },
             calls_ai_providers=True,  # S0-10
-            uses_database=True,
-            uses_cache=True,
             public=True,
         ),
         # S0-02: the worker consumes the Redis task queue and scales separately (`worker=2`). It serves
@@ -62,8 +60,6 @@ SERVICE = ServiceSpec(
                 "REDIS_URL": CACHE_URL,
             },
             calls_ai_providers=True,
-            uses_database=True,
-            uses_cache=True,
             termination_grace_seconds=120,  # lets a running benchmark step finish
         ),
     ),

@@ -52,8 +52,6 @@ SERVICE = ServiceSpec(
                 "REDIS_URL": CACHE_URL,
             },
             calls_ai_providers=True,  # OCR/AI providers (e.g. `DISABLED_PROVIDERS=deepseek`)
-            uses_database=True,
-            uses_cache=True,
             public=True,
         ),
     ),

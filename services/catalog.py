@@ -60,13 +60,19 @@ class AppSpec:
     """Runs on spot capacity (the stack's spot node selector and tolerations)."""
     calls_ai_providers: bool = False
     """Needs outbound HTTPS to AI provider APIs."""
-    uses_database: bool = False
-    """Reads `DATABASE_URL` from the service's database Secret."""
-    uses_cache: bool = False
-    """Reads `REDIS_URL` from the service's Redis Secret."""
     public: bool = False
     """Served to the outside through the Gateway."""
     termination_grace_seconds: int = 30
+
+    @property
+    def uses_database(self) -> bool:
+        """The app connects to its service's Postgres (it reads `DATABASE_URL`)."""
+        return "DATABASE_URL" in self.secret_env
+
+    @property
+    def uses_cache(self) -> bool:
+        """The app connects to its service's Redis (it reads `REDIS_URL`)."""
+        return "REDIS_URL" in self.secret_env
 
 
 @dataclass(frozen=True)

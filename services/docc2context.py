@@ -27,7 +27,6 @@ SERVICE = ServiceSpec(
             writable_dirs=(WritableDir("/app/workspaces", "44Gi"), WritableDir("/app/logs", "5Gi")),
             ephemeral_storage="50Gi",
             secret_env={"REDIS_URL": CACHE_URL},
-            uses_cache=True,
             public=True,
         ),
     ),

@@ -17,7 +17,6 @@ def _api(version: str, namespace: str, **fields) -> AppSpec:
         port=8000,
         probes=LIVE,
         container_name="api",  # S4-02: `kubectl set image ... api=...`
-        uses_database=True,
         secret_env=fields.pop("secret_env", {"DATABASE_URL": DATABASE_URL}),
         **fields,
     )

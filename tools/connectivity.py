@@ -27,13 +27,13 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from services.isolation import PRIVATE_RANGES as PRIVATE_CIDRS
+from settings import STACKS
+from tools.mock_runtime import ROOT
+
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 INPUT_KINDS = ("Namespace", "NetworkPolicy", *WORKLOAD_KINDS)
-PRIVATE_RANGES = tuple(
-    ipaddress.ip_network(cidr)
-    for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10")
-)
+PRIVATE_RANGES = tuple(ipaddress.ip_network(cidr) for cidr in PRIVATE_CIDRS)
 INTERNET = "internet (public IPv4)"
 DNS = "kube-system/coredns"
 _LINE = re.compile(r"^(?P<source>\S+) => (?P<destination>\S+) : (?P<connections>.+)$")
@@ -336,7 +336,7 @@ def markdown_table(connections: Iterable[Connection], policed: set[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stack", choices=["staging", "prod"])
+    parser.add_argument("stack", choices=STACKS)
     parser.add_argument("--render", type=Path, default=None, help="an existing render (default: render now)")
     args = parser.parse_args(argv)
     nca = find_nca()

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 from pulumi.runtime import rpc
 
+from settings import STACKS
 from tools.mock_runtime import ROOT, ProgramRun, Registration, run_program
 
 MASK = "[secret]"
@@ -152,7 +153,7 @@ def _json_or_text(text: str) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stack", choices=["staging", "prod"])
+    parser.add_argument("stack", choices=STACKS)
     parser.add_argument("--out", type=Path, default=None, help="output directory (default build/render/STACK)")
     parser.add_argument(
         "--set",
