@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT, missing
+
 CRD_DIR_ENV = "AI_PLATFORM_CRD_DIR"
 
 
@@ -35,10 +35,7 @@ def require_crd_dir() -> Path:
     directory = crd_dir()
     if directory.is_dir() and any(directory.glob("*.yaml")):
         return directory
-    message = f"no CRD schemas in {directory} (set {CRD_DIR_ENV})"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    missing(f"no CRD schemas in {directory} (set {CRD_DIR_ENV})")
 
 
 @lru_cache(maxsize=4)
@@ -70,17 +67,6 @@ def validate_custom_resource(doc: dict[str, Any], directory: Path | None = None)
         f"{kind}/{name}: {'.'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message}"
         for error in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
     ]
-
-
-def as_manifest(value: Any) -> Any:
-    """Mock-runtime inputs as a manifest: whole floats back to ints, None fields dropped."""
-    if isinstance(value, dict):
-        return {k: as_manifest(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [as_manifest(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
 
 
 def _strict(schema: dict[str, Any]) -> dict[str, Any]:

@@ -17,9 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import IN_CI, need_tool
+from tests.conftest import missing, need_tool
 
 
 def pg_tool(name: str) -> str:
@@ -51,10 +49,7 @@ def server_runner() -> Runner:
     try:
         account = pwd.getpwnam("postgres")
     except KeyError:
-        message = "running as root needs the `postgres` system user (Debian package postgresql)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("running as root needs the `postgres` system user (Debian package postgresql)")
     runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin") or need_tool("runuser")
     return Runner((runuser, "-u", "postgres", "--"), account.pw_uid, account.pw_gid)
 

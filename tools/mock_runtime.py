@@ -76,7 +76,7 @@ class ProgramRun:
         return {r.urn: r for r in self.registrations}
 
 
-def _digest(text: str) -> str:
+def digest(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -96,7 +96,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         if typ.startswith("aws:"):
             return self._aws(typ, name, inputs)
         if typ.startswith("docker:"):
-            return f"{name}-id", {**inputs, "repoDigest": f"{inputs.get('name', name)}@{_digest(name)}"}
+            return f"{name}-id", {**inputs, "repoDigest": f"{inputs.get('name', name)}@{digest(name)}"}
         return f"{name}-id", inputs
 
     def _aws(self, typ: str, name: str, inputs: dict) -> tuple[str, dict]:
@@ -118,7 +118,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         token, a = args.token, args.args
         if token == "docker:index/getRegistryImage:getRegistryImage":
-            return {"name": a["name"], "sha256Digest": _digest(a["name"]), "id": a["name"]}
+            return {"name": a["name"], "sha256Digest": digest(a["name"]), "id": a["name"]}
         if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             host = f"{a.get('registryId', ACCOUNT_ID)}.dkr.ecr.{self.region}.amazonaws.com"
             return {"proxyEndpoint": f"https://{host}", "userName": "AWS", "password": "ecr-token", "id": host}

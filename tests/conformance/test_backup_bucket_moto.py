@@ -17,50 +17,22 @@ S3.15 (object lock), S3.17 (KMS at rest).
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from fnmatch import fnmatchcase
 
-import boto3
 import pulumi
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
-from components.backup_bucket import ACCESS_LOG_PREFIX, AccessGrant, BackupBucket, BackupBucketArgs, ObjectLock
-from tools.mock_runtime import CLUSTER_STACK_OUTPUTS
+from components.backup_bucket import ACCESS_LOG_PREFIX, BackupBucket, BackupBucketArgs, ObjectLock
+from tests.conftest import MOTO_REGION, moto_client, one
+from tests.unit.test_backup_bucket import DUMP_WRITER, ISSUER_HOST, RESTORE_READER, WAL_ARCHIVER
+from tools.mock_runtime import CLUSTER_STACK_OUTPUTS, RecordingMonitor
 
 BUCKET = "ai-platform-prod-backups"
 LOG_BUCKET = f"{BUCKET}-logs"
-REGION = "eu-west-1"
-ISSUER_HOST = CLUSTER_STACK_OUTPUTS["oidcIssuerUrl"].removeprefix("https://")
-ADMIN = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-
-WAL_ARCHIVER = AccessGrant(
-    role_name="prod-db-wal",
-    namespace="db",
-    service_account="db-cluster",
-    prefixes=("managed/db/",),
-    access="write",
-    delete_own_objects=True,
-    head_bucket=True,
-)
-DUMP_WRITER = AccessGrant(
-    role_name="prod-db-dump",
-    namespace="db",
-    service_account="db-dump",
-    prefixes=("daily/db/", "hourly/db/"),
-    access="write",
-)
-RESTORE_READER = AccessGrant(
-    role_name="prod-db-restore-check",
-    namespace="db",
-    service_account="db-restore-check",
-    prefixes=("daily/db/",),
-    access="read",
-)
 GRANTS = (WAL_ARCHIVER, DUMP_WRITER, RESTORE_READER)
 
 S3 = "aws:s3/"
@@ -108,27 +80,7 @@ SETTINGS_CALLS = {
 }
 
 
-# --- moto server ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def moto() -> Iterator[str]:
-    """A moto server on 127.0.0.1 (random port) with empty state; stopped after the test."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    requests.post(f"{endpoint}/moto-api/reset", timeout=10)  # backends live in-process: drop earlier tests' state
-    try:
-        yield endpoint
-    finally:
-        requests.post(f"{endpoint}/moto-api/reset", timeout=10)
-        server.stop()
-
-
-def client(endpoint: str, service: str, credentials: dict[str, str] = ADMIN):
-    return boto3.client(service, endpoint_url=endpoint, region_name=REGION, **credentials)
+# --- moto server (the `moto` fixture) ---------------------------------------------------------
 
 
 @contextmanager
@@ -155,8 +107,8 @@ def denied(call) -> bool:
 # --- what the component registered -----------------------------------------------------------
 
 
-def register(monitor, **overrides) -> list:
-    """Declare the component under the mock runtime; every registration once all are done."""
+def register(monitor: RecordingMonitor, **overrides) -> RecordingMonitor:
+    """Declare the component under the mock runtime; MONITOR once every child is registered."""
     cluster = pulumi.StackReference("acme/cluster/prod")
     args = BackupBucketArgs(
         bucket_name=BUCKET,
@@ -171,44 +123,41 @@ def register(monitor, **overrides) -> list:
         return BackupBucket("backups", args).bucket_arn
 
     declare()
-    return monitor.registrations
+    return monitor
 
 
-def of_bucket(registrations, bucket: str) -> dict[str, dict]:
+def of_bucket(monitor: RecordingMonitor, bucket: str) -> dict[str, dict]:
     """Type -> inputs of each S3 resource that configures BUCKET."""
     found: dict[str, dict] = {}
-    for registration in registrations:
+    for registration in monitor.registrations:
         if registration.type.startswith(S3) and registration.inputs.get("bucket") == bucket:
             assert registration.type not in found, f"two {registration.type} for {bucket}"
             found[registration.type] = registration.inputs
     return found
 
 
-def one(registrations, type_: str):
-    (found,) = [r for r in registrations if r.type == type_]
-    return found
-
-
-def replay_kms_key(endpoint: str, registrations) -> tuple[str, str]:
+def replay_kms_key(endpoint: str, monitor: RecordingMonitor) -> tuple[str, str]:
     """Create the registered KMS key and alias in moto; returns (ARN the mocks gave it, ARN in moto)."""
-    key = one(registrations, "aws:kms/key:Key")
-    kms = client(endpoint, "kms")
+    key = one(monitor, "aws:kms/key:Key")
+    kms = moto_client(endpoint, "kms")
     arn = kms.create_key(Description=key.inputs["description"])["KeyMetadata"]["Arn"]
     if key.inputs["enableKeyRotation"]:
         kms.enable_key_rotation(KeyId=arn)
-    kms.create_alias(AliasName=one(registrations, "aws:kms/alias:Alias").inputs["name"], TargetKeyId=arn)
+    kms.create_alias(AliasName=one(monitor, "aws:kms/alias:Alias").inputs["name"], TargetKeyId=arn)
     return key.state["arn"], arn
 
 
-def replay_bucket(s3, registrations, bucket: str, key_arns: tuple[str, str] | None = None) -> dict[str, dict]:
+def replay_bucket(
+    s3, monitor: RecordingMonitor, bucket: str, key_arns: tuple[str, str] | None = None
+) -> dict[str, dict]:
     """Create BUCKET and apply its settings, policy excluded; returns its registered settings."""
-    settings = of_bucket(registrations, bucket)
+    settings = of_bucket(monitor, bucket)
     if key_arns:  # the mock runtime's key ARN -> the key created in moto
         settings = json.loads(json.dumps(settings).replace(*key_arns))
     created = settings.pop(BUCKET_TYPE)
     s3.create_bucket(
         Bucket=bucket,
-        CreateBucketConfiguration={"LocationConstraint": REGION},
+        CreateBucketConfiguration={"LocationConstraint": MOTO_REGION},
         ObjectLockEnabledForBucket=bool(created.get("objectLockEnabled")),
     )
     unknown = set(settings) - set(SETTINGS_CALLS) - {POLICY_TYPE, LOGGING_TYPE}
@@ -235,13 +184,13 @@ def enable_access_logging(s3, settings: dict[str, dict], log_settings: dict[str,
     s3.put_bucket_policy(Bucket=LOG_BUCKET, Policy=log_settings[POLICY_TYPE]["policy"])
 
 
-def replay_all(endpoint: str, registrations) -> tuple:
+def replay_all(endpoint: str, monitor: RecordingMonitor) -> tuple:
     """Both buckets as the component declares them, except the backup bucket's policy (see each test)."""
-    s3 = client(endpoint, "s3")
-    key_arns = replay_kms_key(endpoint, registrations)
-    log_settings = replay_bucket(s3, registrations, LOG_BUCKET)
+    s3 = moto_client(endpoint, "s3")
+    key_arns = replay_kms_key(endpoint, monitor)
+    log_settings = replay_bucket(s3, monitor, LOG_BUCKET)
     assert LOGGING_TYPE not in log_settings, "the log bucket must not log into itself"
-    settings = replay_bucket(s3, registrations, BUCKET, key_arns)
+    settings = replay_bucket(s3, monitor, BUCKET, key_arns)
     enable_access_logging(s3, settings, log_settings)
     return s3, settings, key_arns[1]
 
@@ -252,8 +201,7 @@ def replay_all(endpoint: str, registrations) -> tuple:
 @pytest.mark.parametrize("object_lock", [None, ObjectLock("GOVERNANCE", 30)], ids=["no-lock", "governance-lock"])
 def test_bucket_controls_round_trip(mock_runtime, moto, object_lock):
     """Every registered control is accepted by the S3 API and reads back with the intended meaning."""
-    registrations = register(mock_runtime, object_lock=object_lock)
-    s3, settings, key_arn = replay_all(moto, registrations)
+    s3, settings, key_arn = replay_all(moto, register(mock_runtime, object_lock=object_lock))
 
     # Objects first: moto would refuse them once the TLS-only Deny is in place (it ignores Conditions).
     s3.put_object(Bucket=BUCKET, Key="daily/db/dump.sql.gz", Body=b"v1")
@@ -280,7 +228,7 @@ def test_bucket_controls_round_trip(mock_runtime, moto, object_lock):
     (sse,) = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
     assert sse["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
     assert sse["BucketKeyEnabled"] is True
-    kms = client(moto, "kms")
+    kms = moto_client(moto, "kms")
     assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"] is True
     assert kms.describe_key(KeyId=f"alias/{BUCKET}")["KeyMetadata"]["Arn"] == key_arn
 
@@ -315,8 +263,7 @@ def test_bucket_controls_round_trip(mock_runtime, moto, object_lock):
 
 def test_log_bucket_is_hardened_and_grants_only_log_delivery(mock_runtime, moto):
     """X-16: the audit trail bucket is private, versioned, SSE-S3 (what S3 logging supports), TLS-only."""
-    registrations = register(mock_runtime)
-    s3, _, _ = replay_all(moto, registrations)
+    s3, _, _ = replay_all(moto, register(mock_runtime))
 
     assert s3.get_public_access_block(Bucket=LOG_BUCKET)["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
@@ -345,19 +292,19 @@ def test_log_bucket_is_hardened_and_grants_only_log_delivery(mock_runtime, moto)
 # --- IAM: IRSA roles -------------------------------------------------------------------------
 
 
-def replay_roles(endpoint: str, registrations) -> dict[str, dict[str, str]]:
+def replay_roles(endpoint: str, monitor: RecordingMonitor) -> dict[str, dict[str, str]]:
     """Create the OIDC provider and every registered role with its inline policy; role name -> credentials."""
-    iam, sts = client(endpoint, "iam"), client(endpoint, "sts")
+    iam, sts = moto_client(endpoint, "iam"), moto_client(endpoint, "sts")
     provider = iam.create_open_id_connect_provider(
         Url=CLUSTER_STACK_OUTPUTS["oidcIssuerUrl"], ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0" * 40]
     )
     assert provider["OpenIDConnectProviderArn"] == CLUSTER_STACK_OUTPUTS["oidcProviderArn"]
     # A RolePolicy's `role` is the role's id, which is its name.
     policies = {
-        r.inputs["role"]: r.inputs["policy"] for r in registrations if r.type == "aws:iam/rolePolicy:RolePolicy"
+        r.inputs["role"]: r.inputs["policy"] for r in monitor.registrations if r.type == "aws:iam/rolePolicy:RolePolicy"
     }
     credentials = {}
-    for role in (r for r in registrations if r.type == "aws:iam/role:Role"):
+    for role in (r for r in monitor.registrations if r.type == "aws:iam/role:Role"):
         name = role.inputs["name"]
         arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=role.inputs["assumeRolePolicy"])["Role"]["Arn"]
         iam.put_role_policy(RoleName=name, PolicyName="backup-access", PolicyDocument=policies[name])
@@ -375,16 +322,16 @@ def replay_roles(endpoint: str, registrations) -> dict[str, dict[str, str]]:
 
 def test_roles_reach_only_their_prefixes_and_never_destroy(mock_runtime, moto):
     """X-12, X-16: each IRSA role works on its own prefixes only; only the WAL archiver prunes, never versions."""
-    registrations = register(mock_runtime)
+    monitor = register(mock_runtime)
     # The backup bucket's policy stays off: moto would apply its Deny statements without their Conditions.
-    s3, _, _ = replay_all(moto, registrations)
-    credentials = replay_roles(moto, registrations)
+    s3, _, _ = replay_all(moto, monitor)
+    credentials = replay_roles(moto, monitor)
     for key in ("daily/db/seed", "daily/other/seed", "managed/db/seed", "managed/other/seed"):
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"seed")
     seed_version = s3.head_object(Bucket=BUCKET, Key="managed/db/seed")["VersionId"]
-    writer = client(moto, "s3", credentials[DUMP_WRITER.role_name])
-    reader = client(moto, "s3", credentials[RESTORE_READER.role_name])
-    archiver = client(moto, "s3", credentials[WAL_ARCHIVER.role_name])
+    writer = moto_client(moto, "s3", credentials[DUMP_WRITER.role_name])
+    reader = moto_client(moto, "s3", credentials[RESTORE_READER.role_name])
+    archiver = moto_client(moto, "s3", credentials[WAL_ARCHIVER.role_name])
 
     with iam_enforced(moto):
         for key in ("daily/db/new", "hourly/db/new"):
@@ -441,7 +388,7 @@ def _trusts(trust: dict, claims: dict[str, str]) -> bool:
 
 def test_condition_semantics_moto_does_not_evaluate(mock_runtime):
     """X-16: listing is prefix-scoped (except barman's documented HeadBucket need); trust is per ServiceAccount."""
-    registrations = register(mock_runtime)
+    registrations = register(mock_runtime).registrations
     policies = {
         r.name.removeprefix("backups-").removesuffix("-access"): json.loads(r.inputs["policy"])
         for r in registrations

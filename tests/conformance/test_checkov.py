@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.conftest import manifests, need_tool
+from tests.conftest import STACKS, need_tool, rendered_documents
 
 
 def _checkov(directory) -> dict:
@@ -26,7 +26,7 @@ def _checkov(directory) -> dict:
     return report[0] if isinstance(report, list) else report
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_checkov_reports_no_failures(rendered, stack):
     report = _checkov(rendered[stack] / "manifests")
     failed = [f"{f['check_id']} {f['resource']} ({f['file_path']})" for f in report["results"]["failed_checks"]]
@@ -34,10 +34,10 @@ def test_checkov_reports_no_failures(rendered, stack):
     assert not failed, "\n".join(failed)
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_suppression_is_written_on_the_object_with_a_reason(rendered, stack):
-    for path in manifests(rendered[stack]):
-        annotations = (yaml.safe_load(path.read_text()).get("metadata") or {}).get("annotations") or {}
+    for path, doc in rendered_documents(rendered[stack]).items():
+        annotations = (doc.get("metadata") or {}).get("annotations") or {}
         for key, value in annotations.items():
             if key.startswith("checkov.io/skip"):
                 check, _, reason = value.partition("=")

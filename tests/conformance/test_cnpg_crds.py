@@ -5,7 +5,9 @@ import pulumi
 import pytest
 
 from components.postgres_cluster import BaseBackups, LogicalDumps, PostgresCluster, PostgresClusterArgs
-from tests.crd_schemas import as_manifest, require_crd_dir, validate_custom_resource
+from tests.conftest import when_registered
+from tests.crd_schemas import require_crd_dir, validate_custom_resource
+from tools.render import manifest
 
 CUSTOM_GROUPS = ("postgresql.cnpg.io/", "barmancloud.cnpg.io/", "monitoring.coreos.com/")
 EXPECTED_KINDS = {"Cluster", "ObjectStore", "ScheduledBackup", "PodMonitor"}
@@ -53,11 +55,9 @@ def _staging_args() -> PostgresClusterArgs:
     )
 
 
-def _custom_resources(monitor) -> list[dict]:
+def _custom_resources(registrations) -> list[dict]:
     return [
-        as_manifest(r.inputs)
-        for r in monitor.registrations
-        if r.custom and r.type.removeprefix("kubernetes:").startswith(CUSTOM_GROUPS)
+        manifest(r) for r in registrations if r.custom and r.type.removeprefix("kubernetes:").startswith(CUSTOM_GROUPS)
     ]
 
 
@@ -67,15 +67,13 @@ def test_custom_resources_match_crd_schemas(mock_runtime, make_args):
     directory = require_crd_dir()
     db = PostgresCluster("db", make_args())
 
-    def check(_):
-        docs = _custom_resources(mock_runtime)
+    def check(registrations):
+        docs = _custom_resources(registrations)
         assert {d["kind"] for d in docs} == EXPECTED_KINDS
         errors = [error for doc in docs for error in validate_custom_resource(doc, directory)]
         assert errors == []
 
-    return pulumi.Output.all(db.cluster.urn, db.object_store.urn, db.scheduled_backup.urn, db.pod_monitor.urn).apply(
-        check
-    )
+    return when_registered(mock_runtime, [db.cluster, db.object_store, db.scheduled_backup, db.pod_monitor], check)
 
 
 def test_validator_reports_unknown_fields_bad_enums_and_missing_required():

@@ -5,9 +5,8 @@ from __future__ import annotations
 import copy
 
 import pytest
-import yaml
 
-from tests.conftest import manifests
+from tests.conftest import STACKS, rendered_documents
 from tests.crd_schemas import require_crd_dir, validate_custom_resource
 from tools.mock_runtime import load_stack_config, run_program
 from tools.render import is_kubernetes_object, manifest
@@ -16,16 +15,15 @@ GROUPS = ("gateway.networking.k8s.io/", "cert-manager.io/")
 KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Certificate", "ClusterIssuer"}
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_gateway_and_certificate_objects_match_their_crds(rendered, stack):
     directory = require_crd_dir()
     kinds, failures = set(), []
-    for path in manifests(rendered[stack]):
-        doc = yaml.safe_load(path.read_text())
+    for path, doc in rendered_documents(rendered[stack]).items():
         if not doc["apiVersion"].startswith(GROUPS):
             continue
         kinds.add(doc["kind"])
-        failures += [f"{path.name}: {error}" for error in validate_custom_resource(doc, directory)]
+        failures += [f"{path}: {error}" for error in validate_custom_resource(doc, directory)]
     assert not failures, "\n".join(failures)
     assert kinds == KINDS
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import kubernetes_validate
 import pytest
-import yaml
 
-from tests.conftest import is_builtin, manifests
+from tests.conftest import STACKS, is_builtin, rendered_documents
 
 # 1.32 is the API floor the render is held to; 1.33 is the oldest release Envoy Gateway 1.9 supports.
 KUBERNETES_VERSIONS = ("1.32", "1.33")
@@ -14,17 +13,16 @@ KUBERNETES_VERSION = KUBERNETES_VERSIONS[0]
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
-@pytest.mark.parametrize("stack", ["staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_builtin_objects_validate_strictly(rendered, stack, version):
     checked, failures = 0, []
-    for path in manifests(rendered[stack]):
-        doc = yaml.safe_load(path.read_text())
+    for path, doc in rendered_documents(rendered[stack]).items():
         if not is_builtin(doc):
             continue
         try:
             kubernetes_validate.validate(doc, version, strict=True)
         except kubernetes_validate.ValidationError as error:
-            failures.append(f"{path.relative_to(rendered[stack])}: {error.message} at {list(error.path)}")
+            failures.append(f"{path}: {error.message} at {list(error.path)}")
         checked += 1
     assert checked > 50
     assert not failures, "\n".join(failures)

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
-from tests.conftest import ROOT, need_tool
+from tests.conftest import ROOT, STACKS, need_tool
 from tests.stack.test_program import BLUE_GREEN, deployment_names
 from tools.connectivity import DNS, INTERNET, Connection, analyze, governed, markdown_table, policed_namespaces
 
-STACKS = ("staging", "prod")
 PROMETHEUS = "monitoring/prometheus-kube-prometheus-stack-prometheus"
 CNPG_OPERATOR = "cnpg-system/cloudnative-pg"
 PROXIES = "envoy-gateway-system/envoy-public-gateway-public"

@@ -8,15 +8,12 @@ Third-party images that need a fixed UID carry the reason on their workload.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.conftest import manifests
+from tests.conftest import STACKS, containers, pod_spec, rendered_documents
 
-STACKS = ("staging", "prod")
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod")
 RESTRICTED_VOLUMES = {
     "configMap",
@@ -45,19 +42,6 @@ SAFE_SYSCTLS = {
 # Images that run as their own fixed user below the platform's 10001 must say why on the workload.
 FIXED_UID_BELOW = 10000
 UID_REASON_KEYS = ("ai-platform/run-as-user-reason",)
-
-
-def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
-    if doc["kind"] == "Pod":
-        return doc["spec"]
-    if doc["kind"] == "CronJob":
-        return doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    return doc["spec"]["template"]["spec"]
-
-
-def containers(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        yield from spec.get(key) or []
 
 
 def violations(spec: dict[str, Any]) -> list[str]:
@@ -132,14 +116,10 @@ def restricted_namespaces(docs: list[dict[str, Any]]) -> set[str]:
     }
 
 
-def rendered_docs(root) -> list[dict[str, Any]]:
-    return [yaml.safe_load(path.read_text()) for path in manifests(root)]
-
-
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_pod_template_passes_the_restricted_profile(rendered, stack):
     """X-03 hardening: every workload the program declares is admitted by `restricted` where it runs."""
-    docs = rendered_docs(rendered[stack])
+    docs = list(rendered_documents(rendered[stack]).values())
     restricted = restricted_namespaces(docs)
     checked, failures = 0, []
     for doc in docs:
@@ -155,7 +135,7 @@ def test_every_pod_template_passes_the_restricted_profile(rendered, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_fixed_uids_of_third_party_images_carry_their_reason(rendered, stack):
     """A container below UID 10000 runs an image's own user; the workload says why (annotation)."""
-    for doc in rendered_docs(rendered[stack]):
+    for doc in rendered_documents(rendered[stack]).values():
         if doc["kind"] not in WORKLOADS:
             continue
         spec = pod_spec(doc)

@@ -16,10 +16,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 
-from tests.conftest import need_tool
+from tests.conftest import MOTO_REGION, ROOT, moto_client, need_tool
 from tests.postgres_server import (
     Runner,
     SourceServer,
@@ -31,11 +30,9 @@ from tests.postgres_server import (
     throwaway_server,
 )
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 SCRIPTS = ROOT / "scripts" / "postgres"
 SCHEMAS = ("production", "experiments_v1", "quarantine", "audit")
 OWNER, OWNER_PASSWORD, DATABASE = "platform_user", "owner-test-password", "platform"
-REGION = "eu-west-1"
 
 SEED_SQL = f"""
 CREATE EXTENSION pg_stat_statements;
@@ -93,27 +90,10 @@ def source(runner, workspace) -> SourceServer:
         yield server
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def _client(service: str, endpoint: str):
-    return boto3.client(
-        service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-
-
 @pytest.fixture
-def bucket(s3_endpoint) -> str:
+def bucket(moto) -> str:
     name = f"backups-{uuid.uuid4().hex[:12]}"
-    _client("s3", s3_endpoint).create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    moto_client(moto, "s3").create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": MOTO_REGION})
     return name
 
 
@@ -144,8 +124,8 @@ class Scripts:
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": MOTO_REGION,
+            "AWS_DEFAULT_REGION": MOTO_REGION,
             "AWS_PAGER": "",
             "AWS_EC2_METADATA_DISABLED": "true",
             **extra,
@@ -204,13 +184,13 @@ class Scripts:
         return result, scratch
 
     def object_keys(self) -> list[str]:
-        listing = _client("s3", self.endpoint).list_objects_v2(Bucket=self.bucket, Prefix=self.prefix + "/")
+        listing = moto_client(self.endpoint, "s3").list_objects_v2(Bucket=self.bucket, Prefix=self.prefix + "/")
         return sorted(item["Key"] for item in listing.get("Contents", []))
 
 
 @pytest.fixture
-def scripts(runner, workspace, source, s3_endpoint, bucket) -> Scripts:
-    return Scripts(runner, workspace, source, s3_endpoint, bucket)
+def scripts(runner, workspace, source, moto, bucket) -> Scripts:
+    return Scripts(runner, workspace, source, moto, bucket)
 
 
 def _rows(server_psql: str, socket_dir: Path, database: str, schema: str, table: str) -> str:
@@ -220,17 +200,17 @@ def _rows(server_psql: str, socket_dir: Path, database: str, schema: str, table:
 # --- tests --------------------------------------------------------------------------------------------
 
 
-def test_dump_upload_fetch_and_restore_check_round_trip(scripts, s3_endpoint):
+def test_dump_upload_fetch_and_restore_check_round_trip(scripts, moto):
     """Daily dump of the whole database and of each schema lands in S3 (SSE-KMS), and the weekly check
     restores it into a throwaway server whose rows equal the source's."""
-    key_arn = _client("kms", s3_endpoint).create_key(Description="backups")["KeyMetadata"]["Arn"]
+    key_arn = moto_client(moto, "kms").create_key(Description="backups")["KeyMetadata"]["Arn"]
     scripts.dump_and_upload(SSE_KMS_KEY_ID=key_arn)
 
     keys = scripts.object_keys()
     stamp = keys[0].removeprefix(scripts.prefix + "/").split("/")[0]
     expected = {"MANIFEST", f"{DATABASE}/database.dump", *(f"{DATABASE}/schemas/{s}.dump" for s in SCHEMAS)}
     assert {k.removeprefix(f"{scripts.prefix}/{stamp}/") for k in keys} == expected
-    head = _client("s3", s3_endpoint).head_object(Bucket=scripts.bucket, Key=f"{scripts.prefix}/{stamp}/MANIFEST")
+    head = moto_client(moto, "s3").head_object(Bucket=scripts.bucket, Key=f"{scripts.prefix}/{stamp}/MANIFEST")
     assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key_arn
 
     fetched, dump_dir = scripts.fetch()
@@ -260,10 +240,10 @@ def test_dump_upload_fetch_and_restore_check_round_trip(scripts, s3_endpoint):
 
 
 @pytest.mark.parametrize("manifest_updated", [False, True], ids=["checksum-mismatch", "truncated-archive"])
-def test_corrupted_dump_fails_the_restore_check(scripts, s3_endpoint, manifest_updated):
+def test_corrupted_dump_fails_the_restore_check(scripts, moto, manifest_updated):
     """A damaged archive fails the check: by checksum, or, when MANIFEST was rewritten to match, by pg_restore."""
     scripts.dump_and_upload()
-    s3 = _client("s3", s3_endpoint)
+    s3 = moto_client(moto, "s3")
     archive_key = next(k for k in scripts.object_keys() if k.endswith(f"{DATABASE}/database.dump"))
     original = s3.get_object(Bucket=scripts.bucket, Key=archive_key)["Body"].read()
     damaged = original[: len(original) // 2]
@@ -282,13 +262,13 @@ def test_corrupted_dump_fails_the_restore_check(scripts, s3_endpoint, manifest_u
     assert expected in checked.stderr, checked.stderr
 
 
-def test_missing_or_incomplete_dump_fails(scripts, s3_endpoint):
+def test_missing_or_incomplete_dump_fails(scripts, moto):
     """No dump set at all, or only one whose upload never reached MANIFEST: the check fails."""
     fetched, _ = scripts.fetch()
     assert fetched.returncode != 0
     assert "no complete dump set" in fetched.stderr
 
-    _client("s3", s3_endpoint).put_object(
+    moto_client(moto, "s3").put_object(
         Bucket=scripts.bucket, Key=f"{scripts.prefix}/20990101T000000Z/{DATABASE}/database.dump", Body=b"partial"
     )
     fetched, _ = scripts.fetch()
@@ -296,10 +276,10 @@ def test_missing_or_incomplete_dump_fails(scripts, s3_endpoint):
     assert "no complete dump set" in fetched.stderr
 
 
-def test_newest_complete_set_is_fetched_and_a_stale_one_fails(scripts, s3_endpoint):
+def test_newest_complete_set_is_fetched_and_a_stale_one_fails(scripts, moto):
     """The newest complete set wins over older ones; a set older than MAX_AGE_HOURS fails the check."""
     scripts.dump_and_upload()
-    s3 = _client("s3", s3_endpoint)
+    s3 = moto_client(moto, "s3")
     stamp = scripts.object_keys()[0].removeprefix(scripts.prefix + "/").split("/")[0]
     for key in scripts.object_keys():  # an older, complete copy of the same set
         s3.copy_object(

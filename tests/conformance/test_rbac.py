@@ -6,22 +6,18 @@ what they grant.
 
 from __future__ import annotations
 
-import kubernetes_validate
 import pytest
-import yaml
 
 from services import CATALOG
-from tests.conftest import manifests
+from tests.conftest import STACKS, rendered_documents
 
-STACKS = ("staging", "prod")
 RBAC = "rbac.authorization.k8s.io"
 READ = {"get", "list", "watch"}
 GROUPS = {"ai-platform-operators", "ai-platform-deployers"}  # ai-platform:rbac defaults
 
 
 def rbac_objects(root) -> list[dict]:
-    docs = [yaml.safe_load(path.read_text()) for path in manifests(root)]
-    return [doc for doc in docs if doc["apiVersion"].startswith(f"{RBAC}/")]
+    return [doc for doc in rendered_documents(root).values() if doc["apiVersion"].startswith(f"{RBAC}/")]
 
 
 def of_kind(docs, kind):
@@ -33,7 +29,6 @@ def test_no_role_uses_a_wildcard_reads_secrets_or_escalates(rendered, stack):
     roles = of_kind(rbac_objects(rendered[stack]), "Role") + of_kind(rbac_objects(rendered[stack]), "ClusterRole")
     assert roles
     for role in roles:
-        kubernetes_validate.validate(role, "1.32", strict=True)
         for rule in role["rules"]:
             assert not any("*" in value for key in ("apiGroups", "resources", "verbs") for value in rule[key]), rule
             assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"]), rule

@@ -6,16 +6,14 @@ X-05, X-06, X-13, X-15, S0-09, S3-02, S3-03, S4-10.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.conftest import manifests, program_run
-from tools.mock_runtime import load_stack_config, run_program
+from tests.conftest import STACKS, containers, pod_spec, program_run, rendered_documents
+from tools.mock_runtime import digest, load_stack_config, run_program
 from tools.render import write_render
 
 SERVICES = "ai-platform:services"
@@ -59,10 +57,6 @@ def by_colour(tmp_path_factory) -> dict[str, Path]:
     return renders
 
 
-def _documents(root: Path) -> dict[str, dict]:
-    return {str(path.relative_to(root / "manifests")): yaml.safe_load(path.read_text()) for path in manifests(root)}
-
-
 def _differences(a: Any, b: Any, path: tuple = ()) -> list[tuple]:
     """Paths (key tuples) where A and B differ."""
     if isinstance(a, dict) and isinstance(b, dict):
@@ -90,7 +84,7 @@ def _object(resources: dict[str, dict], kind: str, namespace: str, name: str) ->
 
 def test_switching_the_active_colour_changes_only_the_routing_selectors(by_colour):
     """X-05: the switch is one config value and one `pulumi up`; nothing but routing changes."""
-    blue, green = _documents(by_colour["blue"]), _documents(by_colour["green"])
+    blue, green = rendered_documents(by_colour["blue"]), rendered_documents(by_colour["green"])
     assert set(blue) == set(green), "the same objects exist whichever colour is active"
     for app, (_, namespace) in BLUE_GREEN.items():
         for colour in ("blue", "green"):
@@ -175,7 +169,7 @@ def test_canary_in_the_stack_file():
     }
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_outputs_give_public_urls_and_the_active_colour(stack):
     """X-13: per app its public URL (https, X-15) and, for blue-green apps, the live colour."""
     domain = {"staging": "staging.ai.example.com", "prod": "ai.example.com"}[stack]
@@ -193,7 +187,7 @@ def test_outputs_give_public_urls_and_the_active_colour(stack):
     assert "activeColour" not in apps["cad-ml-platform"]
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_public_host_is_served_over_https_with_its_certificate(stack):
     """X-15, S3-03: api., prom. and grafana. plus each public app's API; port 80 only redirects."""
     run = program_run(stack)
@@ -212,23 +206,9 @@ def test_every_public_host_is_served_over_https_with_its_certificate(stack):
     assert redirect["rules"][0]["filters"][0]["requestRedirect"] == {"scheme": "https", "statusCode": 301}
 
 
-def _images(doc: dict) -> list[str]:
-    spec = doc.get("spec") or {}
-    if doc["kind"] == "CronJob":
-        spec = spec["jobTemplate"]["spec"]
-    pod = spec if doc["kind"] == "Pod" else (spec.get("template") or {}).get("spec") or {}
-    containers = [*pod.get("initContainers", []), *pod.get("containers", []), *pod.get("ephemeralContainers", [])]
-    return [c["image"] for c in containers]
-
-
 def _all_images(stack: str) -> dict[str, list[str]]:
     workloads = [r.inputs for r in program_run(stack).registrations if r.inputs.get("kind") in POD_KINDS]
-    return {f"{d['kind']}/{d['metadata']['name']}": _images(d) for d in workloads}
-
-
-def _digest_of(reference: str) -> str:
-    """What the mocks' registry returns for REFERENCE."""
-    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+    return {f"{d['kind']}/{d['metadata']['name']}": [c["image"] for c in containers(pod_spec(d))] for d in workloads}
 
 
 def test_pinned_images_are_deployed_by_digest():
@@ -244,9 +224,9 @@ def test_pinned_images_are_deployed_by_digest():
         assert refs and all("@sha256:" in ref for ref in refs), f"{name}: {refs}"
     registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ai-platform"
     for colour, tag in (("blue", "1.4.2"), ("green", "1.4.1")):
-        # Each colour runs the digest of its own configured image.
+        # Each colour runs the digest (as the mocks' registry gives it) of its own configured image.
         reference = f"{registry}/platform-v2:{tag}"
-        assert images[f"Deployment/platform-v2-api-{colour}"] == [f"{reference}@{_digest_of(reference)}"]
+        assert images[f"Deployment/platform-v2-api-{colour}"] == [f"{reference}@{digest(reference)}"]
 
 
 def test_pinned_apps_carry_no_tag_suppression_and_unpinned_ones_do():

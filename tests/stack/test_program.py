@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services import CATALOG
-from tests.conftest import program_run
+from tests.conftest import STACKS, program_run
 
-STACKS = ("staging", "prod")
 MODES = ("enforce", "audit", "warn")
 # Delivery strategies both stack files set: S0-09, S4-10 blue-green; S3-02 canary.
 BLUE_GREEN = {"ai-benchmark-api", "platform-v2-api"}

@@ -13,7 +13,7 @@ from components.app_deployment import (
     SecretRef,
     WritableDir,
 )
-from tests.conftest import inputs_of
+from tests.conftest import assert_equal, inputs_of
 
 
 def _args(**overrides) -> AppDeploymentArgs:
@@ -112,11 +112,7 @@ def test_single_replica_has_no_pdb_and_spot_scheduling(mock_runtime):
 @pulumi.runtime.test
 def test_url_is_in_cluster_dns(mock_runtime):
     app = AppDeployment("web", _args())
-    return app.url.apply(lambda url: _assert_equal(url, "http://web.team.svc.cluster.local:8000"))
-
-
-def _assert_equal(actual, expected):
-    assert actual == expected, f"{actual!r} != {expected!r}"
+    return app.url.apply(lambda url: assert_equal(url, "http://web.team.svc.cluster.local:8000"))
 
 
 def test_scratch_space_must_fit_the_ephemeral_storage_limit():

@@ -19,9 +19,10 @@ from components.backup_bucket import (
     ObjectLock,
     backup_prefix,
 )
+from tests.conftest import one
 from tools.mock_runtime import CLUSTER_STACK_OUTPUTS
 
-ISSUER_HOST = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
+ISSUER_HOST = CLUSTER_STACK_OUTPUTS["oidcIssuerUrl"].removeprefix("https://")
 DELETES = {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:*"}
 
 WAL_ARCHIVER = AccessGrant(
@@ -75,14 +76,8 @@ def _build(**overrides) -> BackupBucket:
     return built["bucket"]
 
 
-def _one(monitor, type_, name):
-    found = [r for r in monitor.registrations if r.type == type_ and r.name == name]
-    assert len(found) == 1, f"{len(found)} registrations of {type_} {name}"
-    return found[0]
-
-
 def _state(monitor, type_, name, key):
-    return _one(monitor, type_, name).state[key]
+    return one(monitor, type_, name).state[key]
 
 
 def _statements(policy: str) -> dict[str, dict]:
@@ -97,14 +92,14 @@ def _actions(statement: dict) -> set[str]:
 def test_bucket_is_encrypted_with_its_own_rotating_key(mock_runtime):
     """X-08, X-16: SSE-KMS with a customer-managed, rotated key and S3 bucket keys."""
     _build()
-    key = _one(mock_runtime, "aws:kms/key:Key", "backups-key")
+    key = one(mock_runtime, "aws:kms/key:Key", "backups-key")
     assert key.inputs["enableKeyRotation"] is True
     assert key.inputs["deletionWindowInDays"] == 30
-    alias = _one(mock_runtime, "aws:kms/alias:Alias", "backups-key-alias")
+    alias = one(mock_runtime, "aws:kms/alias:Alias", "backups-key-alias")
     assert alias.inputs["name"] == "alias/ai-platform-prod-backups"
     assert alias.inputs["targetKeyId"] == key.state["keyId"]
 
-    sse = _one(
+    sse = one(
         mock_runtime,
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         "backups-bucket-encryption",
@@ -122,22 +117,20 @@ def test_bucket_is_encrypted_with_its_own_rotating_key(mock_runtime):
 def test_both_buckets_are_versioned_private_and_owner_enforced(mock_runtime, prefix, bucket):
     """X-08: versioning on, all four public-access-block flags, ACLs disabled."""
     _build()
-    versioning = _one(mock_runtime, "aws:s3/bucketVersioning:BucketVersioning", f"{prefix}-versioning")
+    versioning = one(mock_runtime, "aws:s3/bucketVersioning:BucketVersioning", f"{prefix}-versioning")
     assert versioning.inputs == {"bucket": bucket, "versioningConfiguration": {"status": "Enabled"}}
-    block = _one(
-        mock_runtime, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{prefix}-public-access-block"
-    )
+    block = one(mock_runtime, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{prefix}-public-access-block")
     flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
     assert {flag: block.inputs[flag] for flag in flags} == dict.fromkeys(flags, True)
-    ownership = _one(mock_runtime, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", f"{prefix}-ownership")
+    ownership = one(mock_runtime, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", f"{prefix}-ownership")
     assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
 
 
 def test_policy_denies_insecure_transport_and_version_deletion(mock_runtime):
     """X-08, X-16: TLS-only; nobody may delete versions or the bucket without an operator role."""
     _build()
-    policy = _one(mock_runtime, "aws:s3/bucketPolicy:BucketPolicy", "backups-policy")
-    block = _one(
+    policy = one(mock_runtime, "aws:s3/bucketPolicy:BucketPolicy", "backups-policy")
+    block = one(
         mock_runtime, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "backups-bucket-public-access-block"
     )
     assert block.urn in policy.dependencies, "the policy must wait for the public access block"
@@ -161,7 +154,7 @@ def test_operator_role_is_the_only_principal_exempt_from_deletion_deny(mock_runt
     """X-16: break-glass deletion is limited to one named operator role."""
     operator = "arn:aws:iam::123456789012:role/backup-operator"
     _build(operator_role_arn=operator)
-    statements = _statements(_one(mock_runtime, "aws:s3/bucketPolicy:BucketPolicy", "backups-policy").inputs["policy"])
+    statements = _statements(one(mock_runtime, "aws:s3/bucketPolicy:BucketPolicy", "backups-policy").inputs["policy"])
     assert statements["DenyVersionAndBucketDeletion"]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": operator}}
     allow = statements["OperatorMayDelete"]
     assert allow["Principal"] == {"AWS": operator}
@@ -171,19 +164,19 @@ def test_operator_role_is_the_only_principal_exempt_from_deletion_deny(mock_runt
 def test_access_logs_go_to_a_separate_hardened_bucket(mock_runtime):
     """X-16: server access logs (audit trail) land in their own SSE-S3, versioned, TLS-only bucket."""
     _build()
-    logging = _one(mock_runtime, "aws:s3/bucketLogging:BucketLogging", "backups-logging")
+    logging = one(mock_runtime, "aws:s3/bucketLogging:BucketLogging", "backups-logging")
     assert logging.inputs["bucket"] == "ai-platform-prod-backups"
     assert logging.inputs["targetBucket"] == "ai-platform-prod-backups-logs"
     assert logging.inputs["targetPrefix"] == ACCESS_LOG_PREFIX
 
-    sse = _one(
+    sse = one(
         mock_runtime,
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         "backups-logs-encryption",
     )
     assert sse.inputs["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
 
-    log_policy = _one(mock_runtime, "aws:s3/bucketPolicy:BucketPolicy", "backups-logs-policy")
+    log_policy = one(mock_runtime, "aws:s3/bucketPolicy:BucketPolicy", "backups-logs-policy")
     assert log_policy.urn in logging.dependencies, "logging must wait for the delivery grant"
     statements = _statements(log_policy.inputs["policy"])
     assert statements["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -195,7 +188,7 @@ def test_access_logs_go_to_a_separate_hardened_bucket(mock_runtime):
         "ArnLike": {"aws:SourceArn": "arn:aws:s3:::ai-platform-prod-backups"},
         "StringEquals": {"aws:SourceAccount": "123456789012"},
     }
-    (rule,) = _one(
+    (rule,) = one(
         mock_runtime, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups-logs-lifecycle"
     ).inputs["rules"]
     assert rule["expiration"] == {"days": 365}
@@ -205,10 +198,10 @@ def test_access_logs_go_to_a_separate_hardened_bucket(mock_runtime):
 def test_lifecycle_expires_daily_after_30_and_hourly_after_7_days(mock_runtime):
     """X-08, X-09, S1-09: daily full 30 days, hourly incremental 7 days; noncurrent versions and uploads cleaned."""
     _build()
-    lifecycle = _one(
+    lifecycle = one(
         mock_runtime, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups-lifecycle"
     )
-    versioning = _one(mock_runtime, "aws:s3/bucketVersioning:BucketVersioning", "backups-bucket-versioning")
+    versioning = one(mock_runtime, "aws:s3/bucketVersioning:BucketVersioning", "backups-bucket-versioning")
     assert versioning.urn in lifecycle.dependencies
     rules = {rule["id"]: rule for rule in lifecycle.inputs["rules"]}
     assert all(rule["status"] == "Enabled" for rule in rules.values())
@@ -228,7 +221,7 @@ def test_lifecycle_expires_daily_after_30_and_hourly_after_7_days(mock_runtime):
 def test_lifecycle_days_follow_the_args(mock_runtime):
     """X-08: retention is configuration, not code."""
     _build(daily_retention_days=35, hourly_retention_days=2, noncurrent_version_days=14)
-    lifecycle = _one(
+    lifecycle = one(
         mock_runtime, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups-lifecycle"
     )
     rules = {rule["id"]: rule for rule in lifecycle.inputs["rules"]}
@@ -240,8 +233,8 @@ def test_lifecycle_days_follow_the_args(mock_runtime):
 def test_object_lock_is_enabled_at_creation_when_asked(mock_runtime):
     """X-08: optional WORM retention; it can only be switched on when the bucket is created."""
     _build(object_lock=ObjectLock("COMPLIANCE", 30))
-    assert _one(mock_runtime, "aws:s3/bucket:Bucket", "backups-bucket").inputs["objectLockEnabled"] is True
-    lock = _one(
+    assert one(mock_runtime, "aws:s3/bucket:Bucket", "backups-bucket").inputs["objectLockEnabled"] is True
+    lock = one(
         mock_runtime, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "backups-object-lock"
     )
     assert lock.inputs["objectLockEnabled"] == "Enabled"
@@ -250,7 +243,7 @@ def test_object_lock_is_enabled_at_creation_when_asked(mock_runtime):
 
 def test_no_object_lock_unless_asked(mock_runtime):
     _build()
-    assert "objectLockEnabled" not in _one(mock_runtime, "aws:s3/bucket:Bucket", "backups-bucket").inputs
+    assert "objectLockEnabled" not in one(mock_runtime, "aws:s3/bucket:Bucket", "backups-bucket").inputs
     assert not [r for r in mock_runtime.registrations if "ObjectLock" in r.type]
 
 
@@ -263,9 +256,9 @@ def test_stateful_children_carry_protect_and_retain(mock_runtime, flag):
         ("aws:s3/bucket:Bucket", "backups-logs"),
         ("aws:kms/key:Key", "backups-key"),
     ]:
-        registration = _one(mock_runtime, type_, name)
+        registration = one(mock_runtime, type_, name)
         assert (registration.protect, registration.retain_on_delete) == (flag, flag), name
-    component = _one(mock_runtime, "ai-platform:backup_bucket:BackupBucket", "backups")
+    component = one(mock_runtime, "ai-platform:backup_bucket:BackupBucket", "backups")
     assert component.protect is False, "protect belongs on the stateful children, not the component"
 
 
@@ -273,7 +266,7 @@ def test_roles_trust_only_their_service_account_through_irsa(mock_runtime):
     """X-12, X-16: web identity from the cluster's OIDC provider, pinned to one ServiceAccount."""
     _build()
     for grant in (WAL_ARCHIVER, DUMP_WRITER, RESTORE_READER):
-        role = _one(mock_runtime, "aws:iam/role:Role", f"backups-{grant.role_name}")
+        role = one(mock_runtime, "aws:iam/role:Role", f"backups-{grant.role_name}")
         assert role.inputs["name"] == grant.role_name
         (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         assert statement["Effect"] == "Allow"
@@ -289,7 +282,7 @@ def test_roles_trust_only_their_service_account_through_irsa(mock_runtime):
 
 def _grant_statements(monitor, grant: AccessGrant) -> dict[str, dict]:
     return _statements(
-        _one(monitor, "aws:iam/rolePolicy:RolePolicy", f"backups-{grant.role_name}-access").inputs["policy"]
+        one(monitor, "aws:iam/rolePolicy:RolePolicy", f"backups-{grant.role_name}-access").inputs["policy"]
     )
 
 

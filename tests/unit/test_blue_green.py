@@ -5,6 +5,7 @@ import pytest
 
 from components.app_deployment import AppDeploymentArgs, Autoscaling, Probe, Probes, Resources
 from components.blue_green import BlueGreen, BlueGreenArgs, SmokeTest
+from tests.conftest import by_kind_and_name, when_registered
 
 BLUE_IMAGE = "registry.example.com/api:1.0.0"
 GREEN_IMAGE = "registry.example.com/api:2.0.0"
@@ -40,7 +41,7 @@ def _blue_green(active="blue", idle_replicas=None, smoke_test: SmokeTest | None 
 
 
 def _when_registered(monitor, component: BlueGreen, check):
-    """Run CHECK(objects by (kind, name), registrations) once every routing object is registered."""
+    """Run CHECK(objects by (kind, name)) once every routing object is registered."""
     children = [(c.deployment, c.service, c.hpa, c.pdb) for c in component.colours.values()]
     resources = [
         component.service,
@@ -49,16 +50,7 @@ def _when_registered(monitor, component: BlueGreen, check):
         *component.network_policies,
         *(r for group in children for r in group if r is not None),
     ]
-
-    def run(_):
-        objects = {
-            (r.inputs["kind"], r.inputs["metadata"]["name"]): r
-            for r in monitor.registrations
-            if r.custom and "kind" in r.inputs
-        }
-        return check(objects)
-
-    return pulumi.Output.all(*(r.urn for r in resources)).apply(run)
+    return when_registered(monitor, resources, lambda registrations: check(by_kind_and_name(registrations)))
 
 
 def _jobs(objects) -> dict:

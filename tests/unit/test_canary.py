@@ -5,7 +5,9 @@ import pytest
 
 from components.app_deployment import AppDeploymentArgs, Autoscaling, Probe, Probes, Resources
 from components.canary import Canary, CanaryArgs, GatewayListener
-from tests.crd_schemas import as_manifest, require_crd_dir, validate_custom_resource
+from tests.conftest import by_kind_and_name, when_registered
+from tests.crd_schemas import require_crd_dir, validate_custom_resource
+from tools.render import clean
 
 STABLE_IMAGE = "registry.example.com/cad:1.2.2"
 CANARY_IMAGE = "registry.example.com/cad:1.2.3"
@@ -40,15 +42,10 @@ def _canary(weight: int, replicas: int = 1) -> Canary:
 def _when_registered(monitor, canary: Canary, check):
     resources = [canary.route, *_children(canary.stable), *_children(canary.canary)]
 
-    def run(_):
-        objects = {
-            (r.inputs["kind"], r.inputs["metadata"]["name"]): r.inputs
-            for r in monitor.registrations
-            if r.custom and "kind" in r.inputs
-        }
-        return check(objects)
+    def run(registrations):
+        return check({key: r.inputs for key, r in by_kind_and_name(registrations).items()})
 
-    return pulumi.Output.all(*(r.urn for r in resources)).apply(run)
+    return when_registered(monitor, resources, run)
 
 
 def _children(app) -> list:
@@ -98,7 +95,7 @@ def test_route_sends_weight_percent_to_the_canary(mock_runtime, weight):
         ]
         backends = {b["name"]: b["weight"] for b in route["spec"]["rules"][0]["backendRefs"]}
         assert backends == {"cad": 100 - weight, "cad-canary": weight}
-        assert validate_custom_resource(as_manifest(route), require_crd_dir()) == []
+        assert validate_custom_resource(clean(route), require_crd_dir()) == []
 
     return _when_registered(mock_runtime, canary, check)
 

@@ -1,14 +1,9 @@
 """services.images.pinned: tag references resolved to the registry's digest (pinImages)."""
 
-import hashlib
-
 import pulumi
 
 from services.images import pinned
-
-
-def _mock_digest(reference: str) -> str:
-    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+from tools.mock_runtime import digest
 
 
 @pulumi.runtime.test
@@ -16,7 +11,7 @@ def test_a_tag_is_resolved_to_its_digest_and_keeps_the_tag(mock_runtime):
     reference = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ai-platform/api:1.4.2"
 
     def check(image):
-        assert image == f"{reference}@{_mock_digest(reference)}"
+        assert image == f"{reference}@{digest(reference)}"
 
     return pulumi.Output.from_input(pinned(reference)).apply(check)
 

@@ -17,7 +17,7 @@ from components.monitoring_stack import (
     MonitoringStackArgs,
     ReceiverCredentials,
 )
-from tests.conftest import inputs_of
+from tests.conftest import inputs_of, one, when_registered
 
 DUMMY = {
     "pagerduty": "pd-routing-key-0123456789",
@@ -53,12 +53,6 @@ def _args(**overrides) -> MonitoringStackArgs:
     )
     base.update(overrides)
     return MonitoringStackArgs(**base)
-
-
-def _registration(monitor, type_: str, name: str):
-    found = [r for r in monitor.registrations if r.type == type_ and r.name == name]
-    assert len(found) == 1, f"{type_} {name} registered {len(found)} times"
-    return found[0]
 
 
 @pulumi.runtime.test
@@ -143,11 +137,11 @@ def test_receiver_secret_holds_the_credentials_as_secrets(mock_runtime):
     stack = MonitoringStack("monitoring", _args())
 
     def check(_):
-        secret = _registration(mock_runtime, "kubernetes:core/v1:Secret", "monitoring-receivers")
+        secret = one(mock_runtime, "kubernetes:core/v1:Secret", "monitoring-receivers")
         assert secret.inputs["metadata"]["name"] == "alertmanager-receivers"
         assert secret.inputs["metadata"]["namespace"] == "monitoring"
         data = secret.inputs["stringData"]
-        assert data[rpc._special_sig_key] == rpc._special_secret_sig, "stringData must be a secret"
+        assert rpc.is_rpc_secret(data), "stringData must be a secret"
         assert data["value"] == {
             "pagerduty-routing-key": DUMMY["pagerduty"],
             "slack-api-url": DUMMY["slack"],
@@ -161,7 +155,7 @@ def test_receiver_secret_holds_the_credentials_as_secrets(mock_runtime):
             for name, value in DUMMY.items():
                 assert value not in rendered, f"{name} credential leaks into {registration.type} {registration.name}"
 
-    return _after_everything(stack, check)
+    return when_registered(mock_runtime, [stack.release], check)  # the release waits for every child
 
 
 @pulumi.runtime.test
@@ -191,21 +185,20 @@ def test_grafana_admin_login_is_generated_and_referenced(mock_runtime):
         assert "adminPassword" not in json.dumps(grafana)
 
     def check_secret(_):
-        secret = _registration(mock_runtime, "kubernetes:core/v1:Secret", "monitoring-grafana-admin")
+        secret = one(mock_runtime, "kubernetes:core/v1:Secret", "monitoring-grafana-admin")
         data = secret.inputs["stringData"]
-        assert data[rpc._special_sig_key] == rpc._special_secret_sig
+        assert rpc.is_rpc_secret(data)
         password = "generated-monitoring-grafana-admin-password"  # the mock RandomPassword result
         assert data["value"] == {"admin-user": "admin", "admin-password": password}
-        generator = _registration(
-            mock_runtime, "random:index/randomPassword:RandomPassword", "monitoring-grafana-admin-password"
-        )
+        generator = one(mock_runtime, "random:index/randomPassword:RandomPassword", "monitoring-grafana-admin-password")
         assert generator.inputs["length"] == 32
         for registration in mock_runtime.registrations:
             if registration is not secret:
                 assert password not in json.dumps(registration.inputs), registration.name
 
     return pulumi.Output.all(
-        inputs_of(mock_runtime, stack.release, check_release), _after_everything(stack, check_secret)
+        inputs_of(mock_runtime, stack.release, check_release),
+        when_registered(mock_runtime, [stack.release], check_secret),
     )
 
 
@@ -218,12 +211,12 @@ def test_namespace_pod_security_and_urls(mock_runtime):
     assert stack.grafana_url == "http://kube-prometheus-stack-grafana.monitoring.svc.cluster.local:80"
 
     def check(_):
-        namespace = _registration(mock_runtime, "kubernetes:core/v1:Namespace", "monitoring-namespace")
+        namespace = one(mock_runtime, "kubernetes:core/v1:Namespace", "monitoring-namespace")
         labels = namespace.inputs["metadata"]["labels"]
         assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
         assert labels["pod-security.kubernetes.io/audit"] == "restricted"
         assert labels["pod-security.kubernetes.io/warn"] == "restricted"
-        release = _registration(mock_runtime, "kubernetes:helm.sh/v3:Release", "monitoring-release")
+        release = one(mock_runtime, "kubernetes:helm.sh/v3:Release", "monitoring-release")
         assert namespace.protect and namespace.retain_on_delete
         assert release.protect and release.retain_on_delete
         assert release.inputs["values"]["fullnameOverride"] == "kube-prometheus-stack"
@@ -231,7 +224,7 @@ def test_namespace_pod_security_and_urls(mock_runtime):
         secrets = {r.urn for r in mock_runtime.registrations if r.type == "kubernetes:core/v1:Secret"}
         assert {namespace.urn, *secrets} <= set(release.dependencies)
 
-    return _after_everything(stack, check)
+    return when_registered(mock_runtime, [stack.release], check)  # the release waits for every child
 
 
 @pytest.mark.parametrize(
@@ -254,8 +247,3 @@ def test_receivers_are_checked():
         AlertReceivers("#a", "a@example.com", "b@example.com", "smtp.example.com", "u")
     with pytest.raises(ValueError, match="https"):
         AlertReceivers("#a", "a@example.com", "b@example.com", "smtp.example.com:587", "u", webhook_url="http://x")
-
-
-def _after_everything(stack: MonitoringStack, check):
-    """Run CHECK once the release is registered: it depends on every other child, so all are."""
-    return stack.release.urn.apply(check)

@@ -3,7 +3,6 @@ restore check (X-09, X-12, S0-03, S1-07, S1-09, S1-10, S3-04, S3-11, S4-05)."""
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -18,13 +17,15 @@ from components.postgres_cluster import (
     PostgresClusterArgs,
     backup_service_accounts,
 )
-from tests.conftest import inputs_of
+from tests.conftest import ROOT, inputs_of, one
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 SCHEMAS = ("production", "experiments_v1", "quarantine", "audit")
 # What the mock runtime returns as `result` of the RandomPassword `db-owner-password`.
 GENERATED_PASSWORD = "generated-db-owner-password"
 KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/0000-1111"
+CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster"
+SECRET = "kubernetes:core/v1:Secret"
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 
 
 def _args(**overrides) -> PostgresClusterArgs:
@@ -57,16 +58,6 @@ def _args(**overrides) -> PostgresClusterArgs:
     return PostgresClusterArgs(**base)
 
 
-def _is_secret(value) -> bool:
-    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
-
-
-def _registration(monitor, type_suffix: str, name: str):
-    found = [r for r in monitor.registrations if r.type.endswith(type_suffix) and r.name == name]
-    assert len(found) == 1, f"{type_suffix} {name}: {len(found)} registrations"
-    return found[0]
-
-
 @pulumi.runtime.test
 def test_prod_cluster_spec(mock_runtime):
     operator = k8s.core.v1.Namespace("cnpg-system", metadata={"name": "cnpg-system"})
@@ -74,7 +65,7 @@ def test_prod_cluster_spec(mock_runtime):
 
     def check(urns):
         operator_urn, store_urn = urns
-        cluster = _registration(mock_runtime, ":Cluster", "db-cluster")
+        cluster = one(mock_runtime, CLUSTER, "db-cluster")
         spec = cluster.inputs["spec"]
         assert cluster.protect is True
         assert operator_urn in cluster.dependencies and store_urn in cluster.dependencies
@@ -124,7 +115,7 @@ def test_staging_single_instance_has_no_spread_no_pdb_and_is_unprotected(mock_ru
         assert spec["enablePDB"] is False
         assert "topologySpreadConstraints" not in spec and "affinity" not in spec
         assert spec["postgresql"]["parameters"] == {}
-        assert _registration(mock_runtime, ":Cluster", "db-cluster").protect is False
+        assert one(mock_runtime, CLUSTER, "db-cluster").protect is False
         assert not [r for r in mock_runtime.registrations if r.type.endswith(":CronJob")]
 
     return inputs_of(mock_runtime, db.cluster, check)
@@ -193,20 +184,20 @@ def test_credentials_are_secret_and_never_plain(mock_runtime):
 
     def check(secret_flags):
         assert secret_flags[-2:] == [True, True], "url and password outputs must be secret"
-        app = _registration(mock_runtime, ":Secret", "db-app-secret")
+        app = one(mock_runtime, SECRET, "db-app-secret")
         assert app.inputs["metadata"]["name"] == "database-secret"
-        assert _is_secret(app.inputs["stringData"])
+        assert rpc.is_rpc_secret(app.inputs["stringData"])
         assert app.inputs["stringData"]["value"]["url"] == (
             f"postgresql://platform_user:{GENERATED_PASSWORD}@db-rw.platform-v2-stable.svc.cluster.local:5432/"
             "platform?sslmode=require"
         )
-        owner = _registration(mock_runtime, ":Secret", "db-owner-credentials")
+        owner = one(mock_runtime, SECRET, "db-owner-credentials")
         assert owner.inputs["type"] == "kubernetes.io/basic-auth"
-        assert _is_secret(owner.inputs["stringData"])
+        assert rpc.is_rpc_secret(owner.inputs["stringData"])
         assert owner.inputs["stringData"]["value"] == {"username": "platform_user", "password": GENERATED_PASSWORD}
         # Outside secret-wrapped values the password appears nowhere: not in the Cluster, jobs or ConfigMap.
         for registration in mock_runtime.registrations:
-            plain = {k: v for k, v in registration.inputs.items() if not _is_secret(v)}
+            plain = {k: v for k, v in registration.inputs.items() if not rpc.is_rpc_secret(v)}
             assert GENERATED_PASSWORD not in json.dumps(plain, default=str), registration.name
 
     everything = [
@@ -238,7 +229,7 @@ def test_hosts_and_names(mock_runtime):
         accounts_declared = [r for r in mock_runtime.registrations if r.type.endswith(":ServiceAccount")]
         declared = {r.inputs["metadata"]["name"] for r in accounts_declared}
         assert declared == {accounts.dump_writer, accounts.restore_reader}
-        cluster = _registration(mock_runtime, ":Cluster", "db-cluster").inputs
+        cluster = one(mock_runtime, CLUSTER, "db-cluster").inputs
         assert cluster["metadata"]["name"] == accounts.wal_archiver and "serviceAccountName" not in cluster["spec"]
 
     return pulumi.Output.all(db.rw_host, db.ro_host, db.cluster.urn, db.restore_check_cronjob.urn).apply(check)
@@ -294,7 +285,7 @@ def test_logical_dump_cronjob(mock_runtime):
     return pulumi.Output.all(
         inputs_of(mock_runtime, db.dump_cronjob, check),
         db.dump_cronjob.urn.apply(
-            lambda _: check_account(_registration(mock_runtime, ":ServiceAccount", "db-logical-dump-sa").inputs)
+            lambda _: check_account(one(mock_runtime, SERVICE_ACCOUNT, "db-logical-dump-sa").inputs)
         ),
     )
 
@@ -314,9 +305,9 @@ def test_restore_check_cronjob_and_scripts_config_map(mock_runtime):
         restore_env = {e["name"]: e["value"] for e in restore["env"]}
         assert restore_env["MAX_AGE_HOURS"] == "48" and restore_env["SCRATCH_DIR"].startswith("/work/")
         assert "credentials" not in {v["name"] for v in pod["volumes"]}  # never touches the live database
-        account = _registration(mock_runtime, ":ServiceAccount", "db-restore-check-sa")
+        account = one(mock_runtime, SERVICE_ACCOUNT, "db-restore-check-sa")
         assert account.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("dump-reader")
-        scripts = _registration(mock_runtime, ":ConfigMap", "db-backup-scripts").inputs["data"]
+        scripts = one(mock_runtime, "kubernetes:core/v1:ConfigMap", "db-backup-scripts").inputs["data"]
         on_disk = {p.name: p.read_text() for p in (ROOT / "scripts" / "postgres").glob("*.sh")}
         assert scripts == on_disk
 

@@ -4,7 +4,9 @@ import pulumi
 import pytest
 
 from components.public_route import AcmeIssuer, Backend, PublicHost, PublicRoute, PublicRouteArgs
-from tests.crd_schemas import as_manifest, require_crd_dir, validate_custom_resource
+from tests.conftest import when_registered
+from tests.crd_schemas import require_crd_dir, validate_custom_resource
+from tools.render import manifest
 
 PROXIES = {"gateway.envoyproxy.io/owning-gateway-name": "public"}
 HOSTS = (
@@ -46,17 +48,15 @@ def _when_registered(monitor, route: PublicRoute, check):
         *route.network_policies,
     ]
 
-    def run(_):
+    def run(registrations):
         objects = {
-            (r.inputs["kind"], r.inputs["metadata"].get("namespace"), r.inputs["metadata"]["name"]): as_manifest(
-                r.inputs
-            )
-            for r in monitor.registrations
+            (r.inputs["kind"], r.inputs["metadata"].get("namespace"), r.inputs["metadata"]["name"]): manifest(r)
+            for r in registrations
             if r.custom and "kind" in r.inputs
         }
         return check(objects)
 
-    return pulumi.Output.all(*(r.urn for r in resources)).apply(run)
+    return when_registered(monitor, resources, run)
 
 
 @pulumi.runtime.test

@@ -5,22 +5,20 @@ S1-08 (`up{job="redis"}`), S1-10 (replicas), S2-03 (memory), S3-04, X-12 (no pla
 """
 
 import json
-from pathlib import Path
 
-import jsonschema
 import kubernetes_validate
 import pulumi
 import pytest
-import yaml
 from pulumi.runtime import rpc
 
 from components.app_deployment import Resources
 from components.redis_cache import RedisCache, RedisCacheArgs
-from tests.conftest import ROOT, inputs_of
+from tests.conftest import assert_equal, inputs_of, one, when_registered
+from tests.crd_schemas import require_crd_dir, validate_custom_resource
+from tools.render import clean, manifest
 
 # What the mock runtime returns as the RandomPassword result of component `cache`.
 MOCK_PASSWORD = "generated-cache-password"
-CRDS = ROOT.parent / "shared" / "schemas" / "crds"
 SERVICE = "kubernetes:core/v1:Service"
 
 
@@ -35,24 +33,6 @@ def _args(**overrides) -> RedisCacheArgs:
     )
     base.update(overrides)
     return RedisCacheArgs(**base)
-
-
-def _registered(monitor, type_: str, name: str):
-    found = [r for r in monitor.registrations if r.type == type_ and r.name == name]
-    assert len(found) == 1, f"{type_} {name} registered {len(found)} times"
-    return found[0]
-
-
-def _plain(value):
-    """Registered inputs as a manifest: secrets unwrapped, whole-number floats back to ints."""
-    value = rpc.unwrap_rpc_secret(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
 
 
 def _plain_text_paths(value, needle: str, path: str = ""):
@@ -160,7 +140,7 @@ def test_password_appears_only_in_secret_values(mock_runtime):
                 holders.add(registration.type)
         assert holders == {"kubernetes:core/v1:Secret"}
 
-    return _all_registered(cache).apply(check)
+    return when_registered(mock_runtime, _children(cache), check)
 
 
 @pulumi.runtime.test
@@ -206,15 +186,15 @@ def test_replicas_get_primary_service_headless_pdb_and_service_monitor(mock_runt
 
     def check_monitor(inputs):
         selector = inputs["spec"]["selector"]["matchLabels"]
-        service_labels = _registered(mock_runtime, SERVICE, "cache-service").inputs["metadata"]["labels"]
-        headless_labels = _registered(mock_runtime, SERVICE, "cache-headless").inputs["metadata"]["labels"]
+        service_labels = one(mock_runtime, SERVICE, "cache-service").inputs["metadata"]["labels"]
+        headless_labels = one(mock_runtime, SERVICE, "cache-headless").inputs["metadata"]["labels"]
         assert selector.items() <= headless_labels.items(), "must scrape every pod through the headless Service"
         assert not selector.items() <= service_labels.items(), "would scrape the primary twice"
         (endpoint,) = inputs["spec"]["endpoints"]
         assert endpoint["port"] == "metrics"
         assert {"action": "replace", "targetLabel": "job", "replacement": "redis"} in endpoint["relabelings"]
         assert inputs["metadata"]["labels"]["release"] == "monitoring"
-        _validate_custom_resource(inputs, "monitoring.coreos.com_servicemonitors.yaml")
+        assert validate_custom_resource(inputs, require_crd_dir()) == []
 
     return pulumi.Output.all(
         inputs_of(mock_runtime, cache.service, check_service),
@@ -272,7 +252,7 @@ def test_kubernetes_name_decouples_object_names_from_the_component_name(mock_run
     return pulumi.Output.all(
         inputs_of(mock_runtime, cache.statefulset, check_statefulset),
         inputs_of(mock_runtime, cache.url_secret, check_url),
-        inputs_of(mock_runtime, cache.service, lambda inputs: _assert_equal(inputs["metadata"]["name"], "redis")),
+        inputs_of(mock_runtime, cache.service, lambda inputs: assert_equal(inputs["metadata"]["name"], "redis")),
     )
 
 
@@ -284,13 +264,13 @@ def test_manifests_pass_the_kubernetes_schema(mock_runtime):
     def check(_):
         checked = 0
         for registration in mock_runtime.registrations:
-            manifest = _plain(registration.inputs)
-            if manifest.get("kind") in kinds:
-                kubernetes_validate.validate(manifest, "1.32", strict=True)
+            doc = manifest(registration)
+            if doc.get("kind") in kinds:
+                kubernetes_validate.validate(doc, "1.32", strict=True)
                 checked += 1
         assert checked == 7
 
-    return _all_registered(cache).apply(check)
+    return when_registered(mock_runtime, _children(cache), check)
 
 
 def _memory(limit: str) -> Resources:
@@ -326,9 +306,9 @@ def test_bad_policy_and_replicas_are_refused():
         _args(maxmemory="0")
 
 
-def _all_registered(cache: RedisCache) -> pulumi.Output:
-    """Resolves once every child of CACHE is registered (registration order is not fixed)."""
-    children = [
+def _children(cache: RedisCache) -> list[pulumi.Resource]:
+    """Every child of CACHE."""
+    return [
         cache.statefulset,
         cache.service,
         cache.headless_service,
@@ -337,23 +317,8 @@ def _all_registered(cache: RedisCache) -> pulumi.Output:
         cache.url_secret,
         *(r for r in (cache.pdb, cache.service_monitor) if r is not None),
     ]
-    return pulumi.Output.all(*(child.urn for child in children))
-
-
-def _assert_equal(actual, expected):
-    assert actual == expected, f"{actual!r} != {expected!r}"
 
 
 def _as_plain(check):
-    return lambda inputs: check(_plain(inputs))
-
-
-def _validate_custom_resource(manifest: dict, crd_file: str) -> None:
-    path: Path = CRDS / crd_file
-    if not path.exists():
-        pytest.fail(f"{path} is missing: the upstream CRD schemas live in shared/schemas/crds")
-    crd = yaml.safe_load(path.read_text())
-    version = manifest["apiVersion"].split("/")[1]
-    (served,) = [v for v in crd["spec"]["versions"] if v["name"] == version]
-    errors = list(jsonschema.Draft7Validator(served["schema"]["openAPIV3Schema"]).iter_errors(manifest))
-    assert not errors, [e.message for e in errors]
+    """CHECK on the inputs as the provider would get them (whole floats as ints, secrets masked)."""
+    return lambda inputs: check(clean(inputs))
