@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from components import quantity
 from components.app_deployment import Autoscaling, Resources, Scheduling
+from components.validation import DNS_LABEL, DNS_NAME
 from services import CATALOG
 from services.catalog import AppSpec, CacheSpec, ConfigSecret, DatabaseSpec, ServiceSpec
 from services.common import ALERTING_SECRETS
@@ -26,8 +27,6 @@ from services.common import ALERTING_SECRETS
 PROJECT = "ai-platform"
 STACKS = ("staging", "prod")
 
-_DNS_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-_DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){_DNS_LABEL}(\.{_DNS_LABEL})+$")
 _REGISTRY = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _IMAGE = re.compile(
@@ -39,7 +38,7 @@ _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
 _BUCKET = re.compile(r"^(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _URL_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_OBJECT_NAME = re.compile(rf"^{_DNS_LABEL}$")
+_OBJECT_NAME = re.compile(rf"^{DNS_LABEL}$")
 _STACK_REF = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -100,7 +99,7 @@ def _group(value: str) -> str:
     return value
 
 
-DnsName = Annotated[str, _check(_DNS_NAME, "a DNS name like example.com")]
+DnsName = Annotated[str, _check(DNS_NAME, "a DNS name like example.com")]
 Quantity = Annotated[str, _check(quantity.QUANTITY_PATTERN, "a Kubernetes quantity like 500m, 2, 512Mi or 4Gi")]
 ImageRef = Annotated[str, AfterValidator(_image)]
 EnvName = Annotated[str, _check(_ENV_NAME, "an environment variable name ([A-Za-z_][A-Za-z0-9_]*)")]

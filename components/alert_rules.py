@@ -14,12 +14,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import kube
+from components import kube, validation
 
 SEVERITIES = ("critical", "warning", "info")
 
-# Prometheus durations, units in descending order (the PrometheusRule CRD pattern).
-_DURATION = re.compile(r"^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$")
 _ALERT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 # Labels the component sets itself; an alert's own labels may not override them.
 _RESERVED_LABELS = {"severity", "service", "alertname"}
@@ -51,7 +49,7 @@ class AlertSpec:
             raise ValueError(f"alert name {self.name!r} is not a valid Prometheus label value for alertname")
         if self.severity not in SEVERITIES:
             raise ValueError(f"alert {self.name}: severity must be one of {SEVERITIES}, got {self.severity!r}")
-        if not self.for_ or not _DURATION.match(self.for_):
+        if not validation.is_prometheus_duration(self.for_):
             raise ValueError(f"alert {self.name}: `for` must be a Prometheus duration like 5m, got {self.for_!r}")
         if not (self.summary and self.description and self.runbook_url):
             raise ValueError(f"alert {self.name}: summary, description and runbook_url are all required")
@@ -77,8 +75,7 @@ class AlertRulesArgs:
 
 def rule_groups(service: str, alerts: Sequence[AlertSpec], evaluation_interval: str | None = None) -> list[dict]:
     """The `spec.groups` of the PrometheusRule: the same list `promtool check rules` reads."""
-    names = [a.name for a in alerts]
-    if duplicates := sorted({n for n in names if names.count(n) > 1}):
+    if duplicates := validation.duplicates(a.name for a in alerts):
         raise ValueError(f"{service}: duplicate alert names {duplicates}")
     group: dict[str, Any] = {"name": service, "rules": [_rule(service, alert) for alert in alerts]}
     if evaluation_interval:

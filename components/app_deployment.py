@@ -6,7 +6,6 @@ PodDisruptionBudget, HorizontalPodAutoscaler and ServiceMonitor.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import kube, quantity
+from components.kube import Resources  # the type of `AppDeploymentArgs.resources`; app callers import it from here
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,13 @@ class Probe:
     path: str
     """URL path, e.g. `/health`."""
     initial_delay_seconds: int = 0
+    """Wait after the container starts before the first probe."""
     period_seconds: int = 10
+    """Time between probes."""
     timeout_seconds: int = 3
+    """Time a probe may take before it counts as failed."""
     failure_threshold: int = 3
+    """Consecutive failures that fail the probe."""
 
 
 @dataclass(frozen=True)
@@ -34,18 +38,13 @@ class Probes:
     """Liveness, readiness and startup probes (startup guards slow boots from liveness kills)."""
 
     liveness: Probe
+    """Failing it restarts the container."""
     readiness: Probe
+    """Failing it takes the pod out of its Services' endpoints."""
     startup: Probe | None = None
     """Defaults to the liveness path, allowing `startup_budget_seconds` to boot."""
     startup_budget_seconds: int = 120
-
-
-@dataclass(frozen=True)
-class Resources:
-    """Container requests and limits as Kubernetes quantities."""
-
-    requests: Mapping[str, str]
-    limits: Mapping[str, str]
+    """How long the startup probe may keep failing before the container is restarted."""
 
 
 @dataclass(frozen=True)
@@ -53,8 +52,11 @@ class SecretRef:
     """An env var taken from a key of a Kubernetes Secret."""
 
     secret: str
+    """Secret name."""
     key: str
+    """Key inside the Secret."""
     optional: bool = False
+    """Start the container even when the Secret or key is missing."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,9 @@ class WritableDir:
     """An emptyDir mounted where the app writes; gone when the pod goes."""
 
     path: str
+    """Mount path."""
     size_limit: str
+    """emptyDir `sizeLimit` (a quantity, e.g. `1Gi`); counts against the ephemeral-storage limit."""
 
 
 @dataclass(frozen=True)
@@ -70,11 +74,17 @@ class Autoscaling:
     """HPA (autoscaling/v2) bounds and targets; the HPA owns the replica count."""
 
     min_replicas: int
+    """Fewest replicas; above 1 also declares a PodDisruptionBudget."""
     max_replicas: int
+    """Most replicas."""
     cpu_utilization: int = 75
+    """Target average CPU use, in percent of the request."""
     memory_utilization: int = 80
+    """Target average memory use, in percent of the request."""
     scale_up_stabilization_seconds: int = 0
+    """Window of recommendations considered before scaling up."""
     scale_down_stabilization_seconds: int = 300
+    """Window of recommendations considered before scaling down."""
     name: str | None = None
     """HPA name; defaults to the app name."""
 
@@ -84,7 +94,9 @@ class Scheduling:
     """Where pods may run (e.g. spot capacity)."""
 
     node_selector: Mapping[str, str] = field(default_factory=dict)
+    """Node labels the pods require."""
     tolerations: Sequence[Mapping[str, str]] = ()
+    """Taints the pods tolerate (Kubernetes `tolerations` entries)."""
 
 
 @dataclass(frozen=True)
@@ -112,9 +124,11 @@ class AppDeploymentArgs:
     metrics_port: int | None = None
     """Port of `/metrics` when it differs from `port`."""
     metrics_path: str = "/metrics"
+    """HTTP path the ServiceMonitor scrapes."""
     service_monitor: bool = False
     """Declare a ServiceMonitor (needs the Prometheus Operator CRDs)."""
     service_monitor_labels: Mapping[str, str] = field(default_factory=dict)
+    """Extra labels on the ServiceMonitor, e.g. the one Prometheus selects on."""
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Plain environment variables."""
     secret_env: Mapping[str, SecretRef] = field(default_factory=dict)
@@ -122,20 +136,23 @@ class AppDeploymentArgs:
     config_files: Mapping[str, str] = field(default_factory=dict)
     """File name -> content, mounted read-only at `config_mount_path` from a ConfigMap."""
     config_mount_path: str = "/app/config"
+    """Directory the config files are mounted in."""
     writable_dirs: Sequence[WritableDir] = ()
     """emptyDir mounts for paths the app writes (`/tmp` is always writable)."""
     scheduling: Scheduling | None = None
+    """Node selector and tolerations; None schedules anywhere."""
     termination_grace_seconds: int = 30
     """Grace period; `preStop` sleeps for a third of it so endpoints drain before SIGTERM."""
     automount_service_account_token: bool = False
+    """Mount a Kubernetes API token; only apps that call the API need one."""
     service_account_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """E.g. the IRSA role (`eks.amazonaws.com/role-arn`)."""
     pod_labels: Mapping[str, str] = field(default_factory=dict)
     """Extra pod labels (e.g. the colour of a blue-green pair)."""
     run_as_user: int = 10001
+    """UID (and GID) the container runs as; non-root."""
     annotations: Mapping[str, str] = field(default_factory=dict)
     """Annotations on the Deployment (e.g. checkov suppressions with their reasons)."""
-    create_service: bool = True
 
     def __post_init__(self) -> None:
         limit = self.resources.limits.get("ephemeral-storage")
@@ -146,6 +163,11 @@ class AppDeploymentArgs:
                 f"the writable dirs and /tmp ({', '.join(scratch)}) exceed the ephemeral-storage limit {limit}"
             )
 
+    @property
+    def separate_metrics_port(self) -> bool:
+        """Whether `/metrics` is served on a port of its own (`metrics`) rather than on `port`."""
+        return bool(self.metrics_port) and self.metrics_port != self.port
+
 
 class AppDeployment(pulumi.ComponentResource):
     """A hardened Deployment with its Service, and PDB/HPA/ServiceMonitor where asked."""
@@ -155,7 +177,7 @@ class AppDeployment(pulumi.ComponentResource):
     url: pulumi.Output[str]
     """In-cluster URL, e.g. `http://app.ns.svc.cluster.local:8000`."""
     deployment: k8s.apps.v1.Deployment
-    service: k8s.core.v1.Service | None
+    service: k8s.core.v1.Service
     hpa: k8s.autoscaling.v2.HorizontalPodAutoscaler | None
     pdb: k8s.policy.v1.PodDisruptionBudget | None
     labels: dict[str, str]
@@ -180,13 +202,17 @@ class AppDeployment(pulumi.ComponentResource):
             spec=self._deployment_spec(name, args, account, config_map),
             opts=child,
         )
-        self.service = self._service(name, args, child) if args.create_service else None
-        self.pdb = self._pdb(name, args, child) if _min_replicas(args) > 1 else None
+        self.service = self._service(name, args, child)
+        self.pdb = (
+            kube.disruption_budget(f"{name}-pdb", name, args.namespace, self.labels, child)
+            if _min_replicas(args) > 1
+            else None
+        )
         self.hpa = self._hpa(name, args, child) if args.autoscaling else None
-        if args.service_monitor and self.service is not None:
+        if args.service_monitor:
             self._service_monitor(name, args, child)
 
-        self.url = pulumi.Output.concat("http://", name, ".", args.namespace, ".svc.cluster.local:", str(args.port))
+        self.url = kube.service_url(name, args.namespace, args.port)
         self.register_outputs({"serviceName": name, "url": self.url})
 
     def _config_map(self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions) -> k8s.core.v1.ConfigMap:
@@ -215,7 +241,7 @@ class AppDeployment(pulumi.ComponentResource):
             volumes.append({"name": "config", "configMap": {"name": f"{name}-config"}})
             mounts.append({"name": "config", "mountPath": args.config_mount_path, "readOnly": True})
             # A content hash rolls the pods when a config file changes.
-            pod_annotations["ai-platform/config-hash"] = _hash(args.config_files)
+            pod_annotations["ai-platform/config-hash"] = _config_hash(args.config_files)
 
         spec: dict[str, Any] = {
             "selector": {"matchLabels": selector},
@@ -241,7 +267,7 @@ class AppDeployment(pulumi.ComponentResource):
 
     def _container(self, name: str, args: AppDeploymentArgs, mounts: list[dict[str, Any]]) -> dict[str, Any]:
         ports = [{"name": "http", "containerPort": args.port, "protocol": "TCP"}]
-        if args.metrics_port and args.metrics_port != args.port:
+        if args.separate_metrics_port:
             ports.append({"name": "metrics", "containerPort": args.metrics_port, "protocol": "TCP"})
         env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(args.env.items())]
         env += [
@@ -256,7 +282,7 @@ class AppDeployment(pulumi.ComponentResource):
             "imagePullPolicy": "Always",
             "ports": ports,
             "env": env,
-            "resources": kube.resources(args.resources.requests, args.resources.limits),
+            "resources": kube.resources(args.resources),
             "securityContext": kube.container_security_context(args.run_as_user),
             "livenessProbe": _probe(probes.liveness, args.port),
             "readinessProbe": _probe(probes.readiness, args.port),
@@ -269,25 +295,11 @@ class AppDeployment(pulumi.ComponentResource):
         }
 
     def _service(self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions) -> k8s.core.v1.Service:
-        ports = [{"name": "http", "port": args.port, "targetPort": args.port, "protocol": "TCP"}]
-        if args.metrics_port and args.metrics_port != args.port:
-            ports.append(
-                {"name": "metrics", "port": args.metrics_port, "targetPort": args.metrics_port, "protocol": "TCP"}
-            )
+        selector = {**kube.selector_labels(name), **args.pod_labels}
         return k8s.core.v1.Service(
             f"{name}-service",
             metadata=kube.metadata(name, args.namespace, self.labels),
-            spec={"type": "ClusterIP", "selector": {**kube.selector_labels(name), **args.pod_labels}, "ports": ports},
-            opts=opts,
-        )
-
-    def _pdb(
-        self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions
-    ) -> k8s.policy.v1.PodDisruptionBudget:
-        return k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata=kube.metadata(name, args.namespace, self.labels),
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": kube.selector_labels(name)}},
+            spec={"type": "ClusterIP", "selector": selector, "ports": service_ports(args)},
             opts=opts,
         )
 
@@ -322,18 +334,32 @@ class AppDeployment(pulumi.ComponentResource):
         )
 
     def _service_monitor(self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions) -> None:
-        port_name = "metrics" if args.metrics_port and args.metrics_port != args.port else "http"
-        k8s.apiextensions.CustomResource(
+        kube.service_monitor(
             f"{name}-servicemonitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="ServiceMonitor",
-            metadata=kube.metadata(name, args.namespace, {**self.labels, **args.service_monitor_labels}),
-            spec={
-                "selector": {"matchLabels": kube.selector_labels(name)},
-                "endpoints": [{"port": port_name, "path": args.metrics_path, "interval": "30s"}],
-            },
-            opts=opts,
+            name,
+            args.namespace,
+            {**self.labels, **args.service_monitor_labels},
+            kube.selector_labels(name),
+            kube.scrape_endpoint("metrics" if args.separate_metrics_port else "http", args.metrics_path),
+            opts,
         )
+
+
+def check_tracks_match(name: str, args: AppDeploymentArgs, other_name: str, other: AppDeploymentArgs) -> None:
+    """Two tracks of one app (blue/green, stable/canary) share Services and routes, so they must be reached alike."""
+    for setting in ("namespace", "port", "metrics_port", "part_of"):
+        mine, theirs = getattr(args, setting), getattr(other, setting)
+        # Outputs (e.g. a Namespace's name) cannot be compared before they resolve.
+        if not isinstance(mine, pulumi.Output) and not isinstance(theirs, pulumi.Output) and mine != theirs:
+            raise ValueError(f"{name} and {other_name} must share {setting}")
+
+
+def service_ports(args: AppDeploymentArgs) -> list[dict[str, Any]]:
+    """Ports of a Service in front of the app: `http`, and `metrics` when it has a port of its own."""
+    ports = [{"name": "http", "port": args.port, "targetPort": args.port, "protocol": "TCP"}]
+    if args.separate_metrics_port:
+        ports.append({"name": "metrics", "port": args.metrics_port, "targetPort": args.metrics_port, "protocol": "TCP"})
+    return ports
 
 
 def _min_replicas(args: AppDeploymentArgs) -> int:
@@ -368,8 +394,5 @@ def _scheduling(scheduling: Scheduling | None) -> dict[str, Any]:
     return spec
 
 
-def _hash(files: Mapping[str, str]) -> str:
-    digest = hashlib.sha256()
-    for key in sorted(files):
-        digest.update(key.encode() + b"\0" + files[key].encode() + b"\0")
-    return digest.hexdigest()[:16]
+def _config_hash(files: Mapping[str, str]) -> str:
+    return kube.short_hash("".join(f"{key}\0{files[key]}\0" for key in sorted(files)))

@@ -29,12 +29,14 @@ class AppSecretArgs:
     generated: Mapping[str, int] = field(default_factory=dict)
     """Key -> length of a random value generated once and kept in state."""
     labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels on the Secret."""
 
 
 class AppSecret(pulumi.ComponentResource):
     """A Secret whose every value is a Pulumi secret."""
 
     secret_name: str
+    """Kubernetes name of the Secret."""
     values: dict[str, pulumi.Output[str]]
     """Key -> secret Output, for callers that must hand a value on (never exported in plain text)."""
 

@@ -21,13 +21,14 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.kube import IRSA_ANNOTATION
+
 RetentionClass = Literal["daily", "hourly", "managed"]
 DAILY: RetentionClass = "daily"
 HOURLY: RetentionClass = "hourly"
 MANAGED: RetentionClass = "managed"
 
 ACCESS_LOG_PREFIX = "s3-access-logs/"
-IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")

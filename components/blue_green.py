@@ -14,7 +14,6 @@ switches in one update or two.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, replace
 from typing import Any
@@ -23,7 +22,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import kube
-from components.app_deployment import AppDeployment, AppDeploymentArgs
+from components.app_deployment import AppDeployment, AppDeploymentArgs, check_tracks_match, service_ports
 
 COLOURS = ("blue", "green")
 COLOUR_LABEL = "colour"
@@ -33,7 +32,8 @@ CURL_IMAGE = "curlimages/curl:8.17.0"
 # The official curl image runs as its own `curl_user` (UID 100); curl needs nothing else.
 CURL_UID = 100
 CURL_UID_REASON = "the official curlimages/curl image runs as its own curl_user, UID 100; the pod writes nothing"
-SMOKE_RESOURCES = kube.resources({"cpu": "10m", "memory": "16Mi"}, {"cpu": "100m", "memory": "64Mi"})
+CURL_UNPINNED_REASON = "tag-pinned official curl image; pass a digest reference (pinImages) to pin it"
+SMOKE_RESOURCES = kube.resources(kube.Resources({"cpu": "10m", "memory": "16Mi"}, {"cpu": "100m", "memory": "64Mi"}))
 REQUEST_TIMEOUT_SECONDS = 5
 MAX_JOB_NAME = 63
 """Job names become the `job-name` pod label value."""
@@ -135,8 +135,8 @@ class BlueGreen(pulumi.ComponentResource):
             f"{name}-preview-service", self.preview_service_name, self.idle, base, child
         )
 
-        self.url = _url(name, base)
-        self.preview_url = _url(self.preview_service_name, base)
+        self.url = kube.service_url(name, base.namespace, base.port)
+        self.preview_url = kube.service_url(self.preview_service_name, base.namespace, base.port)
         self.register_outputs(
             {"serviceName": name, "url": self.url, "previewUrl": self.preview_url, "activeColour": self.active}
         )
@@ -167,7 +167,11 @@ class BlueGreen(pulumi.ComponentResource):
         return k8s.core.v1.Service(
             resource_name,
             metadata=kube.metadata(service_name, app.namespace, kube.app_labels(service_name, app.part_of)),
-            spec={"type": "ClusterIP", "selector": kube.selector_labels(target.service_name), "ports": _ports(app)},
+            spec={
+                "type": "ClusterIP",
+                "selector": kube.selector_labels(target.service_name),
+                "ports": service_ports(app),
+            },
             opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[target.deployment, *gate])),
         )
 
@@ -175,17 +179,15 @@ class BlueGreen(pulumi.ComponentResource):
         self, name: str, colour: str, app: AppDeploymentArgs, test: SmokeTest, opts: pulumi.ResourceOptions
     ) -> k8s.batch.v1.Job:
         target = self.colours[colour]
-        url = pulumi.Output.concat(_url(target.service_name, app), test.path)
+        url = pulumi.Output.concat(kube.service_url(target.service_name, app.namespace, app.port), test.path)
         # Jobs are immutable: a new image (or test) is a new Job name, so Pulumi creates a fresh Job
         # before deleting the old one; a failed Job is replaced and rerun on the next update.
         job_name = pulumi.Output.all(app.image, test.image).apply(
-            lambda images: f"{name}-smoke-{colour}-{_digest([*images, _test_settings(test)])}"
+            lambda images: f"{name}-smoke-{colour}-{kube.short_hash(json.dumps([*images, _test_settings(test)]), 10)}"
         )
         labels = {**kube.app_labels(f"{name}-smoke", app.part_of, component="smoke-test"), COLOUR_LABEL: colour}
-        annotations = {
-            "pulumi.com/replaceUnready": "true",
-            **kube.checkov_skips(_smoke_findings(test)),
-        }
+        findings = kube.fixed_uid_findings(CURL_UID_REASON, test.image, unpinned_reason=CURL_UNPINNED_REASON)
+        annotations = {"pulumi.com/replaceUnready": "true", **kube.checkov_skips(findings)}
         return k8s.batch.v1.Job(
             f"{name}-smoke-{colour}",
             metadata=kube.metadata(job_name, app.namespace, labels, annotations),
@@ -252,11 +254,7 @@ def _check(name: str, args: BlueGreenArgs) -> None:
         raise ValueError(f"active must be one of {COLOURS}, got {args.active!r}")
     if args.idle_replicas is not None and args.idle_replicas < 0:
         raise ValueError(f"idle_replicas must be >= 0, got {args.idle_replicas}")
-    for field in ("namespace", "port", "metrics_port", "part_of"):
-        mine, theirs = getattr(args.blue, field), getattr(args.green, field)
-        # Outputs (e.g. a Namespace's name) cannot be compared before they resolve.
-        if not isinstance(mine, pulumi.Output) and not isinstance(theirs, pulumi.Output) and mine != theirs:
-            raise ValueError(f"blue and green must share {field}")
+    check_tracks_match("blue", args.blue, "green", args.green)
 
 
 def _smoke_container(test: SmokeTest, url: pulumi.Output[str]) -> dict[str, Any]:
@@ -278,25 +276,3 @@ def _smoke_container(test: SmokeTest, url: pulumi.Output[str]) -> dict[str, Any]
 
 def _test_settings(test: SmokeTest) -> list[Any]:
     return [test.path, test.expected_status, test.timeout_seconds, test.backoff_limit, test.ttl_seconds_after_finished]
-
-
-def _smoke_findings(test: SmokeTest) -> dict[str, str]:
-    findings = {"CKV_K8S_40": CURL_UID_REASON}
-    if isinstance(test.image, str) and "@sha256:" not in test.image:
-        findings["CKV_K8S_43"] = "tag-pinned official curl image; pass a digest reference (pinImages) to pin it"
-    return findings
-
-
-def _ports(app: AppDeploymentArgs) -> list[dict[str, Any]]:
-    ports = [{"name": "http", "port": app.port, "targetPort": app.port, "protocol": "TCP"}]
-    if app.metrics_port and app.metrics_port != app.port:
-        ports.append({"name": "metrics", "port": app.metrics_port, "targetPort": app.metrics_port, "protocol": "TCP"})
-    return ports
-
-
-def _url(service: str, app: AppDeploymentArgs) -> pulumi.Output[str]:
-    return pulumi.Output.concat("http://", service, ".", app.namespace, ".svc.cluster.local:", str(app.port))
-
-
-def _digest(parts: list[Any]) -> str:
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:10]

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import kube
-from components.app_deployment import AppDeployment, AppDeploymentArgs
+from components.app_deployment import AppDeployment, AppDeploymentArgs, check_tracks_match
 
-GATEWAY_API = "gateway.networking.k8s.io"
 TRACK_LABEL = "track"
 """Pod label telling stable and canary pods apart."""
 
@@ -107,11 +105,11 @@ class Canary(pulumi.ComponentResource):
         ]
         return k8s.apiextensions.CustomResource(
             f"{name}-route",
-            api_version=f"{GATEWAY_API}/v1",
+            api_version=f"{kube.GATEWAY_API}/v1",
             kind="HTTPRoute",
             metadata=kube.metadata(name, args.stable.namespace, kube.app_labels(name, args.stable.part_of)),
             spec={
-                "parentRefs": [_parent_ref(parent) for parent in args.parents],
+                "parentRefs": [kube.gateway_parent_ref(p.gateway, p.namespace, p.section) for p in args.parents],
                 "hostnames": list(args.hostnames),
                 "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": backends}],
             },
@@ -128,17 +126,6 @@ def _check(args: CanaryArgs) -> None:
         raise ValueError(f"canary_replicas must be >= 0, got {args.canary_replicas}")
     if args.weight > 0 and args.canary_replicas == 0:
         raise ValueError(f"a canary with weight {args.weight} needs at least one replica")
-    for field in ("namespace", "port", "part_of"):
-        mine, theirs = getattr(args.stable, field), getattr(args.canary, field)
-        # Outputs (e.g. a Namespace's name) cannot be compared before they resolve.
-        if not isinstance(mine, pulumi.Output) and not isinstance(theirs, pulumi.Output) and mine != theirs:
-            raise ValueError(f"stable and canary must share {field}")
+    check_tracks_match("stable", args.stable, "canary", args.canary)
     if not args.parents or not args.hostnames:
         raise ValueError("a canary route needs at least one Gateway listener and one host name")
-
-
-def _parent_ref(parent: GatewayListener) -> dict[str, Any]:
-    ref = {"group": GATEWAY_API, "kind": "Gateway", "name": parent.gateway, "namespace": parent.namespace}
-    if parent.section:
-        ref["sectionName"] = parent.section
-    return ref

@@ -22,7 +22,7 @@ from grafana_foundation_sdk.models.common import LegendDisplayMode, LegendPlacem
 from grafana_foundation_sdk.models.dashboard import DataSourceRef, ThresholdsMode
 from grafana_foundation_sdk.models.dashboard import Threshold as SdkThreshold
 
-from components import kube
+from components import kube, validation
 
 # Label and value the dashboard sidecar of kube-prometheus-stack watches for.
 DASHBOARD_LABEL = {"grafana_dashboard": "1"}
@@ -39,7 +39,9 @@ class Threshold:
     """Colour a value takes from `value` upwards (`None` is the base colour)."""
 
     value: float | None
+    """Lower bound of the colour; None for the base colour."""
     color: str
+    """Grafana colour name or hex code, e.g. `green`, `#FF0000`."""
 
 
 def good_below(limit: float) -> tuple[Threshold, ...]:
@@ -57,6 +59,7 @@ class Query:
     """One PromQL query of a panel."""
 
     expr: str
+    """PromQL expression."""
     legend: str = ""
     """Legend template, e.g. `{{pod}}`."""
 
@@ -66,19 +69,25 @@ class PanelSpec:
     """One panel."""
 
     title: str
+    """Panel title."""
     queries: Sequence[Query]
+    """Queries drawn in the panel (at least one)."""
     unit: str = "short"
     """Grafana unit id: `s`, `reqps`, `percentunit`, `bytes`, ..."""
     kind: str = "timeseries"
     """`timeseries`, `stat` or `gauge`."""
     description: str = ""
+    """Panel help text; defaults to the title."""
     thresholds: Sequence[Threshold] = ()
     """KPI colouring; see `good_below` / `good_above`."""
     min: float | None = None
+    """Lower end of the axis or gauge; None lets Grafana choose."""
     max: float | None = None
+    """Upper end of the axis or gauge; None lets Grafana choose."""
     width: int = 12
     """Grid columns out of 24."""
     height: int = 8
+    """Grid rows."""
 
     def __post_init__(self) -> None:
         if self.kind not in PANEL_KINDS:
@@ -94,7 +103,9 @@ class RowSpec:
     """A titled row of panels."""
 
     title: str
+    """Row title."""
     panels: Sequence[PanelSpec]
+    """Panels of the row, left to right."""
 
 
 @dataclass(frozen=True)
@@ -104,11 +115,17 @@ class DashboardSpec:
     uid: str
     """Stable id in URLs (`/d/<uid>`); at most 40 characters."""
     title: str
+    """Dashboard title."""
     rows: Sequence[RowSpec]
+    """Rows, top to bottom."""
     description: str = ""
+    """Dashboard help text; defaults to the title."""
     tags: Sequence[str] = ()
+    """Grafana tags for search."""
     refresh: str = "1m"
+    """Auto-refresh interval."""
     time_from: str = "now-6h"
+    """Start of the default time range."""
 
     def __post_init__(self) -> None:
         if not _UID.match(self.uid):
@@ -125,6 +142,7 @@ class DashboardsArgs:
     namespace: pulumi.Input[str]
     """Namespace of the ConfigMaps (the service's own; the sidecar watches all)."""
     dashboards: Sequence[DashboardSpec]
+    """The dashboards; their uids must differ."""
     folder: str | None = None
     """Grafana folder the dashboards are filed into."""
     datasource_uid: str = "prometheus"
@@ -206,11 +224,12 @@ class Dashboards(pulumi.ComponentResource):
     config_maps: dict[str, k8s.core.v1.ConfigMap]
     """Dashboard uid -> its ConfigMap."""
     uids: list[str]
+    """The dashboards' uids, in the order given."""
 
     def __init__(self, name: str, args: DashboardsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:dashboards:Dashboards", name, None, opts)
         uids = [d.uid for d in args.dashboards]
-        if duplicates := sorted({u for u in uids if uids.count(u) > 1}):
+        if duplicates := validation.duplicates(uids):
             raise ValueError(f"{name}: duplicate dashboard uids {duplicates}")
         self.uids = uids
         annotations = {FOLDER_ANNOTATION: args.folder} if args.folder else None

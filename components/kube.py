@@ -1,17 +1,27 @@
-"""Small Kubernetes building blocks shared by the components (labels, hardened pod settings).
+"""Small Kubernetes building blocks shared by the components.
 
-Every workload the platform declares takes its security settings from here, so the Pod Security
-`restricted` profile is written once.
+Labels, hardened pod settings, resources, in-cluster DNS names, checkov findings, and the objects
+several components declare alike (PodDisruptionBudget, ServiceMonitor). Every workload the platform
+declares takes its security settings from here, so the Pod Security `restricted` profile is written once.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi"}
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+"""ServiceAccount annotation naming the IAM role its pods assume (IRSA)."""
+GATEWAY_API = "gateway.networking.k8s.io"
+"""API group of the Gateway API (Gateway, HTTPRoute, ReferenceGrant)."""
+SCRAPE_INTERVAL = "30s"
+"""How often Prometheus scrapes the platform's own monitors."""
 
 # Writable scratch space every hardened container gets, because the root filesystem is read-only.
 TMP_SIZE_LIMIT = "256Mi"
@@ -98,8 +108,19 @@ def container_security_context(run_as_user: int = 10001) -> dict[str, Any]:
     }
 
 
-def resources(requests: Mapping[str, str], limits: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    return {"requests": dict(requests), "limits": dict(limits)}
+@dataclass(frozen=True)
+class Resources:
+    """Container requests and limits as Kubernetes quantities."""
+
+    requests: Mapping[str, str]
+    """Resource (`cpu`, `memory`, `ephemeral-storage`) -> amount the scheduler reserves."""
+    limits: Mapping[str, str]
+    """Resource -> amount the container may not exceed."""
+
+
+def resources(amounts: Resources) -> dict[str, dict[str, str]]:
+    """A container's `resources` field."""
+    return {"requests": dict(amounts.requests), "limits": dict(amounts.limits)}
 
 
 def empty_dir(name: str, size_limit: str) -> dict[str, Any]:
@@ -118,14 +139,24 @@ def checkov_skips(reasons: Mapping[str, str]) -> dict[str, str]:
 DIGEST_SEPARATOR = "@sha256:"
 
 
-def unpinned_image_finding(*images: pulumi.Input[str]) -> dict[str, str]:
+UNPINNED_IMAGE_REASON = "tag-pinned image; set ai-platform:pinImages to deploy it by digest"
+
+
+def unpinned_image_finding(*images: pulumi.Input[str], reason: str = UNPINNED_IMAGE_REASON) -> dict[str, str]:
     """checkov's digest check (CKV_K8S_43), accepted with its reason while an image is a plain tag.
 
     Images resolved to digests at deploy time arrive as Outputs and count as pinned.
     """
     if any(isinstance(image, str) and DIGEST_SEPARATOR not in image for image in images):
-        return {"CKV_K8S_43": "tag-pinned image; set ai-platform:pinImages to deploy it by digest"}
+        return {"CKV_K8S_43": reason}
     return {}
+
+
+def fixed_uid_findings(
+    uid_reason: str, *images: pulumi.Input[str], unpinned_reason: str = UNPINNED_IMAGE_REASON
+) -> dict[str, str]:
+    """checkov findings of a pod running third-party images as their own fixed UID (CKV_K8S_40), with reasons."""
+    return {"CKV_K8S_40": uid_reason, **unpinned_image_finding(*images, reason=unpinned_reason)}
 
 
 def zone_spread(labels: Mapping[str, str], max_skew: int = 1) -> list[dict[str, Any]]:
@@ -139,3 +170,88 @@ def zone_spread(labels: Mapping[str, str], max_skew: int = 1) -> list[dict[str, 
         }
         for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
     ]
+
+
+def short_hash(text: str, length: int = 16) -> str:
+    """A short SHA-256 hex digest of TEXT: content hashes in annotations, content-derived names."""
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def service_dns_name(service: str, namespace: str) -> str:
+    """In-cluster DNS name of a Service whose name and namespace are known before deployment."""
+    return f"{service}.{namespace}.svc.cluster.local"
+
+
+def service_host(service: pulumi.Input[str], namespace: pulumi.Input[str]) -> pulumi.Output[str]:
+    """In-cluster DNS name of a Service, e.g. `redis.team.svc.cluster.local`."""
+    return pulumi.Output.all(service, namespace).apply(lambda parts: service_dns_name(*parts))
+
+
+def service_url(service: pulumi.Input[str], namespace: pulumi.Input[str], port: int) -> pulumi.Output[str]:
+    """In-cluster HTTP URL of a Service port, e.g. `http://app.team.svc.cluster.local:8000`."""
+    return service_host(service, namespace).apply(lambda host: f"http://{host}:{port}")
+
+
+def volume_claim_spec(size: str, storage_class: str | None) -> dict[str, Any]:
+    """A PersistentVolumeClaim spec for one pod's volume; no StorageClass uses the cluster default."""
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return spec
+
+
+def gateway_parent_ref(gateway: str, namespace: pulumi.Input[str], section: str | None = None) -> dict[str, Any]:
+    """An HTTPRoute's `parentRefs` entry: a Gateway, or one listener of it when SECTION is given."""
+    ref: dict[str, Any] = {"group": GATEWAY_API, "kind": "Gateway", "name": gateway, "namespace": namespace}
+    if section:
+        ref["sectionName"] = section
+    return ref
+
+
+def scrape_endpoint(port: str, path: str | None = None, job: str | None = None) -> dict[str, Any]:
+    """A ServiceMonitor/PodMonitor endpoint on named PORT; JOB, when given, replaces the `job` label.
+
+    The manuals alert on `up{job="<job>"}`, which the default job name (the Service's) would not match.
+    """
+    endpoint: dict[str, Any] = {"port": port, "interval": SCRAPE_INTERVAL}
+    if path:
+        endpoint["path"] = path
+    if job:
+        endpoint["relabelings"] = [{"action": "replace", "targetLabel": "job", "replacement": job}]
+    return endpoint
+
+
+def disruption_budget(
+    resource_name: str,
+    name: str,
+    namespace: pulumi.Input[str],
+    labels: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> k8s.policy.v1.PodDisruptionBudget:
+    """A PDB letting voluntary disruptions (node drains) take one pod of workload NAME at a time."""
+    return k8s.policy.v1.PodDisruptionBudget(
+        resource_name,
+        metadata=metadata(name, namespace, labels),
+        spec={"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(name)}},
+        opts=opts,
+    )
+
+
+def service_monitor(
+    resource_name: str,
+    name: str,
+    namespace: pulumi.Input[str],
+    labels: Mapping[str, str],
+    selector: Mapping[str, str],
+    endpoint: Mapping[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    """A Prometheus Operator ServiceMonitor scraping ENDPOINT of the Services matching SELECTOR."""
+    return k8s.apiextensions.CustomResource(
+        resource_name,
+        api_version="monitoring.coreos.com/v1",
+        kind="ServiceMonitor",
+        metadata=metadata(name, namespace, labels),
+        spec={"selector": {"matchLabels": dict(selector)}, "endpoints": [dict(endpoint)]},
+        opts=opts,
+    )

@@ -28,8 +28,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components import kube, quantity
-from components.app_deployment import Resources
+from components import kube, quantity, validation
+from components.kube import Resources
 
 CHART = "kube-prometheus-stack"
 CHART_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
@@ -56,7 +56,6 @@ PROMETHEUS_GID = 2000
 
 # The chart truncates its full name to 26 characters; longer release names would change Service names.
 _MAX_RELEASE_NAME = 26
-_RETENTION = re.compile(r"^[0-9]+(ms|s|m|h|d|w|y)$")
 # Prometheus reads retention sizes in base-2 units (`50GB` = 50 GiB).
 _RETENTION_SIZE = re.compile(r"^(?P<number>[0-9]+)(?P<unit>B|KB|MB|GB|TB|PB)$")
 _RETENTION_UNITS = {"B": 0, "KB": 1, "MB": 2, "GB": 3, "TB": 4, "PB": 5}
@@ -83,6 +82,7 @@ class AlertReceivers:
     smtp_username: str
     """SMTP login; its password is a credential."""
     smtp_require_tls: bool = True
+    """Refuse to send alert emails over an unencrypted SMTP connection."""
     webhook_url: str | None = None
     """Endpoint that receives a copy of alerts; authenticated with a bearer token."""
     webhook_services: Sequence[str] = ()
@@ -104,6 +104,7 @@ class ReceiverCredentials:
     slack_api_url: pulumi.Input[str]
     """Slack incoming-webhook URL (the URL is the credential)."""
     smtp_password: pulumi.Input[str]
+    """Password of `smtp_username` at the SMTP relay."""
     webhook_token: pulumi.Input[str] | None = None
     """Bearer token for the webhook receiver; required when a webhook URL is set."""
 
@@ -125,6 +126,7 @@ class MonitoringStackArgs:
     chart_version: str = CHART_VERSION
     """Pinned kube-prometheus-stack chart version."""
     chart_repository: str = CHART_REPOSITORY
+    """Helm repository of the chart."""
     retention: str = "15d"
     """How long Prometheus keeps samples (S3-10: 15 days)."""
     retention_size: str = "50GB"
@@ -134,14 +136,19 @@ class MonitoringStackArgs:
     prometheus_storage_size: str = "64Gi"
     """Prometheus volume; holds `retention_size` plus head block and WAL."""
     prometheus_replicas: int = 1
+    """Prometheus pods; each scrapes everything and keeps its own volume."""
     prometheus_resources: Resources = PROMETHEUS_RESOURCES
+    """Requests and limits of the Prometheus container."""
     alertmanager_replicas: int = 1
+    """Alertmanager pods (they form a cluster and deduplicate notifications)."""
     alertmanager_storage_size: str = "2Gi"
     """Alertmanager volume (silences and notification log survive restarts)."""
     alertmanager_resources: Resources = ALERTMANAGER_RESOURCES
+    """Requests and limits of the Alertmanager container."""
     grafana_storage_size: str | None = None
     """Grafana volume; dashboards come from ConfigMaps, so persistence is optional."""
     grafana_resources: Resources = GRAFANA_RESOURCES
+    """Requests and limits of the Grafana container."""
     grafana_root_url: str | None = None
     """Public Grafana URL, when Grafana is exposed (links and redirects)."""
     prometheus_external_url: str | None = None
@@ -314,10 +321,7 @@ def _control_plane_targets(managed: bool) -> dict[str, Any]:
 
 
 def _volume_claim(storage_class: str | None, size: str) -> dict[str, Any]:
-    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
-    if storage_class:
-        spec["storageClassName"] = storage_class
-    return {"volumeClaimTemplate": {"spec": spec}}
+    return {"volumeClaimTemplate": {"spec": kube.volume_claim_spec(size, storage_class)}}
 
 
 def _prometheus_spec(args: MonitoringStackArgs) -> dict[str, Any]:
@@ -328,7 +332,7 @@ def _prometheus_spec(args: MonitoringStackArgs) -> dict[str, Any]:
         "storageSpec": _volume_claim(args.storage_class, args.prometheus_storage_size),
         # Keep the data when the StatefulSet is deleted or scaled down (Prometheus data RPO 24 h, S3-11).
         "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
-        "resources": kube.resources(args.prometheus_resources.requests, args.prometheus_resources.limits),
+        "resources": kube.resources(args.prometheus_resources),
         "securityContext": kube.pod_security_context(PROMETHEUS_UID, fs_group=PROMETHEUS_GID),
         # Select every rule and monitor in every namespace, not only those labelled for this release.
         "ruleSelectorNilUsesHelmValues": False,
@@ -356,7 +360,7 @@ def _alertmanager_spec(args: MonitoringStackArgs) -> dict[str, Any]:
         # Mounted at /etc/alertmanager/secrets/<name>/<key>; the config reads the keys as files.
         "secrets": [args.receivers_secret_name],
         "storage": _volume_claim(args.storage_class, args.alertmanager_storage_size),
-        "resources": kube.resources(args.alertmanager_resources.requests, args.alertmanager_resources.limits),
+        "resources": kube.resources(args.alertmanager_resources),
         "securityContext": kube.pod_security_context(PROMETHEUS_UID, fs_group=PROMETHEUS_GID),
     }
     if args.alertmanager_external_url:
@@ -373,7 +377,7 @@ def _grafana_values(args: MonitoringStackArgs) -> dict[str, Any]:
             "userKey": "admin-user",
             "passwordKey": "admin-password",
         },
-        "resources": kube.resources(args.grafana_resources.requests, args.grafana_resources.limits),
+        "resources": kube.resources(args.grafana_resources),
         # The image runs as the grafana user (472).
         "securityContext": kube.pod_security_context(GRAFANA_UID),
         "containerSecurityContext": kube.container_security_context(GRAFANA_UID),
@@ -417,7 +421,7 @@ def _grafana_name(release_name: str) -> str:
 def _validate(args: MonitoringStackArgs) -> None:
     if len(args.release_name) > _MAX_RELEASE_NAME:
         raise ValueError(f"release_name {args.release_name!r} is longer than {_MAX_RELEASE_NAME} characters")
-    if not _RETENTION.match(args.retention):
+    if not validation.is_prometheus_duration(args.retention):
         raise ValueError(f"retention must be a Prometheus duration like 15d, got {args.retention!r}")
     if args.receivers.webhook_url and args.credentials.webhook_token is None:
         raise ValueError("a webhook receiver needs credentials.webhook_token")
@@ -490,6 +494,7 @@ class MonitoringStack(pulumi.ComponentResource):
         self.grafana_admin_secret_name = args.grafana_admin_secret_name
         self.prometheus_service_name = f"{args.release_name}-prometheus"
         self.grafana_service_name = _grafana_name(args.release_name)
+        # Plain strings: the chart's Service names are known before deployment.
         self.prometheus_url = _service_url(self.prometheus_service_name, args.namespace, 9090)
         self.alertmanager_url = _service_url(f"{args.release_name}-alertmanager", args.namespace, 9093)
         self.grafana_url = _service_url(self.grafana_service_name, args.namespace, 80)
@@ -547,4 +552,4 @@ class MonitoringStack(pulumi.ComponentResource):
 
 
 def _service_url(service: str, namespace: str, port: int) -> str:
-    return f"http://{service}.{namespace}.svc.cluster.local:{port}"
+    return f"http://{kube.service_dns_name(service, namespace)}:{port}"

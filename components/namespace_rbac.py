@@ -39,8 +39,11 @@ class Rule:
     """One PolicyRule: VERBS on RESOURCES of API group API_GROUP (`""` is the core group)."""
 
     api_group: str
+    """API group of the resources; `""` is the core group."""
     resources: tuple[str, ...]
+    """Resource names (subresources as `pods/log`); never a wildcard."""
     verbs: tuple[str, ...]
+    """Verbs allowed on them; never a wildcard."""
 
     def policy_rule(self) -> dict[str, list[str]]:
         return {"apiGroups": [self.api_group], "resources": list(self.resources), "verbs": list(self.verbs)}
@@ -117,7 +120,9 @@ class NamespaceRbac(pulumi.ComponentResource):
     """A read-only Role and a deploy Role in one namespace, each bound to a group."""
 
     operator_role_name: str
+    """Name of the read-only Role and its RoleBinding."""
     deployer_role_name: str
+    """Name of the deploy Role and its RoleBinding."""
     roles: dict[str, k8s.rbac.v1.Role]
     """Role per purpose (`operator`, `deployer`)."""
     bindings: dict[str, k8s.rbac.v1.RoleBinding]
@@ -126,14 +131,15 @@ class NamespaceRbac(pulumi.ComponentResource):
     def __init__(self, name: str, args: NamespaceRbacArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:namespace_rbac:NamespaceRbac", name, None, opts)
         child = kube.child_options(self, opts)
+        self.operator_role_name = f"{args.name_prefix}-operator"
+        self.deployer_role_name = f"{args.name_prefix}-deployer"
         wanted = {
-            "operator": (args.operator_rules, args.operators_group),
-            "deployer": (args.deployer_rules, args.deployers_group),
+            "operator": (self.operator_role_name, args.operator_rules, args.operators_group),
+            "deployer": (self.deployer_role_name, args.deployer_rules, args.deployers_group),
         }
         self.roles, self.bindings = {}, {}
-        for purpose, (rules, group) in wanted.items():
+        for purpose, (role_name, rules, group) in wanted.items():
             check_rules(rules)
-            role_name = f"{args.name_prefix}-{purpose}"
             self.roles[purpose] = k8s.rbac.v1.Role(
                 f"{name}-{purpose}-role",
                 metadata=kube.metadata(role_name, args.namespace, args.labels),
@@ -147,8 +153,6 @@ class NamespaceRbac(pulumi.ComponentResource):
                 subjects=[{"apiGroup": RBAC_GROUP, "kind": "Group", "name": group}],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.roles[purpose]]),
             )
-        self.operator_role_name = f"{args.name_prefix}-operator"
-        self.deployer_role_name = f"{args.name_prefix}-deployer"
         self.register_outputs({"operatorRole": self.operator_role_name, "deployerRole": self.deployer_role_name})
 
 

@@ -60,10 +60,13 @@ class Flow:
     """Connections that pods of `source` may open to `destination` on `ports`."""
 
     source: Pods
+    """Pods that open the connections."""
     destination: Pods | Network
+    """Pods, or addresses outside the cluster, that accept them."""
     ports: tuple[int, ...]
     """Destination port numbers (never names: a named port resolves per pod and hides what is open)."""
     protocol: str = "TCP"
+    """`TCP`, `UDP` or `SCTP`."""
 
 
 @dataclass(frozen=True)

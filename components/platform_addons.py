@@ -28,9 +28,11 @@ class HelmAddon:
     version: str
     """Pinned chart version."""
     namespace: str
+    """Namespace of the release; created here, shared by add-ons that name the same one."""
     repository: str | None = None
     """Chart repository URL (None for OCI charts)."""
     values: Mapping[str, Any] = field(default_factory=dict)
+    """Helm values of the release."""
     after: tuple[str, ...] = ()
     """Names of add-ons that must be installed first (ignored when left out: the cluster runs them)."""
     pod_security: str = "restricted"
@@ -42,6 +44,7 @@ class PlatformAddonsArgs:
     """The add-ons to install (the caller leaves out those the cluster team already runs)."""
 
     addons: Sequence[HelmAddon]
+    """The charts, installed after the add-ons each one names in `after`."""
     timeout_seconds: int = 900
     """How long Helm waits for each release to become ready."""
 

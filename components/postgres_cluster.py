@@ -43,10 +43,9 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components import kube
-from components.app_deployment import Resources
+from components.kube import Resources
 
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
-IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 POSTGRES_PORT = 5432
 METRICS_PORT_NAME = "metrics"  # CNPG's name for the exporter port 9187 of every instance
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts" / "postgres"
@@ -74,7 +73,9 @@ class BackupServiceAccounts:
     wal_archiver: str
     """The instances' ServiceAccount, which CNPG names after the cluster; barman-cloud runs under it."""
     dump_writer: str
+    """The logical-dump CronJob's ServiceAccount (writes dumps)."""
     restore_reader: str
+    """The restore-check CronJob's ServiceAccount (reads dumps)."""
 
 
 def backup_service_accounts(cluster_name: str) -> BackupServiceAccounts:
@@ -131,8 +132,11 @@ class LogicalDumps:
     )
     """Requests/limits of the upload and fetch containers."""
     dump_deadline_seconds: int = 3600
+    """A dump run still going after this long is stopped and counts as failed."""
     restore_check_deadline_seconds: int = 7200
+    """A restore check still going after this long is stopped and counts as failed."""
     backoff_limit: int = 2
+    """Retries of a failed dump or restore-check run before the Job fails."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,7 @@ class PostgresClusterArgs:
     image_name: pulumi.Input[str] = POSTGRES_IMAGE
     """Official CloudNativePG PostgreSQL image."""
     storage_size: str = "10Gi"
+    """Size of each instance's data volume."""
     storage_class: str | None = None
     """StorageClass of the data volumes; None uses the cluster default."""
     wal_storage_size: str | None = None
@@ -262,10 +267,10 @@ class PostgresCluster(pulumi.ComponentResource):
         self.labels = kube.app_labels(name, args.part_of, component="database")
         self.cluster_name = name
         self.app_secret_name = args.app_secret_name
-        self.credentials_secret_name = f"{name}-owner-credentials"
+        self.credentials_secret_name = _credentials_secret(name, "owner")
         self.object_store_name = f"{name}-store"
-        self.rw_host = _service_host(name, "rw", args.namespace)
-        self.ro_host = _service_host(name, "ro", args.namespace)
+        self.rw_host = kube.service_host(f"{name}-rw", args.namespace)
+        self.ro_host = kube.service_host(f"{name}-ro", args.namespace)
 
         self.password, self.url, credentials = self._login("owner", args.owner, args, child)
         self.role_urls = {}
@@ -347,7 +352,7 @@ class PostgresCluster(pulumi.ComponentResource):
         )
         credentials = self._secret(
             f"{role}-credentials",
-            f"{self.cluster_name}-{role}-credentials",
+            _credentials_secret(self.cluster_name, role),
             args,
             {"username": user, "password": secret_password},
             opts,
@@ -389,8 +394,8 @@ class PostgresCluster(pulumi.ComponentResource):
             },
             "bootstrap": {"initdb": self._initdb(args)},
             "storage": _storage(args.storage_size, args.storage_class),
-            "resources": kube.resources(args.resources.requests, args.resources.limits),
-            "serviceAccountTemplate": {"metadata": {"annotations": {IRSA_ANNOTATION: args.base_backups.role_arn}}},
+            "resources": kube.resources(args.resources),
+            "serviceAccountTemplate": {"metadata": {"annotations": {kube.IRSA_ANNOTATION: args.base_backups.role_arn}}},
             "plugins": [
                 {
                     "name": BARMAN_PLUGIN,
@@ -495,14 +500,7 @@ class PostgresCluster(pulumi.ComponentResource):
             spec={
                 "selector": {"matchLabels": {"cnpg.io/cluster": name, "cnpg.io/podRole": "instance"}},
                 "podTargetLabels": ["cnpg.io/cluster"],
-                "podMetricsEndpoints": [
-                    {
-                        "port": METRICS_PORT_NAME,
-                        "interval": "30s",
-                        # The manuals alert on up{job="postgres"}.
-                        "relabelings": [{"action": "replace", "targetLabel": "job", "replacement": "postgres"}],
-                    }
-                ],
+                "podMetricsEndpoints": [kube.scrape_endpoint(METRICS_PORT_NAME, job="postgres")],
             },
             opts=opts,
         )
@@ -621,7 +619,7 @@ class PostgresCluster(pulumi.ComponentResource):
             "imagePullPolicy": "Always",
             "command": ["bash", f"{SCRIPTS_MOUNT}/{script}"],
             "env": [{"name": key, "value": value} for key, value in sorted(full_env.items())],
-            "resources": kube.resources(resources.requests, resources.limits),
+            "resources": kube.resources(resources),
             "securityContext": kube.container_security_context(TOOLS_UID),
             "volumeMounts": mounts,
         }
@@ -642,7 +640,7 @@ class PostgresCluster(pulumi.ComponentResource):
         labels = kube.app_labels(job_name, args.part_of, component="database-backup")
         account = k8s.core.v1.ServiceAccount(
             f"{job_name}-sa",
-            metadata=kube.metadata(job_name, args.namespace, labels, {IRSA_ANNOTATION: role_arn}),
+            metadata=kube.metadata(job_name, args.namespace, labels, {kube.IRSA_ANNOTATION: role_arn}),
             # The EKS pod identity webhook projects its own web-identity token; no API token is needed.
             automount_service_account_token=False,
             opts=opts,
@@ -673,7 +671,7 @@ class PostgresCluster(pulumi.ComponentResource):
             ]
         annotations = {
             "ai-platform/run-as-user-reason": TOOLS_UID_REASON,
-            **kube.checkov_skips(_accepted_findings(init, main)),
+            **kube.checkov_skips(kube.fixed_uid_findings(TOOLS_UID_REASON, init["image"], main["image"])),
         }
         return k8s.batch.v1.CronJob(
             f"{job_name}-cronjob",
@@ -710,18 +708,13 @@ class PostgresCluster(pulumi.ComponentResource):
         )
 
 
-def _accepted_findings(*containers: Mapping[str, Any]) -> dict[str, str]:
-    """checkov findings accepted on purpose, each with its reason (written on the CronJob)."""
-    return {"CKV_K8S_40": TOOLS_UID_REASON, **kube.unpinned_image_finding(*(c["image"] for c in containers))}
-
-
 def _managed_role(cluster: str, role: str) -> dict[str, Any]:
     return {
         "name": role,
         "ensure": "present",
         "login": True,
         "inherit": False,
-        "passwordSecret": {"name": f"{cluster}-{_dns(role)}-credentials"},
+        "passwordSecret": {"name": _credentials_secret(cluster, _dns(role))},
     }
 
 
@@ -730,8 +723,9 @@ def _dns(identifier: str) -> str:
     return identifier.replace("_", "-")
 
 
-def _service_host(cluster: str, kind: str, namespace: pulumi.Input[str]) -> pulumi.Output[str]:
-    return pulumi.Output.concat(cluster, f"-{kind}.", namespace, ".svc.cluster.local")
+def _credentials_secret(cluster: str, login: str) -> str:
+    """The basic-auth Secret of LOGIN (a DNS label: `owner` or a schema role) that CNPG reads."""
+    return f"{cluster}-{login}-credentials"
 
 
 def _parameters(args: PostgresClusterArgs) -> dict[str, str]:

@@ -14,7 +14,6 @@ backends' pods and to cert-manager's HTTP-01 solver pods (tenant namespaces deny
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,16 +21,15 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import kube
+from components import kube, validation
+from components.kube import GATEWAY_API
 
-GATEWAY_API = "gateway.networking.k8s.io"
 CERT_MANAGER = "cert-manager.io"
 HTTP_LISTENER = "http"
 # Pods cert-manager starts to answer an HTTP-01 challenge carry this label and listen on 8089.
 ACME_SOLVER_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
 ACME_SOLVER_PORT = 8089
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$")
 
 
 @dataclass(frozen=True)
@@ -212,13 +210,7 @@ class PublicRoute(pulumi.ComponentResource):
     def _issuer(
         self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions
     ) -> k8s.apiextensions.CustomResource:
-        solver_parent = {
-            "group": GATEWAY_API,
-            "kind": "Gateway",
-            "name": args.gateway_name,
-            "namespace": args.namespace,
-            "sectionName": HTTP_LISTENER,
-        }
+        solver_parent = kube.gateway_parent_ref(args.gateway_name, args.namespace, HTTP_LISTENER)
         return k8s.apiextensions.CustomResource(
             f"{name}-issuer",
             api_version=f"{CERT_MANAGER}/v1",
@@ -261,7 +253,7 @@ class PublicRoute(pulumi.ComponentResource):
             kind="HTTPRoute",
             metadata=kube.metadata("https-redirect", args.namespace, self._labels),
             spec={
-                "parentRefs": [self._parent(args, HTTP_LISTENER)],
+                "parentRefs": [kube.gateway_parent_ref(args.gateway_name, args.namespace, HTTP_LISTENER)],
                 "rules": [
                     {
                         "filters": [
@@ -293,21 +285,14 @@ class PublicRoute(pulumi.ComponentResource):
             kind="HTTPRoute",
             metadata=kube.metadata(slug(host.hostname), _in(args, host.route_namespace), self._labels),
             spec={
-                "parentRefs": [self._parent(args, self.listeners[host.hostname])],
+                "parentRefs": [
+                    kube.gateway_parent_ref(args.gateway_name, args.namespace, self.listeners[host.hostname])
+                ],
                 "hostnames": [host.hostname],
                 "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": backends}],
             },
             opts=opts,
         )
-
-    def _parent(self, args: PublicRouteArgs, section: str) -> dict[str, Any]:
-        return {
-            "group": GATEWAY_API,
-            "kind": "Gateway",
-            "name": args.gateway_name,
-            "namespace": args.namespace,
-            "sectionName": section,
-        }
 
     def _reference_grants(
         self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions
@@ -409,11 +394,10 @@ def tls_secret(host: PublicHost) -> str:
 
 
 def _check(args: PublicRouteArgs) -> None:
-    names = [host.hostname for host in args.hosts]
-    if duplicates := sorted({n for n in names if names.count(n) > 1}):
+    if duplicates := validation.duplicates(host.hostname for host in args.hosts):
         raise ValueError(f"host names listed twice: {duplicates}")
     for host in args.hosts:
-        if not _DNS_NAME.match(host.hostname):
+        if not validation.DNS_NAME.match(host.hostname):
             raise ValueError(f"{host.hostname!r} is not a lower-case DNS name")
         if not host.backends and not host.external_route:
             raise ValueError(f"{host.hostname}: give backends, or mark the route as declared elsewhere")

@@ -26,10 +26,6 @@ _FACTORS = {
 }
 
 
-def is_quantity(text: str) -> bool:
-    return bool(QUANTITY_PATTERN.match(text))
-
-
 def parse(text: str) -> Decimal:
     """Value of a quantity in base units (cores, bytes)."""
     match = QUANTITY_PATTERN.match(text)

@@ -18,20 +18,20 @@ Redis reads the file at start only.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components import kube
-from components.app_deployment import Resources
+from components import kube, quantity
+from components.kube import Resources
 
 PORT = 6379
 METRICS_PORT = 9121
@@ -58,7 +58,7 @@ EXPORTER_UID = 59000
 
 # Redis needs room beyond `maxmemory`: the fork of an AOF rewrite copies pages on write, and
 # replication/client buffers and allocator fragmentation are not counted in `maxmemory`.
-MAXMEMORY_SHARE_OF_LIMIT = 0.75
+MAXMEMORY_SHARE_OF_LIMIT = Decimal("0.75")
 
 EVICTION_POLICIES = frozenset(
     {
@@ -101,9 +101,6 @@ exec redis-server "$@" --replicaof "$PRIMARY_HOST" "$PRIMARY_PORT"
 _COMMAND_NAME = re.compile(r"^[a-z][a-z-]*$")
 # URL-unreserved characters only: they need no escaping in the URL's userinfo nor in redis.conf.
 _PASSWORD = re.compile(r"^[A-Za-z0-9._~-]{16,}$")
-_K8S_QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
-_K8S_UNITS = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_K8S_UNITS.update({"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40})
 _REDIS_MEMORY = re.compile(r"^(\d+)(k|kb|m|mb|g|gb)?$", re.IGNORECASE)
 _REDIS_UNITS = {None: 1, "k": 10**3, "kb": 2**10, "m": 10**6, "mb": 2**20, "g": 10**9, "gb": 2**30}
 
@@ -254,7 +251,7 @@ class RedisCache(pulumi.ComponentResource):
         self.port = PORT
         self.url_secret_name = args.url_secret_name
         self.url_secret_key = args.url_secret_key
-        self.host = pulumi.Output.concat(base, ".", args.namespace, ".svc.cluster.local")
+        self.host = kube.service_host(base, args.namespace)
 
         generated = random.RandomPassword(f"{name}-password", length=32, special=False, opts=child)
         self.password = pulumi.Output.secret(generated.result)
@@ -273,14 +270,18 @@ class RedisCache(pulumi.ComponentResource):
                 base,
                 args.namespace,
                 self.labels,
-                kube.checkov_skips(_accepted_findings(args)),
+                kube.checkov_skips(kube.fixed_uid_findings(FIXED_UID_REASON, args.image, args.exporter_image)),
             ),
             spec=self._statefulset_spec(args),
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[self.auth_secret, self.config_map, self.headless_service])
             ),
         )
-        self.pdb = self._pdb(name, args, child) if args.replicas > 1 else None
+        self.pdb = (
+            kube.disruption_budget(f"{name}-pdb", base, args.namespace, self.labels, child)
+            if args.replicas > 1
+            else None
+        )
         self.service_monitor = self._service_monitor(name, args, child) if args.service_monitor else None
         self.url_secret = self._url_secret(name, args, child)
 
@@ -348,12 +349,7 @@ class RedisCache(pulumi.ComponentResource):
     def _statefulset_spec(self, args: RedisCacheArgs) -> dict[str, Any]:
         base = self.service_name
         selector = kube.selector_labels(base)
-        claim: dict[str, Any] = {
-            "accessModes": ["ReadWriteOnce"],
-            "resources": {"requests": {"storage": args.storage_size}},
-        }
-        if args.storage_class:
-            claim["storageClassName"] = args.storage_class
+        claim = kube.volume_claim_spec(args.storage_size, args.storage_class)
         return {
             "serviceName": f"{base}-headless",
             "replicas": args.replicas,
@@ -369,7 +365,7 @@ class RedisCache(pulumi.ComponentResource):
                 "metadata": {
                     "labels": self.labels,
                     # A content hash rolls the pods when redis.conf changes.
-                    "annotations": {"ai-platform/config-hash": _hash(render_redis_conf(args))},
+                    "annotations": {"ai-platform/config-hash": kube.short_hash(render_redis_conf(args))},
                 },
                 "spec": {
                     "automountServiceAccountToken": False,
@@ -394,7 +390,8 @@ class RedisCache(pulumi.ComponentResource):
 
     def _redis_container(self, args: RedisCacheArgs) -> dict[str, Any]:
         base = self.service_name
-        primary = pulumi.Output.concat(base, "-0.", base, "-headless.", args.namespace, ".svc.cluster.local")
+        # Pod 0's own DNS name, which the headless Service gives it.
+        primary = pulumi.Output.concat(base, "-0.", kube.service_host(f"{base}-headless", args.namespace))
         return {
             "name": "redis",
             "image": args.image,
@@ -406,7 +403,7 @@ class RedisCache(pulumi.ComponentResource):
                 {"name": "PRIMARY_PORT", "value": str(PORT)},
             ],
             "ports": [{"name": "redis", "containerPort": PORT, "protocol": "TCP"}],
-            "resources": kube.resources(args.resources.requests, args.resources.limits),
+            "resources": kube.resources(args.resources),
             "securityContext": kube.container_security_context(REDIS_UID),
             # TCP only: a Redis busy loading a large AOF still listens and must not be killed for it.
             "livenessProbe": {
@@ -432,36 +429,18 @@ class RedisCache(pulumi.ComponentResource):
             ],
         }
 
-    def _pdb(self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions) -> k8s.policy.v1.PodDisruptionBudget:
-        return k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata=kube.metadata(self.service_name, args.namespace, self.labels),
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": kube.selector_labels(self.service_name)}},
-            opts=opts,
-        )
-
     def _service_monitor(
         self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions
     ) -> k8s.apiextensions.CustomResource:
-        return k8s.apiextensions.CustomResource(
+        return kube.service_monitor(
             f"{name}-servicemonitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="ServiceMonitor",
-            metadata=kube.metadata(self.service_name, args.namespace, {**self.labels, **args.service_monitor_labels}),
-            spec={
-                # The headless Service lists every pod; the client Service only the primary.
-                "selector": {"matchLabels": {**kube.selector_labels(self.service_name), **_MEMBERS_ROLE}},
-                "endpoints": [
-                    {
-                        "port": "metrics",
-                        "path": "/metrics",
-                        "interval": "30s",
-                        # The manuals alert on `up{job="redis"}`.
-                        "relabelings": [{"action": "replace", "targetLabel": "job", "replacement": "redis"}],
-                    }
-                ],
-            },
-            opts=opts,
+            self.service_name,
+            args.namespace,
+            {**self.labels, **args.service_monitor_labels},
+            # The headless Service lists every pod; the client Service only the primary.
+            {**kube.selector_labels(self.service_name), **_MEMBERS_ROLE},
+            kube.scrape_endpoint("metrics", "/metrics", job="redis"),
+            opts,
         )
 
 
@@ -479,7 +458,7 @@ def _exporter_container(base: str, args: RedisCacheArgs) -> dict[str, Any]:
             {"name": "REDIS_PASSWORD_FILE", "value": f"{EXPORTER_SECRET_DIR}/{EXPORTER_PASSWORD_FILE}"},
         ],
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
-        "resources": kube.resources(args.exporter_resources.requests, args.exporter_resources.limits),
+        "resources": kube.resources(args.exporter_resources),
         "securityContext": kube.container_security_context(EXPORTER_UID),
         "livenessProbe": {**kube.http_get("/health", METRICS_PORT), "periodSeconds": 10, "timeoutSeconds": 3},
         "readinessProbe": {**kube.http_get("/health", METRICS_PORT), "periodSeconds": 10, "timeoutSeconds": 3},
@@ -491,11 +470,6 @@ def _secret_volume(name: str, secret: str, keys: Sequence[str]) -> dict[str, Any
     """Only KEYS of SECRET, group-readable: fsGroup gives the files the pod's group (999)."""
     items = [{"key": key, "path": key} for key in keys]
     return {"name": name, "secret": {"secretName": secret, "items": items, "defaultMode": 0o440}}
-
-
-def _accepted_findings(args: RedisCacheArgs) -> dict[str, str]:
-    """checkov findings accepted on purpose, each with its reason (written on the StatefulSet)."""
-    return {"CKV_K8S_40": FIXED_UID_REASON, **kube.unpinned_image_finding(args.image, args.exporter_image)}
 
 
 def _ports() -> list[dict[str, Any]]:
@@ -516,7 +490,7 @@ def _check_resources(resources: Resources) -> None:
 def _check_memory_headroom(maxmemory: str, resources: Resources) -> None:
     limit = resources.limits["memory"]
     maxmemory_bytes = redis_memory_bytes(maxmemory)
-    limit_bytes = kubernetes_memory_bytes(limit)
+    limit_bytes = quantity.parse(limit)
     if maxmemory_bytes > limit_bytes * MAXMEMORY_SHARE_OF_LIMIT:
         needed_mi = -(-maxmemory_bytes // int(MAXMEMORY_SHARE_OF_LIMIT * 2**20))
         raise ValueError(
@@ -536,15 +510,3 @@ def redis_memory_bytes(value: str) -> int:
     if size == 0:
         raise ValueError("maxmemory must be set: without it Redis grows until the container is OOM-killed")
     return size
-
-
-def kubernetes_memory_bytes(quantity: str) -> int:
-    """Bytes of a Kubernetes memory quantity such as `512Mi`, `2Gi` or `1G`."""
-    match = _K8S_QUANTITY.match(quantity.strip())
-    if not match:
-        raise ValueError(f"memory quantity {quantity!r} is not like 512Mi, 2Gi or 1G")
-    return int(float(match.group(1)) * _K8S_UNITS[match.group(2)])
-
-
-def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -20,12 +20,19 @@ class Quota:
     """ResourceQuota hard limits for the namespace."""
 
     requests_cpu: str
+    """Sum of CPU requests (`requests.cpu`)."""
     requests_memory: str
+    """Sum of memory requests (`requests.memory`)."""
     limits_cpu: str
+    """Sum of CPU limits (`limits.cpu`)."""
     limits_memory: str
+    """Sum of memory limits (`limits.memory`)."""
     pods: int
+    """Number of pods."""
     persistent_volume_claims: int = 10
+    """Number of PersistentVolumeClaims."""
     requests_storage: str = "500Gi"
+    """Sum of the PersistentVolumeClaims' storage requests."""
 
 
 @dataclass(frozen=True)
@@ -33,9 +40,13 @@ class ContainerDefaults:
     """LimitRange defaults for containers that declare no resources of their own."""
 
     default_request_cpu: str = "100m"
+    """CPU request of a container that sets none."""
     default_request_memory: str = "128Mi"
+    """Memory request of a container that sets none."""
     default_limit_cpu: str = "500m"
+    """CPU limit of a container that sets none."""
     default_limit_memory: str = "512Mi"
+    """Memory limit of a container that sets none."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class TenantNamespaceArgs:
     labels: Mapping[str, str] = field(default_factory=dict)
     """Extra namespace labels (e.g. `app.kubernetes.io/part-of`)."""
     dns_namespace: str = "kube-system"
+    """Namespace of the cluster DNS pods."""
     dns_pod_labels: Mapping[str, str] = field(default_factory=lambda: {"k8s-app": "kube-dns"})
     """Labels of the cluster DNS pods that every pod may query on port 53."""
 

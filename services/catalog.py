@@ -133,9 +133,6 @@ class ServiceSpec:
     manual: str = ""
     """File name of the manual in the seeds, for docs and runbook links."""
 
-    def app(self, name: str) -> AppSpec:
-        return next(a for a in self.apps if a.name == name)
-
     @property
     def config_secrets(self) -> list[ConfigSecret]:
         found: dict[str, ConfigSecret] = {}

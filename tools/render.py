@@ -101,7 +101,7 @@ def write_render(run: ProgramRun, out: Path) -> None:
             "retainOnDelete": r.retain_on_delete,
             "dependsOn": sorted(set(r.dependencies)),
         }
-        for r in run.registrations
+        for r in sorted(run.registrations, key=lambda r: r.urn)
     ]
     (out / "resources.json").write_text(json.dumps(resources, indent=2, sort_keys=True) + "\n")
     outputs = {k: MASK if k in run.secret_outputs else clean(v) for k, v in run.outputs.items()}
@@ -129,6 +129,7 @@ def _write_helm_release(registration: Registration, root: Path) -> None:
         "namespace": inputs.get("namespace"),
         "values": inputs.get("values") or {},
     }
+    release["values"] = _sorted(release["values"])  # stable across runs, so two renders diff cleanly
     (root / f"{release['name']}.yaml").write_text(yaml.safe_dump(release, sort_keys=False))
 
 
