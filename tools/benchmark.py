@@ -23,22 +23,40 @@ RUNS = 3
 
 
 def scale_catalog(factor: int) -> None:
-    """Replace the catalog in place with FACTOR renamed copies of every service."""
-    from services import CATALOG
+    """Replace the catalog in place with FACTOR renamed copies of every service (and of their alerts)."""
+    from services import CATALOG, observability
 
-    originals = list(CATALOG.values())
+    originals, watched = list(CATALOG.values()), observability.catalog()
     CATALOG.clear()
+    copies = {}
     for copy in range(factor):
+        suffix = f"-{copy}" if copy else ""
         for spec in originals:
-            suffix = f"-{copy}" if copy else ""
-            renamed = replace(
-                spec,
-                name=spec.name + suffix,
-                namespaces=tuple(ns + suffix for ns in spec.namespaces),
-                apps=tuple(replace(a, name=a.name + suffix, namespace=a.namespace + suffix) for a in spec.apps),
-                secrets=tuple(replace(s, namespaces=tuple(ns + suffix for ns in s.namespaces)) for s in spec.secrets),
-            )
-            CATALOG[renamed.name] = renamed
+            CATALOG[spec.name + suffix] = _renamed(spec, suffix)
+            entry = watched[spec.name]
+            copies[spec.name + suffix] = replace(entry, service=spec.name + suffix, namespace=entry.namespace + suffix)
+    observability.catalog = lambda: copies
+
+
+def _renamed(spec, suffix: str):
+    def moved(namespace: str) -> str:
+        return namespace + suffix
+
+    database, cache = spec.database, spec.cache
+    return replace(
+        spec,
+        name=spec.name + suffix,
+        namespaces=tuple(map(moved, spec.namespaces)),
+        apps=tuple(replace(a, name=a.name + suffix, namespace=moved(a.namespace)) for a in spec.apps),
+        secrets=tuple(replace(s, namespaces=tuple(map(moved, s.namespaces))) for s in spec.secrets),
+        database=database
+        and replace(
+            database,
+            namespace=moved(database.namespace),
+            reader_roles={moved(ns): role for ns, role in database.reader_roles.items()},
+        ),
+        cache=cache and replace(cache, namespace=moved(cache.namespace)),
+    )
 
 
 def child(stack: str, factor: int) -> None:
