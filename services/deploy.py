@@ -99,42 +99,10 @@ def deploy_service(service: ServiceSettings, platform: Platform) -> dict[str, An
         for name in spec.namespaces
     }
     deploy_service_isolation(service, settings, namespaces, opts)
-    for secret in spec.secrets:
-        for namespace in secret.namespaces:
-            AppSecret(
-                f"{namespace}-{secret.name}",
-                AppSecretArgs(
-                    namespace=namespaces[namespace].namespace.metadata.name,
-                    secret_name=secret.name,
-                    values={key: settings.secrets[source.config_key] for key, source in secret.from_config.items()},
-                    generated=dict(secret.generated),
-                    labels={"app.kubernetes.io/part-of": spec.name},
-                ),
-                opts,
-            )
+    _deploy_secrets(service, settings, namespaces, opts)
     with_operators = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=platform.operators))
     deploy_service_observability(service, settings, namespaces, with_operators)
-    stores: dict[str, Any] = {}
-    if service.cache is not None:
-        namespace = namespaces[service.cache.spec.namespace].namespace.metadata.name
-        cache = deploy_cache(service, namespace, platform.pin, with_operators)
-        stores["redis"] = {"host": cache.host, "secretName": cache.url_secret_name}
-    if service.database is not None and platform.bucket is not None:
-        database = deploy_database(
-            service,
-            settings,
-            platform.bucket,
-            namespaces[service.database.spec.namespace].namespace.metadata.name,
-            platform.pin,
-            with_operators,
-        )
-        _share_database_secret(service, database, namespaces, opts)
-        stores["database"] = {
-            "cluster": database.cluster_name,
-            "host": database.rw_host,
-            "readOnlyHost": database.ro_host,
-            "secretName": database.app_secret_name,
-        }
+    stores = _deploy_stores(service, platform, namespaces, with_operators)
     apps = {
         name: deploy_app(
             name,
@@ -154,6 +122,56 @@ def deploy_service(service: ServiceSettings, platform: Platform) -> dict[str, An
         },
         **stores,
     }
+
+
+def _deploy_secrets(
+    service: ServiceSettings, settings: Settings, namespaces: dict[str, TenantNamespace], opts: pulumi.ResourceOptions
+) -> None:
+    """The service's own Secrets: configured provider keys and generated tokens."""
+    for secret in service.spec.secrets:
+        for namespace in secret.namespaces:
+            AppSecret(
+                f"{namespace}-{secret.name}",
+                AppSecretArgs(
+                    namespace=namespaces[namespace].namespace.metadata.name,
+                    secret_name=secret.name,
+                    values={key: settings.secrets[source.config_key] for key, source in secret.from_config.items()},
+                    generated=dict(secret.generated),
+                    labels={"app.kubernetes.io/part-of": service.spec.name},
+                ),
+                opts,
+            )
+
+
+def _deploy_stores(
+    service: ServiceSettings,
+    platform: Platform,
+    namespaces: dict[str, TenantNamespace],
+    opts: pulumi.ResourceOptions,
+) -> dict[str, Any]:
+    """The service's Redis and Postgres; returns their outputs (hosts and Secret names, never values)."""
+    stores: dict[str, Any] = {}
+    if service.cache is not None:
+        namespace = namespaces[service.cache.spec.namespace].namespace.metadata.name
+        cache = deploy_cache(service, namespace, platform.pin, opts)
+        stores["redis"] = {"host": cache.host, "secretName": cache.url_secret_name}
+    if service.database is not None and platform.bucket is not None:
+        database = deploy_database(
+            service,
+            platform.settings,
+            platform.bucket,
+            namespaces[service.database.spec.namespace].namespace.metadata.name,
+            platform.pin,
+            opts,
+        )
+        _share_database_secret(service, database, namespaces, platform.opts)
+        stores["database"] = {
+            "cluster": database.cluster_name,
+            "host": database.rw_host,
+            "readOnlyHost": database.ro_host,
+            "secretName": database.app_secret_name,
+        }
+    return stores
 
 
 def _share_database_secret(
