@@ -23,6 +23,7 @@ import pulumi_kubernetes as k8s
 
 from components import kube
 from components.app_deployment import AppDeployment, AppDeploymentArgs, check_tracks_match, service_ports
+from components.network_policies import Flow, NetworkPolicies, NetworkPoliciesArgs, Pods
 
 COLOURS = ("blue", "green")
 COLOUR_LABEL = "colour"
@@ -221,30 +222,19 @@ class BlueGreen(pulumi.ComponentResource):
         self, name: str, app: AppDeploymentArgs, opts: pulumi.ResourceOptions
     ) -> list[k8s.networking.v1.NetworkPolicy]:
         """The namespace denies all traffic by default: let the smoke pods reach both colours on the app port."""
-        smoke = {"matchLabels": kube.selector_labels(f"{name}-smoke")}
-        colours = {"matchLabels": dict(self.labels)}
-        port = [{"protocol": "TCP", "port": app.port}]
-        egress = k8s.networking.v1.NetworkPolicy(
-            f"{name}-smoke-egress",
-            metadata=kube.metadata(f"{name}-smoke-test-egress", app.namespace, kube.app_labels(name, app.part_of)),
-            spec={
-                "podSelector": smoke,
-                "policyTypes": ["Egress"],
-                "egress": [{"to": [{"podSelector": colours}], "ports": port}],
-            },
-            opts=opts,
+        # Both ends live in the app's namespace; its name is only known as an output, so the flow uses a
+        # local stand-in and the policies are placed through `namespace_ref`.
+        here = "app-namespace"
+        smoke = Pods(f"{name}-smoke-test", here, kube.selector_labels(f"{name}-smoke"))
+        colours = Pods(f"{name}-smoke-test", here, dict(self.labels))  # the ingress policy admitting the test
+        policies = NetworkPolicies(
+            f"{name}-smoke-test",
+            NetworkPoliciesArgs(
+                here, (Flow(smoke, colours, (app.port,)),), app.namespace, kube.app_labels(name, app.part_of)
+            ),
+            opts,
         )
-        ingress = k8s.networking.v1.NetworkPolicy(
-            f"{name}-smoke-ingress",
-            metadata=kube.metadata(f"{name}-smoke-test-ingress", app.namespace, kube.app_labels(name, app.part_of)),
-            spec={
-                "podSelector": colours,
-                "policyTypes": ["Ingress"],
-                "ingress": [{"from": [{"podSelector": smoke}], "ports": port}],
-            },
-            opts=opts,
-        )
-        return [egress, ingress]
+        return list(policies.policies.values())
 
 
 def _check(name: str, args: BlueGreenArgs) -> None:
