@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACKS := staging prod
 
-.PHONY: render test setup tools lint bench clean
+.PHONY: render test setup tools lint bench clean lock
 
 render: setup
 	@for stack in $(STACKS); do $(PY) -m tools.render $$stack --out build/render/$$stack || exit $$?; done
@@ -19,10 +19,12 @@ test: setup tools
 
 setup: $(VENV)/.installed
 
+# Every install is from a lock file with hashes (`make lock` regenerates them from the *.in files).
+PIP_INSTALL = pip install --quiet --require-hashes --no-deps
+
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/$(PIP_INSTALL) -r requirements-dev.txt
 	touch $@
 
 # Validators that clash with pulumi's dependencies get their own virtualenvs; servers and
@@ -32,7 +34,7 @@ tools: .venvs/checkov/.installed .venvs/awscli/.installed .venvs/nca/.installed 
 
 .venvs/awscli/.installed: requirements-awscli.txt
 	$(PYTHON) -m venv .venvs/awscli
-	.venvs/awscli/bin/pip install --quiet -r requirements-awscli.txt
+	.venvs/awscli/bin/$(PIP_INSTALL) -r requirements-awscli.txt
 	touch $@
 
 .tools/node/.installed:
@@ -41,12 +43,12 @@ tools: .venvs/checkov/.installed .venvs/awscli/.installed .venvs/nca/.installed 
 
 .venvs/nca/.installed: requirements-nca.txt
 	$(PYTHON) -m venv .venvs/nca
-	.venvs/nca/bin/pip install --quiet -r requirements-nca.txt
+	.venvs/nca/bin/$(PIP_INSTALL) -r requirements-nca.txt
 	touch $@
 
 .venvs/checkov/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv .venvs/checkov
-	.venvs/checkov/bin/pip install --quiet -r requirements-checkov.txt
+	.venvs/checkov/bin/$(PIP_INSTALL) -r requirements-checkov.txt
 	touch $@
 
 lint: setup
@@ -55,6 +57,14 @@ lint: setup
 
 bench: setup
 	$(PY) -m tools.benchmark
+
+# Pinned versions with hashes for every virtualenv, resolved from PyPI alone (no machine-local pip config).
+LOCKS := requirements.txt requirements-dev.txt requirements-checkov.txt requirements-awscli.txt requirements-nca.txt
+lock: setup
+	for lock in $(LOCKS); do \
+	  PIP_CONFIG_FILE=/dev/null $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	    --no-emit-index-url --no-emit-find-links --output-file=$$lock $${lock%.txt}.in || exit $$?; \
+	done
 
 clean:
 	rm -rf build $(VENV) .venvs
