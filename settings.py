@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 import pulumi
 import pulumi.runtime
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from components import quantity
 from components.app_deployment import Autoscaling, Resources, Scheduling
@@ -97,6 +97,11 @@ def _group(value: str) -> str:
     if not value.strip() or value.startswith("system:"):
         raise ValueError(f"must be a group of your authenticator, not empty or a system: group, got {value!r}")
     return value
+
+
+def _unset_when_empty(value: Any) -> Any:
+    """An optional section's project default `{}` means the section is not set."""
+    return None if value == {} else value
 
 
 DnsName = Annotated[str, _check(DNS_NAME, "a DNS name like example.com")]
@@ -324,7 +329,7 @@ class RawSettings(_Strict):
     addons: AddonsConfig = AddonsConfig()
     backup: BackupConfig
     monitoring: MonitoringConfig = MonitoringConfig()
-    alerting: AlertingConfig | None = None
+    alerting: Annotated[AlertingConfig | None, BeforeValidator(_unset_when_empty)] = None
     pinImages: bool = False  # noqa: N815
     gateway: GatewayConfig = GatewayConfig()
     tls: TlsConfig
@@ -520,11 +525,11 @@ def _validate_services(services: Any, problems: list[str]) -> dict[str, ServiceC
 
 
 def required_secret_keys(values: Mapping[str, Any]) -> list[str]:
-    """Fully qualified config secrets a stack needs, given its raw config VALUES (for offline renders)."""
+    """Fully qualified config secrets a stack needs, given its stack-file config VALUES (for offline renders)."""
 
     def structured(field: str) -> dict[str, Any]:
         value = values.get(CONFIG_KEYS[field]) or {}
-        return json.loads(value) if isinstance(value, str) else value
+        return value if isinstance(value, dict) else {}
 
     overrides = structured("services")
     needed = _secret_requirements(
@@ -832,7 +837,7 @@ def _missing_secrets(needed: Mapping[str, tuple[ConfigSecret, list[str]]]) -> _M
     commands, plain = [], []
     for key, (secret, users) in sorted(needed.items()):
         full = f"{PROJECT}:{key}"
-        if pulumi.runtime.get_config(full) is None:
+        if not pulumi.runtime.get_config(full):  # the project default "" means unset
             commands.append(f"pulumi config set --secret {key} <value>   # {secret.description} ({', '.join(users)})")
         elif not pulumi.runtime.is_config_secret(full):
             plain.append(f"{full}: is stored in plain text; set it again with `pulumi config set --secret {key}`")

@@ -8,7 +8,6 @@ by the program itself.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import runpy
 from dataclasses import dataclass, field
@@ -16,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from tools import stack_config
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "ai-platform"
 ACCOUNT_ID = "123456789012"
-SECRET_PLACEHOLDER = "[secret]"
 
 # What the cluster team's stack exports (ARCHITECTURE: `ai-platform:cluster.stack`).
 CLUSTER_STACK_OUTPUTS = {
@@ -174,34 +173,14 @@ class RecordingMonitor(mocks.MockMonitor):
         )
 
 
-def load_stack_config(stack: str) -> tuple[dict[str, Any], set[str]]:
-    """Config as `pulumi` would see it: project defaults, then `Pulumi.<stack>.yaml`.
-
-    Returns fully qualified keys with structured values, and the keys that are secret
-    (values written `secure:` in the stack file).
-    """
-    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    stack_file = ROOT / f"Pulumi.{stack}.yaml"
-    if not stack_file.exists():
-        raise FileNotFoundError(f"no stack file {stack_file.name}")
-    values: dict[str, Any] = {}
-    for key, schema in (project.get("config") or {}).items():
-        if isinstance(schema, dict) and "default" in schema:
-            values[_qualify(key)] = schema["default"]
-        elif isinstance(schema, dict) and "value" in schema:
-            values[_qualify(key)] = schema["value"]
-    secret: set[str] = set()
-    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
-        qualified = _qualify(key)
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            secret.add(qualified)
-            value = SECRET_PLACEHOLDER
-        values[qualified] = value
-    return values, secret
+def load_stack_config(stack: str) -> dict[str, Any]:
+    """`Pulumi.<stack>.yaml`'s config as the CLI reads it: fully qualified key -> value, secrets as `Secure`."""
+    return stack_config.load_stack(ROOT / f"Pulumi.{stack}.yaml")
 
 
-def _qualify(key: str) -> str:
-    return key if ":" in key else f"{PROJECT}:{key}"
+def load_project() -> dict[str, Any]:
+    """`Pulumi.yaml`, refused (ConfigError) where the CLI would refuse to load it."""
+    return stack_config.load_project(ROOT / "Pulumi.yaml")
 
 
 def run_program(
@@ -209,31 +188,34 @@ def run_program(
     overrides: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
     fill_missing_secrets: bool = True,
+    values: dict[str, Any] | None = None,
+    project: dict[str, Any] | None = None,
 ) -> ProgramRun:
-    """Run `__main__.py` for STACK under mocks.
+    """Run `__main__.py` for STACK under mocks, with the config the Pulumi CLI would pass it.
 
-    `overrides` replace config values (fully qualified keys; None removes a key); `secrets` add
-    secret values. With `fill_missing_secrets`, every secret the program declares as required but
-    that the stack file does not hold gets a placeholder, as a CI render would.
+    PROJECT is `Pulumi.yaml` (default: the committed one, validated), VALUES the stack file's config
+    (default: `Pulumi.<stack>.yaml`); `overrides` replace some of them
+    as an edit of the stack file would (fully qualified keys; None removes a key); `secrets` add secret
+    values. With `fill_missing_secrets`, every secret the stack needs but does not hold gets a placeholder,
+    as a CI render without the stack's encryption key does. Raises `stack_config.ConfigError` where the CLI
+    would refuse the stack and the program's `SettingsError` where the program would.
     """
     import settings as platform_settings  # the program's own module, imported after sys.path is set
 
-    values, secret_keys = load_stack_config(stack)
+    values = dict(load_stack_config(stack) if values is None else values)
     for key, value in (overrides or {}).items():
         if value is None:
-            values.pop(_qualify(key), None)
+            values.pop(key, None)
         else:
-            values[_qualify(key)] = value
+            values[key] = value
     for key, value in (secrets or {}).items():
-        values[_qualify(key)] = value
-        secret_keys.add(_qualify(key))
+        values[key] = stack_config.Secure(value)
     if fill_missing_secrets:
         for key in platform_settings.required_secret_keys(values):
-            if key not in values:
-                values[key] = SECRET_PLACEHOLDER
-                secret_keys.add(key)
-
-    monitor = start_mock_runtime(stack, values, secret_keys)
+            values.setdefault(key, stack_config.Secure())
+    project = load_project() if project is None else stack_config.checked_project(project)
+    config = stack_config.merge(project, stack, values)
+    monitor = start_mock_runtime(stack, config.values, set(config.secret_keys))
 
     cwd = os.getcwd()
     os.chdir(ROOT)
@@ -245,15 +227,12 @@ def run_program(
     return ProgramRun(stack, monitor.registrations, outputs, secret_outputs, monitor.invokes)
 
 
-def start_mock_runtime(stack: str, values: dict[str, Any], secret_keys: set[str]) -> RecordingMonitor:
-    """A fresh mock runtime for STACK with the given config (also used by unit tests)."""
-    mocks_ = PlatformMocks(str(values.get("aws:region", "eu-west-1")))
+def start_mock_runtime(stack: str, values: dict[str, str], secret_keys: set[str]) -> RecordingMonitor:
+    """A fresh mock runtime for STACK with the given config texts (also used by unit tests)."""
+    mocks_ = PlatformMocks(values.get("aws:region", "eu-west-1"))
     monitor = RecordingMonitor(mocks_)
     pulumi.runtime.settings.reset_options(project=PROJECT, stack=stack)
-    pulumi.runtime.set_all_config(
-        {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()},
-        sorted(secret_keys),
-    )
+    pulumi.runtime.set_all_config(dict(values), sorted(secret_keys))
     pulumi.runtime.set_mocks(mocks_, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     return monitor
 

@@ -26,8 +26,9 @@ from typing import Any
 import yaml
 from pulumi.runtime import rpc
 
-from settings import STACKS
-from tools.mock_runtime import ROOT, ProgramRun, Registration, run_program
+from settings import PROJECT, STACKS
+from tools import stack_config
+from tools.mock_runtime import ROOT, ProgramRun, Registration, load_stack_config, run_program
 
 MASK = "[secret]"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -145,43 +146,45 @@ def summary(run: ProgramRun) -> str:
     return "\n".join(lines)
 
 
-def _json_or_text(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack", choices=STACKS)
     parser.add_argument("--out", type=Path, default=None, help="output directory (default build/render/STACK)")
+    # The same edits `pulumi config set` makes, without touching the stack file.
     parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=JSON",
-        help="override a config value for this render (e.g. --set 'ai-platform:services={...}'); repeatable",
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="as `pulumi config set KEY VALUE` (text)"
     )
-    parser.add_argument("--unset", action="append", default=[], metavar="KEY", help="drop a config value")
+    parser.add_argument(
+        "--path", action="append", default=[], metavar="KEY.PATH=VALUE", help="as `pulumi config set --path`"
+    )
+    parser.add_argument("--json", action="append", default=[], metavar="KEY=JSON", help="as `pulumi config set --json`")
+    parser.add_argument("--unset", action="append", default=[], metavar="KEY", help="as `pulumi config rm KEY`")
     args = parser.parse_args(argv)
-    overrides: dict[str, Any] = dict.fromkeys(args.unset)
-    for item in args.set:
-        key, _, text = item.partition("=")
-        overrides[key] = _json_or_text(text)
     out = args.out or ROOT / "build" / "render" / args.stack
 
     import settings  # the program's own module
 
     try:
-        run = run_program(args.stack, overrides)
-    except settings.SettingsError as error:
-        print(error, file=sys.stderr)
+        run = run_program(args.stack, values=_edited_stack_config(args))
+    except (settings.SettingsError, stack_config.ConfigError) as error:
+        print(f"error: {error}" if isinstance(error, stack_config.ConfigError) else error, file=sys.stderr)
         return 2
     write_render(run, out)
     print(summary(run))
     print(f"rendered to {out}")
     return 0
+
+
+def _edited_stack_config(args: argparse.Namespace) -> dict[str, Any]:
+    values = load_stack_config(args.stack)
+    edits = [(item, False, False) for item in args.set] + [(item, True, False) for item in args.path]
+    edits += [(item, False, True) for item in args.json]
+    for item, path, as_json in edits:
+        key, _, text = item.partition("=")
+        stack_config.config_set(values, PROJECT, stack_config.ConfigSet(key, text, path=path, json=as_json))
+    for key in args.unset:
+        values.pop(stack_config.qualified(PROJECT, key), None)
+    return values
 
 
 if __name__ == "__main__":

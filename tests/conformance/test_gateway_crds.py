@@ -32,7 +32,7 @@ def test_gateway_and_certificate_objects_match_their_crds(rendered, stack):
 def test_canary_routes_at_the_extreme_weights_match_the_crd(weight):
     """Weight 0 (canary dark) and 100 (canary takes all) are valid routes, not just accepted config."""
     directory = require_crd_dir()
-    values, _ = load_stack_config("prod")
+    values = load_stack_config("prod")
     services = copy.deepcopy(values["ai-platform:services"])
     services["cad-ml-platform"]["apps"]["cad-ml-platform"]["delivery"].update(
         weight=weight, canaryReplicas=0 if weight == 0 else 1

@@ -28,7 +28,7 @@ POD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Cro
 
 def _services(stack: str, edit) -> dict[str, Any]:
     """The stack file's `services` config with EDIT applied to a copy."""
-    values, _ = load_stack_config(stack)
+    values = load_stack_config(stack)
     services = copy.deepcopy(values[SERVICES])
     edit(services)
     return services

@@ -16,7 +16,7 @@ from tools.render import clean, write_render
 def test_secret_values_reach_only_secrets_and_no_rendered_file(tmp_path, stack):
     """One run with a distinctive value for every configured secret: the plain (non-secret) inputs of every
     resource carry none of them, and no rendered file holds a configured or generated secret."""
-    values, _ = load_stack_config(stack)
+    values = load_stack_config(stack)
     # Generated secrets come from the mock as `generated-<name>`.
     secrets = {key: f"s3cr3t-{key.split(':')[1]}-value" for key in required_secret_keys(values)}
     run = run_program(stack, secrets=secrets)
