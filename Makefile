@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACKS := staging prod
 
-.PHONY: render test setup tools lint bench clean lock
+.PHONY: render test setup tools lint bench clean lock urns
 
 render: setup
 	@for stack in $(STACKS); do $(PY) -m tools.render $$stack --out build/render/$$stack || exit $$?; done
@@ -54,6 +54,10 @@ tools: .venvs/checkov/.installed .venvs/awscli/.installed .venvs/nca/.installed 
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# Rewrite the URN baseline (tests/urns) after an intended change of resource names, types or parents.
+urns: setup
+	$(PY) -m tools.urns
 
 bench: setup
 	$(PY) -m tools.benchmark

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 
 from services.images import Pinning
 from settings import PROJECT, Settings
-
-_ECR_HOST = re.compile(r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com$")
 
 
 @dataclass
@@ -25,11 +21,11 @@ class Providers:
     oidc_provider_arn: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
     images: Pinning = field(init=False)
-    """How images are deployed: by tag, or pinned to digests (with ECR credentials when the registry is ECR)."""
+    """How images are deployed: by tag, or pinned to digests (ECR ones read through the AWS API)."""
     _aws: dict[str, aws.Provider] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.images = Pinning(self.settings.pin_images, self._registry() if self.settings.pin_images else None)
+        self.images = Pinning(self.settings.pin_images, self.aws("images") if self.settings.pin_images else None)
 
     def aws(self, owner: str) -> aws.Provider:
         """AWS provider tagging everything it creates with project, stack and OWNER (the `service` tag)."""
@@ -41,38 +37,20 @@ class Providers:
             )
         return self._aws[owner]
 
-    def _registry(self) -> docker.Provider | None:
-        """Credentials to read digests from the stack's registry; public registries need none."""
-        host = self.settings.image_registry.split("/")[0]
-        if not _ECR_HOST.match(host):
-            return None
-        # A short-lived token fetched on every preview and update, so nothing long-lived is stored.
-        token = aws.ecr.get_authorization_token_output(
-            registry_id=host.split(".")[0], opts=pulumi.InvokeOutputOptions(provider=self.aws("images"))
-        )
-        return docker.Provider(
-            "docker-registry",
-            registry_auth=[
-                docker.ProviderRegistryAuthArgs(
-                    address=host, username=token.user_name, password=pulumi.Output.secret(token.password)
-                )
-            ],
-        )
-
 
 def build(settings: Settings) -> Providers:
     cluster = settings.cluster
     if cluster.stack:
         # The cluster team's stack exports how to reach the cluster and its IRSA identity provider.
         reference = pulumi.StackReference("cluster", stack_name=cluster.stack)
-        kubernetes = k8s.Provider("kubernetes", kubeconfig=pulumi.Output.secret(reference.require_output("kubeconfig")))
+        kubernetes = _kubernetes(settings, kubeconfig=pulumi.Output.secret(reference.require_output("kubeconfig")))
         return Providers(
             settings, kubernetes, reference.require_output("oidcProviderArn"), reference.require_output("oidcIssuerUrl")
         )
     if cluster.kubeconfig is not None:
-        kubernetes = k8s.Provider("kubernetes", kubeconfig=cluster.kubeconfig)
+        kubernetes = _kubernetes(settings, kubeconfig=cluster.kubeconfig)
     else:
-        kubernetes = k8s.Provider("kubernetes", context=cluster.context)
+        kubernetes = _kubernetes(settings, context=cluster.context)
     # Settings require both with kubeconfig or context.
     assert cluster.oidc_provider_arn is not None and cluster.oidc_issuer_url is not None
     return Providers(
@@ -81,3 +59,9 @@ def build(settings: Settings) -> Providers:
         pulumi.Output.from_input(cluster.oidc_provider_arn),
         pulumi.Output.from_input(cluster.oidc_issuer_url),
     )
+
+
+def _kubernetes(settings: Settings, **connection: pulumi.Input[str] | None) -> k8s.Provider:
+    """The cluster's provider. `clusterIdentifier` names the cluster, so new credentials for the same cluster
+    (a rotated kubeconfig) update the provider instead of replacing it and every resource on it."""
+    return k8s.Provider("kubernetes", cluster_identifier=settings.cluster.identifier, **connection)

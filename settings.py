@@ -39,6 +39,7 @@ _BUCKET = re.compile(r"^(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _URL_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _OBJECT_NAME = re.compile(rf"^{DNS_LABEL}$")
+_CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,199}$")
 _STACK_REF = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -198,6 +199,14 @@ class NetworkPolicyConfig(_Strict):
     """Where S3/STS calls go (VPC endpoints); empty: the internet on 443."""
 
 
+class DnsConfig(_Strict):
+    """Route 53 records of the public hosts, pointing at the Gateway (optional: unset, DNS is managed elsewhere)."""
+
+    zoneId: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{1,31}$")] | None = None  # noqa: N815
+    """Hosted zone of `domain` (e.g. Z0123456789ABCDEFGHIJ)."""
+    ttl: Annotated[int, Field(ge=30, le=86400)] = 300
+
+
 class RbacConfig(_Strict):
     """Groups (of the cluster's authenticator, e.g. EKS access entries) bound to each namespace's Roles (S4-07)."""
 
@@ -256,6 +265,8 @@ class BackupConfig(_Strict):
 
 
 class ClusterConfig(_Strict):
+    name: Annotated[str, _check(_CLUSTER_NAME, "a cluster name (letters, digits, '.', '_', '/', '-')")] | None = None
+    """Identifies the cluster to the Kubernetes provider across credential changes; defaults to stack/context."""
     kubeconfig: str | None = None
     context: str | None = None
     stack: Annotated[str, _check(_STACK_REF, "a stack reference like org/project/stack")] | None = None
@@ -267,6 +278,9 @@ class ClusterConfig(_Strict):
         chosen = [k for k in ("kubeconfig", "context", "stack") if getattr(self, k)]
         if len(chosen) != 1:
             raise ValueError(f"set exactly one of kubeconfig (secret), context or stack, got {chosen or 'none'}")
+        if self.kubeconfig and not self.name:
+            # A kubeconfig's contents change when it is rotated; the provider needs a stable name for the cluster.
+            raise ValueError("with kubeconfig, also set name (the cluster's name, e.g. its EKS cluster name)")
         if not self.stack and not (self.oidcProviderArn and self.oidcIssuerUrl):
             # IRSA (backups) trusts the cluster's OIDC provider; a cluster stack exports it, otherwise say it.
             raise ValueError(
@@ -335,6 +349,7 @@ class RawSettings(_Strict):
     tls: TlsConfig
     networkPolicy: NetworkPolicyConfig = NetworkPolicyConfig()  # noqa: N815
     rbac: RbacConfig = RbacConfig()
+    dns: DnsConfig = DnsConfig()
     services: dict[str, ServiceConfig] = {}
 
 
@@ -414,6 +429,9 @@ class ServiceSettings:
 class ClusterSettings:
     """How to reach the cluster; exactly one of kubeconfig, context, stack is set."""
 
+    identifier: str
+    """The cluster's stable name for the Kubernetes provider (`clusterIdentifier`)."""
+
     kubeconfig: pulumi.Output[str] | None
     context: str | None
     stack: str | None
@@ -440,6 +458,7 @@ class Settings:
     tls: TlsConfig
     network_policy: NetworkPolicyConfig
     rbac: RbacConfig
+    dns: DnsConfig
     services: dict[str, ServiceSettings]
     secrets: dict[str, pulumi.Output[str]]
     """Config secret key -> value (secret Output)."""
@@ -497,6 +516,7 @@ def load() -> Settings:
         tls=raw.tls,
         network_policy=raw.networkPolicy,
         rbac=raw.rbac,
+        dns=raw.dns,
         services=services,
         secrets={key: config.require_secret(key) for key in sorted(needed)},
     )
@@ -845,7 +865,10 @@ def _missing_secrets(needed: Mapping[str, tuple[ConfigSecret, list[str]]]) -> _M
 
 
 def _cluster(cluster: ClusterConfig) -> ClusterSettings:
+    identifier = cluster.name or cluster.stack or cluster.context
+    assert identifier is not None  # ClusterConfig requires a name with kubeconfig
     return ClusterSettings(
+        identifier=identifier,
         kubeconfig=pulumi.Output.secret(cluster.kubeconfig) if cluster.kubeconfig else None,
         context=cluster.context,
         stack=cluster.stack,

@@ -198,7 +198,7 @@ class AppDeployment(pulumi.ComponentResource):
         config_map = self._config_map(name, args, child) if args.config_files else None
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=kube.metadata(name, args.namespace, self.labels, args.annotations),
+            metadata=kube.metadata(name, args.namespace, self.labels, {**args.annotations, **kube.PULUMI_WINS}),
             spec=self._deployment_spec(name, args, account, config_map),
             opts=child,
         )
@@ -310,7 +310,7 @@ class AppDeployment(pulumi.ComponentResource):
         assert scaling is not None
         return k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-hpa",
-            metadata=kube.metadata(scaling.name or name, args.namespace, self.labels),
+            metadata=kube.metadata(scaling.name or name, args.namespace, self.labels, kube.PULUMI_WINS),
             spec={
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
                 "minReplicas": scaling.min_replicas,

@@ -169,7 +169,11 @@ class BackupBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:backup_bucket:BackupBucket", name, None, opts)
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete)
+        # The key, both buckets and every setting that guards the data (encryption, versioning, public access
+        # block, ownership, lifecycle, policy, object lock): a rename or refactor must never delete them.
+        self._stateful = pulumi.ResourceOptions(
+            parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete
+        )
 
         key = aws.kms.Key(
             f"{name}-key",
@@ -177,7 +181,7 @@ class BackupBucket(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             tags=_tags(args, f"{args.bucket_name}-key"),
-            opts=stateful,
+            opts=self._stateful,
         )
         aws.kms.Alias(
             f"{name}-key-alias",
@@ -190,13 +194,13 @@ class BackupBucket(pulumi.ComponentResource):
             bucket=args.bucket_name,
             object_lock_enabled=True if args.object_lock else None,
             tags=_tags(args, args.bucket_name),
-            opts=stateful,
+            opts=self._stateful,
         )
         log_bucket = aws.s3.Bucket(
             f"{name}-logs",
             bucket=args.resolved_log_bucket_name,
             tags=_tags(args, args.resolved_log_bucket_name),
-            opts=stateful,
+            opts=self._stateful,
         )
 
         versioning, public_access_block = self._harden(f"{name}-bucket", self.bucket, _kms_encryption(key.arn))
@@ -218,7 +222,7 @@ class BackupBucket(pulumi.ComponentResource):
             bucket=self.bucket.id,
             target_bucket=log_bucket.id,
             target_prefix=ACCESS_LOG_PREFIX,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]),
+            opts=pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(depends_on=[log_policy])),
         )
         if args.object_lock:
             aws.s3.BucketObjectLockConfiguration(
@@ -226,7 +230,7 @@ class BackupBucket(pulumi.ComponentResource):
                 bucket=self.bucket.id,
                 object_lock_enabled="Enabled",
                 rule={"default_retention": {"mode": args.object_lock.mode, "days": args.object_lock.days}},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+                opts=pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(depends_on=[versioning])),
             )
 
         self.role_arns = {
@@ -258,7 +262,7 @@ class BackupBucket(pulumi.ComponentResource):
         self, name: str, bucket: aws.s3.Bucket, encryption: list[dict[str, Any]]
     ) -> tuple[aws.s3.BucketVersioning, aws.s3.BucketPublicAccessBlock]:
         """Default encryption, versioning, public access block and owner-enforced ownership (ACLs off)."""
-        opts = pulumi.ResourceOptions(parent=self)
+        opts = self._stateful
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption", bucket=bucket.id, rules=encryption, opts=opts
         )
@@ -284,7 +288,10 @@ class BackupBucket(pulumi.ComponentResource):
     ) -> None:
         # Noncurrent-version rules only mean something once versioning is on.
         aws.s3.BucketLifecycleConfiguration(
-            name, bucket=bucket.id, rules=rules, opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning])
+            name,
+            bucket=bucket.id,
+            rules=rules,
+            opts=pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(depends_on=[versioning])),
         )
 
     def _policy(
@@ -299,7 +306,7 @@ class BackupBucket(pulumi.ComponentResource):
             name,
             bucket=bucket.id,
             policy=document.apply(json.dumps),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
+            opts=pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(depends_on=[public_access_block])),
         )
 
     def _irsa_role(

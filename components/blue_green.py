@@ -22,7 +22,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import kube
-from components.app_deployment import AppDeployment, AppDeploymentArgs, check_tracks_match, service_ports
+from components.app_deployment import (
+    AppDeployment,
+    AppDeploymentArgs,
+    Autoscaling,
+    check_tracks_match,
+    service_ports,
+)
 from components.network_policies import Flow, NetworkPolicies, NetworkPoliciesArgs, Pods
 
 COLOURS = ("blue", "green")
@@ -63,8 +69,6 @@ class SmokeTest:
     """Deadline of the whole test (`activeDeadlineSeconds`), retries included."""
     backoff_limit: int = 2
     """Pod restarts allowed when a test pod itself fails (eviction, node loss)."""
-    ttl_seconds_after_finished: int = 7 * 24 * 3600
-    """How long a finished Job stays readable; far longer than Pulumi needs to read its result."""
     image: pulumi.Input[str] = CURL_IMAGE
     """Official curl image (tag or digest)."""
 
@@ -146,17 +150,18 @@ class BlueGreen(pulumi.ComponentResource):
         return colour == self.active or args.idle_replicas != 0
 
     def _colour_args(self, name: str, colour: str, app: AppDeploymentArgs, args: BlueGreenArgs) -> AppDeploymentArgs:
-        scaled_down = colour == self.idle and args.idle_replicas is not None
-        autoscaling = app.autoscaling
+        autoscaling, replicas = app.autoscaling, app.replicas
         if autoscaling is not None and autoscaling.name:
             # The manual's HPA name gets the colour too (e.g. `platform-v2-hpa-blue`): one HPA per colour.
             autoscaling = replace(autoscaling, name=f"{autoscaling.name}-{colour}")
+        if colour == self.idle and args.idle_replicas is not None:
+            autoscaling, replicas = _pinned(autoscaling, args.idle_replicas)
         return replace(
             app,
             container_name=app.container_name or name,
             pod_labels={**app.pod_labels, **self.labels, COLOUR_LABEL: colour},
-            autoscaling=None if scaled_down else autoscaling,
-            replicas=args.idle_replicas if scaled_down else app.replicas,
+            autoscaling=autoscaling,
+            replicas=replicas,
         )
 
     def _routing_service(
@@ -192,10 +197,11 @@ class BlueGreen(pulumi.ComponentResource):
         return k8s.batch.v1.Job(
             f"{name}-smoke-{colour}",
             metadata=kube.metadata(job_name, app.namespace, labels, annotations),
+            # No ttlSecondsAfterFinished: Pulumi owns the Job (a Job the cluster removed by itself would show
+            # as a create in every refresh-preview); it goes when a new image's test replaces it.
             spec={
                 "backoffLimit": test.backoff_limit,
                 "activeDeadlineSeconds": test.timeout_seconds,
-                "ttlSecondsAfterFinished": test.ttl_seconds_after_finished,
                 "template": {
                     "metadata": {"labels": labels},
                     "spec": {
@@ -227,14 +233,33 @@ class BlueGreen(pulumi.ComponentResource):
         here = "app-namespace"
         smoke = Pods(f"{name}-smoke-test", here, kube.selector_labels(f"{name}-smoke"))
         colours = Pods(f"{name}-smoke-test", here, dict(self.labels))  # the ingress policy admitting the test
+        # BlueGreen declared these two policies itself (as `<app>-smoke-ingress`/`-egress`) before they moved
+        # into the component: their old URNs are aliased so the live policies are kept.
+        moved = {
+            f"{smoke.name}-{direction}": [pulumi.Alias(name=f"{name}-smoke-{direction}", parent=self)]
+            for direction in ("ingress", "egress")
+        }
         policies = NetworkPolicies(
             f"{name}-smoke-test",
             NetworkPoliciesArgs(
-                here, (Flow(smoke, colours, (app.port,)),), app.namespace, kube.app_labels(name, app.part_of)
+                here,
+                (Flow(smoke, colours, (app.port,)),),
+                app.namespace,
+                kube.app_labels(name, app.part_of),
+                aliases=moved,
             ),
             opts,
         )
         return list(policies.policies.values())
+
+
+def _pinned(autoscaling: Autoscaling | None, replicas: int) -> tuple[Autoscaling | None, int]:
+    """The idle colour held at REPLICAS. An autoscaled colour keeps its HPA with both bounds at REPLICAS, so
+    the program never writes `replicas` that the HPA owns; at zero the HPA goes (an HPA cannot hold zero, and
+    it does not scale a Deployment up from zero while it is being removed) and the Deployment takes 0."""
+    if autoscaling is None or replicas == 0:
+        return None, replicas
+    return replace(autoscaling, min_replicas=replicas, max_replicas=replicas), replicas
 
 
 def _check(name: str, args: BlueGreenArgs) -> None:
@@ -265,4 +290,4 @@ def _smoke_container(test: SmokeTest, url: pulumi.Output[str]) -> dict[str, Any]
 
 
 def _test_settings(test: SmokeTest) -> list[Any]:
-    return [test.path, test.expected_status, test.timeout_seconds, test.backoff_limit, test.ttl_seconds_after_finished]
+    return [test.path, test.expected_status, test.timeout_seconds, test.backoff_limit]

@@ -27,6 +27,13 @@ SCRAPE_INTERVAL = "30s"
 TMP_SIZE_LIMIT = "256Mi"
 
 
+PULUMI_WINS = {"pulumi.com/patchForce": "true"}
+"""Server-side apply takes the fields the program declares even where a hand edit (`kubectl set image`,
+`kubectl patch hpa`, ...) wrote them since: the next `pulumi up` restores the configured state instead of
+failing on a field-manager conflict. Fields the program does not declare (an HPA's `replicas`, annotations
+of `kubectl rollout restart`) are never touched."""
+
+
 def app_labels(name: str, part_of: str | None = None, component: str | None = None) -> dict[str, str]:
     """Recommended labels; `app` is kept too because the manuals select on it (`-l app=...`)."""
     labels = {"app": name, "app.kubernetes.io/name": name, **MANAGED_BY}
@@ -219,6 +226,20 @@ def scrape_endpoint(port: str, path: str | None = None, job: str | None = None) 
     if job:
         endpoint["relabelings"] = [{"action": "replace", "targetLabel": "job", "replacement": job}]
     return endpoint
+
+
+def custom_resource_with_status(
+    resource_name: str,
+    api_version: str,
+    kind: str,
+    metadata: Mapping[str, Any],
+    spec: Mapping[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> pulumi.CustomResource:
+    """A custom resource whose `status` is an output after `pulumi up` (`apiextensions.CustomResource` exposes
+    only its inputs), e.g. the addresses a controller assigned. Same type token, so the same URN."""
+    props = {"apiVersion": api_version, "kind": kind, "metadata": dict(metadata), "spec": dict(spec), "status": None}
+    return pulumi.CustomResource(f"kubernetes:{api_version}:{kind}", resource_name, props, opts)
 
 
 def disruption_budget(

@@ -81,6 +81,9 @@ class NetworkPoliciesArgs:
     """The Namespace's name output, so the policies wait for it; defaults to `namespace`."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Extra labels on every policy (e.g. `app.kubernetes.io/part-of`)."""
+    aliases: Mapping[str, Sequence[pulumi.Alias]] = field(default_factory=dict)
+    """Policy name -> where that policy was declared before it moved into this component (its old URNs),
+    so a refactor updates the live policy instead of deleting and recreating it."""
 
 
 class NetworkPolicies(pulumi.ComponentResource):
@@ -98,7 +101,9 @@ class NetworkPolicies(pulumi.ComponentResource):
                 f"{name}-{policy_name}",
                 metadata=kube.metadata(policy_name, namespace, args.labels),
                 spec=spec,
-                opts=child,
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(aliases=list(args.aliases.get(policy_name, ())))
+                ),
             )
             for policy_name, spec in policy_specs(args.namespace, args.flows).items()
         }

@@ -190,7 +190,8 @@ class PostgresClusterArgs:
     part_of: str | None = None
     """Value of `app.kubernetes.io/part-of`."""
     protect: bool = False
-    """Protect the Cluster custom resource (and so its volumes) from deletion."""
+    """Protect the Cluster custom resource (and so its volumes) from deletion, and keep it in the cluster when
+    it leaves the program (CloudNativePG deletes a Cluster's volumes with it)."""
 
     def __post_init__(self) -> None:
         problems = [
@@ -299,7 +300,9 @@ class PostgresCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(
                 child,
                 pulumi.ResourceOptions(
-                    protect=args.protect, depends_on=[credentials, *role_credentials, self.object_store]
+                    protect=args.protect,
+                    retain_on_delete=args.protect,
+                    depends_on=[credentials, *role_credentials, self.object_store],
                 ),
             ),
         )

@@ -23,6 +23,7 @@ import pulumi_kubernetes as k8s
 
 from components import kube, validation
 from components.kube import GATEWAY_API
+from components.validation import dns_slug
 
 CERT_MANAGER = "cert-manager.io"
 HTTP_LISTENER = "http"
@@ -107,7 +108,10 @@ class PublicRoute(pulumi.ComponentResource):
 
     gateway_name: str
     gateway_namespace: pulumi.Input[str]
-    gateway: k8s.apiextensions.CustomResource
+    gateway: pulumi.CustomResource
+    address: pulumi.Output[dict[str, str] | None]
+    """Where the Gateway is reached from outside, as its status reports it: `{type: Hostname | IPAddress,
+    value}` (on AWS the load balancer's DNS name); None until the implementation assigns one."""
     gateway_class: k8s.apiextensions.CustomResource | None
     """The GatewayClass, when this component declares it."""
     issuer: k8s.apiextensions.CustomResource
@@ -141,6 +145,7 @@ class PublicRoute(pulumi.ComponentResource):
             args,
             pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=_some(self.gateway_class))),
         )
+        self.address = self.gateway.status.apply(_first_address)  # type: ignore[attr-defined]
         self.issuer = self._issuer(name, args, child)
         self.certificates = {
             host.hostname: self._certificate(
@@ -154,7 +159,7 @@ class PublicRoute(pulumi.ComponentResource):
         }
         self.reference_grants = self._reference_grants(name, args, child)
         self.network_policies = self._network_policies(name, args, child) if args.proxy_namespace else []
-        self.register_outputs({"gateway": args.gateway_name, "urls": self.urls})
+        self.register_outputs({"gateway": args.gateway_name, "urls": self.urls, "address": self.address})
 
     def _gateway_class(
         self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions
@@ -198,13 +203,16 @@ class PublicRoute(pulumi.ComponentResource):
             }
             for host in args.hosts
         ]
-        return k8s.apiextensions.CustomResource(
+        return kube.custom_resource_with_status(
             f"{name}-gateway",
-            api_version=f"{GATEWAY_API}/v1",
-            kind="Gateway",
-            metadata=kube.metadata(args.gateway_name, args.namespace, self._labels),
-            spec={"gatewayClassName": args.gateway_class, "listeners": [http, *https]},
-            opts=opts,
+            f"{GATEWAY_API}/v1",
+            "Gateway",
+            # `up` waits until the implementation has programmed the Gateway and given it an address.
+            kube.metadata(
+                args.gateway_name, args.namespace, self._labels, {"pulumi.com/waitFor": "condition=Programmed"}
+            ),
+            {"gatewayClassName": args.gateway_class, "listeners": [http, *https]},
+            opts,
         )
 
     def _issuer(
@@ -231,10 +239,10 @@ class PublicRoute(pulumi.ComponentResource):
         self, name: str, host: PublicHost, args: PublicRouteArgs, opts: pulumi.ResourceOptions
     ) -> k8s.apiextensions.CustomResource:
         return k8s.apiextensions.CustomResource(
-            f"{name}-{slug(host.hostname)}-certificate",
+            f"{name}-{dns_slug(host.hostname)}-certificate",
             api_version=f"{CERT_MANAGER}/v1",
             kind="Certificate",
-            metadata=kube.metadata(slug(host.hostname), args.namespace, self._labels),
+            metadata=kube.metadata(dns_slug(host.hostname), args.namespace, self._labels),
             spec={
                 "secretName": tls_secret(host),
                 "dnsNames": [host.hostname],
@@ -280,10 +288,10 @@ class PublicRoute(pulumi.ComponentResource):
             for backend in host.backends
         ]
         return k8s.apiextensions.CustomResource(
-            f"{name}-{slug(host.hostname)}-route",
+            f"{name}-{dns_slug(host.hostname)}-route",
             api_version=f"{GATEWAY_API}/v1",
             kind="HTTPRoute",
-            metadata=kube.metadata(slug(host.hostname), _in(args, host.route_namespace), self._labels),
+            metadata=kube.metadata(dns_slug(host.hostname), _in(args, host.route_namespace), self._labels),
             spec={
                 "parentRefs": [
                     kube.gateway_parent_ref(args.gateway_name, args.namespace, self.listeners[host.hostname])
@@ -379,18 +387,18 @@ class PublicRoute(pulumi.ComponentResource):
         )
 
 
-def slug(hostname: str) -> str:
-    """A host name as a DNS label-like object name (`api.example.com` -> `api-example-com`)."""
-    return hostname.replace(".", "-")
+def _first_address(status: Mapping[str, Any] | None) -> dict[str, str] | None:
+    addresses = (status or {}).get("addresses") or []
+    return {"type": addresses[0].get("type", "IPAddress"), "value": addresses[0]["value"]} if addresses else None
 
 
 def listener_name(hostname: str) -> str:
     """Name of the HTTPS listener of HOSTNAME."""
-    return f"https-{slug(hostname)}"
+    return f"https-{dns_slug(hostname)}"
 
 
 def tls_secret(host: PublicHost) -> str:
-    return f"{slug(host.hostname)}-tls"
+    return f"{dns_slug(host.hostname)}-tls"
 
 
 def _check(args: PublicRouteArgs) -> None:

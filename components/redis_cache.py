@@ -118,9 +118,10 @@ class RedisCacheArgs:
     resources: Resources
     """Requests and limits of the Redis container; `limits.memory` bounds `maxmemory`."""
     storage_size: str
-    """Size of each pod's data volume; allow for the AOF growing up to about twice the data set."""
+    """Size of each pod's data volume; allow for the AOF growing up to about twice the data set. A larger size
+    later grows the volumes in place (the StorageClass must allow volume expansion); volumes never shrink."""
     storage_class: str | None = None
-    """StorageClass of the data volumes; None uses the cluster default."""
+    """StorageClass of the data volumes, fixed when a volume is created; None uses the cluster default."""
     replicas: int = 1
     """Pods: one primary plus `replicas - 1` read replicas (no automatic failover)."""
     image: pulumi.Input[str] = REDIS_IMAGE
@@ -146,6 +147,8 @@ class RedisCacheArgs:
     """Declare a ServiceMonitor (needs the Prometheus Operator CRDs)."""
     service_monitor_labels: Mapping[str, str] = field(default_factory=dict)
     """Extra labels on the ServiceMonitor, e.g. the one Prometheus selects on."""
+    protect: bool = False
+    """Protect the StatefulSet from deletion (its volumes are always kept when it goes)."""
 
     def __post_init__(self) -> None:
         if self.replicas < 1:
@@ -238,6 +241,8 @@ class RedisCache(pulumi.ComponentResource):
     service_monitor: k8s.apiextensions.CustomResource | None
     config_map: k8s.core.v1.ConfigMap
     """Holds `redis.conf` (no secrets)."""
+    volume_sizes: list[k8s.core.v1.PersistentVolumeClaimPatch]
+    """The size of each pod's data claim (grown in place)."""
     auth_secret: k8s.core.v1.Secret
     """The server's Secret (`<service_name>-auth`): keys `password`, `auth.conf`, `passwords.json`."""
     url_secret: k8s.core.v1.Secret
@@ -274,9 +279,17 @@ class RedisCache(pulumi.ComponentResource):
             ),
             spec=self._statefulset_spec(args),
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[self.auth_secret, self.config_map, self.headless_service])
+                child,
+                pulumi.ResourceOptions(
+                    depends_on=[self.auth_secret, self.config_map, self.headless_service],
+                    protect=args.protect,
+                    # The claim template is immutable: a change would replace the StatefulSet (delete first: an
+                    # outage). Sizes are grown on the claims themselves below; the template only seeds new ones.
+                    ignore_changes=["spec.volumeClaimTemplates"],
+                ),
             ),
         )
+        self.volume_sizes = self._volume_sizes(name, args, child)
         self.pdb = (
             kube.disruption_budget(f"{name}-pdb", base, args.namespace, self.labels, child)
             if args.replicas > 1
@@ -286,6 +299,29 @@ class RedisCache(pulumi.ComponentResource):
         self.url_secret = self._url_secret(name, args, child)
 
         self.register_outputs({"serviceName": base, "host": self.host, "urlSecretName": args.url_secret_name})
+
+    def _volume_sizes(
+        self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions
+    ) -> list[k8s.core.v1.PersistentVolumeClaimPatch]:
+        """Each pod's claim held at `storage_size`: a larger size expands the volume in place.
+
+        The StatefulSet controller creates the claims (`data-<name>-<ordinal>`); these patches take only their
+        size, forcing it over the controller's ownership. The API server refuses a smaller size, and a size
+        its StorageClass cannot expand to, so a volume is never recreated.
+        """
+        return [
+            k8s.core.v1.PersistentVolumeClaimPatch(
+                f"{name}-data-{ordinal}",
+                metadata={
+                    "name": f"data-{self.service_name}-{ordinal}",
+                    "namespace": args.namespace,
+                    "annotations": kube.PULUMI_WINS,
+                },
+                spec={"resources": {"requests": {"storage": args.storage_size}}},
+                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.statefulset])),
+            )
+            for ordinal in range(args.replicas)
+        ]
 
     def _auth_secret(self, name: str, args: RedisCacheArgs, opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret:
         denied = tuple(args.denied_commands)

@@ -63,6 +63,9 @@ class TenantNamespaceArgs:
     """Namespace of the cluster DNS pods."""
     dns_pod_labels: Mapping[str, str] = field(default_factory=lambda: {"k8s-app": "kube-dns"})
     """Labels of the cluster DNS pods that every pod may query on port 53."""
+    protect: bool = False
+    """Protect the Namespace from deletion and keep it when it leaves the program: deleting a namespace
+    deletes everything in it, volumes included."""
 
 
 class TenantNamespace(pulumi.ComponentResource):
@@ -78,7 +81,10 @@ class TenantNamespace(pulumi.ComponentResource):
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=kube.metadata(name, labels={**args.labels, **kube.namespace_labels(name)}),
-            opts=kube.child_options(self, opts),
+            opts=pulumi.ResourceOptions.merge(
+                kube.child_options(self, opts),
+                pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.protect),
+            ),
         )
         # Everything else lives inside the namespace, so it waits for it.
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])  # implies the caller's depends_on

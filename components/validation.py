@@ -15,6 +15,11 @@ DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){DNS_LABEL}(\.{DNS_LABEL})+$")
 _PROMETHEUS_DURATION = re.compile(r"^(0|([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$")
 
 
+def dns_slug(hostname: str) -> str:
+    """A host name as a DNS label-like object name (`api.example.com` -> `api-example-com`)."""
+    return hostname.replace(".", "-")
+
+
 def is_prometheus_duration(text: str) -> bool:
     """Whether TEXT is a Prometheus duration such as `5m`, `15d` or `1h30m` (the empty string is not)."""
     return bool(text) and bool(_PROMETHEUS_DURATION.match(text))

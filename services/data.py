@@ -133,7 +133,11 @@ def _role(settings: Settings, service: str, purpose: str) -> str:
 
 
 def deploy_cache(
-    service: ServiceSettings, namespace: pulumi.Input[str], pin: images.Pinning, opts: pulumi.ResourceOptions
+    service: ServiceSettings,
+    namespace: pulumi.Input[str],
+    pin: images.Pinning,
+    protect: bool,
+    opts: pulumi.ResourceOptions,
 ) -> RedisCache:
     cache = service.cache
     assert cache is not None
@@ -153,6 +157,7 @@ def deploy_cache(
             image=pin(REDIS_IMAGE),
             exporter_image=pin(EXPORTER_IMAGE),
             part_of=service.spec.name,
+            protect=protect,
         ),
         opts,
     )

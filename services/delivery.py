@@ -21,6 +21,7 @@ import pulumi
 from components.app_deployment import AppDeployment, AppDeploymentArgs
 from components.blue_green import CURL_IMAGE, BlueGreen, BlueGreenArgs, SmokeTest
 from components.canary import TRACK_LABEL, Canary, CanaryArgs, GatewayListener
+from components.dns_records import DnsRecords, DnsRecordsArgs
 from components.monitoring_stack import MonitoringStack
 from components.public_route import AcmeIssuer, Backend, PublicHost, PublicRoute, PublicRouteArgs, listener_name
 from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
@@ -136,7 +137,8 @@ def deploy_routes(
     monitoring: MonitoringStack | None,
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> PublicRoute:
-    """The Gateway, certificates and routes of every public host (X-15, S3-03).
+    """The Gateway, certificates and routes of every public host (X-15, S3-03), and their DNS records when
+    `ai-platform:dns.zoneId` names the zone.
 
     SERVICES are deploy_platform's per-service outputs: each app's `namespace` there is its Namespace's
     output, so routes and policies placed in app namespaces wait for them. MONITORING, when this program
@@ -163,7 +165,7 @@ def deploy_routes(
         ]
     issuer = settings.tls.clusterIssuer
     ours = settings.addons.gateway
-    return PublicRoute(
+    route = PublicRoute(
         GATEWAY_NAME,
         PublicRouteArgs(
             namespace=namespace.namespace.metadata.name,
@@ -180,6 +182,13 @@ def deploy_routes(
         ),
         pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(depends_on))),
     )
+    if settings.dns.zoneId:
+        DnsRecords(
+            "public-dns",
+            DnsRecordsArgs(settings.dns.zoneId, sorted(route.urls), route.address, settings.dns.ttl),
+            pulumi.ResourceOptions(provider=providers.aws("dns")),
+        )
+    return route
 
 
 def _monitoring_backends(monitoring: MonitoringStack) -> dict[str, Backend]:

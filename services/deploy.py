@@ -55,8 +55,12 @@ def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
         pin=providers.images,
     )
     services = {service.spec.name: deploy_service(service, platform) for service in settings.enabled_services}
-    deploy_routes(settings, providers, services, monitoring, platform.operators)
-    outputs: dict[str, Any] = {"environment": settings.environment, "services": services}
+    routes = deploy_routes(settings, providers, services, monitoring, platform.operators)
+    outputs: dict[str, Any] = {
+        "environment": settings.environment,
+        "services": services,
+        "publicGateway": {"address": routes.address, "hosts": sorted(routes.urls)},
+    }
     if platform.bucket is not None:
         outputs["backupBucket"] = {"name": platform.bucket.bucket_name, "arn": platform.bucket.bucket_arn}
     if monitoring is not None:
@@ -83,6 +87,12 @@ class Platform:
     bucket: BackupBucket | None
 
 
+def _data_namespaces(service: ServiceSettings) -> set[str]:
+    """Namespaces holding the service's databases and caches (their volumes)."""
+    stores = (service.database, service.cache)
+    return {store.spec.namespace for store in stores if store is not None}
+
+
 def _any_database(settings: Settings) -> bool:
     return any(service.database is not None for service in settings.enabled_services)
 
@@ -93,7 +103,12 @@ def deploy_service(service: ServiceSettings, platform: Platform) -> dict[str, An
     namespaces = {
         name: TenantNamespace(
             name,
-            TenantNamespaceArgs(quota=_quota(service, name), labels={"app.kubernetes.io/part-of": spec.name}),
+            TenantNamespaceArgs(
+                quota=_quota(service, name),
+                labels={"app.kubernetes.io/part-of": spec.name},
+                # Deleting a namespace deletes the volumes in it: where data lives, only a human may.
+                protect=settings.protect_data and name in _data_namespaces(service),
+            ),
             opts,
         )
         for name in spec.namespaces
@@ -153,7 +168,7 @@ def _deploy_stores(
     stores: dict[str, Any] = {}
     if service.cache is not None:
         namespace = namespaces[service.cache.spec.namespace].namespace.metadata.name
-        cache = deploy_cache(service, namespace, platform.pin, opts)
+        cache = deploy_cache(service, namespace, platform.pin, platform.settings.protect_data, opts)
         stores["redis"] = {"host": cache.host, "secretName": cache.url_secret_name}
     if service.database is not None and platform.bucket is not None:
         database = deploy_database(

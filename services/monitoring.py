@@ -51,6 +51,7 @@ def deploy_monitoring_stack(settings: Settings, opts: pulumi.ResourceOptions) ->
             grafana_root_url=f"https://grafana.{settings.domain}",
             prometheus_external_url=f"https://prom.{settings.domain}",
             protect=settings.protect_data,
+            retain_on_delete=settings.protect_data,
         ),
         opts,
     )

@@ -1,7 +1,7 @@
 """Validate custom resources against the upstream CRD schemas (`spec.versions[].schema.openAPIV3Schema`).
 
-The CRD files are data kept outside the repository (`../shared/schemas/crds`, or the directory named by
-`AI_PLATFORM_CRD_DIR`). Validation is strict like `kubectl apply` with server-side field validation:
+The CRD files are data kept outside the repository, in the directory named by `AI_PLATFORM_CRD_DIR`
+(`.ci/run` points it at the team's offline cache when there is one). Validation is strict like `kubectl apply` with server-side field validation:
 an unknown field is an error unless the schema preserves unknown fields. CEL rules
 (`x-kubernetes-validations`) and admission webhooks are not evaluated.
 
@@ -19,23 +19,23 @@ from typing import Any
 import jsonschema
 import yaml
 
-from tests.conftest import ROOT, missing
+from tests.conftest import missing
 
 CRD_DIR_ENV = "AI_PLATFORM_CRD_DIR"
 
 
-def crd_dir() -> Path:
-    """The CRD directory: `$AI_PLATFORM_CRD_DIR`, else `../shared/schemas/crds` next to the repository."""
+def crd_dir() -> Path | None:
+    """The CRD directory named by `$AI_PLATFORM_CRD_DIR`, if set."""
     configured = os.environ.get(CRD_DIR_ENV)
-    return Path(configured) if configured else ROOT.parent / "shared" / "schemas" / "crds"
+    return Path(configured) if configured else None
 
 
 def require_crd_dir() -> Path:
     """The CRD directory; fails the test under CI=true when it is missing, skips elsewhere."""
     directory = crd_dir()
-    if directory.is_dir() and any(directory.glob("*.yaml")):
+    if directory is not None and directory.is_dir() and any(directory.glob("*.yaml")):
         return directory
-    missing(f"no CRD schemas in {directory} (set {CRD_DIR_ENV})")
+    missing(f"no CRD schemas: set {CRD_DIR_ENV} to a directory of the pinned charts' CRD files (found {directory})")
 
 
 @lru_cache(maxsize=4)
@@ -56,7 +56,7 @@ def load_schemas(directory: Path) -> dict[tuple[str, str], dict[str, Any]]:
 
 def validate_custom_resource(doc: dict[str, Any], directory: Path | None = None) -> list[str]:
     """Every schema violation of DOC as `Kind/name: path: message`; an unknown apiVersion/kind is an error."""
-    schemas = load_schemas(directory or crd_dir())
+    schemas = load_schemas(directory or require_crd_dir())
     api_version, kind = doc.get("apiVersion"), doc.get("kind")
     name = (doc.get("metadata") or {}).get("name", "?")
     schema = schemas.get((api_version, kind))

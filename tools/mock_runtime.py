@@ -33,6 +33,9 @@ CLUSTER_STACK_OUTPUTS = {
 }
 
 
+GATEWAY_HOSTNAME = "k8s-publicga-public-0123456789-0123456789abcdef.elb.eu-west-1.amazonaws.com"
+
+
 @dataclass
 class Registration:
     """One resource registration as the engine would receive it."""
@@ -49,6 +52,13 @@ class Registration:
     provider: str = ""
     """Provider reference (`<provider urn>::<id>`), empty for the default provider."""
     state: dict[str, Any] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+    """Old URNs this resource answers to (from `aliases`, its own or its parents')."""
+    ignore_changes: list[str] = field(default_factory=list)
+    """Input paths whose changes the engine ignores (`ignore_changes`)."""
+    replace_on_changes: list[str] = field(default_factory=list)
+    """Input paths whose changes force a replacement (`replace_on_changes`)."""
+    delete_before_replace: bool = False
 
 
 @dataclass
@@ -94,6 +104,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return f"{name}-id", {**inputs, "result": f"generated-{name}"}
         if typ.startswith("aws:"):
             return self._aws(typ, name, inputs)
+        if typ == "kubernetes:gateway.networking.k8s.io/v1:Gateway":
+            # What Envoy Gateway reports once the cloud load balancer in front of its proxies exists.
+            address = {"type": "Hostname", "value": GATEWAY_HOSTNAME}
+            return f"{name}-id", {**inputs, "status": {"addresses": [address]}}
         if typ.startswith("docker:"):
             return f"{name}-id", {**inputs, "repoDigest": f"{inputs.get('name', name)}@{digest(name)}"}
         return f"{name}-id", inputs
@@ -118,6 +132,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
         token, a = args.token, args.args
         if token == "docker:index/getRegistryImage:getRegistryImage":
             return {"name": a["name"], "sha256Digest": digest(a["name"]), "id": a["name"]}
+        if token == "aws:ecr/getImage:getImage":
+            host = f"{a['registryId']}.dkr.ecr.{a.get('region', self.region)}.amazonaws.com"
+            reference = f"{host}/{a['repositoryName']}:{a['imageTag']}"
+            return {**a, "imageDigest": digest(reference), "id": reference}
         if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             host = f"{a.get('registryId', ACCOUNT_ID)}.dkr.ecr.{self.region}.amazonaws.com"
             return {"proxyEndpoint": f"https://{host}", "userName": "AWS", "password": "ecr-token", "id": host}
@@ -131,12 +149,42 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(mocks.MockMonitor):
-    """The SDK's mock monitor, also keeping the resource options `Mocks` never sees."""
+    """The SDK's mock monitor, also keeping the resource options `Mocks` never sees, with URNs and aliases as
+    the engine computes them."""
 
     def __init__(self, mocks_: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks_)
         self.registrations: list[Registration] = []
         self.invokes: list[tuple[str, dict[str, Any], str]] = []
+        self._aliases: dict[str, list[str]] = {}
+        """URN -> the URNs it answers to (its own aliases and those inherited from its parents)."""
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN: the parent's whole type chain, `$`, the type (the SDK's mock keeps only the
+        parent's own type); children of the stack itself carry no parent type."""
+        chain = parent.split("::")[2] if parent and not _is_stack(parent) else ""
+        qualified_type = f"{chain}${type_}" if chain else type_
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), qualified_type, name])
+
+    def _alias_urns(self, request) -> list[str]:
+        """Every old URN the resource answers to, as the engine derives them from the alias specs it was sent:
+        its own aliases, and its current and aliased names under each URN its parent answers to."""
+        own, names = [], [(request.type, request.name)]
+        for alias in request.aliases:
+            if alias.urn:
+                own.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else spec.parentUrn or request.parent
+            own.append(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
+            if not (spec.noParent or spec.parentUrn):
+                names.append((spec.type or request.type, spec.name or request.name))
+        inherited = [
+            self.make_urn(parent_alias, type_, name)
+            for parent_alias in self._aliases.get(request.parent, [])
+            for type_, name in names
+        ]
+        return sorted(set(own + inherited))
 
     def Invoke(self, request):  # noqa: N802 - gRPC method name
         self.invokes.append((request.tok, rpc.deserialize_properties(request.args), request.provider))
@@ -155,6 +203,8 @@ class RecordingMonitor(mocks.MockMonitor):
 
     def _record(self, request, urn: str, properties, custom: bool) -> None:
         registered = self.resources.get(urn)
+        # Read requests carry no aliases.
+        self._aliases[urn] = self._alias_urns(request) if hasattr(request, "aliases") else []
         self.registrations.append(
             Registration(
                 type=request.type,
@@ -169,8 +219,16 @@ class RecordingMonitor(mocks.MockMonitor):
                 dependencies=list(request.dependencies),
                 provider=request.provider,
                 state=registered.state if registered else {},
+                aliases=self._aliases[urn],
+                ignore_changes=list(getattr(request, "ignoreChanges", [])),
+                replace_on_changes=list(getattr(request, "replaceOnChanges", [])),
+                delete_before_replace=bool(getattr(request, "deleteBeforeReplace", False)),
             )
         )
+
+
+def _is_stack(urn: str) -> bool:
+    return urn.split("::")[2] == "pulumi:pulumi:Stack"
 
 
 def load_stack_config(stack: str) -> dict[str, Any]:

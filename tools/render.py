@@ -5,8 +5,9 @@ then `Pulumi.STACK.yaml`, secrets replaced by placeholders) and writes what the 
 receive:
 
   DIR/manifests/<namespace or _cluster>/<Kind>-<name>.yaml   every Kubernetes object, secrets masked
+  DIR/patches/<namespace>/<Kind>-<name>.yaml                  fields patched into objects others create
   DIR/helm/<release>.yaml                                     chart, version, repository, namespace, values
-  DIR/resources.json                                          every resource with its options
+  DIR/resources.json                                          every resource with its options and aliases
   DIR/outputs.json                                            stack outputs, secrets masked
 
 Exits 2 with the settings error (and writes nothing) when the config is invalid.
@@ -73,6 +74,16 @@ def _sorted(value: Any) -> Any:
 
 
 def is_kubernetes_object(registration: Registration) -> bool:
+    """A whole object the program owns (not a Helm release, not a patch of an object something else created)."""
+    return _is_kubernetes(registration) and not is_patch(registration)
+
+
+def is_patch(registration: Registration) -> bool:
+    """A server-side apply patch of a few fields of an object created by someone else (`<Kind>Patch`)."""
+    return _is_kubernetes(registration) and registration.type.endswith("Patch")
+
+
+def _is_kubernetes(registration: Registration) -> bool:
     return (
         registration.custom
         and registration.type.startswith("kubernetes:")
@@ -89,6 +100,8 @@ def write_render(run: ProgramRun, out: Path) -> None:
     for registration in run.registrations:
         if is_kubernetes_object(registration):
             _write_manifest(registration, out / "manifests")
+        elif is_patch(registration):
+            _write_manifest(registration, out / "patches")
         elif registration.type == HELM_RELEASE:
             _write_helm_release(registration, out / "helm")
     resources = [
@@ -99,6 +112,10 @@ def write_render(run: ProgramRun, out: Path) -> None:
             "parent": r.parent or None,
             "inputs": clean(r.inputs),
             "protect": r.protect,
+            "aliases": r.aliases,
+            "ignoreChanges": r.ignore_changes,
+            "replaceOnChanges": r.replace_on_changes,
+            "deleteBeforeReplace": r.delete_before_replace,
             "retainOnDelete": r.retain_on_delete,
             "dependsOn": sorted(set(r.dependencies)),
         }
@@ -113,7 +130,7 @@ def _write_manifest(registration: Registration, root: Path) -> None:
     doc = manifest(registration)
     meta = doc.get("metadata") or {}
     folder = root / (meta.get("namespace") or "_cluster")
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{doc['kind']}-{meta.get('name') or registration.name}.yaml"
     if path.exists():
         raise RuntimeError(f"two objects render to {path.relative_to(root)}")

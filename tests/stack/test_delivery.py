@@ -247,12 +247,15 @@ def test_with_pinning_every_container_image_in_the_render_is_a_digest():
     assert unpinned == {}
 
 
-def test_digests_of_the_stacks_own_registry_are_read_with_ecr_credentials():
-    """Prod pins images from its ECR registry: the lookups carry the registry token, fetched per run."""
+def test_digests_of_the_stacks_own_registry_are_read_through_the_ecr_api():
+    """Prod pins images from its ECR registry through the ECR API with the AWS provider's credentials (no
+    registry token, which would change every run); public images are read from their registries anonymously."""
     run = program_run("prod")
-    registry = run.one("pulumi:providers:docker", "docker-registry")
-    lookups = [(args["name"], provider) for token, args, provider in run.invokes if token.startswith("docker:")]
-    ecr = [(name, provider) for name, provider in lookups if ".dkr.ecr." in name]
+    images = run.one("pulumi:providers:aws", "aws-images")
+    ecr = [(args, provider) for token, args, provider in run.invokes if token == "aws:ecr/getImage:getImage"]
     assert ecr, "prod deploys its own images by digest"
-    assert all(provider.startswith(registry.urn + "::") for _, provider in ecr)
-    assert any(token == "aws:ecr/getAuthorizationToken:getAuthorizationToken" for token, _, _ in run.invokes)
+    assert all(provider.startswith(images.urn + "::") for _, provider in ecr)
+    assert {args["repositoryName"] for args, _ in ecr} >= {"ai-platform/ai-benchmark", "ai-platform/platform-v2"}
+    public = [(args["name"], provider) for token, args, provider in run.invokes if token.startswith("docker:")]
+    assert public and not [name for name, _ in public if ".dkr.ecr." in name]
+    assert not [token for token, _, _ in run.invokes if "AuthorizationToken" in token]

@@ -114,7 +114,7 @@ def test_smoke_job_is_hardened_and_named_after_the_image_it_tests(mock_runtime):
         spec = green.inputs["spec"]
         assert spec["backoffLimit"] >= 1
         assert spec["activeDeadlineSeconds"] == 90
-        assert spec["ttlSecondsAfterFinished"] >= 24 * 3600, "kept long after Pulumi has read the result"
+        assert "ttlSecondsAfterFinished" not in spec, "Pulumi owns the Job: the cluster must not remove it"
         pod = spec["template"]["spec"]
         assert pod["automountServiceAccountToken"] is False
         assert pod["restartPolicy"] == "Never"
@@ -167,6 +167,23 @@ def test_idle_replicas_scale_only_the_idle_colour_down(mock_runtime):
         assert ("HorizontalPodAutoscaler", "api-hpa-blue") not in objects
         preview = objects[("Service", "api-preview")]
         assert not any(r.urn in preview.dependencies for r in _jobs(objects).values())
+
+    return _when_registered(mock_runtime, component, check)
+
+
+@pulumi.runtime.test
+def test_idle_replicas_above_zero_hold_the_idle_colour_through_its_hpa(mock_runtime):
+    """The program never writes `replicas` that an HPA owns: the idle colour's HPA holds it at the number."""
+    component = _blue_green(active="blue", idle_replicas=2)
+    assert set(component.smoke_jobs) == {"blue", "green"}
+
+    def check(objects):
+        for colour in ("blue", "green"):
+            assert "replicas" not in objects[("Deployment", f"api-{colour}")].inputs["spec"]
+        idle = objects[("HorizontalPodAutoscaler", "api-hpa-green")].inputs["spec"]
+        assert (idle["minReplicas"], idle["maxReplicas"]) == (2, 2)
+        active = objects[("HorizontalPodAutoscaler", "api-hpa-blue")].inputs["spec"]
+        assert (active["minReplicas"], active["maxReplicas"]) != (2, 2)
 
     return _when_registered(mock_runtime, component, check)
 

@@ -1,0 +1,232 @@
+"""Day-2 changes on a deployed stack (X-12, X-14, X-16): nothing stateful can be deleted by a rename in prod,
+server-side apply never fights another controller, previews are stable, and volumes grow in place."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from tests.conftest import STACKS, program_run
+from tools import stack_config
+from tools.mock_runtime import CLUSTER_STACK_OUTPUTS, load_stack_config, run_program
+from tools.render import write_render
+
+SERVICES = "ai-platform:services"
+PATCH_FORCE = "pulumi.com/patchForce"
+# Every setting that guards the backups' data, on the bucket and its log bucket.
+BUCKET_GUARDS = {
+    "aws:kms/key:Key",
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketLogging:BucketLogging",
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+}
+DATA_NAMESPACES = {"ai-benchmark", "agent-skeptic-bench", "docc2context", "cad-ml-platform", "platform-v2-stable"}
+
+
+def _stateful(run) -> dict[str, list]:
+    """What holds data, by kind: the registrations a rename must never delete."""
+    regs = run.registrations
+    return {
+        "data namespaces": [
+            r
+            for r in regs
+            if r.type == "kubernetes:core/v1:Namespace" and r.inputs["metadata"]["name"] in DATA_NAMESPACES
+        ],
+        "databases": [r for r in regs if r.type == "kubernetes:postgresql.cnpg.io/v1:Cluster"],
+        "redis": [r for r in regs if r.type == "kubernetes:apps/v1:StatefulSet"],
+        "bucket and its guards": [r for r in regs if r.type in BUCKET_GUARDS],
+        "monitoring": [r for r in regs if r.type == "kubernetes:helm.sh/v3:Release" and r.name == "monitoring-release"],
+    }
+
+
+def _with_object_lock(stack: str):
+    backup = {**load_stack_config(stack)["ai-platform:backup"], "objectLock": {"mode": "COMPLIANCE", "days": 30}}
+    return run_program(stack, overrides={"ai-platform:backup": backup})
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stateful_resources_are_protected_and_retained_exactly_in_prod(stack):
+    run = _with_object_lock(stack)
+    prod = stack == "prod"
+    for what, found in _stateful(run).items():
+        assert found, what
+        for r in found:
+            assert r.protect is prod, f"{what}: {r.type} {r.name} protect={r.protect}"
+            # The StatefulSet keeps its volumes by its own retention policy; everything else is retained.
+            if r.type != "kubernetes:apps/v1:StatefulSet":
+                assert r.retain_on_delete is prod, f"{what}: {r.type} {r.name} retainOnDelete={r.retain_on_delete}"
+    guarded = {r.type for r in _stateful(run)["bucket and its guards"]}
+    assert guarded == BUCKET_GUARDS
+    # Namespaces without data stay deletable, so retiring a tier needs no force.
+    light = [
+        r
+        for r in run.registrations
+        if r.type == "kubernetes:core/v1:Namespace" and r.name == "platform-v1-exp-namespace"
+    ]
+    assert [r.protect for r in light] == [False]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_redis_volumes_outlive_their_statefulset(stack):
+    for r in _stateful(program_run(stack))["redis"]:
+        policy = r.inputs["spec"]["persistentVolumeClaimRetentionPolicy"]
+        assert policy == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+
+
+# --- server-side apply ---------------------------------------------------------------------------
+
+
+def _deployments_and_hpas(run):
+    deployments = {
+        (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r
+        for r in run.registrations
+        if r.type == "kubernetes:apps/v1:Deployment"
+    }
+    hpas = [r for r in run.registrations if r.type == "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"]
+    return deployments, hpas
+
+
+def _hpa_targets(run) -> dict[tuple[str, str], dict]:
+    _, hpas = _deployments_and_hpas(run)
+    return {(h.inputs["metadata"]["namespace"], h.inputs["spec"]["scaleTargetRef"]["name"]): h.inputs for h in hpas}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_program_never_writes_replicas_an_hpa_owns(stack):
+    run = program_run(stack)
+    deployments, hpas = _deployments_and_hpas(run)
+    targets = _hpa_targets(run)
+    assert targets and set(targets) <= set(deployments)
+    for key, deployment in deployments.items():
+        assert ("replicas" in deployment.inputs["spec"]) is (key not in targets), key
+    for r in [*deployments.values(), *hpas]:
+        assert r.inputs["metadata"]["annotations"][PATCH_FORCE] == "true", f"{r.type} {r.name}"
+
+
+def _idle(replicas: int | None):
+    services = copy.deepcopy(load_stack_config("prod")[SERVICES])
+    delivery = services["platform"]["apps"]["platform-v2-api"]["delivery"]
+    if replicas is None:
+        delivery.pop("idleReplicas", None)
+    else:
+        delivery["idleReplicas"] = replicas
+    return run_program("prod", overrides={SERVICES: services})
+
+
+@pytest.mark.parametrize(
+    ("idle", "hpa_bounds", "replicas"),
+    [(None, (3, 15), None), (2, (2, 2), None), (0, None, 0)],
+)
+def test_the_idle_colour_scales_down_and_back_through_config_without_a_conflict(idle, hpa_bounds, replicas):
+    """prod's V2 runs blue; green is the idle colour. Unset: green autoscales like blue. A number: green's HPA
+    holds it there (the program still never writes `replicas`). Zero: the HPA goes and the Deployment takes 0."""
+    run = _idle(idle)
+    deployments, _ = _deployments_and_hpas(run)
+    green = ("platform-v2-stable", "platform-v2-api-green")
+    hpa = _hpa_targets(run).get(green)
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == hpa_bounds if hpa else hpa_bounds is None
+    assert deployments[green].inputs["spec"].get("replicas") == replicas
+    assert deployments[green].inputs["metadata"]["annotations"][PATCH_FORCE] == "true"
+    blue = _hpa_targets(run)[("platform-v2-stable", "platform-v2-api-blue")]
+    assert (blue["spec"]["minReplicas"], blue["spec"]["maxReplicas"]) == (3, 15)
+    assert blue["metadata"]["name"] == "platform-v2-hpa-blue"
+
+
+# --- stable previews -----------------------------------------------------------------------------
+
+
+def _render_text(run, tmp_path, name: str) -> str:
+    out = tmp_path / name
+    write_render(run, out)
+    return "\n".join(f"{p.relative_to(out)}\n{p.read_text()}" for p in sorted(out.rglob("*")) if p.is_file())
+
+
+def test_new_cluster_credentials_and_registry_tokens_change_nothing(tmp_path, monkeypatch):
+    """Two renders of prod with different kubeconfigs (the cluster team's stack and the stack's own secret)
+    are identical: the Kubernetes provider is identified by the cluster, and no run-time token reaches any
+    provider's config; digests are read without a registry token."""
+    renders = []
+    for kubeconfig in ("apiVersion: v1\n# rotated credentials A\n", "apiVersion: v1\n# rotated credentials B\n"):
+        monkeypatch.setitem(CLUSTER_STACK_OUTPUTS, "kubeconfig", kubeconfig)
+        renders.append(_render_text(run_program("prod"), tmp_path, f"stack-{len(renders)}"))
+        cluster = {
+            "name": "prod-eks",
+            "kubeconfig": stack_config.Secure(kubeconfig),
+            "oidcProviderArn": CLUSTER_STACK_OUTPUTS["oidcProviderArn"],
+            "oidcIssuerUrl": CLUSTER_STACK_OUTPUTS["oidcIssuerUrl"],
+        }
+        run = run_program("prod", overrides={"ai-platform:cluster": cluster})
+        renders.append(_render_text(run, tmp_path, f"own-{len(renders)}"))
+        assert not [token for token, _, _ in run.invokes if "AuthorizationToken" in token]
+        provider = next(r for r in run.registrations if r.type == "pulumi:providers:kubernetes")
+        assert provider.inputs["clusterIdentifier"] == "prod-eks"
+    assert renders[0] == renders[2]
+    assert renders[1] == renders[3]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_job_expires_by_itself(stack):
+    """A Job the cluster deletes on its own would show as a create in every refresh-preview."""
+    jobs = [r for r in program_run(stack).registrations if r.type == "kubernetes:batch/v1:Job"]
+    assert jobs
+    assert not [r.name for r in jobs if "ttlSecondsAfterFinished" in r.inputs["spec"]]
+
+
+# --- resizes -------------------------------------------------------------------------------------
+
+
+def _resized(store: str, size: str):
+    services = copy.deepcopy(load_stack_config("staging")[SERVICES])
+    services["ai-benchmark"][store]["storageSize"] = size
+    return run_program("staging", overrides={SERVICES: services})
+
+
+def _changed(before, after) -> dict[str, set[str]]:
+    """URN -> top-level input paths that differ (two levels deep under spec)."""
+    old = {r.urn: r for r in before.registrations}
+    changes = {}
+    for r in after.registrations:
+        a, b = (
+            json.dumps(old[r.urn].inputs, sort_keys=True, default=str),
+            json.dumps(r.inputs, sort_keys=True, default=str),
+        )
+        if a != b:
+            spec_a, spec_b = old[r.urn].inputs.get("spec") or {}, r.inputs.get("spec") or {}
+            changes[r.urn] = {f"spec.{k}" for k in set(spec_a) | set(spec_b) if spec_a.get(k) != spec_b.get(k)}
+    return changes
+
+
+def test_a_larger_redis_volume_grows_the_claims_in_place():
+    before, after = program_run("staging"), _resized("cache", "4Gi")
+    assert set(map(lambda r: r.urn, before.registrations)) == {r.urn for r in after.registrations}
+    changed = _changed(before, after)
+    statefulset = next(u for u in changed if u.endswith("ai-benchmark-redis-statefulset"))
+    # The claim template changed, but the engine ignores it: no replacement of the StatefulSet.
+    assert changed[statefulset] == {"spec.volumeClaimTemplates"}
+    registered = next(r for r in after.registrations if r.urn == statefulset)
+    assert registered.ignore_changes == ["spec.volumeClaimTemplates"]
+    claims = [r for r in after.registrations if r.type == "kubernetes:core/v1:PersistentVolumeClaimPatch"]
+    resized = [r for r in claims if r.urn in changed]
+    assert [r.inputs["metadata"]["name"] for r in resized] == ["data-redis-0"]
+    assert resized[0].inputs["spec"] == {"resources": {"requests": {"storage": "4Gi"}}}
+    assert resized[0].inputs["metadata"]["annotations"][PATCH_FORCE] == "true"
+    assert set(changed) == {statefulset, resized[0].urn}
+
+
+def test_a_larger_database_volume_is_an_in_place_update():
+    before, after = program_run("staging"), _resized("database", "20Gi")
+    changed = _changed(before, after)
+    assert len(changed) == 1
+    ((urn, paths),) = changed.items()
+    assert urn.endswith("Cluster::ai-benchmark-db-cluster") and paths == {"spec.storage"}
+    cluster = next(r for r in after.registrations if r.urn == urn)
+    assert cluster.inputs["spec"]["storage"]["size"] == "20Gi"
+    assert not cluster.replace_on_changes and not cluster.delete_before_replace
