@@ -1,9 +1,9 @@
 """Validate custom resources against the upstream CRD schemas (`spec.versions[].schema.openAPIV3Schema`).
 
 The CRD files are data kept outside the repository, in the directory named by `AI_PLATFORM_CRD_DIR`
-(`.ci/run` points it at the team's offline cache when there is one). Validation is strict like `kubectl apply` with server-side field validation:
-an unknown field is an error unless the schema preserves unknown fields. CEL rules
-(`x-kubernetes-validations`) and admission webhooks are not evaluated.
+(`.ci/run` points it at the team's offline cache when there is one). Validation is strict like `kubectl
+apply` with server-side field validation: an unknown field is an error unless the schema preserves unknown
+fields. CEL rules (`x-kubernetes-validations`) and admission webhooks are not evaluated.
 
     errors = validate_custom_resource({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", ...})
 """
