@@ -48,6 +48,8 @@ class Registration:
     dependencies: list[str]
     provider: str = ""
     """Provider reference (`<provider urn>::<id>`), empty for the default provider."""
+    replace_on_changes: list[str] = field(default_factory=list)
+    """Input paths whose change makes the engine replace the resource."""
     state: dict[str, Any] = field(default_factory=dict)
 
 
@@ -168,6 +170,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
                 dependencies=list(request.dependencies),
                 provider=request.provider,
+                replace_on_changes=list(getattr(request, "replaceOnChanges", [])),
                 state=registered.state if registered else {},
             )
         )

@@ -101,6 +101,7 @@ def write_render(run: ProgramRun, out: Path) -> None:
             "protect": r.protect,
             "retainOnDelete": r.retain_on_delete,
             "dependsOn": sorted(set(r.dependencies)),
+            "replaceOnChanges": sorted(r.replace_on_changes),
         }
         for r in sorted(run.registrations, key=lambda r: r.urn)
     ]
