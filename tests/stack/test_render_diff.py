@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pulumi
+import pulumi_random as random
 import pytest
 
-from tests.conftest import program_run
+from tests.conftest import program_run, when_registered
 from tools import diff
-from tools.mock_runtime import load_stack_config, run_program
+from tools.mock_runtime import ProgramRun, load_stack_config, run_program
 from tools.render import write_render
 
 SERVICES = "ai-platform:services"
@@ -20,7 +22,7 @@ LEAKED_KEY = "sk-live-never-in-a-diff-0123456789"
 
 
 def _services(edit) -> dict[str, Any]:
-    values, _ = load_stack_config("prod")
+    values = load_stack_config("prod")
     services = copy.deepcopy(values[SERVICES])
     edit(services)
     return services
@@ -181,3 +183,17 @@ def test_a_replace_on_changes_field_forces_a_replacement(tmp_path, capsys):
     assert "Replacements" not in _run(capsys, before, plain)[1]
     out = _run(capsys, before, forced)[1]
     assert f"!! {urn}: deleted before it is created; forced by inputs.assumeRolePolicy" in out
+
+
+@pulumi.runtime.test
+def test_a_render_records_replace_on_changes_for_the_diff(mock_runtime, tmp_path):
+    password = random.RandomPassword(
+        "p", random.RandomPasswordArgs(length=8), opts=pulumi.ResourceOptions(replace_on_changes=["length"])
+    )
+
+    def check(registrations):
+        write_render(ProgramRun("prod", registrations, {}, set(), []), tmp_path / "render")
+        [entry] = json.loads((tmp_path / "render" / "resources.json").read_text())
+        assert entry["replaceOnChanges"] == ["length"]
+
+    return when_registered(mock_runtime, [password], check)
