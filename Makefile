@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACKS := staging prod
 
-.PHONY: render test setup tools lint bench clean lock urns
+.PHONY: render test setup tools lint bench clean lock urns policy-pack
 
 render: setup
 	@for stack in $(STACKS); do $(PY) -m tools.render $$stack --out build/render/$$stack || exit $$?; done
@@ -29,7 +29,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 # Validators that clash with pulumi's dependencies get their own virtualenvs; servers and
 # Prometheus tools come from Debian packages.
-tools: .venvs/checkov/.installed .venvs/awscli/.installed .venvs/nca/.installed .tools/node/.installed
+tools: .venvs/checkov/.installed .venvs/awscli/.installed .venvs/nca/.installed .venvs/policy/.installed .tools/node/.installed
 	bash tools/install-system-packages.sh
 
 .venvs/awscli/.installed: requirements-awscli.txt
@@ -44,6 +44,20 @@ tools: .venvs/checkov/.installed .venvs/awscli/.installed .venvs/nca/.installed 
 .venvs/nca/.installed: requirements-nca.txt
 	$(PYTHON) -m venv .venvs/nca
 	.venvs/nca/bin/$(PIP_INSTALL) -r requirements-nca.txt
+	touch $@
+
+# The CrossGuard policy pack needs its own protobuf: its unit tests run in .venvs/policy; `pulumi preview
+# --policy-pack policy` runs it from policy/venv (`make policy-pack`, what the workflows do).
+.venvs/policy/.installed: requirements-policy.txt
+	$(PYTHON) -m venv .venvs/policy
+	.venvs/policy/bin/$(PIP_INSTALL) -r requirements-policy.txt
+	touch $@
+
+policy-pack: policy/venv/.installed
+
+policy/venv/.installed: policy/requirements.txt
+	$(PYTHON) -m venv policy/venv
+	policy/venv/bin/$(PIP_INSTALL) -r policy/requirements.txt
 	touch $@
 
 .venvs/checkov/.installed: requirements-checkov.txt
@@ -63,7 +77,8 @@ bench: setup
 	$(PY) -m tools.benchmark
 
 # Pinned versions with hashes for every virtualenv, resolved from PyPI alone (no machine-local pip config).
-LOCKS := requirements.txt requirements-dev.txt requirements-checkov.txt requirements-awscli.txt requirements-nca.txt
+LOCKS := requirements.txt requirements-dev.txt requirements-checkov.txt requirements-awscli.txt requirements-nca.txt \
+	policy/requirements.txt requirements-policy.txt
 lock: setup
 	for lock in $(LOCKS); do \
 	  PIP_CONFIG_FILE=/dev/null $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
@@ -71,4 +86,4 @@ lock: setup
 	done
 
 clean:
-	rm -rf build $(VENV) .venvs
+	rm -rf build $(VENV) .venvs policy/venv

@@ -127,6 +127,15 @@ def deploy_database(
     )
 
 
+def backup_role_arns(settings: Settings, bucket: BackupBucket, service: str) -> dict[str, pulumi.Output[str]]:
+    """The IRSA roles of SERVICE's backups, for other teams' key and bucket policies (X-13)."""
+    return {
+        "walArchiver": bucket.role_arns[_role(settings, service, "wal")],
+        "dumpWriter": bucket.role_arns[_role(settings, service, "dump")],
+        "restoreChecker": bucket.role_arns[_role(settings, service, "restore-check")],
+    }
+
+
 def _role(settings: Settings, service: str, purpose: str) -> str:
     # IAM role names are account-wide: the stack keeps staging and prod apart.
     return f"ai-platform-{settings.stack}-{service}-{purpose}"

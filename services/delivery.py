@@ -51,7 +51,7 @@ class DeliveredApp:
     url: pulumi.Output[str]
     """In-cluster URL of the Service the manuals name (`<app>`)."""
     outputs: dict[str, Any]
-    """Stack outputs: `publicUrl` of public apps, `activeColour` of blue-green apps."""
+    """Stack outputs: `publicUrl` of public apps, `activeColour` of blue-green apps; null for the others (X-13)."""
 
 
 def deploy_app(
@@ -67,7 +67,8 @@ def deploy_app(
     OPTS must make it wait for the operators whose CRDs its custom resources need (ServiceMonitors,
     a canary's HTTPRoute).
     """
-    outputs: dict[str, Any] = {"publicUrl": f"https://{public_host(settings, app.spec)}"} if app.spec.public else {}
+    public_url = f"https://{public_host(settings, app.spec)}" if app.spec.public else None
+    outputs: dict[str, Any] = {"publicUrl": public_url, "activeColour": None}
     component: AppDeployment | BlueGreen | Canary
     match app.delivery:
         case BlueGreenSettings() as blue_green:

@@ -13,15 +13,17 @@ from components import kube, quantity
 from components.app_deployment import AppDeploymentArgs, Resources
 from components.app_secret import AppSecret, AppSecretArgs
 from components.backup_bucket import BackupBucket
+from components.monitoring_stack import MonitoringStack
 from components.platform_addons import PlatformAddons, PlatformAddonsArgs
 from components.postgres_cluster import PostgresCluster
+from components.public_route import PublicRoute
 from components.redis_cache import EXPORTER_RESOURCES
 from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
 from providers import Providers
-from services import images
+from services import CATALOG, images
 from services.addons import ADDONS
 from services.common import DATABASE_URL
-from services.data import deploy_backups, deploy_cache, deploy_database
+from services.data import backup_role_arns, deploy_backups, deploy_cache, deploy_database
 from services.delivery import deploy_app, deploy_routes, peak_pods
 from services.isolation import deploy_cluster_access, deploy_service_isolation
 from services.monitoring import deploy_monitoring_stack, deploy_service_observability
@@ -56,21 +58,34 @@ def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
     )
     services = {service.spec.name: deploy_service(service, platform) for service in settings.enabled_services}
     routes = deploy_routes(settings, providers, services, monitoring, platform.operators)
-    outputs: dict[str, Any] = {
+    return _outputs(settings, services, platform.bucket, monitoring, routes)
+
+
+def _outputs(
+    settings: Settings,
+    services: dict[str, Any],
+    bucket: BackupBucket | None,
+    monitoring: MonitoringStack | None,
+    routes: PublicRoute,
+) -> dict[str, Any]:
+    """The stack outputs (X-13, contract in contracts/stack-outputs.schema.json): every key in every stack,
+    null where this stack has nothing (a disabled service, no database, monitoring run elsewhere)."""
+    return {
         "environment": settings.environment,
-        "services": services,
+        "services": {name: services.get(name) for name in CATALOG},
         "publicGateway": {"address": routes.address, "hosts": sorted(routes.urls)},
-    }
-    if platform.bucket is not None:
-        outputs["backupBucket"] = {"name": platform.bucket.bucket_name, "arn": platform.bucket.bucket_arn}
-    if monitoring is not None:
-        outputs["monitoring"] = {
+        "backupBucket": None
+        if bucket is None
+        else {"name": bucket.bucket_name, "arn": bucket.bucket_arn, "kmsKeyArn": bucket.kms_key_arn},
+        "monitoring": None
+        if monitoring is None
+        else {
             "grafanaUrl": monitoring.grafana_url,
             "prometheusUrl": monitoring.prometheus_url,
             "alertmanagerUrl": monitoring.alertmanager_url,
             "grafanaAdminSecret": monitoring.grafana_admin_secret_name,
-        }
-    return outputs
+        },
+    }
 
 
 @dataclass(frozen=True)
@@ -165,7 +180,7 @@ def _deploy_stores(
     opts: pulumi.ResourceOptions,
 ) -> dict[str, Any]:
     """The service's Redis and Postgres; returns their outputs (hosts and Secret names, never values)."""
-    stores: dict[str, Any] = {}
+    stores: dict[str, Any] = {"redis": None, "database": None}
     if service.cache is not None:
         namespace = namespaces[service.cache.spec.namespace].namespace.metadata.name
         cache = deploy_cache(service, namespace, platform.pin, platform.settings.protect_data, opts)
@@ -185,6 +200,7 @@ def _deploy_stores(
             "host": database.rw_host,
             "readOnlyHost": database.ro_host,
             "secretName": database.app_secret_name,
+            "backupRoleArns": backup_role_arns(platform.settings, platform.bucket, service.spec.name),
         }
     return stores
 

@@ -115,14 +115,19 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def _aws(self, typ: str, name: str, inputs: dict) -> tuple[str, dict]:
         service = typ.split(":")[1].split("/")[0]
         physical = inputs.get("bucket") or inputs.get("name") or f"{name}-mock"
-        arn = (
-            f"arn:aws:s3:::{physical}"
-            if service == "s3"
-            else f"arn:aws:{service}:{'' if service == 'iam' else self.region}:{ACCOUNT_ID}:{physical}"
-        )
+        # ARNs as AWS forms them: consumers and the outputs contract rely on their shape.
+        if service == "s3":
+            arn = f"arn:aws:s3:::{physical}"
+        elif typ == "aws:iam/role:Role":
+            arn = f"arn:aws:iam::{ACCOUNT_ID}:role/{physical}"
+        elif typ == "aws:kms/key:Key":
+            physical = f"{name}-key-id"
+            arn = f"arn:aws:kms:{self.region}:{ACCOUNT_ID}:key/{physical}"
+        else:
+            arn = f"arn:aws:{service}:{'' if service == 'iam' else self.region}:{ACCOUNT_ID}:{physical}"
         state = {**inputs, "arn": arn, "id": physical}
         if typ == "aws:kms/key:Key":
-            state["keyId"] = f"{name}-key-id"
+            state["keyId"] = physical
         if typ == "aws:s3/bucket:Bucket":
             state["bucket"] = physical
             state["bucketDomainName"] = f"{physical}.s3.amazonaws.com"

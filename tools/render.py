@@ -114,7 +114,7 @@ def write_render(run: ProgramRun, out: Path) -> None:
             "protect": r.protect,
             "aliases": r.aliases,
             "ignoreChanges": r.ignore_changes,
-            "replaceOnChanges": r.replace_on_changes,
+            "replaceOnChanges": sorted(r.replace_on_changes),
             "deleteBeforeReplace": r.delete_before_replace,
             "retainOnDelete": r.retain_on_delete,
             "dependsOn": sorted(set(r.dependencies)),
