@@ -4,7 +4,7 @@ import pulumi
 
 import providers
 import settings
-from services.deploy import deploy_platform
+from wiring.platform import deploy_platform
 
 config = settings.load()
 outputs = deploy_platform(config, providers.build(config))

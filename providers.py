@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from services.images import Pinning
+from components.image_pinning import Pinning
 from settings import PROJECT, Settings
 
 

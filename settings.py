@@ -21,8 +21,8 @@ from components import quantity
 from components.app_deployment import Autoscaling, Resources, Scheduling
 from components.validation import DNS_LABEL, DNS_NAME
 from services import CATALOG
-from services.catalog import AppSpec, CacheSpec, ConfigSecret, DatabaseSpec, ServiceSpec
-from services.common import ALERTING_SECRETS
+from services.conventions import ALERTING_SECRETS
+from services.spec import AppSpec, CacheSpec, ConfigSecret, DatabaseSpec, ServiceSpec
 
 PROJECT = "ai-platform"
 STACKS = ("staging", "prod")

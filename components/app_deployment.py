@@ -182,11 +182,19 @@ class AppDeployment(pulumi.ComponentResource):
     pdb: k8s.policy.v1.PodDisruptionBudget | None
     labels: dict[str, str]
     """Pod labels, for NetworkPolicies and Services that select these pods."""
+    selector: dict[str, str]
+    """Selects every pod of the app (`app: <app>`), for NetworkPolicies."""
+    port: int
+    """The app's HTTP port."""
+    metrics_port: int
+    """Where Prometheus scrapes `/metrics`."""
 
     def __init__(self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:app_deployment:AppDeployment", name, None, opts)
         child = kube.child_options(self, opts)
         self.labels = {**kube.app_labels(name, args.part_of), **args.pod_labels}
+        self.selector = {"app": self.labels["app"]}
+        self.port, self.metrics_port = args.port, args.metrics_port or args.port
         self.service_name = name
 
         account = k8s.core.v1.ServiceAccount(

@@ -47,7 +47,9 @@ from components.kube import Resources
 
 BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io"
 POSTGRES_PORT = 5432
+METRICS_PORT = 9187
 METRICS_PORT_NAME = "metrics"  # CNPG's name for the exporter port 9187 of every instance
+STATUS_PORT = 8000
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts" / "postgres"
 SCRIPT_FILES = ("dump.sh", "upload_dump.sh", "fetch_latest_dump.sh", "restore_check.sh")
 SCRIPTS_MOUNT = "/opt/backup-scripts"
@@ -255,6 +257,16 @@ class PostgresCluster(pulumi.ComponentResource):
     """`<name>-restore-check`, for the staleness/failure alerts; None without dumps."""
     labels: dict[str, str]
     """Labels on every object the component declares."""
+    selector: dict[str, str]
+    """Selects the instances' pods (CloudNativePG labels them with the cluster name), for NetworkPolicies."""
+    port: int
+    """PostgreSQL's port."""
+    metrics_port: int
+    """The instances' metrics exporter."""
+    status_port: int
+    """The instance manager's status endpoint: the operator polls it, instances query each other."""
+    job_selectors: dict[str, dict[str, str]]
+    """CronJob name -> selector of its pods (the dump and restore-check jobs), for NetworkPolicies."""
     cluster: k8s.apiextensions.CustomResource
     object_store: k8s.apiextensions.CustomResource
     scheduled_backup: k8s.apiextensions.CustomResource
@@ -266,6 +278,8 @@ class PostgresCluster(pulumi.ComponentResource):
         super().__init__("ai-platform:postgres_cluster:PostgresCluster", name, None, opts)
         child = kube.child_options(self, opts)
         self.labels = kube.app_labels(name, args.part_of, component="database")
+        self.selector = {"cnpg.io/cluster": name}
+        self.port, self.metrics_port, self.status_port = POSTGRES_PORT, METRICS_PORT, STATUS_PORT
         self.cluster_name = name
         self.app_secret_name = args.app_secret_name
         self.credentials_secret_name = _credentials_secret(name, "owner")
@@ -311,6 +325,7 @@ class PostgresCluster(pulumi.ComponentResource):
 
         self.dump_cronjob = self.restore_check_cronjob = None
         self.dump_cronjob_name = self.restore_check_cronjob_name = None
+        self.job_selectors = {}
         if args.dumps is not None:
             # The jobs mount `<name>-ca`, which CNPG creates with the cluster.
             after_cluster = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.cluster]))
@@ -641,6 +656,7 @@ class PostgresCluster(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions,
     ) -> k8s.batch.v1.CronJob:
         labels = kube.app_labels(job_name, args.part_of, component="database-backup")
+        self.job_selectors[job_name] = kube.selector_labels(job_name)
         account = k8s.core.v1.ServiceAccount(
             f"{job_name}-sa",
             metadata=kube.metadata(job_name, args.namespace, labels, {kube.IRSA_ANNOTATION: role_arn}),

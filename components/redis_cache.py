@@ -233,7 +233,11 @@ class RedisCache(pulumi.ComponentResource):
     password: pulumi.Output[str]
     """The generated password (secret Output)."""
     labels: dict[str, str]
-    """Pod labels, for NetworkPolicies that select the Redis pods."""
+    """Pod labels of the Redis pods."""
+    selector: dict[str, str]
+    """Selects every Redis pod, for NetworkPolicies."""
+    metrics_port: int
+    """The exporter's port (Prometheus scrapes it)."""
     statefulset: k8s.apps.v1.StatefulSet
     service: k8s.core.v1.Service
     headless_service: k8s.core.v1.Service
@@ -253,7 +257,8 @@ class RedisCache(pulumi.ComponentResource):
         child = kube.child_options(self, opts)
         self.service_name = base = args.kubernetes_name or name
         self.labels = kube.app_labels(base, args.part_of, component="redis")
-        self.port = PORT
+        self.selector = kube.selector_labels(base)
+        self.port, self.metrics_port = PORT, METRICS_PORT
         self.url_secret_name = args.url_secret_name
         self.url_secret_key = args.url_secret_key
         self.host = kube.service_host(base, args.namespace)

@@ -3,8 +3,8 @@
 import yaml
 
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef, WritableDir
-from services.catalog import AppSpec, DatabaseSpec, SecretSpec, ServiceSpec
-from services.common import AI_KEYS, CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster, redis_1gb
+from services.conventions import AI_KEYS, CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster, redis_1gb
+from services.spec import AppSpec, DatabaseSpec, SecretSpec, ServiceSpec
 
 NAME = "agent-skeptic-bench"
 SECRET = "agent-skeptic-bench-secrets"

@@ -1,8 +1,8 @@
 """AI Benchmark Service [000-ai-benchmark-service-operations.md]: S0-01, S0-02, S0-03, S0-08, S0-10."""
 
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef
-from services.catalog import AppSpec, DatabaseSpec, SecretSpec, ServiceSpec
-from services.common import AI_KEYS, CACHE_URL, DATABASE_URL, HTTP_PROBES, redis_1gb
+from services.conventions import AI_KEYS, CACHE_URL, DATABASE_URL, HTTP_PROBES, redis_1gb
+from services.spec import AppSpec, DatabaseSpec, SecretSpec, ServiceSpec
 
 NAMESPACE = "ai-benchmark"
 SECRET = "ai-benchmark-secrets"

@@ -1,8 +1,8 @@
 """CAD ML Platform [003-cad-ml-platform-operations-manual.md]: S3-01, S3-07, S3-08, S3-09."""
 
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef
-from services.catalog import AppSpec, DatabaseSpec, SecretSpec, ServiceSpec
-from services.common import CACHE_URL, DATABASE_URL, redis_1gb
+from services.conventions import CACHE_URL, DATABASE_URL, redis_1gb
+from services.spec import AppSpec, DatabaseSpec, SecretSpec, ServiceSpec
 
 NAME = "cad-ml-platform"
 ADMIN_SECRET = "cad-ml-platform-admin"

@@ -1,8 +1,8 @@
 """DocC2Context Service [002-docc2context-operations-guide.md]: S2-01, S2-02, S2-08."""
 
 from components.app_deployment import Autoscaling, Resources, WritableDir
-from services.catalog import AppSpec, ServiceSpec
-from services.common import CACHE_URL, HTTP_PROBES, redis_1gb
+from services.conventions import CACHE_URL, HTTP_PROBES, redis_1gb
+from services.spec import AppSpec, ServiceSpec
 
 NAME = "docc2context"
 

@@ -8,7 +8,7 @@ Metric names are the manuals' where they give them. Where a manual's expression 
 scoped to the service's namespace. Conventions the rest of the program must keep for these alerts:
 - the Postgres PodMonitor sets `job="postgres"` and the Redis ServiceMonitor `job="redis"` (the
   manuals' `up{job=...}` alerts), each in the service's namespace;
-- a service's database is the CloudNativePG cluster `<service>-db` (services.common); its logical dump CronJob is
+- a service's database is the CloudNativePG cluster `<service>-db` (services.conventions); its logical dump CronJob is
   `<cluster>-logical-dump` and its restore check CronJob `<cluster>-restore-check` (PostgresCluster);
 - an app's ServiceMonitor job is its Service name (the AppDeployment default).
 """
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from components.alert_rules import AlertSpec
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec, Threshold, good_above, good_below
 from components.monitoring_stack import RECEIVER_BY_SEVERITY
-from services.common import database_cluster
+from services.conventions import database_cluster
 
 # S1-11: these services' alerts also go to the webhook receiver.
 WEBHOOK_SERVICES = ("agent-skeptic-bench",)

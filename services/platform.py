@@ -1,8 +1,8 @@
 """Platform V1/V2/V3 [004-platform-v1-v2-v3-operations-runbook.md]: S4-01, S4-02, S4-03, S4-06, S4-08."""
 
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef
-from services.catalog import AppSpec, DatabaseSpec, SchemaRole, SecretSpec, ServiceSpec
-from services.common import AI_KEYS, DATABASE_URL
+from services.conventions import AI_KEYS, DATABASE_URL
+from services.spec import AppSpec, DatabaseSpec, SchemaRole, SecretSpec, ServiceSpec
 
 V1, V2, V3 = "platform-v1-exp", "platform-v2-stable", "platform-v3-quarantine"  # S4-01
 SECRET = SecretRef("platform-secrets", "primary_ai_api_key")  # S4-06

@@ -62,8 +62,8 @@ def _renamed(spec, suffix: str):
 def child(stack: str, factor: int) -> None:
     """Runs in its own process: imports first, then times the program alone."""
     import providers  # noqa: F401 - the program's modules, imported before the clock starts
-    import services.deploy  # noqa: F401
     import settings  # noqa: F401
+    import wiring.platform  # noqa: F401
     from tools.mock_runtime import run_program
 
     if factor > 1:

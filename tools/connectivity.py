@@ -27,9 +27,9 @@ from typing import Any
 
 import yaml
 
-from services.isolation import PRIVATE_RANGES as PRIVATE_CIDRS
 from settings import STACKS
 from tools.mock_runtime import ROOT
+from wiring.isolation import PRIVATE_RANGES as PRIVATE_CIDRS
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 INPUT_KINDS = ("Namespace", "NetworkPolicy", *WORKLOAD_KINDS)

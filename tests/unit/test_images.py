@@ -2,7 +2,7 @@
 
 import pulumi
 
-from services.images import pinned
+from components.image_pinning import pinned
 from tools.mock_runtime import digest
 
 

@@ -1,13 +1,17 @@
 """Wiring of the data tier: the stack's backup bucket, each service's Postgres and Redis.
 
 Each service namespace gets `database-secret` and `redis-secret` (key `url`) for its apps; only the
-service's own apps are allowed to reach its stores (NetworkPolicies in services/isolation.py).
+service's own apps are allowed to reach its stores (NetworkPolicies in wiring/isolation.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pulumi
 
+from components.app_secret import AppSecret, AppSecretArgs
 from components.backup_bucket import AccessGrant, BackupBucket, BackupBucketArgs, ObjectLock, backup_prefix
 from components.postgres_cluster import (
     AWS_CLI_IMAGE,
@@ -21,9 +25,9 @@ from components.postgres_cluster import (
 )
 from components.redis_cache import EXPORTER_IMAGE, REDIS_IMAGE, RedisCache, RedisCacheArgs
 from providers import Providers
-from services import images
-from services.common import CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
-from settings import ServiceSettings, Settings
+from services.conventions import CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
+from settings import Settings
+from wiring.context import ServiceContext
 
 BACKUPS_OWNER = "backups"
 """Value of the `service` tag on the shared backup bucket and its roles."""
@@ -80,22 +84,45 @@ def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
     )
 
 
-def deploy_database(
-    service: ServiceSettings,
-    settings: Settings,
-    bucket: BackupBucket,
-    namespace: pulumi.Input[str],
-    pin: images.Pinning,
-    opts: pulumi.ResourceOptions,
-) -> PostgresCluster:
+@dataclass(frozen=True)
+class Stores:
+    """A service's data stores, as deployed."""
+
+    cache: RedisCache | None
+    database: PostgresCluster | None
+    outputs: dict[str, Any]
+    """Stack outputs `redis` and `database` (hosts and Secret names, never values; null when absent)."""
+
+
+def deploy_stores(ctx: ServiceContext) -> Stores:
+    """The service's Redis and Postgres."""
+    cache = _deploy_cache(ctx) if ctx.service.cache is not None else None
+    bucket = ctx.platform.bucket
+    database = _deploy_database(ctx, bucket) if ctx.service.database is not None and bucket is not None else None
+    outputs: dict[str, Any] = {"redis": None, "database": None}
+    if cache is not None:
+        outputs["redis"] = {"host": cache.host, "secretName": cache.url_secret_name}
+    if database is not None and bucket is not None:
+        _share_database_secret(ctx, database)
+        outputs["database"] = {
+            "cluster": database.cluster_name,
+            "host": database.rw_host,
+            "readOnlyHost": database.ro_host,
+            "secretName": database.app_secret_name,
+            "backupRoleArns": backup_role_arns(ctx.settings, bucket, ctx.name),
+        }
+    return Stores(cache, database, outputs)
+
+
+def _deploy_database(ctx: ServiceContext, bucket: BackupBucket) -> PostgresCluster:
     """The service's CloudNativePG cluster with WAL archiving, base backups, dumps and restore checks."""
-    database = service.database
+    database = ctx.service.database
     assert database is not None
-    spec, name = database.spec, service.spec.name
+    settings, pin, spec, name = ctx.settings, ctx.platform.pin, database.spec, ctx.name
     return PostgresCluster(
         database_cluster(name),
         PostgresClusterArgs(
-            namespace=namespace,
+            namespace=ctx.namespace_ref(spec.namespace),
             database=spec.database,
             owner=spec.owner,
             app_secret_name=DATABASE_URL.secret,
@@ -123,8 +150,24 @@ def deploy_database(
             part_of=name,
             protect=settings.protect_data,
         ),
-        opts,
+        ctx.platform.after_operators,
     )
+
+
+def _share_database_secret(ctx: ServiceContext, database: PostgresCluster) -> None:
+    """The service's other namespaces connect to the same database, each as its own role."""
+    assert ctx.service.database is not None
+    for namespace, reader in ctx.service.database.spec.reader_roles.items():
+        AppSecret(
+            f"{namespace}-{DATABASE_URL.secret}",
+            AppSecretArgs(
+                namespace=ctx.namespace_ref(namespace),
+                secret_name=DATABASE_URL.secret,
+                values={DATABASE_URL.key: database.role_urls[reader.role]},
+                labels=ctx.labels,
+            ),
+            ctx.platform.kubernetes,
+        )
 
 
 def backup_role_arns(settings: Settings, bucket: BackupBucket, service: str) -> dict[str, pulumi.Output[str]]:
@@ -141,19 +184,14 @@ def _role(settings: Settings, service: str, purpose: str) -> str:
     return f"ai-platform-{settings.stack}-{service}-{purpose}"
 
 
-def deploy_cache(
-    service: ServiceSettings,
-    namespace: pulumi.Input[str],
-    pin: images.Pinning,
-    protect: bool,
-    opts: pulumi.ResourceOptions,
-) -> RedisCache:
-    cache = service.cache
+def _deploy_cache(ctx: ServiceContext) -> RedisCache:
+    cache = ctx.service.cache
     assert cache is not None
+    pin = ctx.platform.pin
     return RedisCache(
         f"{cache.spec.namespace}-redis",
         RedisCacheArgs(
-            namespace=namespace,
+            namespace=ctx.namespace_ref(cache.spec.namespace),
             kubernetes_name=CACHE_HOST,
             maxmemory=cache.spec.maxmemory,
             maxmemory_policy=cache.spec.policy,
@@ -165,8 +203,8 @@ def deploy_cache(
             url_secret_key=CACHE_URL.key,
             image=pin(REDIS_IMAGE),
             exporter_image=pin(EXPORTER_IMAGE),
-            part_of=service.spec.name,
-            protect=protect,
+            part_of=ctx.name,
+            protect=ctx.settings.protect_data,
         ),
-        opts,
+        ctx.platform.after_operators,
     )

@@ -1,7 +1,7 @@
 """Conventions shared by the service modules."""
 
 from components.app_deployment import Probe, Probes, Resources, SecretRef
-from services.catalog import CacheSpec, ConfigSecret
+from services.spec import CacheSpec, ConfigSecret
 
 # X-02: `/health` for liveness, `/ready` for readiness on the app port.
 HTTP_PROBES = Probes(liveness=Probe("/health", initial_delay_seconds=10), readiness=Probe("/ready", period_seconds=5))

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import pulumi
 
 from components.alert_rules import AlertRules, AlertRulesArgs
 from components.dashboards import Dashboards, DashboardsArgs
 from components.monitoring_stack import AlertReceivers, MonitoringStack, MonitoringStackArgs, ReceiverCredentials
-from components.tenant_namespace import TenantNamespace
 from services import observability
-from services.common import ALERTING_SECRETS, MONITORING_NAMESPACE
-from settings import ServiceSettings, Settings
+from services.conventions import ALERTING_SECRETS, MONITORING_NAMESPACE
+from settings import Settings
+from wiring.context import ServiceContext
 
 
 def deploy_monitoring_stack(settings: Settings, opts: pulumi.ResourceOptions) -> MonitoringStack | None:
@@ -57,18 +55,13 @@ def deploy_monitoring_stack(settings: Settings, opts: pulumi.ResourceOptions) ->
     )
 
 
-def deploy_service_observability(
-    service: ServiceSettings,
-    settings: Settings,
-    namespaces: Mapping[str, TenantNamespace],
-    opts: pulumi.ResourceOptions,
-) -> None:
+def deploy_service_observability(ctx: ServiceContext) -> None:
     """The service's PrometheusRule and dashboard ConfigMaps, once their namespace exists."""
-    name = service.spec.name
+    name, settings = ctx.name, ctx.settings
     entry = observability.catalog()[name]
     runbooks = settings.monitoring.runbookBaseUrl or f"https://runbooks.{settings.domain}"
     inside = pulumi.ResourceOptions.merge(
-        opts, pulumi.ResourceOptions(depends_on=[namespaces[entry.namespace].namespace])
+        ctx.platform.after_operators, pulumi.ResourceOptions(depends_on=[ctx.namespaces[entry.namespace].namespace])
     )
     AlertRules(
         f"{name}-alerts", AlertRulesArgs(entry.namespace, name, observability.alert_specs(name, runbooks)), inside

@@ -25,23 +25,19 @@ from collections.abc import Mapping
 
 import pulumi
 
-from components import kube
 from components.cluster_viewer import ClusterViewer, ClusterViewerArgs
 from components.namespace_rbac import NamespaceRbac, NamespaceRbacArgs
 from components.network_policies import Flow, Network, NetworkPolicies, NetworkPoliciesArgs, Pods
-from components.postgres_cluster import POSTGRES_PORT, backup_service_accounts
-from components.redis_cache import METRICS_PORT as REDIS_METRICS_PORT
-from components.redis_cache import PORT as REDIS_PORT
-from components.tenant_namespace import TenantNamespace
-from services.addons import CNPG_NAMESPACE
-from services.catalog import AppSpec
-from services.common import CACHE_HOST, MONITORING_NAMESPACE, database_cluster
-from settings import NetworkPolicyConfig, ServiceSettings, Settings
+from components.postgres_cluster import PostgresCluster
+from components.redis_cache import RedisCache
+from services.conventions import MONITORING_NAMESPACE
+from settings import NetworkPolicyConfig, Settings
+from wiring.addons import CNPG_NAMESPACE
+from wiring.context import ServiceContext
+from wiring.data import Stores
+from wiring.delivery import DeliveredApp
 
 HTTPS = 443
-CNPG_STATUS_PORT = 8000
-"""Instance manager's status endpoint; the operator polls it and instances query each other."""
-POSTGRES_METRICS_PORT = 9187
 
 # Pods the program does not declare itself, by the labels their controllers set.
 PROMETHEUS = Pods("prometheus", MONITORING_NAMESPACE, {"app.kubernetes.io/name": "prometheus"})
@@ -55,22 +51,17 @@ INTERNET = Network("internet", ("0.0.0.0/0",), PRIVATE_RANGES)
 EGRESS_POLICY_NAMES = {"platform-v2-api": "v2-isolation"}
 
 
-def deploy_service_isolation(
-    service: ServiceSettings,
-    settings: Settings,
-    namespaces: Mapping[str, TenantNamespace],
-    opts: pulumi.ResourceOptions,
-) -> None:
+def deploy_service_isolation(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores: Stores) -> None:
     """NetworkPolicies and Roles in each of the service's namespaces."""
-    flows = service_flows(service, settings.network_policy)
-    labels = {"app.kubernetes.io/part-of": service.spec.name}
-    rbac = settings.rbac
-    for name, namespace in namespaces.items():
+    flows = service_flows(ctx, apps, stores)
+    rbac = ctx.settings.rbac
+    for name, namespace in ctx.namespaces.items():
         namespace_ref = namespace.namespace.metadata.name
-        NetworkPolicies(f"{name}-isolation", NetworkPoliciesArgs(name, flows, namespace_ref, labels), opts)
+        opts = ctx.platform.kubernetes
+        NetworkPolicies(f"{name}-isolation", NetworkPoliciesArgs(name, flows, namespace_ref, ctx.labels), opts)
         NamespaceRbac(
             f"{name}-rbac",
-            NamespaceRbacArgs(namespace_ref, rbac.operatorsGroup, rbac.deployersGroup, labels=labels),
+            NamespaceRbacArgs(namespace_ref, rbac.operatorsGroup, rbac.deployersGroup, labels=ctx.labels),
             opts,
         )
 
@@ -90,59 +81,55 @@ def deploy_cluster_access(settings: Settings, opts: pulumi.ResourceOptions) -> C
     )
 
 
-def service_flows(service: ServiceSettings, network: NetworkPolicyConfig) -> list[Flow]:
-    """Every connection the service's pods may open or accept."""
-    database = _database_pods(service)
-    cache = _cache_pods(service)
+def service_flows(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores: Stores) -> list[Flow]:
+    """Every connection the service's pods may open or accept, from what its components publish."""
+    service = ctx.service
+    database = _database_pods(ctx, stores.database)
+    cache = _cache_pods(ctx, stores.cache)
     flows = []
-    for app in service.apps.values():
-        pods = app_pods(app.spec)
-        flows.append(Flow(PROMETHEUS, pods, (app.spec.metrics_port or app.spec.port,)))
-        if app.spec.uses_database and database is not None:
-            flows.append(Flow(pods, database, (POSTGRES_PORT,)))
-        if app.spec.uses_cache and cache is not None:
-            flows.append(Flow(pods, cache, (REDIS_PORT,)))
+    for name, app in service.apps.items():
+        component = apps[name].component
+        pods = Pods(name, app.spec.namespace, component.selector, EGRESS_POLICY_NAMES.get(name))
+        flows.append(Flow(PROMETHEUS, pods, (component.metrics_port,)))
+        if app.spec.uses_database and database is not None and stores.database is not None:
+            flows.append(Flow(pods, database, (stores.database.port,)))
+        if app.spec.uses_cache and cache is not None and stores.cache is not None:
+            flows.append(Flow(pods, cache, (stores.cache.port,)))
         if app.spec.calls_ai_providers:
             flows.append(Flow(pods, INTERNET, (HTTPS,)))
-    if database is not None:
-        flows += _database_flows(database, network)
-    if cache is not None:
-        flows += [Flow(cache, cache, (REDIS_PORT,)), Flow(PROMETHEUS, cache, (REDIS_METRICS_PORT,))]
+    if database is not None and stores.database is not None:
+        flows += _database_flows(stores.database, database, ctx.settings.network_policy)
+    if cache is not None and stores.cache is not None:
+        flows += [Flow(cache, cache, (stores.cache.port,)), Flow(PROMETHEUS, cache, (stores.cache.metrics_port,))]
     return flows
 
 
-def app_pods(spec: AppSpec) -> Pods:
-    """Every pod of the app: rolling, both blue-green colours and a canary all carry `app: <app>`."""
-    return Pods(spec.name, spec.namespace, {"app": spec.name}, EGRESS_POLICY_NAMES.get(spec.name))
-
-
-def _database_pods(service: ServiceSettings) -> Pods | None:
-    if service.database is None:
+def _database_pods(ctx: ServiceContext, database: PostgresCluster | None) -> Pods | None:
+    if database is None or ctx.service.database is None:
         return None
-    cluster = database_cluster(service.spec.name)
-    # CloudNativePG labels instances (and its initdb/join jobs) with the cluster name.
-    return Pods(cluster, service.database.spec.namespace, {"cnpg.io/cluster": cluster})
+    return Pods(database.cluster_name, ctx.service.database.spec.namespace, database.selector)
 
 
-def _cache_pods(service: ServiceSettings) -> Pods | None:
-    if service.cache is None:
+def _cache_pods(ctx: ServiceContext, cache: RedisCache | None) -> Pods | None:
+    if cache is None or ctx.service.cache is None:
         return None
-    return Pods(CACHE_HOST, service.cache.spec.namespace, kube.selector_labels(CACHE_HOST))
+    return Pods(cache.service_name, ctx.service.cache.spec.namespace, cache.selector)
 
 
-def _database_flows(database: Pods, network: NetworkPolicyConfig) -> list[Flow]:
-    jobs = backup_service_accounts(database.labels["cnpg.io/cluster"])
-    dump = Pods(jobs.dump_writer, database.namespace, kube.selector_labels(jobs.dump_writer))
-    restore_check = Pods(jobs.restore_reader, database.namespace, kube.selector_labels(jobs.restore_reader))
+def _database_flows(database: PostgresCluster, pods: Pods, network: NetworkPolicyConfig) -> list[Flow]:
     aws = Network("aws-apis", tuple(network.awsEndpointCidrs)) if network.awsEndpointCidrs else INTERNET
     api_server = Network("kubernetes-api", tuple(network.apiServerCidrs))
-    return [
-        Flow(CNPG_OPERATOR, database, (CNPG_STATUS_PORT, POSTGRES_PORT)),
-        Flow(database, database, (POSTGRES_PORT, CNPG_STATUS_PORT)),
-        Flow(PROMETHEUS, database, (POSTGRES_METRICS_PORT,)),
-        Flow(database, api_server, (network.apiServerPort,)),
-        Flow(database, aws, (HTTPS,)),
-        Flow(dump, database, (POSTGRES_PORT,)),
-        Flow(dump, aws, (HTTPS,)),
-        Flow(restore_check, aws, (HTTPS,)),
+    flows = [
+        Flow(CNPG_OPERATOR, pods, (database.status_port, database.port)),
+        Flow(pods, pods, (database.port, database.status_port)),
+        Flow(PROMETHEUS, pods, (database.metrics_port,)),
+        Flow(pods, api_server, (network.apiServerPort,)),
+        Flow(pods, aws, (HTTPS,)),
     ]
+    # The dump job reaches the database and S3/STS, the restore check only S3/STS.
+    for job, selector in sorted(database.job_selectors.items()):
+        jobs = Pods(job, pods.namespace, selector)
+        if job == database.dump_cronjob_name:
+            flows.append(Flow(jobs, pods, (database.port,)))
+        flows.append(Flow(jobs, aws, (HTTPS,)))
+    return flows
