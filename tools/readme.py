@@ -16,9 +16,17 @@ README = ROOT / "README.md"
 
 
 def _alerts() -> str:
-    from services.observability import alert_table_markdown
+    """Every alert of the catalog: service, name, condition, for, severity, receivers."""
+    from services import CATALOG
+    from wiring.observability import receivers_of
 
-    return alert_table_markdown()
+    lines = ["| Service | Alert | Condition | For | Severity | Receivers |", "|---|---|---|---|---|---|"]
+    for name, spec in CATALOG.items():
+        for alert in spec.observability.alerts:
+            condition = " ".join(alert.expr.split()).replace("|", "\\|")
+            receivers = ", ".join(receivers_of(name, alert.severity))
+            lines.append(f"| {name} | {alert.name} | `{condition}` | {alert.for_} | {alert.severity} | {receivers} |")
+    return "\n".join(lines) + "\n"
 
 
 SECTIONS: dict[str, Callable[[], str]] = {"alerts": _alerts}

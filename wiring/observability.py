@@ -6,8 +6,15 @@ import pulumi
 
 from components.alert_rules import AlertRules, AlertRulesArgs
 from components.dashboards import Dashboards, DashboardsArgs
-from components.monitoring_stack import AlertReceivers, MonitoringStack, MonitoringStackArgs, ReceiverCredentials
-from services import observability
+from components.monitoring_stack import (
+    RECEIVER_BY_SEVERITY,
+    WEBHOOK_RECEIVER,
+    AlertReceivers,
+    MonitoringStack,
+    MonitoringStackArgs,
+    ReceiverCredentials,
+)
+from services import CATALOG
 from services.conventions import ALERTING_SECRETS, MONITORING_NAMESPACE
 from settings import Settings
 from wiring.context import ServiceContext
@@ -30,7 +37,7 @@ def deploy_monitoring_stack(settings: Settings, opts: pulumi.ResourceOptions) ->
                 smtp_smarthost=alerting.smtpSmarthost,
                 smtp_username=alerting.smtpUsername,
                 webhook_url=alerting.webhookUrl,
-                webhook_services=observability.WEBHOOK_SERVICES,
+                webhook_services=webhook_services(),
             ),
             credentials=ReceiverCredentials(
                 pagerduty_routing_key=secret[ALERTING_SECRETS["pagerduty"].config_key],
@@ -57,15 +64,27 @@ def deploy_monitoring_stack(settings: Settings, opts: pulumi.ResourceOptions) ->
 
 def deploy_service_observability(ctx: ServiceContext) -> None:
     """The service's PrometheusRule and dashboard ConfigMaps, once their namespace exists."""
-    name, settings = ctx.name, ctx.settings
-    entry = observability.catalog()[name]
+    name, settings, spec = ctx.name, ctx.settings, ctx.service.spec
+    namespace = spec.observability_namespace
     runbooks = settings.monitoring.runbookBaseUrl or f"https://runbooks.{settings.domain}"
     inside = pulumi.ResourceOptions.merge(
-        ctx.platform.after_operators, pulumi.ResourceOptions(depends_on=[ctx.namespaces[entry.namespace].namespace])
+        ctx.platform.after_operators, pulumi.ResourceOptions(depends_on=[ctx.namespaces[namespace].namespace])
     )
-    AlertRules(
-        f"{name}-alerts", AlertRulesArgs(entry.namespace, name, observability.alert_specs(name, runbooks)), inside
-    )
+    alerts = [alert.spec(name, runbooks) for alert in spec.observability.alerts]
+    AlertRules(f"{name}-alerts", AlertRulesArgs(namespace, name, alerts), inside)
     Dashboards(
-        f"{name}-dashboards", DashboardsArgs(entry.namespace, entry.dashboards, folder=name, part_of=name), inside
+        f"{name}-dashboards",
+        DashboardsArgs(namespace, spec.observability.dashboards, folder=name, part_of=name),
+        inside,
     )
+
+
+def webhook_services() -> tuple[str, ...]:
+    """Services whose alerts also go to the webhook receiver (S1-11)."""
+    return tuple(name for name, spec in CATALOG.items() if spec.observability.webhook)
+
+
+def receivers_of(service: str, severity: str) -> list[str]:
+    """Receivers an alert of SERVICE with SEVERITY reaches, as the Alertmanager config routes it."""
+    webhook = [WEBHOOK_RECEIVER] if service in webhook_services() else []
+    return [*webhook, RECEIVER_BY_SEVERITY[severity]]

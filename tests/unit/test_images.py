@@ -1,4 +1,4 @@
-"""services.images.pinned: tag references resolved to the registry's digest (pinImages)."""
+"""components.image_pinning.pinned: tag references resolved to the registry's digest (pinImages)."""
 
 import pulumi
 
