@@ -31,15 +31,6 @@ def database_cluster(service: str) -> str:
     return f"{service}-db"
 
 
-# Alert receiver credentials (X-11, S1-11), needed while this program runs the monitoring stack.
-ALERTING_SECRETS = {
-    "pagerduty": ConfigSecret("pagerdutyRoutingKey", "PagerDuty Events v2 routing key (critical alerts)"),
-    "slack": ConfigSecret("slackApiUrl", "Slack incoming-webhook URL (warning alerts)"),
-    "smtp": ConfigSecret("smtpPassword", "SMTP password of the alert e-mails (info alerts)"),
-    "webhook": ConfigSecret("webhookToken", "bearer token of the alert webhook (when alerting.webhookUrl is set)"),
-}
-
-
 def redis_1gb(namespace: str, policy: str = "allkeys-lru") -> CacheSpec:
     """The manuals' Redis: 1 GB of data (S2-03), the limit leaving room for AOF rewrites and buffers."""
     return CacheSpec(

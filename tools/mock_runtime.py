@@ -263,7 +263,8 @@ def run_program(
     as a CI render without the stack's encryption key does. Raises `stack_config.ConfigError` where the CLI
     would refuse the stack and the program's `SettingsError` where the program would.
     """
-    import settings as platform_settings  # the program's own module, imported after sys.path is set
+    import settings as platform_settings  # the program's own modules, imported after sys.path is set
+    from services import CATALOG
 
     values = dict(load_stack_config(stack) if values is None else values)
     for key, value in (overrides or {}).items():
@@ -274,7 +275,7 @@ def run_program(
     for key, value in (secrets or {}).items():
         values[key] = stack_config.Secure(value)
     if fill_missing_secrets:
-        for key in platform_settings.required_secret_keys(values):
+        for key in platform_settings.required_secret_keys(CATALOG, values):
             values.setdefault(key, stack_config.Secure())
     project = load_project() if project is None else stack_config.checked_project(project)
     config = stack_config.merge(project, stack, values)

@@ -62,8 +62,8 @@ BARMAN_CLOUD = HelmAddon(
 
 # Keyed by the `ai-platform:addons` switch that turns each one off.
 ADDONS = {
-    "certManager": CERT_MANAGER,
-    "cloudnativePg": CLOUDNATIVE_PG,
-    "barmanCloud": BARMAN_CLOUD,
+    "cert_manager": CERT_MANAGER,
+    "cloudnative_pg": CLOUDNATIVE_PG,
+    "barman_cloud": BARMAN_CLOUD,
     "gateway": ENVOY_GATEWAY,
 }

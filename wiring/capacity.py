@@ -47,9 +47,9 @@ def quota(service: ServiceSettings, namespace: str) -> Quota:
 
     override = service.quota or QuotaConfig()
     return Quota(
-        requests_cpu=override.requestsCpu or quantity.cpu(total("requests", "cpu")),
-        requests_memory=override.requestsMemory or quantity.memory(total("requests", "memory")),
-        limits_cpu=override.limitsCpu or quantity.cpu(total("limits", "cpu")),
-        limits_memory=override.limitsMemory or quantity.memory(total("limits", "memory")),
+        requests_cpu=override.requests_cpu or quantity.cpu(total("requests", "cpu")),
+        requests_memory=override.requests_memory or quantity.memory(total("requests", "memory")),
+        limits_cpu=override.limits_cpu or quantity.cpu(total("limits", "cpu")),
+        limits_memory=override.limits_memory or quantity.memory(total("limits", "memory")),
         pods=override.pods or sum(n for _, n in items) + QUOTA_RESERVE_PODS,
     )

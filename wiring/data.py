@@ -26,7 +26,7 @@ from components.postgres_cluster import (
 from components.redis_cache import EXPORTER_IMAGE, REDIS_IMAGE, RedisCache, RedisCacheArgs
 from providers import Providers
 from services.conventions import CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
-from settings import Settings
+from settings import CacheSettings, DatabaseSettings, Settings
 from wiring.context import ServiceContext
 
 BACKUPS_OWNER = "backups"
@@ -71,12 +71,12 @@ def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
     return BackupBucket(
         "backups",
         BackupBucketArgs(
-            bucket_name=backup.bucketName,
+            bucket_name=backup.bucket_name,
             oidc_provider_arn=providers.oidc_provider_arn,
             oidc_issuer_url=providers.oidc_issuer_url,
             grants=tuple(grants),
-            object_lock=ObjectLock(backup.objectLock.mode, backup.objectLock.days) if backup.objectLock else None,
-            operator_role_arn=backup.operatorRoleArn,
+            object_lock=ObjectLock(backup.object_lock.mode, backup.object_lock.days) if backup.object_lock else None,
+            operator_role_arn=backup.operator_role_arn,
             protect=settings.protect_data,
             retain_on_delete=settings.protect_data,
         ),
@@ -96,14 +96,15 @@ class Stores:
 
 def deploy_stores(ctx: ServiceContext) -> Stores:
     """The service's Redis and Postgres."""
-    cache = _deploy_cache(ctx) if ctx.service.cache is not None else None
-    bucket = ctx.platform.bucket
-    database = _deploy_database(ctx, bucket) if ctx.service.database is not None and bucket is not None else None
+    bucket, service = ctx.platform.bucket, ctx.service
+    cache = _deploy_cache(ctx, service.cache) if service.cache is not None else None
+    database = None
     outputs: dict[str, Any] = {"redis": None, "database": None}
     if cache is not None:
         outputs["redis"] = {"host": cache.host, "secretName": cache.url_secret_name}
-    if database is not None and bucket is not None:
-        _share_database_secret(ctx, database)
+    if service.database is not None and bucket is not None:
+        database = _deploy_database(ctx, service.database, bucket)
+        _share_database_secret(ctx, service.database, database)
         outputs["database"] = {
             "cluster": database.cluster_name,
             "host": database.rw_host,
@@ -114,10 +115,8 @@ def deploy_stores(ctx: ServiceContext) -> Stores:
     return Stores(cache, database, outputs)
 
 
-def _deploy_database(ctx: ServiceContext, bucket: BackupBucket) -> PostgresCluster:
+def _deploy_database(ctx: ServiceContext, database: DatabaseSettings, bucket: BackupBucket) -> PostgresCluster:
     """The service's CloudNativePG cluster with WAL archiving, base backups, dumps and restore checks."""
-    database = ctx.service.database
-    assert database is not None
     settings, pin, spec, name = ctx.settings, ctx.platform.pin, database.spec, ctx.name
     return PostgresCluster(
         database_cluster(name),
@@ -154,10 +153,9 @@ def _deploy_database(ctx: ServiceContext, bucket: BackupBucket) -> PostgresClust
     )
 
 
-def _share_database_secret(ctx: ServiceContext, database: PostgresCluster) -> None:
+def _share_database_secret(ctx: ServiceContext, settings: DatabaseSettings, database: PostgresCluster) -> None:
     """The service's other namespaces connect to the same database, each as its own role."""
-    assert ctx.service.database is not None
-    for namespace, reader in ctx.service.database.spec.reader_roles.items():
+    for namespace, reader in settings.spec.reader_roles.items():
         AppSecret(
             f"{namespace}-{DATABASE_URL.secret}",
             AppSecretArgs(
@@ -184,9 +182,7 @@ def _role(settings: Settings, service: str, purpose: str) -> str:
     return f"ai-platform-{settings.stack}-{service}-{purpose}"
 
 
-def _deploy_cache(ctx: ServiceContext) -> RedisCache:
-    cache = ctx.service.cache
-    assert cache is not None
+def _deploy_cache(ctx: ServiceContext, cache: CacheSettings) -> RedisCache:
     pin = ctx.platform.pin
     return RedisCache(
         f"{cache.spec.namespace}-redis",

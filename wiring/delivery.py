@@ -128,8 +128,8 @@ def _blue_green_args(ctx: ServiceContext, app: AppSettings, delivery: BlueGreenS
         idle_replicas=delivery.idle_replicas,
         smoke_test=SmokeTest(
             path=smoke.path,
-            expected_status=smoke.expectedStatus,
-            timeout_seconds=smoke.timeoutSeconds,
+            expected_status=smoke.expected_status,
+            timeout_seconds=smoke.timeout_seconds,
             image=ctx.platform.pin(CURL_IMAGE),
         ),
     )
@@ -155,7 +155,7 @@ def public_host(settings: Settings, spec: AppSpec) -> str:
 
 def deploy_routes(platform: PlatformContext, apps: Mapping[str, DeliveredApp]) -> PublicRoute:
     """The Gateway, certificates and routes of every public host (X-15, S3-03), and their DNS records when
-    `ai-platform:dns.zoneId` names the zone.
+    `ai-platform:dns.zone_id` names the zone.
 
     APPS are every service's deployed apps by name: routes and policies placed in their namespaces wait for
     those namespaces. The monitoring stack, when this program runs it, gets the `prom.` and `grafana.` hosts.
@@ -179,15 +179,15 @@ def deploy_routes(platform: PlatformContext, apps: Mapping[str, DeliveredApp]) -
             PublicHost(f"{label}.{settings.domain}", gateway.namespace, (backend,))
             for label, backend in _monitoring_backends(platform.monitoring).items()
         ]
-    issuer = settings.tls.clusterIssuer
+    issuer = settings.tls.cluster_issuer
     ours = settings.addons.gateway
     route = PublicRoute(
         GATEWAY_NAME,
         PublicRouteArgs(
             namespace=namespace.namespace.metadata.name,
-            gateway_class=gateway.className,
+            gateway_class=gateway.class_name,
             hosts=hosts,
-            issuer=AcmeIssuer(issuer.name, issuer.acmeEmail, issuer.acmeServer),
+            issuer=AcmeIssuer(issuer.name, issuer.acme_email, issuer.acme_server),
             gateway_name=GATEWAY_NAME,
             # With our Envoy Gateway we know its class and where its proxies run; otherwise the cluster team's.
             gateway_class_controller=GATEWAY_CONTROLLER if ours else None,
@@ -198,10 +198,10 @@ def deploy_routes(platform: PlatformContext, apps: Mapping[str, DeliveredApp]) -
         ),
         platform.after_operators,
     )
-    if settings.dns.zoneId:
+    if settings.dns.zone_id:
         DnsRecords(
             "public-dns",
-            DnsRecordsArgs(settings.dns.zoneId, sorted(route.urls), route.address, settings.dns.ttl),
+            DnsRecordsArgs(settings.dns.zone_id, sorted(route.urls), route.address, settings.dns.ttl),
             pulumi.ResourceOptions(provider=platform.providers.aws("dns")),
         )
     return route

@@ -61,7 +61,7 @@ def deploy_service_isolation(ctx: ServiceContext, apps: Mapping[str, DeliveredAp
         NetworkPolicies(f"{name}-isolation", NetworkPoliciesArgs(name, flows, namespace_ref, ctx.labels), opts)
         NamespaceRbac(
             f"{name}-rbac",
-            NamespaceRbacArgs(namespace_ref, rbac.operatorsGroup, rbac.deployersGroup, labels=ctx.labels),
+            NamespaceRbacArgs(namespace_ref, rbac.operators_group, rbac.deployers_group, labels=ctx.labels),
             opts,
         )
 
@@ -76,7 +76,7 @@ def deploy_cluster_access(settings: Settings, opts: pulumi.ResourceOptions) -> C
         )
     return ClusterViewer(
         "cluster-viewer",
-        ClusterViewerArgs(settings.rbac.operatorsGroup, labels={"app.kubernetes.io/part-of": "ai-platform"}),
+        ClusterViewerArgs(settings.rbac.operators_group, labels={"app.kubernetes.io/part-of": "ai-platform"}),
         opts,
     )
 
@@ -117,13 +117,13 @@ def _cache_pods(ctx: ServiceContext, cache: RedisCache | None) -> Pods | None:
 
 
 def _database_flows(database: PostgresCluster, pods: Pods, network: NetworkPolicyConfig) -> list[Flow]:
-    aws = Network("aws-apis", tuple(network.awsEndpointCidrs)) if network.awsEndpointCidrs else INTERNET
-    api_server = Network("kubernetes-api", tuple(network.apiServerCidrs))
+    aws = Network("aws-apis", tuple(network.aws_endpoint_cidrs)) if network.aws_endpoint_cidrs else INTERNET
+    api_server = Network("kubernetes-api", tuple(network.api_server_cidrs))
     flows = [
         Flow(CNPG_OPERATOR, pods, (database.status_port, database.port)),
         Flow(pods, pods, (database.port, database.status_port)),
         Flow(PROMETHEUS, pods, (database.metrics_port,)),
-        Flow(pods, api_server, (network.apiServerPort,)),
+        Flow(pods, api_server, (network.api_server_port,)),
         Flow(pods, aws, (HTTPS,)),
     ]
     # The dump job reaches the database and S3/STS, the restore check only S3/STS.

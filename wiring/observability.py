@@ -15,44 +15,43 @@ from components.monitoring_stack import (
     ReceiverCredentials,
 )
 from services import CATALOG
-from services.conventions import ALERTING_SECRETS, MONITORING_NAMESPACE
+from services.conventions import MONITORING_NAMESPACE
 from settings import Settings
 from wiring.context import ServiceContext
 
 
 def deploy_monitoring_stack(settings: Settings, opts: pulumi.ResourceOptions) -> MonitoringStack | None:
     """kube-prometheus-stack with severity routing (X-10, X-11); None when the cluster team runs it."""
-    if not settings.addons.monitoring:
+    if settings.monitoring is None:
         return None
-    alerting, monitoring = settings.alerting, settings.monitoring
-    assert alerting is not None  # settings require it with the add-on
-    secret = settings.secrets
+    alerting, monitoring = settings.monitoring.alerting, settings.monitoring.config
+    credentials = settings.monitoring.credentials
     return MonitoringStack(
         "monitoring",
         MonitoringStackArgs(
             receivers=AlertReceivers(
-                slack_channel=alerting.slackChannel,
-                email_to=alerting.emailTo,
-                email_from=alerting.emailFrom,
-                smtp_smarthost=alerting.smtpSmarthost,
-                smtp_username=alerting.smtpUsername,
-                webhook_url=alerting.webhookUrl,
+                slack_channel=alerting.slack_channel,
+                email_to=alerting.email_to,
+                email_from=alerting.email_from,
+                smtp_smarthost=alerting.smtp_smarthost,
+                smtp_username=alerting.smtp_username,
+                webhook_url=alerting.webhook_url,
                 webhook_services=webhook_services(),
             ),
             credentials=ReceiverCredentials(
-                pagerduty_routing_key=secret[ALERTING_SECRETS["pagerduty"].config_key],
-                slack_api_url=secret[ALERTING_SECRETS["slack"].config_key],
-                smtp_password=secret[ALERTING_SECRETS["smtp"].config_key],
-                webhook_token=secret.get(ALERTING_SECRETS["webhook"].config_key),
+                pagerduty_routing_key=credentials["pagerduty"],
+                slack_api_url=credentials["slack"],
+                smtp_password=credentials["smtp"],
+                webhook_token=credentials.get("webhook"),
             ),
             namespace=MONITORING_NAMESPACE,
             retention=monitoring.retention,
-            retention_size=monitoring.retentionSize,
-            storage_class=monitoring.storageClass,
-            prometheus_storage_size=monitoring.prometheusStorageSize,
-            prometheus_replicas=monitoring.prometheusReplicas,
-            alertmanager_replicas=monitoring.alertmanagerReplicas,
-            alertmanager_storage_size=monitoring.alertmanagerStorageSize,
+            retention_size=monitoring.retention_size,
+            storage_class=monitoring.storage_class,
+            prometheus_storage_size=monitoring.prometheus_storage_size,
+            prometheus_replicas=monitoring.prometheus_replicas,
+            alertmanager_replicas=monitoring.alertmanager_replicas,
+            alertmanager_storage_size=monitoring.alertmanager_storage_size,
             grafana_root_url=f"https://grafana.{settings.domain}",
             prometheus_external_url=f"https://prom.{settings.domain}",
             protect=settings.protect_data,
@@ -66,7 +65,7 @@ def deploy_service_observability(ctx: ServiceContext) -> None:
     """The service's PrometheusRule and dashboard ConfigMaps, once their namespace exists."""
     name, settings, spec = ctx.name, ctx.settings, ctx.service.spec
     namespace = spec.observability_namespace
-    runbooks = settings.monitoring.runbookBaseUrl or f"https://runbooks.{settings.domain}"
+    runbooks = settings.runbook_base_url
     inside = pulumi.ResourceOptions.merge(
         ctx.platform.after_operators, pulumi.ResourceOptions(depends_on=[ctx.namespaces[namespace].namespace])
     )

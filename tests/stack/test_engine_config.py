@@ -224,6 +224,7 @@ def test_the_readme_config_commands_render_every_step(stack):
 
 def test_the_readme_secrets_are_what_the_program_asks_for():
     """The README lists exactly the secrets the program can ask for, each with --secret."""
+    from services import CATALOG
     from settings import required_secret_keys
 
     everything_on = {"ai-platform:alerting": {"webhookUrl": "https://hooks.example.com/x"}}
@@ -233,7 +234,7 @@ def test_the_readme_secrets_are_what_the_program_asks_for():
         for command in block
         if command.startswith("pulumi config set --secret") and "--path" not in command
     }
-    assert {f"ai-platform:{key}" for key in listed} == set(required_secret_keys(everything_on))
+    assert {f"ai-platform:{key}" for key in listed} == set(required_secret_keys(CATALOG, everything_on))
 
 
 def _image(run, deployment: str) -> str:
