@@ -200,7 +200,6 @@ def resources_row(ns: str) -> RowSpec:
     )
 
 
-
 def http_row(
     ns: str, p95_target: float, metric: str = "http_requests_total", histogram: str = "http_request_duration_seconds"
 ) -> RowSpec:

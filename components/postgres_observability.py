@@ -40,7 +40,6 @@ def database_down(ns: str, cluster: str) -> Alert:
     )
 
 
-
 def database_alerts(
     ns: str,
     cluster: str,
@@ -93,7 +92,6 @@ def database_alerts(
             ns, f"{cluster}-logical-dump", "DatabaseDump", f"Logical dump of {cluster}", 2, DAILY_WITH_SLACK_SECONDS
         ),
     ]
-
 
 
 def database_row(ns: str, cluster: str, connections_target: float = 0.8) -> RowSpec:

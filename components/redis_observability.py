@@ -27,7 +27,6 @@ def redis_down(ns: str, name: str = "redis") -> Alert:
     )
 
 
-
 def redis_row(ns: str) -> RowSpec:
     redis = f'namespace="{ns}",job="redis"'
     return RowSpec(

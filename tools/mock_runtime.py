@@ -172,20 +172,28 @@ class RecordingMonitor(mocks.MockMonitor):
         return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), qualified_type, name])
 
     def _alias_urns(self, request) -> list[str]:
-        """Every old URN the resource answers to, as the engine derives them from the alias specs it was sent:
-        its own aliases, and its current and aliased names under each URN its parent answers to."""
+        """Every old URN the resource answers to, derived from its alias specs as the engine's step generator
+        does: a spec naming a parent that itself moved also answers under that parent's old URNs; and the
+        resource answers under each old URN of its parent (a `<parent>-x` child name follows a renamed parent).
+        The engine uses only the parent's alias that matched the state; offline every alias is a candidate."""
         own, names = [], [(request.type, request.name)]
         for alias in request.aliases:
             if alias.urn:
                 own.append(alias.urn)
                 continue
             spec = alias.spec
-            parent = "" if spec.noParent else spec.parentUrn or request.parent
-            own.append(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
-            if not (spec.noParent or spec.parentUrn):
-                names.append((spec.type or request.type, spec.name or request.name))
+            type_, name = spec.type or request.type, spec.name or request.name
+            if spec.noParent:
+                parents = [""]
+            elif spec.parentUrn:
+                parents = [spec.parentUrn, *self._aliases.get(spec.parentUrn, [])]
+            else:
+                parents = [request.parent]
+                names.append((type_, name))
+            own += [self.make_urn(parent, type_, name) for parent in parents]
+        parent_name = request.parent.rsplit("::", 1)[-1] if request.parent else ""
         inherited = [
-            self.make_urn(parent_alias, type_, name)
+            self.make_urn(parent_alias, type_, _renamed_with_parent(name, parent_name, parent_alias))
             for parent_alias in self._aliases.get(request.parent, [])
             for type_, name in names
         ]
@@ -230,6 +238,13 @@ class RecordingMonitor(mocks.MockMonitor):
                 delete_before_replace=bool(getattr(request, "deleteBeforeReplace", False)),
             )
         )
+
+
+def _renamed_with_parent(name: str, parent_name: str, parent_alias: str) -> str:
+    """A child named `<parent>-x` was `<old parent name>-x` under its parent's old URN."""
+    if parent_name and name.startswith(parent_name):
+        return parent_alias.rsplit("::", 1)[-1] + name[len(parent_name) :]
+    return name
 
 
 def _is_stack(urn: str) -> bool:

@@ -10,6 +10,7 @@ import pulumi
 from components.backup_bucket import BackupBucket
 from components.image_pinning import Pinning
 from components.monitoring_stack import MonitoringStack
+from components.service_group import ServiceGroup
 from components.tenant_namespace import TenantNamespace
 from providers import Providers
 from settings import ServiceSettings, Settings
@@ -46,12 +47,24 @@ class PlatformContext:
 
 @dataclass(frozen=True)
 class ServiceContext:
-    """One enabled service being wired: the platform, its settings and its namespaces."""
+    """One enabled service being wired: the platform, its settings, its group and its namespaces."""
 
     platform: PlatformContext
     service: ServiceSettings
+    group: ServiceGroup
+    """The parent of everything the service declares."""
     namespaces: Mapping[str, TenantNamespace]
     """Namespace name -> its TenantNamespace."""
+
+    @property
+    def kubernetes(self) -> pulumi.ResourceOptions:
+        """Options of the service's resources in the cluster (children of its group)."""
+        return self.group.child_options(self.platform.kubernetes)
+
+    @property
+    def after_operators(self) -> pulumi.ResourceOptions:
+        """Options of the service's resources that may declare custom resources (they wait for the operators)."""
+        return self.group.child_options(self.platform.after_operators)
 
     @property
     def name(self) -> str:

@@ -149,7 +149,7 @@ def _deploy_database(ctx: ServiceContext, database: DatabaseSettings, bucket: Ba
             part_of=name,
             protect=settings.protect_data,
         ),
-        ctx.platform.after_operators,
+        ctx.after_operators,
     )
 
 
@@ -164,7 +164,7 @@ def _share_database_secret(ctx: ServiceContext, settings: DatabaseSettings, data
                 values={DATABASE_URL.key: database.role_urls[reader.role]},
                 labels=ctx.labels,
             ),
-            ctx.platform.kubernetes,
+            ctx.kubernetes,
         )
 
 
@@ -202,5 +202,5 @@ def _deploy_cache(ctx: ServiceContext, cache: CacheSettings) -> RedisCache:
             part_of=ctx.name,
             protect=ctx.settings.protect_data,
         ),
-        ctx.platform.after_operators,
+        ctx.after_operators,
     )

@@ -38,6 +38,7 @@ HOST_LABELS = {"cad-ml-platform": "api"}
 # Only cert-manager's HTTP-01 solver pods run in the Gateway's namespace.
 GATEWAY_QUOTA = Quota(requests_cpu="500m", requests_memory="512Mi", limits_cpu="1", limits_memory="1Gi", pods=10)
 
+
 @dataclass(frozen=True)
 class DeliveredApp:
     """An app as deployed by its delivery strategy."""
@@ -55,7 +56,7 @@ def deploy_app(ctx: ServiceContext, app: AppSettings) -> DeliveredApp:
     """Declare APP with the component its delivery strategy asks for (it may declare custom resources:
     ServiceMonitors, a canary's HTTPRoute, so it waits for the operators)."""
     settings, name = ctx.settings, app.spec.name
-    opts = ctx.platform.after_operators
+    opts = ctx.after_operators
     outputs: dict[str, Any] = {
         "publicUrl": f"https://{public_host(settings, app.spec)}" if app.spec.public else None,
         "activeColour": None,

@@ -57,7 +57,7 @@ def deploy_service_isolation(ctx: ServiceContext, apps: Mapping[str, DeliveredAp
     rbac = ctx.settings.rbac
     for name, namespace in ctx.namespaces.items():
         namespace_ref = namespace.namespace.metadata.name
-        opts = ctx.platform.kubernetes
+        opts = ctx.kubernetes
         NetworkPolicies(f"{name}-isolation", NetworkPoliciesArgs(name, flows, namespace_ref, ctx.labels), opts)
         NamespaceRbac(
             f"{name}-rbac",

@@ -67,7 +67,7 @@ def deploy_service_observability(ctx: ServiceContext) -> None:
     namespace = spec.observability_namespace
     runbooks = settings.runbook_base_url
     inside = pulumi.ResourceOptions.merge(
-        ctx.platform.after_operators, pulumi.ResourceOptions(depends_on=[ctx.namespaces[namespace].namespace])
+        ctx.after_operators, pulumi.ResourceOptions(depends_on=[ctx.namespaces[namespace].namespace])
     )
     alerts = [alert.spec(name, runbooks) for alert in spec.observability.alerts]
     AlertRules(f"{name}-alerts", AlertRulesArgs(namespace, name, alerts), inside)

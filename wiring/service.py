@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.app_secret import AppSecret, AppSecretArgs
+from components.service_group import ServiceGroup, ServiceGroupArgs
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 from settings import ServiceSettings
 from wiring import capacity
@@ -27,7 +28,8 @@ class DeployedService:
 
 def deploy_service(platform: PlatformContext, service: ServiceSettings) -> DeployedService:
     """Declare SERVICE: namespaces first, then what lives in them, then the flows between what was declared."""
-    ctx = ServiceContext(platform, service, _namespaces(platform, service))
+    group = ServiceGroup(service.spec.name, ServiceGroupArgs(service.spec.namespaces), platform.kubernetes)
+    ctx = ServiceContext(platform, service, group, _namespaces(platform, service, group))
     _deploy_secrets(ctx)
     deploy_service_observability(ctx)
     stores = deploy_stores(ctx)
@@ -41,7 +43,7 @@ def deploy_service(platform: PlatformContext, service: ServiceSettings) -> Deplo
     return DeployedService(apps, outputs)
 
 
-def _namespaces(platform: PlatformContext, service: ServiceSettings) -> dict[str, TenantNamespace]:
+def _namespaces(platform: PlatformContext, service: ServiceSettings, group: ServiceGroup) -> dict[str, TenantNamespace]:
     settings = platform.settings
     data = {store.spec.namespace for store in (service.database, service.cache) if store is not None}
     return {
@@ -53,7 +55,7 @@ def _namespaces(platform: PlatformContext, service: ServiceSettings) -> dict[str
                 # Deleting a namespace deletes the volumes in it: where data lives, only a human may.
                 protect=settings.protect_data and name in data,
             ),
-            platform.kubernetes,
+            group.child_options(platform.kubernetes),
         )
         for name in service.spec.namespaces
     }
@@ -72,11 +74,9 @@ def _deploy_secrets(ctx: ServiceContext) -> None:
                     generated=dict(secret.generated),
                     labels=ctx.labels,
                 ),
-                ctx.platform.kubernetes,
+                ctx.kubernetes,
             )
 
 
 def _app_outputs(app: DeliveredApp) -> dict[str, Any]:
     return {"namespace": app.namespace, "url": app.url, **app.outputs}
-
-
