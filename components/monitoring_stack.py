@@ -28,13 +28,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+import versions
 from components import kube, quantity, validation
 from components.kube import Resources
 
-CHART = "kube-prometheus-stack"
-CHART_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
-# 88.x ships Prometheus Operator v0.93 (the CRD schemas the platform validates against).
-CHART_VERSION = "88.6.5"
+CHART = versions.KUBE_PROMETHEUS_STACK.name
 
 SECRET_MOUNT_ROOT = "/etc/alertmanager/secrets"
 RECEIVER_BY_SEVERITY = {"critical": "pagerduty", "warning": "slack", "info": "email"}
@@ -123,9 +121,9 @@ class MonitoringStackArgs:
     """Create the namespace (Pod Security enforce `privileged`, audit/warn `restricted`)."""
     release_name: str = CHART
     """Helm release name; Service names derive from it."""
-    chart_version: str = CHART_VERSION
+    chart_version: str = versions.KUBE_PROMETHEUS_STACK.version
     """Pinned kube-prometheus-stack chart version."""
-    chart_repository: str = CHART_REPOSITORY
+    chart_repository: str = versions.KUBE_PROMETHEUS_STACK.repository
     """Helm repository of the chart."""
     retention: str = "15d"
     """How long Prometheus keeps samples (S3-10: 15 days)."""

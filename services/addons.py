@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import versions
 from components.platform_addons import HelmAddon
 
 CNPG_NAMESPACE = "cnpg-system"
@@ -9,20 +12,19 @@ GATEWAY_NAMESPACE = "envoy-gateway-system"
 GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
 """controllerName of GatewayClasses that Envoy Gateway implements."""
 
+
+def _chart(pin: versions.ChartPin) -> dict[str, Any]:
+    """HelmAddon fields of a pinned chart (an OCI chart is its full reference, without repository)."""
+    return {"chart": pin.reference, "version": pin.version, "repository": None if pin.is_oci else pin.repository}
+
+
 # Envoy Gateway implements the Gateway API (ingress-nginx is retired) and installs its CRDs. Its
 # proxies run in this namespace as non-root with seccomp RuntimeDefault, so `restricted` holds.
-ENVOY_GATEWAY = HelmAddon(
-    name="envoy-gateway",
-    chart="oci://docker.io/envoyproxy/gateway-helm",
-    version="v1.9.1",
-    namespace=GATEWAY_NAMESPACE,
-)
+ENVOY_GATEWAY = HelmAddon(name="envoy-gateway", **_chart(versions.GATEWAY_HELM), namespace=GATEWAY_NAMESPACE)
 
 CERT_MANAGER = HelmAddon(
     name="cert-manager",
-    chart="cert-manager",
-    version="v1.21.1",
-    repository="https://charts.jetstack.io",
+    **_chart(versions.CERT_MANAGER),
     namespace="cert-manager",
     values={
         "crds": {"enabled": True},
@@ -38,12 +40,9 @@ CERT_MANAGER = HelmAddon(
     after=("envoy-gateway",),
 )
 
-# CloudNativePG 1.30 (chart 0.29.0): the generation whose CRDs the render is validated against.
 CLOUDNATIVE_PG = HelmAddon(
     name="cloudnative-pg",
-    chart="cloudnative-pg",
-    version="0.29.0",
-    repository="https://cloudnative-pg.github.io/charts",
+    **_chart(versions.CLOUDNATIVE_PG),
     namespace=CNPG_NAMESPACE,
     values={"monitoring": {"podMonitorEnabled": True}},
 )
@@ -52,11 +51,12 @@ CLOUDNATIVE_PG = HelmAddon(
 # it must share the operator's namespace and needs cert-manager for its TLS.
 BARMAN_CLOUD = HelmAddon(
     name="plugin-barman-cloud",
-    chart="plugin-barman-cloud",
-    version="0.8.1",
-    repository="https://cloudnative-pg.github.io/charts",
+    **_chart(versions.PLUGIN_BARMAN_CLOUD),
     namespace=CNPG_NAMESPACE,
-    values={"image": {"tag": "v0.14.0"}, "sidecarImage": {"tag": "v0.14.0"}},
+    values={
+        "image": {"tag": versions.BARMAN_CLOUD_PLUGIN_TAG},
+        "sidecarImage": {"tag": versions.BARMAN_CLOUD_PLUGIN_TAG},
+    },
     after=("cert-manager", "cloudnative-pg"),
 )
 

@@ -10,20 +10,18 @@ import pulumi
 
 from components.backup_bucket import AccessGrant, BackupBucket, BackupBucketArgs, ObjectLock, backup_prefix
 from components.postgres_cluster import (
-    AWS_CLI_IMAGE,
-    POSTGRES_IMAGE,
-    TOOLS_IMAGE,
     BaseBackups,
     LogicalDumps,
     PostgresCluster,
     PostgresClusterArgs,
     backup_service_accounts,
 )
-from components.redis_cache import EXPORTER_IMAGE, REDIS_IMAGE, RedisCache, RedisCacheArgs
+from components.redis_cache import RedisCache, RedisCacheArgs
 from providers import Providers
 from services import images
 from services.common import CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
 from settings import ServiceSettings, Settings
+from versions import AWS_CLI_IMAGE, POSTGRES_IMAGE, POSTGRES_TOOLS_IMAGE, REDIS_EXPORTER_IMAGE, REDIS_IMAGE
 
 BACKUPS_OWNER = "backups"
 """Value of the `service` tag on the shared backup bucket and its roles."""
@@ -108,7 +106,7 @@ def deploy_database(
                 writer_role_arn=bucket.role_arns[_role(settings, name, "dump")],
                 reader_role_arn=bucket.role_arns[_role(settings, name, "restore-check")],
                 schemas=spec.schemas,
-                tools_image=pin(TOOLS_IMAGE),
+                tools_image=pin(POSTGRES_TOOLS_IMAGE),
                 aws_cli_image=pin(AWS_CLI_IMAGE),
             ),
             instances=database.instances,
@@ -164,7 +162,7 @@ def deploy_cache(
             url_secret_name=CACHE_URL.secret,
             url_secret_key=CACHE_URL.key,
             image=pin(REDIS_IMAGE),
-            exporter_image=pin(EXPORTER_IMAGE),
+            exporter_image=pin(REDIS_EXPORTER_IMAGE),
             part_of=service.spec.name,
             protect=protect,
         ),

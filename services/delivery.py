@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 
 from components.app_deployment import AppDeployment, AppDeploymentArgs
-from components.blue_green import CURL_IMAGE, BlueGreen, BlueGreenArgs, SmokeTest
+from components.blue_green import BlueGreen, BlueGreenArgs, SmokeTest
 from components.canary import TRACK_LABEL, Canary, CanaryArgs, GatewayListener
 from components.dns_records import DnsRecords, DnsRecordsArgs
 from components.monitoring_stack import MonitoringStack
@@ -30,6 +30,7 @@ from services import images
 from services.addons import GATEWAY_CONTROLLER, GATEWAY_NAMESPACE
 from services.catalog import AppSpec
 from settings import AppSettings, BlueGreenSettings, CanarySettings, Settings
+from versions import CURL_IMAGE
 
 GATEWAY_NAME = "public"
 # Host names the manuals give (S3-03); every other public app is served at `<app>.<domain>`.
