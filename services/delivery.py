@@ -27,12 +27,12 @@ from components.public_route import AcmeIssuer, Backend, PublicHost, PublicRoute
 from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
 from providers import Providers
 from services import images
-from services.addons import GATEWAY_CONTROLLER, GATEWAY_NAMESPACE
+from services.addons import GATEWAY_CONTROLLER, GATEWAY_NAMESPACE, envoy_proxies
 from services.catalog import AppSpec
+from services.common import GATEWAY_NAME
 from settings import AppSettings, BlueGreenSettings, CanarySettings, Settings
 from versions import CURL_IMAGE
 
-GATEWAY_NAME = "public"
 # Host names the manuals give (S3-03); every other public app is served at `<app>.<domain>`.
 HOST_LABELS = {"cad-ml-platform": "api"}
 # Only cert-manager's HTTP-01 solver pods run in the Gateway's namespace.
@@ -178,7 +178,7 @@ def deploy_routes(
             # With our Envoy Gateway we know its class and where its proxies run; otherwise the cluster team's.
             gateway_class_controller=GATEWAY_CONTROLLER if ours else None,
             proxy_namespace=GATEWAY_NAMESPACE if ours else None,
-            proxy_pod_labels=_envoy_proxy_labels(gateway.namespace),
+            proxy_pod_labels=envoy_proxies(GATEWAY_NAME, gateway.namespace).labels,
             namespaces=namespaces,
             part_of="ai-platform",
         ),
@@ -215,11 +215,3 @@ def _app_host(settings: Settings, app: AppSettings) -> PublicHost:
     return PublicHost(
         host, spec.namespace, (Backend(spec.name, spec.namespace, spec.port, pod_labels={"app": spec.name}),)
     )
-
-
-def _envoy_proxy_labels(gateway_namespace: str) -> dict[str, str]:
-    """Labels Envoy Gateway puts on the proxy pods of our Gateway."""
-    return {
-        "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
-        "gateway.envoyproxy.io/owning-gateway-namespace": gateway_namespace,
-    }

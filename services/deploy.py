@@ -25,7 +25,7 @@ from services.addons import ADDONS
 from services.common import DATABASE_URL
 from services.data import backup_role_arns, deploy_backups, deploy_cache, deploy_database
 from services.delivery import deploy_app, deploy_routes, peak_pods
-from services.isolation import deploy_cluster_access, deploy_service_isolation
+from services.isolation import deploy_cluster_access, deploy_service_isolation, platform_flows
 from services.monitoring import deploy_monitoring_stack, deploy_service_observability
 from settings import AppSettings, QuotaConfig, ServiceSettings, Settings
 
@@ -38,10 +38,13 @@ QUOTA_RESERVE_PODS = 10
 def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
     """Declare the add-ons, the backup bucket and every enabled service; returns the stack outputs."""
     opts = pulumi.ResourceOptions(provider=providers.kubernetes)
-    monitoring = deploy_monitoring_stack(settings, opts)
+    flows = platform_flows(settings)
+    monitoring = deploy_monitoring_stack(settings, flows, opts)
     addons = PlatformAddons(
         "addons",
-        PlatformAddonsArgs([addon for switch, addon in ADDONS.items() if getattr(settings.addons, switch)]),
+        PlatformAddonsArgs(
+            [addon for switch, addon in ADDONS.items() if getattr(settings.addons, switch)], flows=flows
+        ),
         # The operators' charts declare ServiceMonitors/PodMonitors: the Prometheus Operator's CRDs come first.
         pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(depends_on=[monitoring.release] if monitoring else None)

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pulumi
 
 from components.alert_rules import AlertRules, AlertRulesArgs
 from components.dashboards import Dashboards, DashboardsArgs
 from components.monitoring_stack import AlertReceivers, MonitoringStack, MonitoringStackArgs, ReceiverCredentials
+from components.network_policies import Flow
 from components.tenant_namespace import TenantNamespace
 from services import observability
 from services.common import ALERTING_SECRETS, MONITORING_NAMESPACE
 from settings import ServiceSettings, Settings
 
 
-def deploy_monitoring_stack(settings: Settings, opts: pulumi.ResourceOptions) -> MonitoringStack | None:
-    """kube-prometheus-stack with severity routing (X-10, X-11); None when the cluster team runs it."""
+def deploy_monitoring_stack(
+    settings: Settings, flows: Sequence[Flow], opts: pulumi.ResourceOptions
+) -> MonitoringStack | None:
+    """kube-prometheus-stack with severity routing (X-10, X-11); None when the cluster team runs it.
+
+    FLOWS: the platform's connections; its namespaces allow those that start or end there (X-07).
+    """
     if not settings.addons.monitoring:
         return None
     alerting, monitoring = settings.alerting, settings.monitoring
@@ -41,6 +47,7 @@ def deploy_monitoring_stack(settings: Settings, opts: pulumi.ResourceOptions) ->
                 webhook_token=secret.get(ALERTING_SECRETS["webhook"].config_key),
             ),
             namespace=MONITORING_NAMESPACE,
+            flows=flows,
             retention=monitoring.retention,
             retention_size=monitoring.retentionSize,
             storage_class=monitoring.storageClass,
