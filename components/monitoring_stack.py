@@ -52,6 +52,8 @@ WEBHOOK_TOKEN_KEY = "webhook-token"
 
 GRAFANA_ADMIN_USER = "admin"
 GRAFANA_UID = 472
+NODE_EXPORTER_UID = 65534
+"""`nobody`, as the node-exporter chart runs it."""
 PROMETHEUS_UID = 1000
 PROMETHEUS_GID = 2000
 
@@ -333,6 +335,9 @@ def release_values(args: MonitoringStackArgs) -> dict[str, Any]:
             "namespaceOverride": args.node_exporter_namespace,
             "image": {"pullPolicy": PULL_ALWAYS},
             "resources": kube.resources(NODE_EXPORTER_RESOURCES),
+            # Host network, PID namespace and a read-only host root: nothing more (no capability, no escalation).
+            "securityContext": kube.pod_security_context(NODE_EXPORTER_UID),
+            "containerSecurityContext": kube.container_security_context(NODE_EXPORTER_UID),
         },
     }
 
@@ -416,6 +421,8 @@ def _grafana_values(args: MonitoringStackArgs) -> dict[str, Any]:
             "userKey": "admin-user",
             "passwordKey": "admin-password",
         },
+        # The chart's own ClusterRole would let the sidecars read every Secret in the cluster.
+        "rbac": {"useExistingClusterRole": grafana_sidecar_role(args.release_name)},
         "image": {"pullPolicy": PULL_ALWAYS},
         "resources": kube.resources(args.grafana_resources),
         # The image runs as the grafana user (472).
@@ -430,12 +437,13 @@ def _grafana_values(args: MonitoringStackArgs) -> dict[str, Any]:
             # Only the dashboards sidecar keeps running; datasources are written once, before Grafana starts.
             "livenessProbe": kube.http_get("/healthz", SIDECAR_HEALTH_PORT),
             "readinessProbe": kube.http_get("/healthz", SIDECAR_HEALTH_PORT),
-            "datasources": {"initDatasources": True, "skipReload": True},
+            "datasources": {"initDatasources": True, "skipReload": True, "resource": "configmap"},
             "dashboards": {
                 "enabled": True,
                 "label": "grafana_dashboard",
                 "labelValue": "1",
                 "searchNamespace": "ALL",
+                "resource": "configmap",
                 "folderAnnotation": "grafana_folder",
                 "provider": {"foldersFromFilesStructure": True, "allowUiUpdates": False},
             },
@@ -468,6 +476,11 @@ def _grafana_persistence(args: MonitoringStackArgs) -> dict[str, Any]:
 
 def _grafana_name(release_name: str) -> str:
     return f"{release_name}-grafana"
+
+
+def grafana_sidecar_role(release_name: str) -> str:
+    """ClusterRole of Grafana's sidecars: read ConfigMaps (dashboards, datasources) in every namespace."""
+    return f"{_grafana_name(release_name)}-sidecar"
 
 
 def _validate(args: MonitoringStackArgs) -> None:
@@ -535,6 +548,12 @@ class MonitoringStack(pulumi.ComponentResource):
             self._receivers_secret(name, args, labels, in_namespace),
             self._grafana_secret(name, args, labels, in_namespace),
         ]
+        sidecar_role = k8s.rbac.v1.ClusterRole(
+            f"{name}-grafana-sidecar-role",
+            metadata=kube.metadata(grafana_sidecar_role(args.release_name), labels=labels),
+            rules=[{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}],
+            opts=kube.child_options(self, opts),
+        )
 
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -547,7 +566,7 @@ class MonitoringStack(pulumi.ComponentResource):
             timeout=args.timeout_seconds,
             cleanup_on_fail=True,
             opts=pulumi.ResourceOptions.merge(
-                stateful, pulumi.ResourceOptions(depends_on=[*namespaces.values(), *isolation, *secrets])
+                stateful, pulumi.ResourceOptions(depends_on=[*namespaces.values(), *isolation, *secrets, sidecar_role])
             ),
         )
 

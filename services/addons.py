@@ -107,7 +107,7 @@ BARMAN_CLOUD = HelmAddon(
     **_chart(versions.PLUGIN_BARMAN_CLOUD),
     namespace=CNPG_NAMESPACE,
     values={
-        "image": {"tag": versions.BARMAN_CLOUD_PLUGIN_TAG, "pullPolicy": PULL_ALWAYS},
+        "image": {"tag": versions.BARMAN_CLOUD_PLUGIN_TAG},
         "sidecarImage": {"tag": versions.BARMAN_CLOUD_PLUGIN_TAG},
         "resources": kube.resources(WEBHOOK_RESOURCES),
     },

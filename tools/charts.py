@@ -20,9 +20,11 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -36,6 +38,9 @@ from settings import STACKS
 from tools.mock_runtime import ROOT
 
 CHART_DIR_ENV = "AI_PLATFORM_CHART_DIR"
+ACCEPTED_FINDINGS = ROOT / "tests" / "conformance" / "chart_findings.yaml"
+"""checkov findings in chart objects that no value can fix, with reasons (tests/conformance/test_charts.py)."""
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 CACHE = ROOT / ".cache" / "charts"
 HELM_HOME = ROOT / ".cache" / "helm"
 KUBE_VERSION = "1.33"
@@ -205,9 +210,11 @@ class StackCharts:
     def crds(self) -> list[dict[str, Any]]:
         return [doc for _, doc in self.all() if doc["kind"] == "CustomResourceDefinition"]
 
-    def write(self, folder: Path) -> Path:
+    def write(self, folder: Path, skip_kinds: Iterable[str] = ()) -> Path:
         """One file per object: `<release>/<namespace or _cluster>/<Kind>-<name>.yaml`."""
         for release, doc in self.all():
+            if doc["kind"] in skip_kinds:
+                continue
             path = folder / release / object_path(doc)
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.exists():
@@ -245,6 +252,145 @@ def object_key(doc: dict[str, Any]) -> str:
     meta = doc["metadata"]
     where = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
     return f"{doc['apiVersion']} {doc['kind']} {where}"
+
+
+def chart_crds(pin: versions.ChartPin, namespace: str) -> list[dict[str, Any]]:
+    """The CRDs a pinned chart installs with its default values (for a chart the program does not install yet)."""
+    docs = template(Release(pin.name, pin.name, pin.version, pin.repository, namespace, {}))
+    return [doc for doc in docs if doc["kind"] == "CustomResourceDefinition"]
+
+
+# --- values hygiene ------------------------------------------------------------------------------------
+
+_VALUES_REFERENCE = re.compile(r'\.Values((?:\.[A-Za-z0-9_]+)+)|index\s+\$?\.Values((?:\s+"[^"]+")+)')
+# A map consumed whole (rendered, iterated, or made the context) may hold keys the chart never names.
+_WHOLE = re.compile(r"\b(toYaml|toJson|toPrettyJson|range|with)\b[^{}]*$")
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    """What a chart (or subchart) declares and reads: its default values, the value paths its templates (and
+    its subcharts' conditions) reference, and its subcharts by the key that holds their values (alias or name)."""
+
+    defaults: dict[str, Any]
+    references: frozenset[tuple[str, ...]]
+    consumed: frozenset[tuple[str, ...]]
+    """References that render, iterate or enter a map as a whole."""
+    subcharts: dict[str, ChartSource]
+
+    def declared(self, path: tuple[str, ...]) -> Any:
+        value: Any = self.defaults
+        for key in path:
+            if not isinstance(value, dict) or key not in value:
+                return _MISSING
+            value = value[key]
+        return value
+
+    def reads(self, path: tuple[str, ...], through: frozenset[tuple[str, ...]] | None = None) -> bool:
+        """A template reads PATH, something below it, or a map above it that is in THROUGH (default: the maps
+        consumed whole with `toYaml`, `range`, `with`)."""
+        above = self.consumed if through is None else through
+        return any(ref[: len(path)] == path for ref in self.references) or any(path[: len(ref)] == ref for ref in above)
+
+
+def chart_source(path: Path) -> ChartSource:
+    """The ChartSource of a chart archive, subcharts included."""
+    with tarfile.open(path) as archive_file:
+        files = {
+            member.name: archive_file.extractfile(member).read().decode(errors="replace")
+            for member in archive_file.getmembers()
+            if member.isfile()
+            and (member.name.endswith(("/Chart.yaml", "/values.yaml")) or "/templates/" in member.name)
+        }
+    root = next(name.split("/")[0] for name in files)
+    return _source(files, root)
+
+
+def _source(files: dict[str, str], root: str) -> ChartSource:
+    meta = yaml.safe_load(files[f"{root}/Chart.yaml"])
+    references: set[tuple[str, ...]] = set()
+    consumed: set[tuple[str, ...]] = set()
+    for name, text in files.items():
+        if not name.startswith(f"{root}/templates/"):
+            continue
+        for match in _VALUES_REFERENCE.finditer(text):
+            dotted, indexed = match.groups()
+            reference = tuple(dotted.split(".")[1:]) if dotted else tuple(re.findall(r'"([^"]+)"', indexed))
+            references.add(reference)
+            action = text[text.rfind("{{", 0, match.start()) : match.start()]
+            if _WHOLE.search(action):
+                consumed.add(reference)
+    dependencies = meta.get("dependencies") or []
+    subcharts = {
+        dependency.get("alias") or dependency["name"]: _source(files, f"{root}/charts/{dependency['name']}")
+        for dependency in dependencies
+    }
+    for dependency in dependencies:
+        references |= {tuple(c.strip().split(".")) for c in (dependency.get("condition") or "").split(",") if c}
+    defaults = yaml.safe_load(files.get(f"{root}/values.yaml") or "") or {}
+    return ChartSource(defaults, frozenset(references), frozenset(consumed), subcharts)
+
+
+def values_problems(values: dict[str, Any], source: ChartSource) -> list[str]:
+    """Value paths in VALUES that the chart neither declares in values.yaml nor reads in a template, and declared
+    ones no template reads (they do nothing). A subchart's values under its key count for the subchart. Below a
+    declared scalar, list or empty map anything goes: the chart passes that value through whole."""
+    return sorted(f"{'.'.join(path)}: {problem}" for path, problem in _problems(values, [(source, ())], ()))
+
+
+def _problems(
+    values: dict[str, Any], scopes: list[tuple[ChartSource, tuple[str, ...]]], path: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], str]]:
+    """SCOPES: each chart whose values VALUES may be, with the path its values start at."""
+    for key, value in values.items():
+        here = (*path, key)
+        inner = scopes + [
+            (source.subcharts[key], here)
+            for source, base in scopes
+            if here[len(base) :] == (key,) and key in source.subcharts
+        ]
+        relative = [(source, here[len(base) :]) for source, base in inner]
+        declared = [found for source, rel in relative if (found := source.declared(rel)) is not _MISSING]
+        if isinstance(value, dict) and any(isinstance(found, dict) and found for found in declared):
+            yield from _problems(value, inner, here)
+        elif not declared and not any(source.reads(rel) for source, rel in relative):
+            yield here, "neither declared in values.yaml nor read by a template"
+        elif declared and not any(source.reads(rel, source.references) for source, rel in relative):
+            yield here, "declared, but no template reads it"
+
+
+# --- figures -------------------------------------------------------------------------------------------
+
+
+def accepted_findings() -> list[dict[str, Any]]:
+    return yaml.safe_load(ACCEPTED_FINDINGS.read_text())
+
+
+def figures_table(by_stack: dict[str, StackCharts]) -> str:
+    """Markdown: per release, the objects its chart creates per stack, of which CRDs and workloads, and the
+    checkov findings accepted on its objects (the README's chart figures)."""
+    accepted: dict[str, int] = {}
+    for entry in accepted_findings():
+        for name in entry["objects"]:
+            release = name.split("/")[0]
+            accepted[release] = accepted.get(release, 0) + 1
+    stacks = list(by_stack)
+    first = by_stack[stacks[0]]
+    lines = [
+        f"| release | chart | namespace | objects ({' / '.join(stacks)}) | CRDs | workloads | accepted findings |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, release in sorted(first.releases.items()):
+        docs = first.objects[name]
+        counts = " / ".join(str(len(by_stack[stack].objects[name])) for stack in stacks)
+        crds = sum(doc["kind"] == "CustomResourceDefinition" for doc in docs)
+        workloads = sum(doc["kind"] in WORKLOAD_KINDS for doc in docs)
+        lines.append(
+            f"| {name} | {release.chart} {release.version} | {release.namespace} | {counts} | {crds} | {workloads} "
+            f"| {accepted.get(name, 0)} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 # --- chart upgrades ------------------------------------------------------------------------------------
@@ -325,12 +471,15 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("fetch", help="every pinned chart archive into the cache")
     for name, help_ in (
         ("template", "template every release of a stack"),
+        ("figures", "the README's chart figures (both stacks)"),
         ("diff", "object-level diff of a release between two chart versions or two value sets"),
         ("crds", "the CRDs of a release that Helm does not upgrade, to apply before the upgrade"),
     ):
         command = commands.add_parser(name, help=help_)
         if name == "template":
             command.add_argument("stack", choices=STACKS)
+        elif name == "figures":
+            continue
         else:
             command.add_argument("release")
             command.add_argument("--stack", choices=STACKS, default="prod", help="whose values (default prod)")
@@ -348,6 +497,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "fetch":
                 for path in fetch_all():
                     print(path)
+                return 0
+            if args.command == "figures":
+                by_stack = {stack: template_render(_render(stack, Path(tmp) / stack)) for stack in STACKS}
+                print(figures_table(by_stack), end="")
                 return 0
             if args.command == "template":
                 charts = template_render(args.render or _render(args.stack, Path(tmp) / "render"))
