@@ -143,6 +143,9 @@ CERT_MANAGER_CONTROLLER = Pods(
     "cert-manager-controller", CERT_MANAGER_NAMESPACE, {"app.kubernetes.io/component": "controller"}
 )
 CERT_MANAGER_WEBHOOK = Pods("cert-manager-webhook", CERT_MANAGER_NAMESPACE, {"app.kubernetes.io/component": "webhook"})
+CERT_MANAGER_CAINJECTOR = Pods(
+    "cert-manager-cainjector", CERT_MANAGER_NAMESPACE, {"app.kubernetes.io/component": "cainjector"}
+)
 # CloudNativePG and its Barman Cloud plugin.
 CNPG_OPERATOR = Pods("cnpg-operator", CNPG_NAMESPACE, {"app.kubernetes.io/name": "cloudnative-pg"})
 BARMAN_CLOUD_PLUGIN = Pods("barman-cloud", CNPG_NAMESPACE, {"app.kubernetes.io/name": "plugin-barman-cloud"})

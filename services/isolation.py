@@ -220,7 +220,9 @@ def _monitoring_flows(settings: Settings, api: API) -> list[Flow]:
         Flow(addons.GRAFANA, addons.ALERTMANAGER, (addons.ALERTMANAGER_PORT,)),
     ]
     if settings.addons.certManager:
-        flows.append(Flow(addons.PROMETHEUS, addons.CERT_MANAGER_PODS, (addons.CERT_MANAGER_METRICS_PORT,)))
+        metrics = (addons.CERT_MANAGER_METRICS_PORT,)
+        scraped = (addons.CERT_MANAGER_CONTROLLER, addons.CERT_MANAGER_CAINJECTOR, addons.CERT_MANAGER_WEBHOOK)
+        flows += [Flow(addons.PROMETHEUS, pods, metrics) for pods in scraped]
     if settings.addons.cloudnativePg:
         flows.append(Flow(addons.PROMETHEUS, addons.CNPG_OPERATOR, (addons.CNPG_METRICS_PORT,)))
     # Receivers: PagerDuty, Slack and the webhook over HTTPS; e-mail through the SMTP relay.
