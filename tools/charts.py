@@ -179,7 +179,8 @@ def fetch_all() -> list[Path]:
 
 
 def template(release: Release, include_crds: bool = True) -> list[dict[str, Any]]:
-    """The objects Helm creates for RELEASE (hooks included), namespaced objects with their namespace."""
+    """The objects Helm creates for RELEASE (hooks included), as the chart writes them (`set_namespaces` gives
+    the objects without a namespace the release's, as Helm does when it applies them)."""
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as values:
         yaml.safe_dump(release.values, values)
         values.flush()
@@ -452,8 +453,14 @@ def _diff(args: argparse.Namespace, tmp: Path) -> int:
     after = replace(after, version=args.to_version or after.version)
     print(f"--- {before.name} {before.chart} {before.version} (values of {before_render})")
     print(f"+++ {after.name} {after.chart} {after.version} (values of {after_render})")
-    print(object_diff(template(before), template(after)) or "no object changes")
+    print(object_diff(_namespaced(before), _namespaced(after)) or "no object changes")
     return 0
+
+
+def _namespaced(release: Release) -> list[dict[str, Any]]:
+    docs = template(release)
+    set_namespaces(docs, release.namespace, [doc for doc in docs if doc["kind"] == "CustomResourceDefinition"])
+    return docs
 
 
 def _crds(args: argparse.Namespace, tmp: Path) -> int:
