@@ -417,13 +417,13 @@ def _text(doc: dict[str, Any]) -> list[str]:
     return yaml.safe_dump(doc, sort_keys=True, width=1000).splitlines()
 
 
-def crds_helm_never_upgrades(release: Release) -> list[dict[str, Any]]:
+def crds_helm_never_upgrades(release: Release, templated: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The CRDs a chart keeps in `crds/` folders: Helm installs them once and never upgrades them, so a
-    chart upgrade must apply them first (`--include-crds` adds exactly these)."""
+    chart upgrade must apply them first (`--include-crds` adds exactly these). TEMPLATED: the release's
+    objects with CRDs, when already at hand."""
     plain = {object_key(doc) for doc in template(release, include_crds=False)}
-    return [
-        doc for doc in template(release) if doc["kind"] == "CustomResourceDefinition" and object_key(doc) not in plain
-    ]
+    with_crds = templated if templated is not None else template(release)
+    return [doc for doc in with_crds if doc["kind"] == "CustomResourceDefinition" and object_key(doc) not in plain]
 
 
 # --- command line --------------------------------------------------------------------------------------
@@ -468,7 +468,7 @@ def _crds(args: argparse.Namespace, tmp: Path) -> int:
     release = replace(release, version=args.version or release.version)
     docs = crds_helm_never_upgrades(release)
     print(f"# CRDs of {release.chart} {release.version} that Helm does not upgrade ({len(docs)})")
-    print(yaml.safe_dump_all(docs, sort_keys=False), end="")
+    print(yaml.dump_all(docs, Dumper=yaml.CSafeDumper, sort_keys=False), end="")
     return 0
 
 

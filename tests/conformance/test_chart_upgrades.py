@@ -103,7 +103,11 @@ def test_diff_command_between_two_chart_versions(rendered, newer_cert_manager, c
 def test_the_crds_helm_never_upgrades_are_exactly_those_of_two_charts(charts):
     """kube-prometheus-stack and gateway-helm keep their CRDs in `crds/`; the other charts template theirs, so
     Helm upgrades them with the release."""
-    found = {name: tools_charts.crds_helm_never_upgrades(release) for name, release in charts["prod"].releases.items()}
+    prod = charts["prod"]
+    found = {
+        name: tools_charts.crds_helm_never_upgrades(release, prod.objects[name])
+        for name, release in prod.releases.items()
+    }
     assert {name for name, crds in found.items() if crds} == set(CRDS_APPLIED_BY_HAND)
     assert len(found["kube-prometheus-stack"]) == 10
     assert len(found["envoy-gateway"]) == 21
