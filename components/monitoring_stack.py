@@ -535,7 +535,7 @@ class MonitoringStack(pulumi.ComponentResource):
         namespaces = self._namespaces(name, args, labels, stateful) if args.create_namespace else {}
         isolation = [
             NetworkPolicies(
-                f"{name}-{namespace}-isolation",
+                f"{name}-isolation" if namespace == args.namespace else f"{name}-{namespace}-isolation",
                 NetworkPoliciesArgs(namespace, args.flows, resource.metadata.name, labels, deny_by_default=True),
                 kube.child_options(self, opts),
             )
