@@ -47,9 +47,9 @@ EXPORTER_PASSWORD_FILE = "passwords.json"
 # The exporter scrapes its own pod's Redis; its password file is keyed by exactly this address.
 EXPORTER_REDIS_ADDR = f"redis://127.0.0.1:{PORT}"
 
+EXPORTER_RESOURCES = Resources({"cpu": "50m", "memory": "64Mi"}, {"cpu": "200m", "memory": "128Mi"})
 # The official redis image runs as its `redis` user (UID 999); keeping it means data files stay
 # readable by the image's own tooling (e.g. a restore with the stock image).
-EXPORTER_RESOURCES = Resources({"cpu": "50m", "memory": "64Mi"}, {"cpu": "200m", "memory": "128Mi"})
 REDIS_UID = 999
 FIXED_UID_REASON = f"the official redis image runs as its redis user, UID {REDIS_UID}, which owns the data files"
 # The redis_exporter image's own non-root user.
