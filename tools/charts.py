@@ -9,6 +9,7 @@ through the same checks as the program's own.
     python -m tools.charts diff kube-prometheus-stack --from-version 88.5.3 --to-version 88.6.5
     python -m tools.charts diff kube-prometheus-stack --from-render A --to-render B   # two value sets
     python -m tools.charts crds kube-prometheus-stack --version 88.6.5   # CRDs to apply before an upgrade
+    python -m tools.charts figures                       # the README's chart figures
 
 Chart archives (`<chart>-<version>.tgz`) come from the directory `AI_PLATFORM_CHART_DIR` names (an offline
 cache), or else are `helm pull`ed from their repository into `.cache/charts`. Helm is `.tools/bin/helm`
