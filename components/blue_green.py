@@ -21,6 +21,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+import versions
 from components import kube
 from components.app_deployment import (
     AppDeployment,
@@ -35,7 +36,6 @@ COLOURS = ("blue", "green")
 COLOUR_LABEL = "colour"
 """Pod label naming the colour (`kubectl get pods -L colour`)."""
 
-CURL_IMAGE = "curlimages/curl:8.17.0"
 # The official curl image runs as its own `curl_user` (UID 100); curl needs nothing else.
 CURL_UID = 100
 CURL_UID_REASON = "the official curlimages/curl image runs as its own curl_user, UID 100; the pod writes nothing"
@@ -69,7 +69,7 @@ class SmokeTest:
     """Deadline of the whole test (`activeDeadlineSeconds`), retries included."""
     backoff_limit: int = 2
     """Pod restarts allowed when a test pod itself fails (eviction, node loss)."""
-    image: pulumi.Input[str] = CURL_IMAGE
+    image: pulumi.Input[str] = versions.CURL_IMAGE
     """Official curl image (tag or digest)."""
 
 

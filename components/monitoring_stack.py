@@ -8,12 +8,14 @@
   the Pulumi state of the release) hold only file paths.
 - Grafana's admin password is generated and kept in a Secret; its dashboard sidecar loads every
   ConfigMap labelled `grafana_dashboard: "1"` from all namespaces.
-- Control-plane scrape targets a managed control plane (EKS) does not expose are turned off, with
-  their rules, so they do not raise `...Down` alerts forever.
+- Control-plane scrape targets a managed control plane (EKS) does not expose are turned off (the chart
+  drops their rules with them), so they do not raise `...Down` alerts forever.
+- Every container the chart runs has requests and limits, pulls its image on start, runs `restricted`
+  with a read-only root filesystem, and has probes where the chart offers them.
 
-The monitoring namespace is Pod Security `privileged` for enforcement: node-exporter needs the host
-network, PID namespace and host paths. `restricted` stays in audit and warn mode so every other
-workload's deviation is still reported.
+node-exporter needs the host network, PID namespace and host paths, which only Pod Security `privileged`
+admits: it runs in a namespace of its own, so the stack's namespace enforces `restricted`. Both namespaces
+deny all traffic by default and allow exactly the flows given (`flows`); the release waits for them.
 """
 
 from __future__ import annotations
@@ -28,13 +30,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+import versions
 from components import kube, quantity, validation
 from components.kube import Resources
+from components.network_policies import Flow, NetworkPolicies, NetworkPoliciesArgs
 
-CHART = "kube-prometheus-stack"
-CHART_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
-# 88.x ships Prometheus Operator v0.93 (the CRD schemas the platform validates against).
-CHART_VERSION = "88.6.5"
+CHART = versions.KUBE_PROMETHEUS_STACK.name
 
 SECRET_MOUNT_ROOT = "/etc/alertmanager/secrets"
 RECEIVER_BY_SEVERITY = {"critical": "pagerduty", "warning": "slack", "info": "email"}
@@ -51,6 +52,8 @@ WEBHOOK_TOKEN_KEY = "webhook-token"
 
 GRAFANA_ADMIN_USER = "admin"
 GRAFANA_UID = 472
+NODE_EXPORTER_UID = 65534
+"""`nobody`, as the node-exporter chart runs it."""
 PROMETHEUS_UID = 1000
 PROMETHEUS_GID = 2000
 
@@ -61,6 +64,18 @@ _RETENTION_SIZE = re.compile(r"^(?P<number>[0-9]+)(?P<unit>B|KB|MB|GB|TB|PB)$")
 _RETENTION_UNITS = {"B": 0, "KB": 1, "MB": 2, "GB": 3, "TB": 4, "PB": 5}
 # Head block, WAL and compaction need room above the retention size.
 _MAX_RETENTION_SHARE_OF_VOLUME = Decimal("0.85")
+
+# Everything else the chart runs: the operator, its config reloaders, kube-state-metrics, node-exporter,
+# Grafana's dashboard/datasource sidecars and the admission webhook's certificate Jobs.
+OPERATOR_RESOURCES = Resources({"cpu": "50m", "memory": "128Mi"}, {"cpu": "500m", "memory": "512Mi"})
+RELOADER_RESOURCES = Resources({"cpu": "10m", "memory": "32Mi"}, {"cpu": "100m", "memory": "64Mi"})
+KUBE_STATE_METRICS_RESOURCES = Resources({"cpu": "50m", "memory": "128Mi"}, {"cpu": "500m", "memory": "512Mi"})
+NODE_EXPORTER_RESOURCES = Resources({"cpu": "50m", "memory": "64Mi"}, {"cpu": "250m", "memory": "128Mi"})
+SIDECAR_RESOURCES = Resources({"cpu": "20m", "memory": "96Mi"}, {"cpu": "200m", "memory": "256Mi"})
+JOB_RESOURCES = Resources({"cpu": "10m", "memory": "32Mi"}, {"cpu": "100m", "memory": "128Mi"})
+PULL_ALWAYS = "Always"
+# The dashboards sidecar (k8s-sidecar) answers /healthz on its HEALTH_PORT, which the Grafana chart sets.
+SIDECAR_HEALTH_PORT = 8084
 
 PROMETHEUS_RESOURCES = Resources({"cpu": "500m", "memory": "2Gi"}, {"cpu": "2", "memory": "4Gi"})
 ALERTMANAGER_RESOURCES = Resources({"cpu": "50m", "memory": "128Mi"}, {"cpu": "200m", "memory": "256Mi"})
@@ -119,13 +134,17 @@ class MonitoringStackArgs:
     """Alert destination credentials."""
     namespace: str = "monitoring"
     """Namespace of the stack."""
+    node_exporter_namespace: str = "node-exporter"
+    """Namespace of node-exporter, the one workload that needs host access (Pod Security `privileged`)."""
     create_namespace: bool = True
-    """Create the namespace (Pod Security enforce `privileged`, audit/warn `restricted`)."""
+    """Create both namespaces (the stack's enforces Pod Security `restricted`) and their NetworkPolicies."""
+    flows: Sequence[Flow] = ()
+    """Connections the stack's pods may open or accept (each namespace writes its side; default deny)."""
     release_name: str = CHART
     """Helm release name; Service names derive from it."""
-    chart_version: str = CHART_VERSION
+    chart_version: str = versions.KUBE_PROMETHEUS_STACK.version
     """Pinned kube-prometheus-stack chart version."""
-    chart_repository: str = CHART_REPOSITORY
+    chart_repository: str = versions.KUBE_PROMETHEUS_STACK.repository
     """Helm repository of the chart."""
     retention: str = "15d"
     """How long Prometheus keeps samples (S3-10: 15 days)."""
@@ -299,20 +318,45 @@ def release_values(args: MonitoringStackArgs) -> dict[str, Any]:
     return {
         "fullnameOverride": args.release_name,
         "crds": {"enabled": True},
-        "defaultRules": {"create": True, "rules": _control_plane_rules(args.managed_control_plane)},
+        "defaultRules": {"create": True},
         **_control_plane_targets(args.managed_control_plane),
+        "prometheusOperator": _operator_values(),
         "prometheus": {"prometheusSpec": _prometheus_spec(args)},
         "alertmanager": {
             "config": alertmanager_config(args.receivers, secret_dir(args.receivers_secret_name)),
             "alertmanagerSpec": _alertmanager_spec(args),
         },
         "grafana": _grafana_values(args),
+        "kube-state-metrics": {
+            "image": {"pullPolicy": PULL_ALWAYS},
+            "resources": kube.resources(KUBE_STATE_METRICS_RESOURCES),
+        },
+        "prometheus-node-exporter": {
+            "namespaceOverride": args.node_exporter_namespace,
+            "image": {"pullPolicy": PULL_ALWAYS},
+            "resources": kube.resources(NODE_EXPORTER_RESOURCES),
+            # Host network, PID namespace and a read-only host root: nothing more (no capability, no escalation).
+            "securityContext": kube.pod_security_context(NODE_EXPORTER_UID),
+            "containerSecurityContext": kube.container_security_context(NODE_EXPORTER_UID),
+        },
     }
 
 
-def _control_plane_rules(managed: bool) -> dict[str, bool]:
-    keys = ("etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeSchedulerRecording", "kubeProxy")
-    return {key: not managed for key in keys}
+def _operator_values() -> dict[str, Any]:
+    """The Prometheus Operator, the config reloaders it adds to Prometheus and Alertmanager, and the
+    Jobs that create its admission webhook's certificate."""
+    return {
+        "image": {"pullPolicy": PULL_ALWAYS},
+        "resources": kube.resources(OPERATOR_RESOURCES),
+        "prometheusConfigReloader": {"enableProbe": True, "resources": kube.resources(RELOADER_RESOURCES)},
+        "admissionWebhooks": {
+            "patch": {
+                "image": {"pullPolicy": PULL_ALWAYS},
+                "resources": kube.resources(JOB_RESOURCES),
+                "securityContext": kube.pod_security_context(),
+            }
+        },
+    }
 
 
 def _control_plane_targets(managed: bool) -> dict[str, Any]:
@@ -377,6 +421,9 @@ def _grafana_values(args: MonitoringStackArgs) -> dict[str, Any]:
             "userKey": "admin-user",
             "passwordKey": "admin-password",
         },
+        # The chart's own ClusterRole would let the sidecars read every Secret in the cluster.
+        "rbac": {"useExistingClusterRole": grafana_sidecar_role(args.release_name)},
+        "image": {"pullPolicy": PULL_ALWAYS},
         "resources": kube.resources(args.grafana_resources),
         # The image runs as the grafana user (472).
         "securityContext": kube.pod_security_context(GRAFANA_UID),
@@ -384,19 +431,32 @@ def _grafana_values(args: MonitoringStackArgs) -> dict[str, Any]:
         # Read-only root filesystem: Grafana still needs a scratch /tmp.
         "extraEmptyDirMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         "sidecar": {
+            "imagePullPolicy": PULL_ALWAYS,
+            "resources": kube.resources(SIDECAR_RESOURCES),
+            "securityContext": kube.container_security_context(GRAFANA_UID),
+            # Only the dashboards sidecar keeps running; datasources are written once, before Grafana starts.
+            "livenessProbe": kube.http_get("/healthz", SIDECAR_HEALTH_PORT),
+            "readinessProbe": kube.http_get("/healthz", SIDECAR_HEALTH_PORT),
+            "datasources": {"initDatasources": True, "skipReload": True, "resource": "configmap"},
             "dashboards": {
                 "enabled": True,
                 "label": "grafana_dashboard",
                 "labelValue": "1",
                 "searchNamespace": "ALL",
+                "resource": "configmap",
                 "folderAnnotation": "grafana_folder",
                 "provider": {"foldersFromFilesStructure": True, "allowUiUpdates": False},
             },
         },
         "persistence": _grafana_persistence(args),
     }
+    # No calls home: update checks and usage reports would need egress to the internet.
+    ini: dict[str, Any] = {
+        "analytics": {"check_for_updates": False, "check_for_plugin_updates": False, "reporting_enabled": False}
+    }
     if args.grafana_root_url:
-        values["grafana.ini"] = {"server": {"root_url": args.grafana_root_url}}
+        ini["server"] = {"root_url": args.grafana_root_url}
+    values["grafana.ini"] = ini
     return values
 
 
@@ -416,6 +476,11 @@ def _grafana_persistence(args: MonitoringStackArgs) -> dict[str, Any]:
 
 def _grafana_name(release_name: str) -> str:
     return f"{release_name}-grafana"
+
+
+def grafana_sidecar_role(release_name: str) -> str:
+    """ClusterRole of Grafana's sidecars: read ConfigMaps (dashboards, datasources) in every namespace."""
+    return f"{_grafana_name(release_name)}-sidecar"
 
 
 def _validate(args: MonitoringStackArgs) -> None:
@@ -457,6 +522,9 @@ class MonitoringStack(pulumi.ComponentResource):
     grafana_admin_secret_name: str
     """Secret with keys `admin-user` and `admin-password`."""
     release: k8s.helm.v3.Release
+    namespaces: dict[str, k8s.core.v1.Namespace]
+    """Namespaces this component created (the stack's, node-exporter's), by name: policies placed there later
+    wait for them."""
 
     def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:monitoring_stack:MonitoringStack", name, None, opts)
@@ -467,14 +535,28 @@ class MonitoringStack(pulumi.ComponentResource):
         )
         labels = kube.app_labels(name, component="monitoring")
 
-        namespace = [self._namespace(name, args, labels, stateful)] if args.create_namespace else []
+        self.namespaces = namespaces = self._namespaces(name, args, labels, stateful) if args.create_namespace else {}
+        isolation = [
+            NetworkPolicies(
+                f"{name}-isolation" if namespace == args.namespace else f"{name}-{namespace}-isolation",
+                NetworkPoliciesArgs(namespace, args.flows, resource.metadata.name, labels, deny_by_default=True),
+                kube.child_options(self, opts),
+            )
+            for namespace, resource in namespaces.items()
+        ]
         in_namespace = pulumi.ResourceOptions.merge(
-            kube.child_options(self, opts), pulumi.ResourceOptions(depends_on=namespace)
+            kube.child_options(self, opts), pulumi.ResourceOptions(depends_on=list(namespaces.values()))
         )
         secrets = [
             self._receivers_secret(name, args, labels, in_namespace),
             self._grafana_secret(name, args, labels, in_namespace),
         ]
+        sidecar_role = k8s.rbac.v1.ClusterRole(
+            f"{name}-grafana-sidecar-role",
+            metadata=kube.metadata(grafana_sidecar_role(args.release_name), labels=labels),
+            rules=[{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}],
+            opts=kube.child_options(self, opts),
+        )
 
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -486,7 +568,9 @@ class MonitoringStack(pulumi.ComponentResource):
             values=release_values(args),
             timeout=args.timeout_seconds,
             cleanup_on_fail=True,
-            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=[*namespace, *secrets])),
+            opts=pulumi.ResourceOptions.merge(
+                stateful, pulumi.ResourceOptions(depends_on=[*namespaces.values(), *isolation, *secrets, sidecar_role])
+            ),
         )
 
         self.namespace = args.namespace
@@ -508,14 +592,21 @@ class MonitoringStack(pulumi.ComponentResource):
             }
         )
 
-    def _namespace(
+    def _namespaces(
         self, name: str, args: MonitoringStackArgs, labels: dict[str, str], opts: pulumi.ResourceOptions
-    ) -> k8s.core.v1.Namespace:
-        # node-exporter needs hostNetwork, hostPID and hostPath volumes.
-        pod_security = kube.namespace_labels(args.namespace, enforce="privileged")
-        return k8s.core.v1.Namespace(
-            f"{name}-namespace", metadata=kube.metadata(args.namespace, labels={**labels, **pod_security}), opts=opts
-        )
+    ) -> dict[str, k8s.core.v1.Namespace]:
+        """The stack's namespace (`restricted`) and node-exporter's (`privileged`: host network, PID, paths)."""
+        return {
+            namespace: k8s.core.v1.Namespace(
+                f"{name}-{role}",
+                metadata=kube.metadata(namespace, labels={**labels, **kube.namespace_labels(namespace, enforce)}),
+                opts=opts,
+            )
+            for role, namespace, enforce in (
+                ("namespace", args.namespace, "restricted"),
+                ("node-exporter-namespace", args.node_exporter_namespace, "privileged"),
+            )
+        }
 
     def _receivers_secret(
         self, name: str, args: MonitoringStackArgs, labels: dict[str, str], opts: pulumi.ResourceOptions

@@ -10,8 +10,11 @@ every flow that starts or ends in it, one NetworkPolicy per group of pods and di
 - `<pods.name>-egress` (or `pods.egress_policy_name`): where those pods may connect.
 
 Flows between two other namespaces are ignored, so one list of flows can be handed to the component of
-every namespace it touches. Callers create the component for the namespaces that deny by default; an end
-in a namespace that does not (an operator's, the monitoring stack's) needs no policy there.
+every namespace it touches. A flow may also start outside the cluster (a `Network` as source: the API
+server calling a webhook, clients of a load balancer); then only its ingress side exists.
+
+`deny_by_default` adds the namespace baseline: deny all ingress and egress, except DNS queries to the
+cluster DNS pods (`baseline_specs`, which TenantNamespace writes too).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import pulumi_kubernetes as k8s
 from components import kube
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
+DNS_PORT = 53
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,10 @@ class Pods:
     """Name of the policy listing where these pods may connect; defaults to `<name>-egress`."""
 
 
+KUBE_DNS = Pods("kube-dns", "kube-system", {"k8s-app": "kube-dns"})
+"""CoreDNS as EKS (and kubeadm) label it."""
+
+
 @dataclass(frozen=True)
 class Network:
     """Addresses outside the cluster (an `ipBlock` per CIDR)."""
@@ -57,10 +65,10 @@ class Network:
 
 @dataclass(frozen=True)
 class Flow:
-    """Connections that pods of `source` may open to `destination` on `ports`."""
+    """Connections that pods of `source` (or addresses outside the cluster) may open to `destination` on `ports`."""
 
-    source: Pods
-    """Pods that open the connections."""
+    source: Pods | Network
+    """Pods that open the connections, or addresses outside the cluster."""
     destination: Pods | Network
     """Pods, or addresses outside the cluster, that accept them."""
     ports: tuple[int, ...]
@@ -84,6 +92,10 @@ class NetworkPoliciesArgs:
     aliases: Mapping[str, Sequence[pulumi.Alias]] = field(default_factory=dict)
     """Policy name -> where that policy was declared before it moved into this component (its old URNs),
     so a refactor updates the live policy instead of deleting and recreating it."""
+    deny_by_default: bool = False
+    """Also write the namespace baseline: deny all ingress and egress, DNS queries to `dns` excepted."""
+    dns: Pods = KUBE_DNS
+    """The cluster DNS pods every pod may query on port 53 (with `deny_by_default`)."""
 
 
 class NetworkPolicies(pulumi.ComponentResource):
@@ -96,6 +108,8 @@ class NetworkPolicies(pulumi.ComponentResource):
         super().__init__("ai-platform:network_policies:NetworkPolicies", name, None, opts)
         child = kube.child_options(self, opts)
         namespace = args.namespace_ref if args.namespace_ref is not None else args.namespace
+        specs = baseline_specs(args.dns) if args.deny_by_default else {}
+        specs |= policy_specs(args.namespace, args.flows)
         self.policies = {
             policy_name: k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy_name}",
@@ -105,9 +119,31 @@ class NetworkPolicies(pulumi.ComponentResource):
                     child, pulumi.ResourceOptions(aliases=list(args.aliases.get(policy_name, ())))
                 ),
             )
-            for policy_name, spec in policy_specs(args.namespace, args.flows).items()
+            for policy_name, spec in specs.items()
         }
         self.register_outputs({"policies": sorted(self.policies)})
+
+
+def baseline_specs(dns: Pods = KUBE_DNS) -> dict[str, dict[str, Any]]:
+    """Policy name -> spec of a namespace that denies everything but DNS queries to DNS's pods."""
+    dns_peer = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": dns.namespace}},
+        "podSelector": {"matchLabels": dict(dns.labels)},
+    }
+    return {
+        "default-deny-ingress": {"podSelector": {}, "policyTypes": ["Ingress"]},
+        "default-deny-egress": {"podSelector": {}, "policyTypes": ["Egress"]},
+        "allow-dns-egress": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [dns_peer],
+                    "ports": [{"protocol": "UDP", "port": DNS_PORT}, {"protocol": "TCP", "port": DNS_PORT}],
+                }
+            ],
+        },
+    }
 
 
 def policy_specs(namespace: str, flows: Sequence[Flow]) -> dict[str, dict[str, Any]]:
@@ -119,10 +155,10 @@ def policy_specs(namespace: str, flows: Sequence[Flow]) -> dict[str, dict[str, A
     for flow in flows:
         destination = flow.destination
         if isinstance(destination, Pods) and destination.namespace == namespace:
-            rule = {"from": [_peer(flow.source, namespace)], "ports": _ports(flow)}
+            rule = {"from": _peers(flow.source, namespace), "ports": _ports(flow)}
             _add(ingress, f"{destination.name}-ingress", destination, rule)
-        if flow.source.namespace == namespace:
-            rule = {"to": _destination_peers(destination, namespace), "ports": _ports(flow)}
+        if isinstance(flow.source, Pods) and flow.source.namespace == namespace:
+            rule = {"to": _peers(destination, namespace), "ports": _ports(flow)}
             _add(egress, flow.source.egress_policy_name or f"{flow.source.name}-egress", flow.source, rule)
     specs = {name: _spec(pods, "Ingress", rules) for name, (pods, rules) in ingress.items()}
     specs |= {name: _spec(pods, "Egress", rules) for name, (pods, rules) in egress.items()}
@@ -152,10 +188,10 @@ def _peer(pods: Pods, namespace: str) -> dict[str, Any]:
     return peer
 
 
-def _destination_peers(destination: Pods | Network, namespace: str) -> list[dict[str, Any]]:
-    if isinstance(destination, Pods):
-        return [_peer(destination, namespace)]
-    return [_ip_block(cidr, destination.except_cidrs) for cidr in destination.cidrs]
+def _peers(end: Pods | Network, namespace: str) -> list[dict[str, Any]]:
+    if isinstance(end, Pods):
+        return [_peer(end, namespace)]
+    return [_ip_block(cidr, end.except_cidrs) for cidr in end.cidrs]
 
 
 def _ip_block(cidr: str, excluded: Sequence[str]) -> dict[str, Any]:
@@ -187,8 +223,11 @@ def _check(flow: Flow) -> None:
     for pods in (flow.source, flow.destination):
         if isinstance(pods, Pods) and not pods.labels:
             raise ValueError(f"{where}: {pods.name} selects no labels, i.e. every pod of {pods.namespace}")
-    if isinstance(flow.destination, Network):
-        if not flow.destination.cidrs:
-            raise ValueError(f"{where}: a network needs at least one CIDR")
-        for cidr in (*flow.destination.cidrs, *flow.destination.except_cidrs):
-            ipaddress.ip_network(cidr)  # raises ValueError on a malformed or host-bits-set CIDR
+    if isinstance(flow.source, Network) and isinstance(flow.destination, Network):
+        raise ValueError(f"{where}: a flow between two networks is not the cluster's to allow")
+    for network in (flow.source, flow.destination):
+        if isinstance(network, Network):
+            if not network.cidrs:
+                raise ValueError(f"{where}: a network needs at least one CIDR")
+            for cidr in (*network.cidrs, *network.except_cidrs):
+                ipaddress.ip_network(cidr)  # raises ValueError on a malformed or host-bits-set CIDR

@@ -3,6 +3,10 @@
 Each add-on is a pinned chart in its own namespace; add-ons may wait for others (the Barman Cloud
 plugin needs cert-manager, for instance). Callers make their custom resources depend on
 `releases[...]` so nothing is applied before its CRDs exist.
+
+Every namespace created here denies all traffic by default and allows exactly the given flows (the
+same flow list can be handed to every namespace's policies; each writes its own side). A release is
+installed once its namespace's policies exist, so its hooks and pods start isolated.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import kube
+from components.network_policies import Flow, NetworkPolicies, NetworkPoliciesArgs
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class PlatformAddonsArgs:
     """The charts, installed after the add-ons each one names in `after`."""
     timeout_seconds: int = 900
     """How long Helm waits for each release to become ready."""
+    flows: Sequence[Flow] = ()
+    """Connections the add-ons' pods may open or accept (each namespace writes its side; default deny)."""
 
 
 class PlatformAddons(pulumi.ComponentResource):
@@ -54,11 +61,21 @@ class PlatformAddons(pulumi.ComponentResource):
 
     releases: dict[str, k8s.helm.v3.Release]
     """Release per add-on name: depend on it before creating the add-on's custom resources."""
+    namespaces: dict[str, k8s.core.v1.Namespace]
+    """Namespace per name."""
 
     def __init__(self, name: str, args: PlatformAddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:platform_addons:PlatformAddons", name, None, opts)
         child = kube.child_options(self, opts)
-        namespaces = self._namespaces(name, args.addons, child)
+        self.namespaces = self._namespaces(name, args.addons, child)
+        isolation = {
+            namespace: NetworkPolicies(
+                f"{name}-{namespace}-isolation",
+                NetworkPoliciesArgs(namespace, args.flows, resource.metadata.name, deny_by_default=True),
+                child,
+            )
+            for namespace, resource in self.namespaces.items()
+        }
         self.releases = {}
         for addon in _in_dependency_order(args.addons):
             self.releases[addon.name] = k8s.helm.v3.Release(
@@ -67,14 +84,19 @@ class PlatformAddons(pulumi.ComponentResource):
                 chart=addon.chart,
                 version=addon.version,
                 repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=addon.repository) if addon.repository else None,
-                namespace=namespaces[addon.namespace].metadata.name,
+                namespace=self.namespaces[addon.namespace].metadata.name,
                 values=dict(addon.values),
                 atomic=True,
                 cleanup_on_fail=True,
                 timeout=args.timeout_seconds,
                 opts=pulumi.ResourceOptions.merge(
                     child,
-                    pulumi.ResourceOptions(depends_on=[self.releases[o] for o in addon.after if o in self.releases]),
+                    pulumi.ResourceOptions(
+                        depends_on=[
+                            isolation[addon.namespace],
+                            *(self.releases[o] for o in addon.after if o in self.releases),
+                        ]
+                    ),
                 ),
             )
         self.register_outputs({"releases": sorted(self.releases)})

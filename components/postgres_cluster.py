@@ -42,6 +42,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+import versions
 from components import kube
 from components.kube import Resources
 
@@ -59,9 +60,6 @@ SERVER_CA_MOUNT = "/var/run/secrets/postgres-ca"
 
 # The official postgres image runs initdb/postgres as its `postgres` user; both refuse root and need the
 # uid to exist in the image's /etc/passwd. The aws CLI container shares the same uid for the scratch dir.
-POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie"
-TOOLS_IMAGE = "postgres:18.6-trixie"
-AWS_CLI_IMAGE = "amazon/aws-cli:2.34.48"
 TOOLS_UID = 999
 TOOLS_UID_REASON = "uid 999 is the postgres user of the official postgres image; initdb/pg_ctl need it"
 
@@ -121,9 +119,9 @@ class LogicalDumps:
     """The restore check fails when a restored database holds fewer tables."""
     scratch_size: str = "20Gi"
     """emptyDir for archives and the throwaway server (restore needs a few times the dump size)."""
-    tools_image: pulumi.Input[str] = TOOLS_IMAGE
+    tools_image: pulumi.Input[str] = versions.POSTGRES_TOOLS_IMAGE
     """Official postgres image for pg_dump/pg_restore/initdb; its major must be >= the server's."""
-    aws_cli_image: pulumi.Input[str] = AWS_CLI_IMAGE
+    aws_cli_image: pulumi.Input[str] = versions.AWS_CLI_IMAGE
     """Official AWS CLI v2 image for the S3 transfers."""
     tools_resources: Resources = field(
         default_factory=lambda: Resources({"cpu": "250m", "memory": "512Mi"}, {"cpu": "1", "memory": "2Gi"})
@@ -163,7 +161,7 @@ class PostgresClusterArgs:
     """Logical dumps and restore check; None declares neither."""
     instances: int = 1
     """PostgreSQL instances: one primary, the rest streaming replicas behind `<name>-ro`."""
-    image_name: pulumi.Input[str] = POSTGRES_IMAGE
+    image_name: pulumi.Input[str] = versions.POSTGRES_IMAGE
     """Official CloudNativePG PostgreSQL image."""
     storage_size: str = "10Gi"
     """Size of each instance's data volume."""

@@ -30,6 +30,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+import versions
 from components import kube, quantity
 from components.kube import Resources
 
@@ -46,11 +47,9 @@ EXPORTER_PASSWORD_FILE = "passwords.json"
 # The exporter scrapes its own pod's Redis; its password file is keyed by exactly this address.
 EXPORTER_REDIS_ADDR = f"redis://127.0.0.1:{PORT}"
 
+EXPORTER_RESOURCES = Resources({"cpu": "50m", "memory": "64Mi"}, {"cpu": "200m", "memory": "128Mi"})
 # The official redis image runs as its `redis` user (UID 999); keeping it means data files stay
 # readable by the image's own tooling (e.g. a restore with the stock image).
-REDIS_IMAGE = "redis:7.4-alpine"
-EXPORTER_IMAGE = "oliver006/redis_exporter:v1.90.0"
-EXPORTER_RESOURCES = Resources({"cpu": "50m", "memory": "64Mi"}, {"cpu": "200m", "memory": "128Mi"})
 REDIS_UID = 999
 FIXED_UID_REASON = f"the official redis image runs as its redis user, UID {REDIS_UID}, which owns the data files"
 # The redis_exporter image's own non-root user.
@@ -124,9 +123,9 @@ class RedisCacheArgs:
     """StorageClass of the data volumes, fixed when a volume is created; None uses the cluster default."""
     replicas: int = 1
     """Pods: one primary plus `replicas - 1` read replicas (no automatic failover)."""
-    image: pulumi.Input[str] = REDIS_IMAGE
+    image: pulumi.Input[str] = versions.REDIS_IMAGE
     """Official Redis image (Redis 7, as the manuals run); pin a digest per stack."""
-    exporter_image: pulumi.Input[str] = EXPORTER_IMAGE
+    exporter_image: pulumi.Input[str] = versions.REDIS_EXPORTER_IMAGE
     """Official redis_exporter image."""
     exporter_resources: Resources = EXPORTER_RESOURCES
     """Requests and limits of the exporter sidecar."""

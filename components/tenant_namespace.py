@@ -13,6 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import kube
+from components.network_policies import Pods, baseline_specs
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,7 @@ class TenantNamespace(pulumi.ComponentResource):
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])  # implies the caller's depends_on
         self._quota(name, args.quota, inside)
         self._limit_range(name, args.container_defaults, inside)
-        self._default_deny(name, inside)
-        self._dns_egress(name, args, inside)
+        self._baseline(name, args, inside)
         self.register_outputs({"name": name})
 
     def _quota(self, name: str, quota: Quota, opts: pulumi.ResourceOptions) -> None:
@@ -131,35 +131,20 @@ class TenantNamespace(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _default_deny(self, name: str, opts: pulumi.ResourceOptions) -> None:
-        for direction in ("ingress", "egress"):
+    def _baseline(self, name: str, args: TenantNamespaceArgs, opts: pulumi.ResourceOptions) -> None:
+        dns = Pods("kube-dns", args.dns_namespace, args.dns_pod_labels)
+        for policy, spec in baseline_specs(dns).items():
             k8s.networking.v1.NetworkPolicy(
-                f"{name}-default-deny-{direction}",
-                metadata=kube.metadata(f"default-deny-{direction}", name),
-                spec={"podSelector": {}, "policyTypes": [direction.capitalize()]},
+                f"{name}-{_BASELINE_RESOURCE_ROLES[policy]}",
+                metadata=kube.metadata(policy, name),
+                spec=spec,
                 opts=opts,
             )
 
-    def _dns_egress(self, name: str, args: TenantNamespaceArgs, opts: pulumi.ResourceOptions) -> None:
-        k8s.networking.v1.NetworkPolicy(
-            f"{name}-allow-dns",
-            metadata=kube.metadata("allow-dns-egress", name),
-            spec={
-                "podSelector": {},
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [
-                            {
-                                "namespaceSelector": {
-                                    "matchLabels": {"kubernetes.io/metadata.name": args.dns_namespace}
-                                },
-                                "podSelector": {"matchLabels": dict(args.dns_pod_labels)},
-                            }
-                        ],
-                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                    }
-                ],
-            },
-            opts=opts,
-        )
+
+# Pulumi names (as deployed) of the baseline policies.
+_BASELINE_RESOURCE_ROLES = {
+    "default-deny-ingress": "default-deny-ingress",
+    "default-deny-egress": "default-deny-egress",
+    "allow-dns-egress": "allow-dns",
+}

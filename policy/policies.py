@@ -28,8 +28,8 @@ REQUIRED_RESOURCES = ("cpu", "memory")
 POD_SECURITY_MODES = ("enforce", "audit", "warn")
 POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
 HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")
-PRIVILEGED = ["monitoring"]
-"""Namespaces that may enforce `privileged`: the monitoring stack's node exporter reads the host."""
+PRIVILEGED = ["node-exporter"]
+"""Namespaces that may enforce `privileged`: node-exporter's own, which reads the host."""
 
 S3_BUCKET = "aws:s3/bucket:Bucket"
 S3_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -270,9 +270,7 @@ POLICIES = [
         "where configured.",
         validate=_namespace_labels,
         config_schema=PolicyConfigSchema(
-            properties={
-                "privilegedNamespaces": {"type": "array", "items": {"type": "string"}, "default": ["monitoring"]}
-            }
+            properties={"privilegedNamespaces": {"type": "array", "items": {"type": "string"}, "default": PRIVILEGED}}
         ),
     ),
     StackValidationPolicy(

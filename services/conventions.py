@@ -21,6 +21,8 @@ AI_KEYS = {
 
 # Where Prometheus, Alertmanager and Grafana run (ours, or the cluster team's when the add-on is off).
 MONITORING_NAMESPACE = "monitoring"
+# The one public Gateway (X-15).
+GATEWAY_NAME = "public"
 
 # Each namespace's Redis is `redis`, as the manuals' apps call it. The CloudNativePG cluster is named after
 # its service so that its name (and its Services `<cluster>-rw`/`-ro`) is unique across the stack.

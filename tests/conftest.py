@@ -1,10 +1,13 @@
 """Shared test helpers: a fresh Pulumi mock runtime per test, waiting on and finding registrations, the
-rendered stacks, a local moto server, and external-tool gating."""
+rendered stacks and their templated charts, one checkov run per stack, a local moto server, and
+external-tool gating."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -44,8 +47,13 @@ def need_tool(name: str, why: str = "") -> str:
 
 
 def _venv_tool(name: str) -> str | None:
-    """Tools installed inside the repo: Python tools in their own virtualenvs, node tools under .tools/."""
-    for folder in [*(ROOT / ".venvs").glob("*/bin"), ROOT / ".tools" / "node" / "node_modules" / ".bin"]:
+    """Tools installed inside the repo: Python tools in their own virtualenvs, the rest under .tools/."""
+    folders = [
+        *(ROOT / ".venvs").glob("*/bin"),
+        ROOT / ".tools" / "node" / "node_modules" / ".bin",
+        ROOT / ".tools" / "bin",
+    ]
+    for folder in folders:
         candidate = folder / name
         if candidate.exists():
             return str(candidate)
@@ -134,6 +142,8 @@ def rendered_documents(root: Path) -> dict[str, dict[str, Any]]:
 
 BUILTIN_API_GROUPS = {
     "",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
     "apps",
     "autoscaling",
     "batch",
@@ -163,6 +173,88 @@ def containers(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every container of a pod spec: init, regular and ephemeral."""
     for key in ("initContainers", "containers", "ephemeralContainers"):
         yield from spec.get(key) or []
+
+
+# --- the upstream charts ------------------------------------------------------------------------
+
+_CHARTS: dict[Path, Any] = {}
+
+
+def templated_charts(render: Path):
+    """Every Helm release of RENDER templated with the program's values (`tools.charts.StackCharts`), once per
+    render; fails under CI=true when helm or a chart archive is missing (AI_PLATFORM_CHART_DIR), skips elsewhere."""
+    found = _templated_or_error(render)
+    if isinstance(found, Exception):
+        missing(str(found))
+    return found
+
+
+def _templated_or_error(render: Path):
+    from tools.charts import ChartsUnavailableError, template_render
+
+    if render not in _CHARTS:
+        try:
+            _CHARTS[render] = template_render(render)
+        except ChartsUnavailableError as error:
+            _CHARTS[render] = error
+    return _CHARTS[render]
+
+
+@pytest.fixture(scope="session")
+def charts(rendered) -> dict[str, Any]:
+    """Both stacks' releases templated (`tools.charts.StackCharts` per stack)."""
+    return {stack: templated_charts(rendered[stack]) for stack in STACKS}
+
+
+@pytest.fixture(scope="session")
+def crd_schemas(charts) -> dict[str, Any]:
+    """Per stack, the strict schemas of the CRDs its charts install (and ECK's): tests/crd_schemas.py."""
+    from tests.crd_schemas import stack_schemas
+    from tools.charts import ChartsUnavailableError
+
+    try:
+        return {stack: stack_schemas(charts[stack]) for stack in STACKS}
+    except ChartsUnavailableError as error:
+        missing(str(error))
+
+
+def run_checkov(directory: Path) -> dict[str, Any]:
+    """checkov's JSON report of the Kubernetes manifests under DIRECTORY."""
+    checkov = need_tool("checkov", "runs in its own virtualenv under .venvs/checkov")
+    result = subprocess.run(
+        [checkov, "-d", str(directory), "--framework", "kubernetes", "--skip-download", "-o", "json", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+    )
+    assert result.returncode in (0, 1), result.stderr
+    report = json.loads(result.stdout)
+    return report[0] if isinstance(report, list) else report
+
+
+CHECKOV_PROGRAM, CHECKOV_CHARTS = "program", "charts"
+
+
+@pytest.fixture(scope="session")
+def checkov_reports(rendered, tmp_path_factory) -> dict[str, dict[str, Any]]:
+    """One checkov run per stack over the program's manifests (under `program/`) and the chart objects (under
+    `charts/<release>/`, when the charts are available), so NetworkPolicies are matched to every pod they
+    select. CRDs are left out: no check applies to them and they are most of the bytes."""
+    reports = {}
+    for stack in STACKS:
+        folder = tmp_path_factory.mktemp(f"checkov-{stack}")
+        shutil.copytree(rendered[stack] / "manifests", folder / CHECKOV_PROGRAM)
+        charts = _templated_or_error(rendered[stack])
+        if not isinstance(charts, Exception):
+            charts.write(folder / CHECKOV_CHARTS, skip_kinds={"CustomResourceDefinition"})
+        reports[stack] = run_checkov(folder)
+    return reports
+
+
+def checkov_failures(report: dict[str, Any], part: str) -> list[dict[str, Any]]:
+    """The failed checks of REPORT in files under PART (`program` or `charts`)."""
+    return [f for f in report["results"]["failed_checks"] if f["file_path"].startswith(f"/{part}/")]
 
 
 # --- a local S3/IAM/KMS server ------------------------------------------------------------------

@@ -1,62 +1,57 @@
-"""Validate custom resources against the upstream CRD schemas (`spec.versions[].schema.openAPIV3Schema`).
+"""Validate custom resources against the CRD schemas of the pinned charts (`spec.versions[].schema.openAPIV3Schema`).
 
-The CRD files are data kept outside the repository, in the directory named by `AI_PLATFORM_CRD_DIR`
-(`.ci/run` points it at the team's offline cache when there is one). Validation is strict like `kubectl
-apply` with server-side field validation: an unknown field is an error unless the schema preserves unknown
-fields. CEL rules (`x-kubernetes-validations`) and admission webhooks are not evaluated.
+The CRDs are those the charts install: every release of a stack templated with `--include-crds`
+(tests/conftest.py `charts`), plus the ECK operator chart's, which the log stack will install. Validation
+is strict like `kubectl apply` with server-side field validation: an unknown field is an error unless the
+schema preserves unknown fields. CEL rules (`x-kubernetes-validations`) and admission webhooks are not
+evaluated.
 
-    errors = validate_custom_resource({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", ...})
+    errors = validate_custom_resource({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", ...}, schemas)
 """
 
 from __future__ import annotations
 
 import copy
-import os
+from collections.abc import Iterable
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
-from tests.conftest import missing
+import versions
 
-CRD_DIR_ENV = "AI_PLATFORM_CRD_DIR"
-
-
-def crd_dir() -> Path | None:
-    """The CRD directory named by `$AI_PLATFORM_CRD_DIR`, if set."""
-    configured = os.environ.get(CRD_DIR_ENV)
-    return Path(configured) if configured else None
+Schemas = dict[tuple[str, str], dict[str, Any]]
+"""(apiVersion, kind) -> strict OpenAPI schema."""
+ECK_NAMESPACE = "elastic-system"
 
 
-def require_crd_dir() -> Path:
-    """The CRD directory; fails the test under CI=true when it is missing, skips elsewhere."""
-    directory = crd_dir()
-    if directory is not None and directory.is_dir() and any(directory.glob("*.yaml")):
-        return directory
-    missing(f"no CRD schemas: set {CRD_DIR_ENV} to a directory of the pinned charts' CRD files (found {directory})")
-
-
-@lru_cache(maxsize=4)
-def load_schemas(directory: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    """(apiVersion, kind) -> strict OpenAPI schema, for every served version of every CRD in DIRECTORY."""
-    schemas: dict[tuple[str, str], dict[str, Any]] = {}
-    for path in sorted(directory.glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
-            if not doc or doc.get("kind") != "CustomResourceDefinition":
-                continue
-            spec = doc["spec"]
-            for version in spec["versions"]:
-                if version.get("served", True) and "schema" in version:
-                    key = (f"{spec['group']}/{version['name']}", spec["names"]["kind"])
-                    schemas[key] = _strict(copy.deepcopy(version["schema"]["openAPIV3Schema"]))
+def load_schemas(crds: Iterable[dict[str, Any]]) -> Schemas:
+    """The strict schema of every served version of every CRD in CRDS."""
+    schemas: Schemas = {}
+    for crd in crds:
+        spec = crd["spec"]
+        for version in spec["versions"]:
+            if version.get("served", True) and "schema" in version:
+                key = (f"{spec['group']}/{version['name']}", spec["names"]["kind"])
+                schemas[key] = _strict(copy.deepcopy(version["schema"]["openAPIV3Schema"]))
     return schemas
 
 
-def validate_custom_resource(doc: dict[str, Any], directory: Path | None = None) -> list[str]:
+@lru_cache(maxsize=1)
+def eck_crds() -> tuple[dict[str, Any], ...]:
+    """The ECK operator chart's CRDs (Elasticsearch, Kibana, ...), for the log stack."""
+    from tools.charts import chart_crds
+
+    return tuple(chart_crds(versions.ECK_OPERATOR, ECK_NAMESPACE))
+
+
+def stack_schemas(charts) -> Schemas:
+    """Schemas of the CRDs a stack's charts install (`tools.charts.StackCharts`), and ECK's."""
+    return load_schemas([*charts.crds(), *eck_crds()])
+
+
+def validate_custom_resource(doc: dict[str, Any], schemas: Schemas) -> list[str]:
     """Every schema violation of DOC as `Kind/name: path: message`; an unknown apiVersion/kind is an error."""
-    schemas = load_schemas(directory or require_crd_dir())
     api_version, kind = doc.get("apiVersion"), doc.get("kind")
     name = (doc.get("metadata") or {}).get("name", "?")
     schema = schemas.get((api_version, kind))

@@ -1,14 +1,16 @@
 """Allowed connections of a stack, as network-config-analyzer computes them from the rendered NetworkPolicies.
 
-`python -m tools.connectivity STACK` renders STACK offline, runs the analyzer (`nca`, in its own
-virtualenv `.venvs/nca`) over the rendered Namespaces, NetworkPolicies and workloads, and prints the
-allowed connections as a markdown table (the README's "Network isolation" table).
+`python -m tools.connectivity STACK` renders STACK offline, templates its charts (tools/charts.py), runs the
+analyzer (`nca`, in its own virtualenv `.venvs/nca`) over the rendered Namespaces, NetworkPolicies and
+workloads and the charts' workloads, and prints the allowed connections as a markdown table (the README's
+"Network isolation" table).
 
-The render holds only what the program declares. Pods that controllers create are added as stand-ins
-with the labels those controllers set: CloudNativePG instances (one per instance, at most two), the
-CNPG operator, Prometheus of kube-prometheus-stack, Envoy Gateway's proxies of the rendered Gateway,
-cert-manager's HTTP-01 solver, CoreDNS, and one unlabelled pod in `default` standing for anything else
-that runs in the cluster.
+Pods that operators create at run time are added with the labels those operators set, from the objects
+that ask for them: Prometheus and Alertmanager (from the chart's `Prometheus`/`Alertmanager`), CloudNativePG
+instances (from each `Cluster`, at most two), Envoy Gateway's proxies of the rendered Gateway and
+cert-manager's HTTP-01 solver. CoreDNS and one unlabelled pod in `default`, standing for anything else that
+runs in the cluster, complete the picture. Host-network pods (node-exporter) are left out: NetworkPolicies do
+not apply to them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 import yaml
 
 from settings import STACKS
+from tools.charts import ChartsUnavailableError, StackCharts, template_render
 from tools.mock_runtime import ROOT
 from wiring.isolation import PRIVATE_RANGES as PRIVATE_CIDRS
 
@@ -58,32 +61,17 @@ def load_manifests(render: Path) -> list[dict[str, Any]]:
     return [yaml.safe_load(path.read_text()) for path in sorted((render / "manifests").rglob("*.yaml"))]
 
 
-def stand_ins(manifests: list[dict[str, Any]], render: Path) -> list[dict[str, Any]]:
-    """Namespaces and pods the cluster runs next to the render (labels as their controllers set them)."""
+def stand_ins(
+    manifests: list[dict[str, Any]], chart_objects: list[dict[str, Any]], render: Path
+) -> list[dict[str, Any]]:
+    """Namespaces and pods the cluster runs next to the render and the charts (labels as their controllers set
+    them)."""
     docs = [_namespace(name) for name in ("kube-system", "default")]
     docs.append(_pod("kube-system", "coredns", {"k8s-app": "kube-dns"}, owner=("Deployment", "coredns")))
     docs.append(_pod("default", "any-pod", {}))
-    docs += _namespaces_if_missing(manifests, ("monitoring", "cnpg-system"))
-    docs.append(
-        _pod(
-            "monitoring",
-            "prometheus-kube-prometheus-stack-prometheus-0",
-            {
-                "app.kubernetes.io/name": "prometheus",
-                "app.kubernetes.io/instance": "kube-prometheus-stack-prometheus",
-                "prometheus": "kube-prometheus-stack-prometheus",
-            },
-            owner=("StatefulSet", "prometheus-kube-prometheus-stack-prometheus"),
-        )
-    )
-    docs.append(
-        _pod(
-            "cnpg-system",
-            "cloudnative-pg-6b9d4c7f5-x2x7k",
-            {"app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": "cloudnative-pg"},
-            owner=("Deployment", "cloudnative-pg"),
-        )
-    )
+    for doc in chart_objects:
+        if doc["kind"] in ("Prometheus", "Alertmanager") and doc["apiVersion"].startswith("monitoring.coreos.com/"):
+            docs += _prometheus_operator_pods(doc)
     for doc in manifests:
         if doc["kind"] == "Cluster" and doc["apiVersion"].startswith("postgresql.cnpg.io/"):
             docs += _cnpg_instances(doc)
@@ -100,16 +88,31 @@ def _namespace(name: str) -> dict[str, Any]:
     }
 
 
-def _namespaces_if_missing(manifests: list[dict[str, Any]], names: Iterable[str]) -> list[dict[str, Any]]:
-    declared = {doc["metadata"]["name"] for doc in manifests if doc["kind"] == "Namespace"}
-    return [_namespace(name) for name in names if name not in declared]
-
-
 def _pod(namespace: str, name: str, labels: dict[str, str], owner: tuple[str, str] | None = None) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels}
     if owner is not None:
         metadata["ownerReferences"] = [{"apiVersion": "v1", "kind": owner[0], "name": owner[1], "uid": name}]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": {"containers": [{"name": "c"}]}}
+
+
+def _prometheus_operator_pods(instance: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the Prometheus Operator labels the pods of a Prometheus or Alertmanager with (at most two)."""
+    name, namespace = instance["metadata"]["name"], instance["metadata"]["namespace"]
+    app = instance["kind"].lower()
+    labels = {
+        **((instance["spec"].get("podMetadata") or {}).get("labels") or {}),
+        "app.kubernetes.io/name": app,
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/managed-by": "prometheus-operator",
+        app: name,
+    }
+    if app == "prometheus":
+        labels |= {"operator.prometheus.io/name": name, "operator.prometheus.io/shard": "0"}
+    replicas = min(int(instance["spec"].get("replicas", 1)), 2)
+    return [
+        _pod(namespace, f"{app}-{name}-{index}", labels, owner=("StatefulSet", f"{app}-{name}"))
+        for index in range(replicas)
+    ]
 
 
 def _cnpg_instances(cluster: dict[str, Any]) -> list[dict[str, Any]]:
@@ -161,11 +164,13 @@ def _gateway_pods(gateway: dict[str, Any], proxy_namespace: str) -> list[dict[st
     return [proxy, solver]
 
 
-def analyzer_input(render: Path) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """The rendered Namespaces, NetworkPolicies and workloads plus the stand-ins, and the analyzer's
-    pod names (`namespace/pod`) mapped to the workloads shown in the table."""
+def analyzer_input(render: Path, chart_objects: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The rendered Namespaces, NetworkPolicies and workloads, the charts' NetworkPolicies and workloads (but
+    host-network ones), the pods operators add, and the analyzer's pod names (`namespace/pod`) mapped to the
+    workloads shown in the table."""
     manifests = load_manifests(render)
-    docs = [doc for doc in manifests if doc["kind"] in INPUT_KINDS] + stand_ins(manifests, render)
+    docs = [doc for doc in manifests + chart_objects if doc["kind"] in INPUT_KINDS and not _host_network(doc)]
+    docs += stand_ins(manifests, chart_objects, render)
     names: dict[str, str] = {}
     for doc in docs:
         meta = doc["metadata"]
@@ -178,6 +183,13 @@ def analyzer_input(render: Path) -> tuple[list[dict[str, Any]], dict[str, str]]:
             for index in (1, 2):
                 names[f"{meta['namespace']}/{meta['name']}-{index}"] = f"{meta['namespace']}/{shown}"
     return docs, names
+
+
+def _host_network(doc: dict[str, Any]) -> bool:
+    if doc["kind"] not in WORKLOAD_KINDS:
+        return False
+    template = doc["spec"]["jobTemplate"]["spec"]["template"] if doc["kind"] == "CronJob" else doc["spec"]["template"]
+    return bool(template["spec"].get("hostNetwork"))
 
 
 def write_analyzer_input(docs: list[dict[str, Any]], folder: Path) -> None:
@@ -197,9 +209,11 @@ def find_nca() -> str | None:
     return str(candidate) if candidate.exists() else shutil.which("nca")
 
 
-def analyze(render: Path, nca: str) -> list[Connection]:
-    """Every allowed connection between the render's workloads (and stand-ins) and IP ranges."""
-    docs, names = analyzer_input(render)
+def analyze(render: Path, nca: str, charts: StackCharts | None = None) -> list[Connection]:
+    """Every allowed connection between the workloads of the render and its charts (templated now unless
+    CHARTS is given), the pods operators add, and IP ranges."""
+    charts = charts or template_render(render)
+    docs, names = analyzer_input(render, [doc for _, doc in charts.all()])
     with tempfile.TemporaryDirectory(prefix="nca-") as tmp:
         write_analyzer_input(docs, Path(tmp))
         result = subprocess.run(
@@ -219,24 +233,30 @@ def analyze(render: Path, nca: str) -> list[Connection]:
 
 
 def parse(output: str, names: dict[str, str]) -> list[Connection]:
-    """Analyzer lines (`a => b : conn`) per workload; the IP ranges of one source and port set in one row."""
-    pods: set[tuple[str, str, str]] = set()
-    addresses: dict[tuple[str, str, str], list[str]] = {}
+    """Analyzer lines (`a => b : conn`) per workload, one row per pair; the IP ranges of one source and port set in
+    one row."""
+    pods: dict[tuple[str, str], set[PortItem]] = {}
+    addresses: dict[tuple[str, str, str], set[PortItem]] = {}
     for line in output.splitlines():
         match = _LINE.match(line.strip())
         if not match:
             continue
         source, destination = match["source"], match["destination"]
-        ports = _ports(match["connections"])
+        items = _port_items(match["connections"])
         if _is_pod(source) and _is_pod(destination):
-            pods.add((names[source], names[destination], ports))
+            pods.setdefault((names[source], names[destination]), set()).update(items)
         elif _is_pod(source):
-            addresses.setdefault(("to", names[source], ports), []).append(destination)
+            addresses.setdefault(("to", names[source], destination), set()).update(items)
         else:
-            addresses.setdefault(("from", names[destination], ports), []).append(source)
-    connections = [Connection(*row) for row in pods]
-    for (direction, pod, ports), ranges in addresses.items():
-        shown = describe_addresses(ranges)
+            addresses.setdefault(("from", names[destination], source), set()).update(items)
+    connections = [
+        Connection(source, destination, describe_ports(items)) for (source, destination), items in pods.items()
+    ]
+    ranges: dict[tuple[str, str, str], list[str]] = {}
+    for (direction, pod, address), items in addresses.items():
+        ranges.setdefault((direction, pod, describe_ports(items)), []).append(address)
+    for (direction, pod, ports), found in ranges.items():
+        shown = describe_addresses(found)
         connections.append(Connection(pod, shown, ports) if direction == "to" else Connection(shown, pod, ports))
     return sorted(set(connections))
 
@@ -245,14 +265,49 @@ def _is_pod(endpoint: str) -> bool:
     return "/" in endpoint
 
 
-def _ports(text: str) -> str:
-    """`{protocols:TCP,dst_ports:5432,8000}` -> `TCP 5432, 8000`; `All connections` -> `all`."""
+PortItem = tuple[str, str]
+"""(protocol, port); ("all", "all") for every connection."""
+ALL = ("all", "all")
+
+
+def _port_items(text: str) -> set[PortItem]:
+    """`{protocols:TCP, UDP,dst_ports:53,9153}` -> {(TCP, 53), (TCP, 9153), (UDP, 53), (UDP, 9153)}."""
     if text.strip() == "All connections":
-        return "all"
+        return {ALL}
     found = dict(re.findall(r"(protocols|dst_ports):(.+?)(?=,\s*(?:protocols|dst_ports):|\}|$)", text.strip()))
-    protocols = ", ".join(p.strip() for p in found.get("protocols", "all protocols").split(","))
-    ports = ", ".join(p.strip() for p in found.get("dst_ports", "all ports").split(","))
-    return f"{protocols} {ports}"
+    protocols = [p.strip() for p in found.get("protocols", "all protocols").split(",")]
+    ports = [p.strip() for p in found.get("dst_ports", "all ports").split(",")]
+    return {(protocol, port) for protocol in protocols for port in ports}
+
+
+def describe_ports(items: Iterable[PortItem]) -> str:
+    """`TCP 5432, 8000`, `TCP, UDP 53`, `TCP 9153; TCP, UDP 53`-like text of ITEMS, or `all`."""
+    items = set(items)
+    if ALL in items:
+        return "all"
+    by_protocol: dict[str, list[str]] = {}
+    for protocol, port in items:
+        by_protocol.setdefault(protocol, []).append(port)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for protocol, ports in sorted(by_protocol.items()):
+        groups.setdefault(tuple(sorted(ports, key=_port_order)), []).append(protocol)
+    return "; ".join(f"{', '.join(protocols)} {', '.join(ports)}" for ports, protocols in groups.items())
+
+
+def port_items(text: str) -> set[PortItem]:
+    """The inverse of `describe_ports`."""
+    if text == "all":
+        return {ALL}
+    items = set()
+    for group in text.split("; "):
+        match = re.match(r"^((?:[A-Z]+, )*[A-Z]+) (.+)$", group)
+        assert match, group
+        items |= {(p, port) for p in match[1].split(", ") for port in match[2].split(", ")}
+    return items
+
+
+def _port_order(port: str) -> tuple[int, str]:
+    return (int(port.split("-")[0]), port) if port[0].isdigit() else (1 << 20, port)
 
 
 # --- what the table shows ----------------------------------------------------------------------------
@@ -321,17 +376,27 @@ def governed(connections: Iterable[Connection], policed: set[str]) -> list[Conne
     return [c for c in connections if inside(c.source) or inside(c.destination)]
 
 
+DNS_QUERIES = {("TCP", "53"), ("UDP", "53")}
+
+
 def markdown_table(connections: Iterable[Connection], policed: set[str]) -> str:
-    """One row per allowed connection; DNS, which every policed pod has, is one row."""
+    """One row per allowed connection; DNS queries, which every policed pod may send, are one row."""
     rows = governed(connections, policed)
-    dns = [c for c in rows if c.destination == DNS]
     sources = {c.source for c in rows if _is_pod(c.source) and c.source.split("/")[0] in policed}
+    resolving = {c.source for c in rows if c.destination == DNS and port_items(c.ports) >= DNS_QUERIES}
     lines = ["| From | To | Ports |", "| --- | --- | --- |"]
-    if dns and {c.source for c in dns} == sources and len({c.ports for c in dns}) == 1:
-        lines.append(f"| every pod in {', '.join(sorted(policed))} | {DNS} | {dns[0].ports} |")
-        rows = [c for c in rows if c not in dns]
-    lines += [f"| {c.source} | {c.destination} | {c.ports} |" for c in rows]
+    if resolving and resolving == sources:
+        lines.append(f"| every pod in {', '.join(sorted(policed))} | {DNS} | {describe_ports(DNS_QUERIES)} |")
+        rows = [_without_dns_queries(c) for c in rows]
+    lines += [f"| {c.source} | {c.destination} | {c.ports} |" for c in rows if c.ports]
     return "\n".join(lines) + "\n"
+
+
+def _without_dns_queries(connection: Connection) -> Connection:
+    if connection.destination != DNS:
+        return connection
+    rest = port_items(connection.ports) - DNS_QUERIES
+    return Connection(connection.source, connection.destination, describe_ports(rest) if rest else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -345,7 +410,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="render-") as tmp:
         render = args.render or _render(args.stack, Path(tmp))
-        print(markdown_table(analyze(render, nca), policed_namespaces(render)), end="")
+        try:
+            connections = analyze(render, nca)
+        except ChartsUnavailableError as error:
+            print(error, file=sys.stderr)
+            return 2
+        print(markdown_table(connections, policed_namespaces(render)), end="")
     return 0
 
 

@@ -14,19 +14,17 @@ import pulumi
 from components.app_secret import AppSecret, AppSecretArgs
 from components.backup_bucket import AccessGrant, BackupBucket, BackupBucketArgs, ObjectLock, backup_prefix
 from components.postgres_cluster import (
-    AWS_CLI_IMAGE,
-    POSTGRES_IMAGE,
-    TOOLS_IMAGE,
     BaseBackups,
     LogicalDumps,
     PostgresCluster,
     PostgresClusterArgs,
     backup_service_accounts,
 )
-from components.redis_cache import EXPORTER_IMAGE, REDIS_IMAGE, RedisCache, RedisCacheArgs
+from components.redis_cache import RedisCache, RedisCacheArgs
 from providers import Providers
 from services.conventions import CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
 from settings import CacheSettings, DatabaseSettings, Settings
+from versions import AWS_CLI_IMAGE, POSTGRES_IMAGE, POSTGRES_TOOLS_IMAGE, REDIS_EXPORTER_IMAGE, REDIS_IMAGE
 from wiring.context import ServiceContext
 
 BACKUPS_OWNER = "backups"
@@ -134,7 +132,7 @@ def _deploy_database(ctx: ServiceContext, database: DatabaseSettings, bucket: Ba
                 writer_role_arn=bucket.role_arns[_role(settings, name, "dump")],
                 reader_role_arn=bucket.role_arns[_role(settings, name, "restore-check")],
                 schemas=spec.schemas,
-                tools_image=pin(TOOLS_IMAGE),
+                tools_image=pin(POSTGRES_TOOLS_IMAGE),
                 aws_cli_image=pin(AWS_CLI_IMAGE),
             ),
             instances=database.instances,
@@ -198,7 +196,7 @@ def _deploy_cache(ctx: ServiceContext, cache: CacheSettings) -> RedisCache:
             url_secret_name=CACHE_URL.secret,
             url_secret_key=CACHE_URL.key,
             image=pin(REDIS_IMAGE),
-            exporter_image=pin(EXPORTER_IMAGE),
+            exporter_image=pin(REDIS_EXPORTER_IMAGE),
             part_of=ctx.name,
             protect=ctx.settings.protect_data,
         ),

@@ -20,19 +20,20 @@ import pulumi
 
 from components import kube
 from components.app_deployment import AppDeployment, AppDeploymentArgs
-from components.blue_green import CURL_IMAGE, BlueGreen, BlueGreenArgs, SmokeTest
+from components.blue_green import BlueGreen, BlueGreenArgs, SmokeTest
 from components.canary import TRACK_LABEL, Canary, CanaryArgs, GatewayListener
 from components.dns_records import DnsRecords, DnsRecordsArgs
 from components.kube import Resources
 from components.monitoring_stack import MonitoringStack
 from components.public_route import AcmeIssuer, Backend, PublicHost, PublicRoute, PublicRouteArgs, listener_name
 from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
+from services.conventions import GATEWAY_NAME
 from services.spec import AppSpec
 from settings import AppSettings, BlueGreenSettings, CanarySettings, Settings
-from wiring.addons import GATEWAY_CONTROLLER, GATEWAY_NAMESPACE
+from versions import CURL_IMAGE
+from wiring.addons import GATEWAY_CONTROLLER, GATEWAY_NAMESPACE, envoy_proxies
 from wiring.context import PlatformContext, ServiceContext
 
-GATEWAY_NAME = "public"
 # Host names the manuals give (S3-03); every other public app is served at `<app>.<domain>`.
 HOST_LABELS = {"cad-ml-platform": "api"}
 # Only cert-manager's HTTP-01 solver pods run in the Gateway's namespace.
@@ -43,6 +44,7 @@ GATEWAY_QUOTA = Quota(requests_cpu="500m", requests_memory="512Mi", limits_cpu="
 class DeliveredApp:
     """An app as deployed by its delivery strategy."""
 
+    spec: AppSpec
     component: AppDeployment | BlueGreen | Canary
     namespace: pulumi.Input[str]
     """The app's namespace (the Namespace's name output)."""
@@ -74,7 +76,7 @@ def deploy_app(ctx: ServiceContext, app: AppSettings) -> DeliveredApp:
         case _:
             args = app_args(ctx, app)
             component, namespace = AppDeployment(name, args, opts), args.namespace
-    return DeliveredApp(component, namespace, component.url, outputs)
+    return DeliveredApp(app.spec, component, namespace, component.url, outputs)
 
 
 def app_args(ctx: ServiceContext, app: AppSettings) -> AppDeploymentArgs:
@@ -193,7 +195,7 @@ def deploy_routes(platform: PlatformContext, apps: Mapping[str, DeliveredApp]) -
             # With our Envoy Gateway we know its class and where its proxies run; otherwise the cluster team's.
             gateway_class_controller=GATEWAY_CONTROLLER if ours else None,
             proxy_namespace=GATEWAY_NAMESPACE if ours else None,
-            proxy_pod_labels=_envoy_proxy_labels(gateway.namespace),
+            proxy_pod_labels=envoy_proxies(GATEWAY_NAME, gateway.namespace).labels,
             namespaces=namespaces,
             part_of="ai-platform",
         ),
@@ -230,11 +232,3 @@ def _app_host(settings: Settings, app: AppSettings) -> PublicHost:
     return PublicHost(
         host, spec.namespace, (Backend(spec.name, spec.namespace, spec.port, pod_labels={"app": spec.name}),)
     )
-
-
-def _envoy_proxy_labels(gateway_namespace: str) -> dict[str, str]:
-    """Labels Envoy Gateway puts on the proxy pods of our Gateway."""
-    return {
-        "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
-        "gateway.envoyproxy.io/owning-gateway-namespace": gateway_namespace,
-    }

@@ -17,42 +17,69 @@ Platform (S4-04): V1 and V3 share V2's database, so their pods reach the databas
 nothing else of `platform-v2-stable`; V2's pods reach no V1 or V3 pod (their egress allow-list is the
 manual's `v2-isolation` policy). At the database level V1 and V3 connect as their own roles, which own
 only their schema (DatabaseSpec.reader_roles), never as V2's schema owner.
-"""
+
+The add-ons' namespaces (`addon_flows`; PlatformAddons and MonitoringStack write the policies before their
+releases) deny all traffic by default too, and allow:
+- every operator and controller, Grafana's sidecars and the charts' hook Jobs: the Kubernetes API;
+- the API server (from the cluster's network) to the webhooks: cert-manager, CloudNativePG, the Prometheus
+  Operator, Envoy Gateway;
+- Prometheus: its own components, the operators' metrics, kube-state-metrics, CoreDNS, and on the cluster's
+  hosts the kubelet, node-exporter (host network) and the API server's endpoints; Prometheus to
+  Alertmanager, Grafana to Prometheus and Alertmanager;
+- Alertmanager: HTTPS out to PagerDuty, Slack and the webhook, and the SMTP relay's port;
+- cert-manager's controller: HTTPS out to the ACME server and HTTP to the hosts it self-checks (HTTP-01);
+- the CloudNativePG operator to the Barman Cloud plugin;
+- load-balancer clients to the Envoy proxies; the proxies to Envoy Gateway (xDS) and to the public
+  backends: the apps, cert-manager's HTTP-01 solvers, Prometheus and Grafana.
+
+The add-ons' side of the services' own flows (Prometheus scraping an app, the CloudNativePG operator reaching
+a database, the Envoy proxies reaching a public app) is written after the services exist, from what their
+components publish, in policies of its own (`deploy_addon_sides`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import pulumi
 
 from components.cluster_viewer import ClusterViewer, ClusterViewerArgs
 from components.namespace_rbac import NamespaceRbac, NamespaceRbacArgs
-from components.network_policies import Flow, Network, NetworkPolicies, NetworkPoliciesArgs, Pods
+from components.network_policies import KUBE_DNS, Flow, Network, NetworkPolicies, NetworkPoliciesArgs, Pods
 from components.postgres_cluster import PostgresCluster
+from components.public_route import ACME_SOLVER_LABELS, ACME_SOLVER_PORT
 from components.redis_cache import RedisCache
-from services.conventions import MONITORING_NAMESPACE
+from services.conventions import GATEWAY_NAME
 from settings import NetworkPolicyConfig, Settings
-from wiring.addons import CNPG_NAMESPACE
-from wiring.context import ServiceContext
+from wiring import addons
+from wiring.context import PlatformContext, ServiceContext
 from wiring.data import Stores
 from wiring.delivery import DeliveredApp
 
 HTTPS = 443
 
-# Pods the program does not declare itself, by the labels their controllers set.
-PROMETHEUS = Pods("prometheus", MONITORING_NAMESPACE, {"app.kubernetes.io/name": "prometheus"})
-CNPG_OPERATOR = Pods("cnpg-operator", CNPG_NAMESPACE, {"app.kubernetes.io/name": "cloudnative-pg"})
-
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10")
 """Private, link-local (instance metadata) and carrier-grade NAT ranges: never reached through the internet rule."""
 INTERNET = Network("internet", ("0.0.0.0/0",), PRIVATE_RANGES)
+CLUSTER_HOSTS = Network("cluster-hosts", tuple(cidr for cidr in PRIVATE_RANGES if cidr != "169.254.0.0/16"))
+"""The cluster's VPC: nodes (kubelet, host-network pods) and the control plane's network interfaces, from which
+the API server calls webhooks. Any private address: the VPC's ranges are the cluster team's."""
+ANYWHERE = Network("anywhere", ("0.0.0.0/0",))
+"""Clients of the public load balancer (it keeps their addresses)."""
+HTTP = 80
+
+# The add-on pods that reach into the services' namespaces; their egress to the services is a policy of its own,
+# written once the services exist (`deploy_addon_sides`), beside the add-on's own policies.
+SCRAPER = replace(addons.PROMETHEUS, egress_policy_name="prometheus-to-services")
+DATABASE_OPERATOR = replace(addons.CNPG_OPERATOR, egress_policy_name="cloudnative-pg-to-databases")
 
 # S4-04: the manual names V2's isolation policy; it is the allow-list of where V2's API pods may connect.
 EGRESS_POLICY_NAMES = {"platform-v2-api": "v2-isolation"}
 
 
-def deploy_service_isolation(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores: Stores) -> None:
-    """NetworkPolicies and Roles in each of the service's namespaces."""
+def deploy_service_isolation(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores: Stores) -> list[Flow]:
+    """NetworkPolicies and Roles in each of the service's namespaces; returns the service's flows (the add-ons'
+    side of them is written once every service exists)."""
     flows = service_flows(ctx, apps, stores)
     rbac = ctx.settings.rbac
     for name, namespace in ctx.namespaces.items():
@@ -64,6 +91,7 @@ def deploy_service_isolation(ctx: ServiceContext, apps: Mapping[str, DeliveredAp
             NamespaceRbacArgs(namespace_ref, rbac.operators_group, rbac.deployers_group, labels=ctx.labels),
             opts,
         )
+    return flows
 
 
 def deploy_cluster_access(settings: Settings, opts: pulumi.ResourceOptions) -> ClusterViewer:
@@ -90,7 +118,7 @@ def service_flows(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores:
     for name, app in service.apps.items():
         component = apps[name].component
         pods = Pods(name, app.spec.namespace, component.selector, EGRESS_POLICY_NAMES.get(name))
-        flows.append(Flow(PROMETHEUS, pods, (component.metrics_port,)))
+        flows.append(Flow(SCRAPER, pods, (component.metrics_port,)))
         if app.spec.uses_database and database is not None and stores.database is not None:
             flows.append(Flow(pods, database, (stores.database.port,)))
         if app.spec.uses_cache and cache is not None and stores.cache is not None:
@@ -100,7 +128,7 @@ def service_flows(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores:
     if database is not None and stores.database is not None:
         flows += _database_flows(stores.database, database, ctx.settings.network_policy)
     if cache is not None and stores.cache is not None:
-        flows += [Flow(cache, cache, (stores.cache.port,)), Flow(PROMETHEUS, cache, (stores.cache.metrics_port,))]
+        flows += [Flow(cache, cache, (stores.cache.port,)), Flow(SCRAPER, cache, (stores.cache.metrics_port,))]
     return flows
 
 
@@ -120,9 +148,9 @@ def _database_flows(database: PostgresCluster, pods: Pods, network: NetworkPolic
     aws = Network("aws-apis", tuple(network.aws_endpoint_cidrs)) if network.aws_endpoint_cidrs else INTERNET
     api_server = Network("kubernetes-api", tuple(network.api_server_cidrs))
     flows = [
-        Flow(CNPG_OPERATOR, pods, (database.status_port, database.port)),
+        Flow(DATABASE_OPERATOR, pods, (database.status_port, database.port)),
         Flow(pods, pods, (database.port, database.status_port)),
-        Flow(PROMETHEUS, pods, (database.metrics_port,)),
+        Flow(SCRAPER, pods, (database.metrics_port,)),
         Flow(pods, api_server, (network.api_server_port,)),
         Flow(pods, aws, (HTTPS,)),
     ]
@@ -132,4 +160,131 @@ def _database_flows(database: PostgresCluster, pods: Pods, network: NetworkPolic
         if job == database.dump_cronjob_name:
             flows.append(Flow(jobs, pods, (database.port,)))
         flows.append(Flow(jobs, aws, (HTTPS,)))
+    return flows
+
+
+def deploy_addon_sides(
+    platform: PlatformContext, flows: Sequence[Flow], namespaces: Mapping[str, pulumi.Input[str]]
+) -> None:
+    """The add-ons' side of the services' FLOWS, in each add-on namespace this program owns (NAMESPACES: name ->
+    its Namespace's name output)."""
+    for namespace, ref in sorted(namespaces.items()):
+        NetworkPolicies(
+            f"{namespace}-service-flows",
+            NetworkPoliciesArgs(namespace, flows, ref, {"app.kubernetes.io/part-of": "ai-platform"}),
+            platform.kubernetes,
+        )
+
+
+def public_backend_flows(settings: Settings, apps: Mapping[str, DeliveredApp]) -> list[Flow]:
+    """The Gateway's proxies to every public app, on its port (the app's side is PublicRoute's)."""
+    proxies = replace(
+        addons.envoy_proxies(GATEWAY_NAME, settings.gateway.namespace), egress_policy_name="envoy-to-apps"
+    )
+    return [
+        Flow(proxies, Pods(name, app.spec.namespace, app.component.selector), (app.component.port,))
+        for name, app in sorted(apps.items())
+        if app.spec.public
+    ]
+
+
+def addon_flows(settings: Settings) -> list[Flow]:
+    """Connections of the add-ons this program installs (X-07, X-10, X-16)."""
+    network = settings.network_policy
+    api = (Network("kubernetes-api", tuple(network.api_server_cidrs)), (network.api_server_port,))
+    switches = settings.addons
+    flows = []
+    if switches.monitoring:
+        flows += _monitoring_flows(settings, api)
+    if switches.cert_manager:
+        flows += _cert_manager_flows(api)
+    if switches.cloudnative_pg:
+        flows += _cnpg_flows(api, with_barman=switches.barman_cloud)
+    if switches.gateway:
+        flows += _gateway_flows(settings, api)
+    return flows
+
+
+API = tuple[Network, tuple[int, ...]]
+"""The Kubernetes API server's addresses and port."""
+
+
+def _to_api(api: API, *pods: Pods) -> list[Flow]:
+    return [Flow(group, api[0], api[1]) for group in pods]
+
+
+def _monitoring_flows(settings: Settings, api: API) -> list[Flow]:
+    flows = [
+        *_to_api(
+            api,
+            addons.PROMETHEUS,
+            addons.PROMETHEUS_OPERATOR,
+            addons.PROMETHEUS_OPERATOR_JOBS,
+            addons.GRAFANA,
+            addons.KUBE_STATE_METRICS,
+        ),
+        Flow(CLUSTER_HOSTS, addons.PROMETHEUS_OPERATOR, (addons.PROMETHEUS_OPERATOR_PORT,)),  # admission webhook
+        # Scrapes: the stack itself, then what runs beside it.
+        Flow(addons.PROMETHEUS, addons.PROMETHEUS, (addons.PROMETHEUS_PORT, addons.CONFIG_RELOADER_PORT)),
+        Flow(addons.PROMETHEUS, addons.ALERTMANAGER, (addons.ALERTMANAGER_PORT, addons.CONFIG_RELOADER_PORT)),
+        Flow(addons.PROMETHEUS, addons.PROMETHEUS_OPERATOR, (addons.PROMETHEUS_OPERATOR_PORT,)),
+        Flow(addons.PROMETHEUS, addons.GRAFANA, (addons.GRAFANA_PORT,)),
+        Flow(addons.PROMETHEUS, addons.KUBE_STATE_METRICS, (addons.KUBE_STATE_METRICS_PORT,)),
+        Flow(addons.PROMETHEUS, KUBE_DNS, (addons.COREDNS_METRICS_PORT,)),
+        Flow(addons.PROMETHEUS, CLUSTER_HOSTS, (HTTPS, addons.NODE_EXPORTER_PORT, addons.KUBELET_PORT)),
+        Flow(addons.GRAFANA, addons.PROMETHEUS, (addons.PROMETHEUS_PORT,)),
+        Flow(addons.GRAFANA, addons.ALERTMANAGER, (addons.ALERTMANAGER_PORT,)),
+    ]
+    if settings.addons.cert_manager:
+        metrics = (addons.CERT_MANAGER_METRICS_PORT,)
+        scraped = (addons.CERT_MANAGER_CONTROLLER, addons.CERT_MANAGER_CAINJECTOR, addons.CERT_MANAGER_WEBHOOK)
+        flows += [Flow(addons.PROMETHEUS, pods, metrics) for pods in scraped]
+    if settings.addons.cloudnative_pg:
+        flows.append(Flow(addons.PROMETHEUS, addons.CNPG_OPERATOR, (addons.CNPG_METRICS_PORT,)))
+    # Receivers: PagerDuty, Slack and the webhook over HTTPS; e-mail through the SMTP relay.
+    if settings.monitoring is not None:
+        smtp_port = int(settings.monitoring.alerting.smtp_smarthost.rpartition(":")[2])
+        flows.append(Flow(addons.ALERTMANAGER, INTERNET, tuple(sorted({HTTPS, smtp_port}))))
+    if settings.monitoring is not None and settings.monitoring.config.alertmanager_replicas > 1:
+        peers = (addons.ALERTMANAGER_CLUSTER_PORT,)
+        flows += [Flow(addons.ALERTMANAGER, addons.ALERTMANAGER, peers, protocol) for protocol in ("TCP", "UDP")]
+    return flows
+
+
+def _cert_manager_flows(api: API) -> list[Flow]:
+    return [
+        *_to_api(api, addons.CERT_MANAGER_PODS),
+        Flow(CLUSTER_HOSTS, addons.CERT_MANAGER_WEBHOOK, (addons.CERT_MANAGER_WEBHOOK_PORT,)),
+        # ACME orders over HTTPS; the HTTP-01 self-check fetches the challenge from the public host.
+        Flow(addons.CERT_MANAGER_CONTROLLER, INTERNET, (HTTP, HTTPS)),
+    ]
+
+
+def _cnpg_flows(api: API, with_barman: bool) -> list[Flow]:
+    flows = [
+        *_to_api(api, addons.CNPG_OPERATOR),
+        Flow(CLUSTER_HOSTS, addons.CNPG_OPERATOR, (addons.CNPG_WEBHOOK_PORT,)),
+    ]
+    if with_barman:
+        flows += [
+            *_to_api(api, addons.BARMAN_CLOUD_PLUGIN),
+            Flow(addons.CNPG_OPERATOR, addons.BARMAN_CLOUD_PLUGIN, (addons.BARMAN_CLOUD_PORT,)),
+        ]
+    return flows
+
+
+def _gateway_flows(settings: Settings, api: API) -> list[Flow]:
+    proxies = addons.envoy_proxies(GATEWAY_NAME, settings.gateway.namespace)
+    flows = [
+        *_to_api(api, addons.ENVOY_GATEWAY_CONTROLLER, addons.ENVOY_GATEWAY_CERTGEN),
+        Flow(CLUSTER_HOSTS, addons.ENVOY_GATEWAY_CONTROLLER, (addons.ENVOY_GATEWAY_WEBHOOK_PORT,)),
+        Flow(proxies, addons.ENVOY_GATEWAY_CONTROLLER, (addons.ENVOY_GATEWAY_XDS_PORT,)),
+        Flow(ANYWHERE, proxies, addons.ENVOY_PROXY_PORTS),
+        Flow(proxies, Pods("acme-http01-solver", settings.gateway.namespace, ACME_SOLVER_LABELS), (ACME_SOLVER_PORT,)),
+    ]
+    if settings.addons.monitoring:
+        flows += [
+            Flow(proxies, addons.PROMETHEUS, (addons.PROMETHEUS_PORT,)),
+            Flow(proxies, addons.GRAFANA, (addons.GRAFANA_PORT,)),
+        ]
     return flows

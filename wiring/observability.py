@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 
 from components.alert_rules import AlertRules, AlertRulesArgs
@@ -14,14 +16,20 @@ from components.monitoring_stack import (
     MonitoringStackArgs,
     ReceiverCredentials,
 )
+from components.network_policies import Flow
 from services import CATALOG
 from services.conventions import MONITORING_NAMESPACE
 from settings import Settings
 from wiring.context import ServiceContext
 
 
-def deploy_monitoring_stack(settings: Settings, opts: pulumi.ResourceOptions) -> MonitoringStack | None:
-    """kube-prometheus-stack with severity routing (X-10, X-11); None when the cluster team runs it."""
+def deploy_monitoring_stack(
+    settings: Settings, flows: Sequence[Flow], opts: pulumi.ResourceOptions
+) -> MonitoringStack | None:
+    """kube-prometheus-stack with severity routing (X-10, X-11); None when the cluster team runs it.
+
+    FLOWS: the platform's connections; its namespaces allow those that start or end there (X-07).
+    """
     if settings.monitoring is None:
         return None
     alerting, monitoring = settings.monitoring.alerting, settings.monitoring.config
@@ -45,6 +53,7 @@ def deploy_monitoring_stack(settings: Settings, opts: pulumi.ResourceOptions) ->
                 webhook_token=credentials.get("webhook"),
             ),
             namespace=MONITORING_NAMESPACE,
+            flows=flows,
             retention=monitoring.retention,
             retention_size=monitoring.retention_size,
             storage_class=monitoring.storage_class,

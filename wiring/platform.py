@@ -17,7 +17,7 @@ from wiring.addons import ADDONS
 from wiring.context import PlatformContext
 from wiring.data import deploy_backups
 from wiring.delivery import deploy_routes
-from wiring.isolation import deploy_cluster_access
+from wiring.isolation import addon_flows, deploy_addon_sides, deploy_cluster_access, public_backend_flows
 from wiring.observability import deploy_monitoring_stack
 from wiring.service import DeployedService, deploy_service
 
@@ -25,10 +25,13 @@ from wiring.service import DeployedService, deploy_service
 def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
     """Declare the add-ons, the backup bucket and every enabled service; returns the stack outputs."""
     kubernetes = pulumi.ResourceOptions(provider=providers.kubernetes)
-    monitoring = deploy_monitoring_stack(settings, kubernetes)
+    flows = addon_flows(settings)
+    monitoring = deploy_monitoring_stack(settings, flows, kubernetes)
     addons = PlatformAddons(
         "addons",
-        PlatformAddonsArgs([addon for switch, addon in ADDONS.items() if getattr(settings.addons, switch)]),
+        PlatformAddonsArgs(
+            [addon for switch, addon in ADDONS.items() if getattr(settings.addons, switch)], flows=flows
+        ),
         # The operators' charts declare ServiceMonitors/PodMonitors: the Prometheus Operator's CRDs come first.
         pulumi.ResourceOptions.merge(
             kubernetes, pulumi.ResourceOptions(depends_on=[monitoring.release] if monitoring else None)
@@ -44,7 +47,12 @@ def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
         bucket=deploy_backups(settings, providers) if _any_database(settings) else None,
     )
     services = {service.spec.name: deploy_service(platform, service) for service in settings.enabled_services}
-    routes = deploy_routes(platform, {name: app for s in services.values() for name, app in s.apps.items()})
+    apps = {name: app for service in services.values() for name, app in service.apps.items()}
+    routes = deploy_routes(platform, apps)
+    owned = {name: ns.metadata.name for name, ns in addons.namespaces.items()}
+    owned |= {name: ns.metadata.name for name, ns in (monitoring.namespaces if monitoring else {}).items()}
+    service_flows = [flow for service in services.values() for flow in service.flows]
+    deploy_addon_sides(platform, [*service_flows, *public_backend_flows(settings, apps)], owned)
     return _outputs(platform, services, routes)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.app_secret import AppSecret, AppSecretArgs
+from components.network_policies import Flow
 from components.service_group import ServiceGroup, ServiceGroupArgs
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 from settings import ServiceSettings
@@ -22,6 +23,8 @@ class DeployedService:
     """A service as deployed: its apps (for the public routes) and its stack outputs."""
 
     apps: dict[str, DeliveredApp]
+    flows: list[Flow]
+    """Every connection the service's pods open or accept."""
     outputs: dict[str, Any]
     """Namespaces, apps and stores: names and hosts, never secret values."""
 
@@ -34,13 +37,13 @@ def deploy_service(platform: PlatformContext, service: ServiceSettings) -> Deplo
     deploy_service_observability(ctx)
     stores = deploy_stores(ctx)
     apps = {name: deploy_app(ctx, app) for name, app in service.apps.items()}
-    deploy_service_isolation(ctx, apps, stores)
+    flows = deploy_service_isolation(ctx, apps, stores)
     outputs = {
         "namespaces": list(service.spec.namespaces),
         "apps": {name: _app_outputs(app) for name, app in apps.items()},
         **stores.outputs,
     }
-    return DeployedService(apps, outputs)
+    return DeployedService(apps, flows, outputs)
 
 
 def _namespaces(platform: PlatformContext, service: ServiceSettings, group: ServiceGroup) -> dict[str, TenantNamespace]:

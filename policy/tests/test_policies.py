@@ -154,14 +154,14 @@ def namespace(name: str, **levels: str) -> dict[str, Any]:
 
 def test_a_namespace_with_all_three_levels_passes():
     restricted = namespace("team", enforce="restricted", audit="restricted", warn="restricted")
-    privileged = namespace("monitoring", enforce="privileged", audit="restricted", warn="restricted")
+    privileged = namespace("node-exporter", enforce="privileged", audit="restricted", warn="restricted")
     assert violations("namespaces-pod-security-labels", restricted, privileged) == []
 
 
 def test_a_namespace_without_labels_or_privileged_elsewhere_fails():
     assert "enforce is None" in messages("namespaces-pod-security-labels", namespace("team", audit="restricted"))
     loose = namespace("team", enforce="privileged", audit="restricted", warn="restricted")
-    assert "only ['monitoring'] may" in messages("namespaces-pod-security-labels", loose)
+    assert "only ['node-exporter'] may" in messages("namespaces-pod-security-labels", loose)
 
 
 # --- s3-buckets-encrypted-versioned-private -------------------------------------------------------------

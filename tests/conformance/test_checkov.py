@@ -1,35 +1,20 @@
-"""checkov over every rendered manifest: zero failures; every suppression is on the object, with a reason."""
+"""checkov over every rendered manifest: zero failures; every suppression is on the object, with a reason.
+
+The run is shared with the chart objects (tests/conformance/test_charts.py): one checkov call per stack.
+"""
 
 from __future__ import annotations
-
-import json
-import os
-import subprocess
 
 import pytest
 import yaml
 
-from tests.conftest import STACKS, need_tool, rendered_documents
-
-
-def _checkov(directory) -> dict:
-    checkov = need_tool("checkov", "runs in its own virtualenv under .venvs/checkov")
-    result = subprocess.run(
-        [checkov, "-d", str(directory), "--framework", "kubernetes", "--skip-download", "-o", "json", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
-    )
-    assert result.returncode in (0, 1), result.stderr
-    report = json.loads(result.stdout)
-    return report[0] if isinstance(report, list) else report
+from tests.conftest import CHECKOV_PROGRAM, STACKS, checkov_failures, rendered_documents, run_checkov
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_checkov_reports_no_failures(rendered, stack):
-    report = _checkov(rendered[stack] / "manifests")
-    failed = [f"{f['check_id']} {f['resource']} ({f['file_path']})" for f in report["results"]["failed_checks"]]
+def test_checkov_reports_no_failures(checkov_reports, stack):
+    report = checkov_reports[stack]
+    failed = [f"{f['check_id']} {f['resource']} ({f['file_path']})" for f in checkov_failures(report, CHECKOV_PROGRAM)]
     assert report["summary"]["resource_count"] > 50
     assert not failed, "\n".join(failed)
 
@@ -52,6 +37,7 @@ def test_checkov_fails_an_unhardened_pod(tmp_path):
         "metadata": {"name": "bad", "namespace": "default"},
         "spec": {"containers": [{"name": "c", "image": "nginx", "securityContext": {"privileged": True}}]},
     }
-    (tmp_path / "pod.yaml").write_text(yaml.safe_dump(pod))
-    report = _checkov(tmp_path)
-    assert {"CKV_K8S_16", "CKV_K8S_20"} <= {f["check_id"] for f in report["results"]["failed_checks"]}
+    (tmp_path / CHECKOV_PROGRAM).mkdir()
+    (tmp_path / CHECKOV_PROGRAM / "pod.yaml").write_text(yaml.safe_dump(pod))
+    failed = checkov_failures(run_checkov(tmp_path), CHECKOV_PROGRAM)
+    assert {"CKV_K8S_16", "CKV_K8S_20"} <= {f["check_id"] for f in failed}

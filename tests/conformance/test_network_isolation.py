@@ -1,9 +1,12 @@
 """The connection matrix of both stacks, computed by network-config-analyzer from the rendered NetworkPolicies.
 
 X-07 (default deny; each app reaches only its own Postgres/Redis; Prometheus scrapes; DNS; HTTPS out only
-for services that call AI providers), S4-04 (`v2-isolation`: V2 reaches no V1/V3 pod). The analyzer runs
-over the rendered Namespaces, NetworkPolicies and workloads plus stand-in pods for what controllers create
-(tools/connectivity.py); its answer is compared with the matrix written out below from the manuals.
+for services that call AI providers), S4-04 (`v2-isolation`: V2 reaches no V1/V3 pod), X-10/X-16 (the
+add-ons: each operator reaches the API server, the API server its webhooks, Prometheus what it scrapes,
+Alertmanager its receivers, cert-manager its ACME server, Envoy the public backends; nothing else). The
+analyzer runs over the rendered Namespaces, NetworkPolicies and workloads, the templated charts' workloads,
+and the pods operators create (tools/connectivity.py); its answer is compared with the matrix written out
+below from the manuals and the charts.
 """
 
 from __future__ import annotations
@@ -16,15 +19,60 @@ import yaml
 
 from tests.conftest import ROOT, STACKS, need_tool
 from tests.stack.test_program import BLUE_GREEN, deployment_names
-from tools.connectivity import DNS, INTERNET, Connection, analyze, governed, markdown_table, policed_namespaces
+from tools.connectivity import (
+    DNS,
+    INTERNET,
+    Connection,
+    analyze,
+    analyzer_input,
+    governed,
+    markdown_table,
+    policed_namespaces,
+    port_items,
+)
 
+# The charts' pods, as the analyzer names them (workload, or the StatefulSet an operator creates).
 PROMETHEUS = "monitoring/prometheus-kube-prometheus-stack-prometheus"
+ALERTMANAGER = "monitoring/alertmanager-kube-prometheus-stack-alertmanager"
+GRAFANA = "monitoring/kube-prometheus-stack-grafana"
+KUBE_STATE_METRICS = "monitoring/kube-prometheus-stack-kube-state-metrics"
+PROMETHEUS_OPERATOR = "monitoring/kube-prometheus-stack-operator"
+OPERATOR_JOBS = (
+    "monitoring/kube-prometheus-stack-admission-create",
+    "monitoring/kube-prometheus-stack-admission-patch",
+)
+CERT_MANAGER = "cert-manager/cert-manager"
+CERT_MANAGER_CAINJECTOR = "cert-manager/cert-manager-cainjector"
+CERT_MANAGER_WEBHOOK = "cert-manager/cert-manager-webhook"
+CERT_MANAGER_CHECK = "cert-manager/cert-manager-startupapicheck"
 CNPG_OPERATOR = "cnpg-system/cloudnative-pg"
+BARMAN_CLOUD = "cnpg-system/plugin-barman-cloud"
+ENVOY_GATEWAY = "envoy-gateway-system/envoy-gateway"
+ENVOY_CERTGEN = "envoy-gateway-system/envoy-gateway-gateway-helm-certgen"
 PROXIES = "envoy-gateway-system/envoy-public-gateway-public"
 ACME_SOLVER = "public-gateway/cm-acme-http-solver"
 ANY_POD = "default/any-pod"
 # EKS's `kubernetes` Service address for either default service CIDR (ai-platform:networkPolicy default).
 API_SERVER = "10.100.0.1/32, 172.20.0.1/32"
+# The cluster's VPC: nodes (kubelet, node-exporter) and the control plane's interfaces (webhook calls).
+CLUSTER_HOSTS = "10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12, 192.168.0.0/16"
+ANYWHERE = f"{INTERNET}, 10.0.0.0/8, 100.64.0.0/10, 169.254.0.0/16, 172.16.0.0/12, 192.168.0.0/16"
+API_CLIENTS = (
+    PROMETHEUS_OPERATOR,
+    *OPERATOR_JOBS,
+    GRAFANA,
+    KUBE_STATE_METRICS,
+    CERT_MANAGER,
+    CERT_MANAGER_CAINJECTOR,
+    CERT_MANAGER_WEBHOOK,
+    CERT_MANAGER_CHECK,
+    CNPG_OPERATOR,
+    BARMAN_CLOUD,
+    ENVOY_GATEWAY,
+    ENVOY_CERTGEN,
+)
+"""Operators, controllers, Grafana's sidecars and hook Jobs (Prometheus' discovery is in its hosts row)."""
+WEBHOOKS = {CERT_MANAGER_WEBHOOK: 10250, CNPG_OPERATOR: 9443, ENVOY_GATEWAY: 9443, PROMETHEUS_OPERATOR: 10250}
 
 
 @dataclass(frozen=True)
@@ -111,13 +159,63 @@ def expected_matrix(stack: str) -> set[Connection]:
         rows.add(Connection(PROMETHEUS, cache, "TCP 9121"))
     for store in REPLICATED[stack]:
         rows.add(Connection(store, store, "TCP 5432, 8000" if store in DATABASES else "TCP 6379"))
+    return rows | addon_matrix()
+
+
+def addon_matrix() -> set[Connection]:
+    """The add-ons' connections: the API server both ways, scrapes, receivers, ACME, the public entry."""
+    rows = {Connection(client, API_SERVER, "TCP 443") for client in API_CLIENTS}
+    rows |= {Connection(CLUSTER_HOSTS, webhook, f"TCP {port}") for webhook, port in WEBHOOKS.items()}
+    rows |= {
+        # Prometheus: kubelet, node-exporter and the API server's endpoints on the hosts, then the pods it scrapes.
+        Connection(PROMETHEUS, CLUSTER_HOSTS, "TCP 443, 9100, 10250"),
+        Connection(PROMETHEUS, ALERTMANAGER, "TCP 8080, 9093"),
+        Connection(PROMETHEUS, GRAFANA, "TCP 3000"),
+        Connection(PROMETHEUS, KUBE_STATE_METRICS, "TCP 8080"),
+        Connection(PROMETHEUS, PROMETHEUS_OPERATOR, "TCP 10250"),
+        Connection(PROMETHEUS, CNPG_OPERATOR, "TCP 8080"),
+        *(
+            Connection(PROMETHEUS, pods, "TCP 9402")
+            for pods in (CERT_MANAGER, CERT_MANAGER_CAINJECTOR, CERT_MANAGER_WEBHOOK)
+        ),
+        Connection(GRAFANA, PROMETHEUS, "TCP 9090"),
+        Connection(GRAFANA, ALERTMANAGER, "TCP 9093"),
+        # PagerDuty, Slack and the webhook over HTTPS; e-mail through the SMTP relay (smtp.example.com:587).
+        Connection(ALERTMANAGER, INTERNET, "TCP 443, 587"),
+        # ACME orders, and the HTTP-01 self-check through the public host.
+        Connection(CERT_MANAGER, INTERNET, "TCP 80, 443"),
+        Connection(CNPG_OPERATOR, BARMAN_CLOUD, "TCP 9090"),
+        # The public entry: load-balancer clients to the proxies, the proxies to Envoy Gateway and the backends.
+        Connection(ANYWHERE, PROXIES, "TCP 10080, 10443"),
+        Connection(PROXIES, ENVOY_GATEWAY, "TCP 18000"),
+        Connection(PROXIES, PROMETHEUS, "TCP 9090"),
+        Connection(PROXIES, GRAFANA, "TCP 3000"),
+    }
     return rows
 
 
 @pytest.fixture(scope="module")
-def matrix(rendered) -> dict[str, list[Connection]]:
+def matrix(rendered, charts) -> dict[str, list[Connection]]:
     nca = need_tool("nca", "network-config-analyzer runs in its own virtualenv under .venvs/nca")
-    return {stack: governed(analyze(rendered[stack], nca), policed_namespaces(rendered[stack])) for stack in STACKS}
+    return {
+        stack: governed(analyze(rendered[stack], nca, charts[stack]), policed_namespaces(rendered[stack]))
+        for stack in STACKS
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_analyzer_sees_the_charts_pods(rendered, charts, stack):
+    """The operators, Grafana, kube-state-metrics and the hook Jobs come from the templated charts; Prometheus
+    and Alertmanager from the chart's custom resources; node-exporter (host network) is not subject to policies."""
+    docs, _ = analyzer_input(rendered[stack], [doc for _, doc in charts[stack].all()])
+    workloads = {
+        f"{d['metadata']['namespace']}/{d['metadata']['name']}"
+        for d in docs
+        if d["kind"] not in ("Namespace", "NetworkPolicy")
+    }
+    assert {*API_CLIENTS, "monitoring/prometheus-kube-prometheus-stack-prometheus-0"} <= workloads
+    assert "monitoring/alertmanager-kube-prometheus-stack-alertmanager-0" in workloads
+    assert not [w for w in workloads if w.startswith("node-exporter/")]
 
 
 def allowed(connections: list[Connection], source: str, destination: str) -> str | None:
@@ -136,11 +234,13 @@ def test_the_analyzer_allows_exactly_the_expected_matrix(matrix, stack):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_pod_resolves_names_and_nothing_else_reaches_kube_system(matrix, stack):
-    """X-07: DNS (53, TCP and UDP) to kube-dns is every pod's one exception to default deny."""
-    sources = {c.source for c in matrix[stack] if c.source.split("/")[0] not in ("monitoring", "cnpg-system")}
-    sources -= {PROXIES, ANY_POD} | {c.source for c in matrix[stack] if c.source.startswith(INTERNET)}
+    """X-07: DNS (53, TCP and UDP) to kube-dns is every pod's one exception to default deny; Prometheus also
+    scrapes CoreDNS' metrics."""
+    sources = {c.source for c in matrix[stack] if c.source != ANY_POD and not c.source[0].isdigit()}
+    sources -= {c.source for c in matrix[stack] if c.source.startswith(INTERNET)}
     dns = {c.source: c.ports for c in matrix[stack] if c.destination == DNS}
-    assert dns == dict.fromkeys(sources, "TCP, UDP 53")
+    assert dns == dict.fromkeys(sources - {PROMETHEUS}, "TCP, UDP 53") | {PROMETHEUS: "TCP 53, 9153; UDP 53"}
+    assert port_items(dns[PROMETHEUS]) == {("TCP", "53"), ("UDP", "53"), ("TCP", "9153")}
     assert not [c for c in matrix[stack] if c.destination.startswith("kube-system/") and c.destination != DNS]
 
 
@@ -198,15 +298,18 @@ def test_internet_only_where_configured(matrix, stack):
     out = {c.source: c for c in matrix[stack] if c.destination.startswith(INTERNET)}
     callers = {workload for app in APPS if app.calls_ai_providers for workload in workloads(app)}
     backups = {f"{db}-{job}" for db in DATABASES for job in ("logical-dump", "restore-check")}
-    assert set(out) == callers | backups | set(DATABASES)
-    assert {c.ports for c in out.values()} == {"TCP 443"}
+    assert set(out) == callers | backups | set(DATABASES) | {ALERTMANAGER, CERT_MANAGER}
+    assert {c.ports for source, c in out.items() if source not in (ALERTMANAGER, CERT_MANAGER)} == {"TCP 443"}
+    assert (out[ALERTMANAGER].ports, out[CERT_MANAGER].ports) == ("TCP 443, 587", "TCP 80, 443")
     # Database instances also reach the Kubernetes API; nobody reaches any other address.
     assert {c.destination for source, c in out.items() if source in DATABASES} == {f"{INTERNET}, {API_SERVER}"}
     assert {c.destination for source, c in out.items() if source not in DATABASES} == {INTERNET}
-    assert not [c for c in matrix[stack] if c.destination[0].isdigit()]
+    # Private addresses: the API server for the add-ons, the cluster's hosts for Prometheus only.
+    private = {(c.source, c.destination) for c in matrix[stack] if c.destination[0].isdigit()}
+    assert private == {(client, API_SERVER) for client in API_CLIENTS} | {(PROMETHEUS, CLUSTER_HOSTS)}
 
 
-def test_the_analyzer_reports_a_hole(rendered, tmp_path):
+def test_the_analyzer_reports_a_hole(rendered, charts, tmp_path):
     """A policy that opens ai-benchmark's database to every namespace shows up (so the checks above can fail)."""
     nca = need_tool("nca", "network-config-analyzer runs in its own virtualenv under .venvs/nca")
     render = tmp_path / "render"
@@ -222,15 +325,14 @@ def test_the_analyzer_reports_a_hole(rendered, tmp_path):
         },
     }
     (render / "manifests" / "ai-benchmark" / "NetworkPolicy-open-database.yaml").write_text(yaml.safe_dump(hole))
-    connections = analyze(render, nca)
+    connections = analyze(render, nca, charts["prod"])
     assert allowed(connections, ANY_POD, "ai-benchmark/ai-benchmark-db") == "all"
     assert allowed(connections, "docc2context/docc2context-api", "ai-benchmark/ai-benchmark-db") is None  # egress
 
 
-def test_readme_table_is_the_analyzers_answer_for_prod(rendered):
+def test_readme_table_is_the_analyzers_answer_for_prod(matrix, rendered):
     """The README's "Network isolation" table is `python -m tools.connectivity prod`, unedited."""
-    nca = need_tool("nca", "network-config-analyzer runs in its own virtualenv under .venvs/nca")
-    table = markdown_table(analyze(rendered["prod"], nca), policed_namespaces(rendered["prod"]))
+    table = markdown_table(matrix["prod"], policed_namespaces(rendered["prod"]))
     readme = (ROOT / "README.md").read_text()
     shown = readme.partition("<!-- BEGIN connectivity -->\n")[2].partition("<!-- END connectivity -->")[0]
     assert shown == table, "regenerate with `python -m tools.connectivity prod` and paste it into README.md"

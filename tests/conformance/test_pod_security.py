@@ -44,11 +44,22 @@ FIXED_UID_BELOW = 10000
 UID_REASON_KEYS = ("ai-platform/run-as-user-reason",)
 
 
-def violations(spec: dict[str, Any]) -> list[str]:
-    """What the `restricted` profile refuses in a pod spec (empty when it is admitted)."""
+LEVELS = ("privileged", "baseline", "restricted")
+
+
+def violations(spec: dict[str, Any], level: str = "restricted") -> list[str]:
+    """What the Pod Security LEVEL refuses in a pod spec (empty when it is admitted)."""
+    if level == "privileged":
+        return []
+    found = _baseline_violations(spec)
+    if level == "restricted":
+        found += _restricted_violations(spec)
+    return found
+
+
+def _baseline_violations(spec: dict[str, Any]) -> list[str]:
     found = []
     pod = spec.get("securityContext") or {}
-    # --- baseline
     for field in ("hostNetwork", "hostPID", "hostIPC"):
         if spec.get(field):
             found.append(f"Host Namespaces: {field}")
@@ -61,18 +72,24 @@ def violations(spec: dict[str, Any]) -> list[str]:
         found.append("Seccomp: pod Unconfined")
     if (pod.get("appArmorProfile") or {}).get("type") not in (None, "RuntimeDefault", "Localhost"):
         found.append("AppArmor: pod")
-    # --- restricted
-    found += [
+    for container in containers(spec):
+        found += [f"{container['name']}: {problem}" for problem in _container_baseline(container)]
+    return found
+
+
+def _restricted_violations(spec: dict[str, Any]) -> list[str]:
+    pod = spec.get("securityContext") or {}
+    found = [
         f"Volume Types: {v['name']}" for v in spec.get("volumes") or [] if not set(v) - {"name"} <= RESTRICTED_VOLUMES
     ]
     if pod.get("runAsUser") == 0:
         found.append("Running as Non-root user: pod runAsUser 0")
     for container in containers(spec):
-        found += [f"{container['name']}: {problem}" for problem in _container_violations(container, pod)]
+        found += [f"{container['name']}: {problem}" for problem in _container_restricted(container, pod)]
     return found
 
 
-def _container_violations(container: dict[str, Any], pod: dict[str, Any]) -> list[str]:
+def _container_baseline(container: dict[str, Any]) -> list[str]:
     found = []
     context = container.get("securityContext") or {}
     if context.get("privileged"):
@@ -83,6 +100,19 @@ def _container_violations(container: dict[str, Any], pod: dict[str, Any]) -> lis
     found += _selinux(context, "container")
     if (context.get("appArmorProfile") or {}).get("type") not in (None, "RuntimeDefault", "Localhost"):
         found.append("AppArmor")
+    baseline_capabilities = {
+        "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
+        "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+    }  # fmt: skip
+    added = set((context.get("capabilities") or {}).get("add") or []) - baseline_capabilities
+    if added:
+        found.append(f"Capabilities: adds {sorted(added)}")
+    return found
+
+
+def _container_restricted(container: dict[str, Any], pod: dict[str, Any]) -> list[str]:
+    found = []
+    context = container.get("securityContext") or {}
     if context.get("allowPrivilegeEscalation") is not False:
         found.append("Privilege Escalation: allowPrivilegeEscalation must be false")
     if context.get("runAsNonRoot", pod.get("runAsNonRoot")) is not True:
@@ -96,7 +126,7 @@ def _container_violations(container: dict[str, Any], pod: dict[str, Any]) -> lis
     if "ALL" not in (capabilities.get("drop") or []):
         found.append("Capabilities: must drop ALL")
     if set(capabilities.get("add") or []) - {"NET_BIND_SERVICE"}:
-        found.append(f"Capabilities: adds {capabilities['add']}")
+        found.append(f"Capabilities: only NET_BIND_SERVICE may be added, adds {capabilities['add']}")
     return found
 
 
@@ -107,13 +137,19 @@ def _selinux(context: dict[str, Any], where: str) -> list[str]:
     return []
 
 
-def restricted_namespaces(docs: list[dict[str, Any]]) -> set[str]:
+def enforced_levels(docs: list[dict[str, Any]]) -> dict[str, str]:
+    """Namespace -> the Pod Security level it enforces (Kubernetes' default: `privileged`)."""
     return {
-        doc["metadata"]["name"]
+        doc["metadata"]["name"]: doc["metadata"]
+        .get("labels", {})
+        .get("pod-security.kubernetes.io/enforce", "privileged")
         for doc in docs
         if doc["kind"] == "Namespace"
-        and doc["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce") == "restricted"
     }
+
+
+def restricted_namespaces(docs: list[dict[str, Any]]) -> set[str]:
+    return {name for name, level in enforced_levels(docs).items() if level == "restricted"}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -185,6 +221,10 @@ def test_the_checks_refuse_what_restricted_refuses():
         "Capabilities: adds",
     ):
         assert control in found, control
+    assert violations(pod_spec(BAD_POD), "privileged") == []
+    baseline = "\n".join(violations(pod_spec(BAD_POD), "baseline"))
+    assert "Host Namespaces" in baseline and "Capabilities: adds ['SYS_ADMIN']" in baseline
+    assert "Running as Non-root" not in baseline and "Seccomp" not in baseline
     hardened = {
         "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [

@@ -1,4 +1,5 @@
-"""Rendered RBAC: least privilege per namespace, nothing cluster-wide but reading namespaces and nodes (S4-07, X-16).
+"""Rendered RBAC: least privilege per namespace, nothing cluster-wide but reading namespaces and nodes (S4-07, X-16),
+and ConfigMaps for Grafana's sidecars.
 
 kubernetes-validate --strict already checks every Role and binding (test_kubernetes_schemas); this checks
 what they grant.
@@ -57,7 +58,11 @@ def test_every_service_namespace_has_an_operator_and_a_deployer_role_bound_to_gr
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_only_cluster_wide_grant_reads_namespaces_and_nodes(rendered, stack):
     docs = rbac_objects(rendered[stack])
-    (role,) = of_kind(docs, "ClusterRole")
+    roles = {role["metadata"]["name"]: role for role in of_kind(docs, "ClusterRole")}
+    # Grafana's dashboard and datasource sidecars (bound by the chart: tests/conformance/test_charts.py).
+    sidecars = roles.pop("kube-prometheus-stack-grafana-sidecar")
+    assert sidecars["rules"] == [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]
+    (role,) = roles.values()
     (binding,) = of_kind(docs, "ClusterRoleBinding")
     assert binding["roleRef"] == {"apiGroup": RBAC, "kind": "ClusterRole", "name": role["metadata"]["name"]}
     assert binding["subjects"] == [{"apiGroup": RBAC, "kind": "Group", "name": "ai-platform-operators"}]

@@ -55,17 +55,16 @@ def test_prometheus_rule_structure(mock_runtime):
 
 @pytest.mark.parametrize("service", SERVICES)
 @pulumi.runtime.test
-def test_every_service_rule_matches_the_crd(mock_runtime, service):
-    """The PrometheusRule the program registers validates against the Prometheus Operator v0.93 schema."""
-    from tests.crd_schemas import require_crd_dir, validate_custom_resource
+def test_every_service_rule_matches_the_crd(crd_schemas, mock_runtime, service):
+    """The PrometheusRule the program registers validates against the Prometheus Operator's schema."""
+    from tests.crd_schemas import validate_custom_resource
     from tools.render import clean
 
-    directory = require_crd_dir()
     namespace = CATALOG[service].observability_namespace
     rules = AlertRules(f"{service}-alerts", AlertRulesArgs(namespace, service, alert_specs(service, RUNBOOKS)))
 
     def check(inputs):
-        assert validate_custom_resource(clean(inputs), directory) == []
+        assert validate_custom_resource(clean(inputs), crd_schemas["prod"]) == []
         for rule in inputs["spec"]["groups"][0]["rules"]:
             assert rule["labels"]["service"] == service
             assert rule["labels"]["severity"] in ("critical", "warning", "info")
@@ -77,9 +76,9 @@ def test_every_service_rule_matches_the_crd(mock_runtime, service):
     return inputs_of(mock_runtime, rules.rule, check)
 
 
-def test_crd_validation_catches_a_broken_rule():
+def test_crd_validation_catches_a_broken_rule(crd_schemas):
     """The schema check can fail: a rule without `expr` is refused."""
-    from tests.crd_schemas import require_crd_dir, validate_custom_resource
+    from tests.crd_schemas import validate_custom_resource
 
     doc = {
         "apiVersion": "monitoring.coreos.com/v1",
@@ -87,7 +86,7 @@ def test_crd_validation_catches_a_broken_rule():
         "metadata": {"name": "broken"},
         "spec": {"groups": [{"name": "g", "rules": [{"alert": "NoExpr", "for": "5m"}]}]},
     }
-    errors = validate_custom_resource(doc, require_crd_dir())
+    errors = validate_custom_resource(doc, crd_schemas["prod"])
     assert any("expr" in error for error in errors), errors
 
 

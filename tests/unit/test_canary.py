@@ -6,7 +6,7 @@ import pytest
 from components.app_deployment import AppDeploymentArgs, Autoscaling, Probe, Probes, Resources
 from components.canary import Canary, CanaryArgs, GatewayListener
 from tests.conftest import by_kind_and_name, when_registered
-from tests.crd_schemas import require_crd_dir, validate_custom_resource
+from tests.crd_schemas import validate_custom_resource
 from tools.render import clean
 
 STABLE_IMAGE = "registry.example.com/cad:1.2.2"
@@ -76,7 +76,7 @@ def test_stable_and_canary_deployments_share_the_container_name(mock_runtime):
 
 @pytest.mark.parametrize("weight", [0, 25, 100])
 @pulumi.runtime.test
-def test_route_sends_weight_percent_to_the_canary(mock_runtime, weight):
+def test_route_sends_weight_percent_to_the_canary(crd_schemas, mock_runtime, weight):
     canary = _canary(weight, replicas=0 if weight == 0 else 1)
     assert canary.weights == {"cad": 100 - weight, "cad-canary": weight}
 
@@ -95,7 +95,7 @@ def test_route_sends_weight_percent_to_the_canary(mock_runtime, weight):
         ]
         backends = {b["name"]: b["weight"] for b in route["spec"]["rules"][0]["backendRefs"]}
         assert backends == {"cad": 100 - weight, "cad-canary": weight}
-        assert validate_custom_resource(clean(route), require_crd_dir()) == []
+        assert validate_custom_resource(clean(route), crd_schemas["prod"]) == []
 
     return _when_registered(mock_runtime, canary, check)
 

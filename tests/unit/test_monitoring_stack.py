@@ -82,16 +82,14 @@ def test_prometheus_retention_storage_and_selectors(mock_runtime):
 
 @pulumi.runtime.test
 def test_control_plane_targets_off_on_managed_clusters(mock_runtime):
-    """EKS does not expose controller-manager, scheduler, etcd or kube-proxy metrics: no targets, no rules."""
+    """EKS does not expose controller-manager, scheduler, etcd or kube-proxy metrics: no targets (the chart
+    drops their rules with them: tests/conformance/test_charts.py)."""
     stack = MonitoringStack("monitoring", _args())
 
     def check(inputs):
         values = inputs["values"]
         for target in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
             assert values[target]["enabled"] is False, target
-        rules = values["defaultRules"]["rules"]
-        for group in ("etcd", "kubeControllerManager", "kubeSchedulerAlerting", "kubeSchedulerRecording", "kubeProxy"):
-            assert rules[group] is False, group
 
     return inputs_of(mock_runtime, stack.release, check)
 
@@ -204,7 +202,8 @@ def test_grafana_admin_login_is_generated_and_referenced(mock_runtime):
 
 @pulumi.runtime.test
 def test_namespace_pod_security_and_urls(mock_runtime):
-    """node-exporter needs host access: enforce `privileged`, keep `restricted` in audit and warn."""
+    """The stack's namespace enforces `restricted`; node-exporter, which needs host access, runs in its own
+    `privileged` namespace (`restricted` stays in audit and warn); both deny by default."""
     stack = MonitoringStack("monitoring", _args(protect=True, retain_on_delete=True))
     assert stack.prometheus_url == "http://kube-prometheus-stack-prometheus.monitoring.svc.cluster.local:9090"
     assert stack.alertmanager_url == "http://kube-prometheus-stack-alertmanager.monitoring.svc.cluster.local:9093"
@@ -212,17 +211,29 @@ def test_namespace_pod_security_and_urls(mock_runtime):
 
     def check(_):
         namespace = one(mock_runtime, "kubernetes:core/v1:Namespace", "monitoring-namespace")
-        labels = namespace.inputs["metadata"]["labels"]
+        assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+        node_exporter = one(mock_runtime, "kubernetes:core/v1:Namespace", "monitoring-node-exporter-namespace")
+        labels = node_exporter.inputs["metadata"]["labels"]
         assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
         assert labels["pod-security.kubernetes.io/audit"] == "restricted"
         assert labels["pod-security.kubernetes.io/warn"] == "restricted"
         release = one(mock_runtime, "kubernetes:helm.sh/v3:Release", "monitoring-release")
+        assert release.inputs["values"]["prometheus-node-exporter"]["namespaceOverride"] == "node-exporter"
         assert namespace.protect and namespace.retain_on_delete
         assert release.protect and release.retain_on_delete
         assert release.inputs["values"]["fullnameOverride"] == "kube-prometheus-stack"
         assert release.inputs["values"]["grafana"]["fullnameOverride"] == "kube-prometheus-stack-grafana"
         secrets = {r.urn for r in mock_runtime.registrations if r.type == "kubernetes:core/v1:Secret"}
-        assert {namespace.urn, *secrets} <= set(release.dependencies)
+        policies = {
+            r.urn for r in mock_runtime.registrations if r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+        }
+        deny = {
+            r.inputs["metadata"]["namespace"]
+            for r in mock_runtime.registrations
+            if r.name.endswith("default-deny-ingress")
+        }
+        assert deny == {"monitoring", "node-exporter"}
+        assert {namespace.urn, node_exporter.urn, *secrets, *policies} <= set(release.dependencies)
 
     return when_registered(mock_runtime, [stack.release], check)  # the release waits for every child
 

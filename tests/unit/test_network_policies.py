@@ -3,8 +3,17 @@
 import pulumi
 import pytest
 
-from components.network_policies import Flow, Network, NetworkPolicies, NetworkPoliciesArgs, Pods, policy_specs
-from tests.conftest import inputs_of
+from components.network_policies import (
+    KUBE_DNS,
+    Flow,
+    Network,
+    NetworkPolicies,
+    NetworkPoliciesArgs,
+    Pods,
+    baseline_specs,
+    policy_specs,
+)
+from tests.conftest import inputs_of, one, when_registered
 
 API = Pods("api", "shop", {"app": "api"})
 DB = Pods("db", "shop", {"cnpg.io/cluster": "shop-db"})
@@ -78,6 +87,8 @@ def test_repeated_flows_give_one_rule():
         (Flow(Pods("all", "shop", {}), DB, (5432,)), "selects no labels"),
         (Flow(API, Network("bad", ("10.0.0.1/8",)), (443,)), "has host bits set"),
         (Flow(API, Network("none", ()), (443,)), "at least one CIDR"),
+        (Flow(Network("bad", ("10.0.0.1/8",)), API, (443,)), "has host bits set"),
+        (Flow(INTERNET, Network("vpc", ("10.0.0.0/8",)), (443,)), "between two networks"),
     ],
 )
 def test_refuses_flows_that_would_open_more_than_meant(flow, message):
@@ -105,3 +116,54 @@ def test_registers_one_policy_per_group_and_direction(mock_runtime):
         assert len(inputs["spec"]["ingress"]) == 3
 
     return inputs_of(mock_runtime, component.policies["db-ingress"], check)
+
+
+def test_a_flow_from_addresses_is_written_only_where_it_arrives():
+    """The API server calling a webhook: an ingress rule from the addresses, no egress side anywhere."""
+    control_plane = Network("control-plane", ("10.0.0.0/8",))
+    flows = [Flow(control_plane, API, (9443,))]
+    assert policy_specs("shop", flows) == {
+        "api-ingress": {
+            "podSelector": {"matchLabels": {"app": "api"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"protocol": "TCP", "port": 9443}]}],
+        }
+    }
+    assert policy_specs("monitoring", flows) == {}
+
+
+def test_the_baseline_denies_everything_but_dns_queries():
+    specs = baseline_specs()
+    assert specs["default-deny-ingress"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    assert specs["default-deny-egress"] == {"podSelector": {}, "policyTypes": ["Egress"]}
+    assert specs["allow-dns-egress"]["egress"] == [
+        {
+            "to": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": KUBE_DNS.namespace}},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                }
+            ],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+        }
+    ]
+
+
+@pulumi.runtime.test
+def test_deny_by_default_adds_the_baseline_to_the_flows(mock_runtime):
+    component = NetworkPolicies("shop-isolation", NetworkPoliciesArgs("shop", FLOWS, deny_by_default=True))
+    assert sorted(component.policies) == [
+        "allow-dns-egress",
+        "api-egress",
+        "api-ingress",
+        "db-egress",
+        "db-ingress",
+        "default-deny-egress",
+        "default-deny-ingress",
+    ]
+
+    def check(_):
+        deny = one(mock_runtime, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "shop-isolation-default-deny-egress")
+        assert deny.inputs["spec"] == {"podSelector": {}, "policyTypes": ["Egress"]}
+
+    return when_registered(mock_runtime, component.policies.values(), check)

@@ -5,7 +5,7 @@ import pytest
 
 from components.public_route import AcmeIssuer, Backend, PublicHost, PublicRoute, PublicRouteArgs
 from tests.conftest import when_registered
-from tests.crd_schemas import require_crd_dir, validate_custom_resource
+from tests.crd_schemas import validate_custom_resource
 from tools.render import manifest
 
 PROXIES = {"gateway.envoyproxy.io/owning-gateway-name": "public"}
@@ -165,8 +165,8 @@ def test_proxies_are_admitted_to_backends_and_solvers_only(mock_runtime):
 
 
 @pulumi.runtime.test
-def test_custom_resources_match_the_crd_schemas(mock_runtime):
-    directory = require_crd_dir()
+def test_custom_resources_match_the_crd_schemas(crd_schemas, mock_runtime):
+    schemas = crd_schemas["prod"]
 
     def check(objects):
         custom = [o for o in objects.values() if o["apiVersion"].split("/")[0].endswith(("k8s.io", "cert-manager.io"))]
@@ -179,7 +179,7 @@ def test_custom_resources_match_the_crd_schemas(mock_runtime):
             "Certificate",
             "ClusterIssuer",
         }
-        assert [e for o in custom for e in validate_custom_resource(o, directory)] == []
+        assert [e for o in custom for e in validate_custom_resource(o, schemas)] == []
 
     return _when_registered(mock_runtime, _route(), check)
 

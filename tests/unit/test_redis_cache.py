@@ -14,7 +14,7 @@ from pulumi.runtime import rpc
 from components.app_deployment import Resources
 from components.redis_cache import RedisCache, RedisCacheArgs
 from tests.conftest import assert_equal, inputs_of, one, when_registered
-from tests.crd_schemas import require_crd_dir, validate_custom_resource
+from tests.crd_schemas import validate_custom_resource
 from tools.render import clean, manifest
 
 # What the mock runtime returns as the RandomPassword result of component `cache`.
@@ -161,7 +161,7 @@ def test_auth_secret_holds_acl_and_masterauth(mock_runtime):
 
 
 @pulumi.runtime.test
-def test_replicas_get_primary_service_headless_pdb_and_service_monitor(mock_runtime):
+def test_replicas_get_primary_service_headless_pdb_and_service_monitor(crd_schemas, mock_runtime):
     cache = RedisCache("cache", _args(replicas=3, service_monitor_labels={"release": "monitoring"}))
 
     def check_service(inputs):
@@ -194,7 +194,7 @@ def test_replicas_get_primary_service_headless_pdb_and_service_monitor(mock_runt
         assert endpoint["port"] == "metrics"
         assert {"action": "replace", "targetLabel": "job", "replacement": "redis"} in endpoint["relabelings"]
         assert inputs["metadata"]["labels"]["release"] == "monitoring"
-        assert validate_custom_resource(inputs, require_crd_dir()) == []
+        assert validate_custom_resource(inputs, crd_schemas["prod"]) == []
 
     return pulumi.Output.all(
         inputs_of(mock_runtime, cache.service, check_service),
