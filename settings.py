@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from components import quantity
 from components.app_deployment import Autoscaling, Resources, Scheduling
+from components.backup_bucket import BACKUP_WINDOW_DAYS
 from components.validation import DNS_LABEL, DNS_NAME
 from services import CATALOG
 from services.catalog import AppSpec, CacheSpec, ConfigSecret, DatabaseSpec, ServiceSpec
@@ -253,9 +254,19 @@ class ServiceConfig(_Strict):
     cache: CacheConfig | None = None
 
 
+def _covers_backup_window(days: int) -> int:
+    # A lock shorter than the backups' 30 days would let them be deleted while they are still the only copy.
+    if days < BACKUP_WINDOW_DAYS:
+        raise ValueError(
+            f"must be at least {BACKUP_WINDOW_DAYS} (the backup window: dumps, base backups and WAL are kept "
+            f"{BACKUP_WINDOW_DAYS} days, and a shorter lock leaves them deletable), got {days}"
+        )
+    return days
+
+
 class ObjectLockConfig(_Strict):
     mode: Literal["GOVERNANCE", "COMPLIANCE"]
-    days: Annotated[int, Field(ge=1, le=3650)]
+    days: Annotated[int, Field(le=3650), AfterValidator(_covers_backup_window)]
 
 
 class BackupConfig(_Strict):

@@ -160,6 +160,10 @@ CASES = {
         _app("cad-ml-platform", "cad-ml-platform", env={"ADMIN_TOKEN": "hunter2"}),
         "ai-platform:services.cad-ml-platform.apps.cad-ml-platform.env: ADMIN_TOKEN come from Secrets",
     ),
+    "object lock shorter than the backup window": (
+        {"ai-platform:backup": {"bucketName": "acme-backups", "objectLock": {"mode": "COMPLIANCE", "days": 7}}},
+        "ai-platform:backup.objectLock.days: must be at least 30 (the backup window",
+    ),
 }
 
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.conftest import STACKS, program_run
-from tools import stack_config
+from tools import diff, stack_config
 from tools.mock_runtime import CLUSTER_STACK_OUTPUTS, load_stack_config, run_program
 from tools.render import write_render
 
@@ -72,6 +72,20 @@ def test_stateful_resources_are_protected_and_retained_exactly_in_prod(stack):
         if r.type == "kubernetes:core/v1:Namespace" and r.name == "platform-v1-exp-namespace"
     ]
     assert [r.protect for r in light] == [False]
+
+
+def test_object_lock_joins_the_deployed_prod_bucket_in_place(tmp_path):
+    """X-12: prod's bucket was deployed before its lock; gaining the lock adds one resource and replaces nothing
+    (the bucket's force-new `objectLockEnabled` stays untouched, S3 enables the lock on the existing bucket)."""
+    configured = load_stack_config("prod")["ai-platform:backup"]
+    assert configured["objectLock"] == {"mode": "COMPLIANCE", "days": 30}
+    unlocked = {key: value for key, value in configured.items() if key != "objectLock"}
+    before, after = tmp_path / "before", tmp_path / "after"
+    write_render(run_program("prod", overrides={"ai-platform:backup": unlocked}), before)
+    write_render(program_run("prod"), after)
+    change = diff.diff_renders(before, after)
+    assert not change.replacements and not change.removed and not change.changed
+    assert [r.type for r in change.added] == ["aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"]
 
 
 @pytest.mark.parametrize("stack", STACKS)

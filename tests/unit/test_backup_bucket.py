@@ -144,7 +144,7 @@ def test_policy_denies_insecure_transport_and_version_deletion(mock_runtime):
 
     destruction = statements["DenyVersionAndBucketDeletion"]
     assert destruction["Effect"] == "Deny" and "Condition" not in destruction
-    assert _actions(destruction) == {"s3:DeleteObjectVersion", "s3:DeleteBucket"}
+    assert _actions(destruction) == {"s3:DeleteObjectVersion", "s3:BypassGovernanceRetention", "s3:DeleteBucket"}
     non_kms = statements["DenyNonKmsUploads"]
     assert non_kms["Condition"] == {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}
     assert "OperatorMayDelete" not in statements
@@ -230,15 +230,30 @@ def test_lifecycle_days_follow_the_args(mock_runtime):
     assert rules["noncurrent-versions-and-incomplete-uploads"]["noncurrentVersionExpiration"] == {"noncurrentDays": 14}
 
 
-def test_object_lock_is_enabled_at_creation_when_asked(mock_runtime):
-    """X-08: optional WORM retention; it can only be switched on when the bucket is created."""
+def test_object_lock_is_switched_on_in_place_when_asked(mock_runtime):
+    """X-08, X-12: WORM retention by PutObjectLockConfiguration after versioning, never by the bucket's
+    force-new `objectLockEnabled`: a deployed bucket gains its lock without being replaced."""
     _build(object_lock=ObjectLock("COMPLIANCE", 30))
-    assert one(mock_runtime, "aws:s3/bucket:Bucket", "backups-bucket").inputs["objectLockEnabled"] is True
+    bucket = one(mock_runtime, "aws:s3/bucket:Bucket", "backups-bucket")
+    assert "objectLockEnabled" not in bucket.inputs
     lock = one(
         mock_runtime, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "backups-object-lock"
     )
+    assert lock.inputs["bucket"] == "ai-platform-prod-backups"
     assert lock.inputs["objectLockEnabled"] == "Enabled"
     assert lock.inputs["rule"] == {"defaultRetention": {"mode": "COMPLIANCE", "days": 30}}
+    versioning = one(mock_runtime, "aws:s3/bucketVersioning:BucketVersioning", "backups-bucket-versioning")
+    assert versioning.urn in lock.dependencies, "S3 enables object lock on an existing bucket only once versioned"
+    assert (lock.protect, lock.retain_on_delete) == (True, True)
+
+
+def test_the_bucket_inputs_do_not_change_when_object_lock_is_added(mock_runtime):
+    """X-12: the protected prod bucket is never replaced to gain object lock."""
+    _build()
+    before = one(mock_runtime, "aws:s3/bucket:Bucket", "backups-bucket").inputs
+    mock_runtime.registrations.clear()
+    _build(object_lock=ObjectLock("COMPLIANCE", 30))
+    assert one(mock_runtime, "aws:s3/bucket:Bucket", "backups-bucket").inputs == before
 
 
 def test_no_object_lock_unless_asked(mock_runtime):
@@ -360,8 +375,57 @@ def test_role_arns_and_service_account_annotation(mock_runtime):
         (lambda: BackupBucketArgs("b" * 60, "arn", "https://x", ()), "not a valid S3 bucket name"),
         (lambda: BackupBucketArgs("ok-bucket", "arn", "https://x", (), hourly_retention_days=0), "retention days"),
         (lambda: BackupBucketArgs("ok-bucket", "arn", "https://x", (DUMP_WRITER, DUMP_WRITER)), "unique"),
+        (
+            lambda: BackupBucketArgs("ok-bucket", "arn", "https://x", (), object_lock=ObjectLock("COMPLIANCE", 29)),
+            "shorter than the 30-day backup window",
+        ),
     ],
 )
 def test_bad_args_fail_before_anything_is_declared(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# --- the key policy -------------------------------------------------------------------------------------------
+
+DATA_ACTIONS = {"kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:CreateGrant"}
+
+
+def _key_policy(monitor) -> dict[str, dict]:
+    return _statements(one(monitor, "aws:kms/key:Key", "backups-key").inputs["policy"])
+
+
+def _principals(statement: dict) -> set[str]:
+    principal = statement["Principal"]["AWS"]
+    return {principal} if isinstance(principal, str) else set(principal)
+
+
+def test_the_account_administers_the_key_but_never_uses_it(mock_runtime):
+    """X-12, X-16: administration apart from use; no grant, so no way for an administrator to decrypt."""
+    _build()
+    admin = _key_policy(mock_runtime)["AccountAdministersNeverUses"]
+    assert _principals(admin) == {"arn:aws:iam::123456789012:root"}
+    actions = _actions(admin)
+    assert {"kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:DescribeKey", "kms:TagResource"} <= actions
+    assert not actions & DATA_ACTIONS and not any(a.startswith("kms:GenerateDataKey") for a in actions)
+    assert not any("*" in a for a in actions), "a wildcard would hide a data action"
+
+
+def test_only_the_named_writers_and_readers_use_the_key_and_only_through_s3(mock_runtime):
+    """X-12, X-16: the IRSA roles of the grants, by their access; the operator role reads (manual restores)."""
+    operator = "arn:aws:iam::123456789012:role/backup-operator"
+    _build(operator_role_arn=operator)
+    statements = _key_policy(mock_runtime)
+    arn = "arn:aws:iam::123456789012:role/{}".format
+    users = [s for s in statements.values() if _actions(s) & DATA_ACTIONS]
+    assert {s["Sid"] for s in users} == {"WritersEncryptThroughS3", "ReadersDecryptThroughS3"}
+    writers, readers = statements["WritersEncryptThroughS3"], statements["ReadersDecryptThroughS3"]
+    assert _principals(writers) == {arn(WAL_ARCHIVER.role_name), arn(DUMP_WRITER.role_name)}
+    assert _actions(writers) == {"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"}
+    assert _principals(readers) == {arn(RESTORE_READER.role_name), operator}
+    assert _actions(readers) == {"kms:Decrypt"}
+    for statement in (writers, readers):
+        assert statement["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+    key = one(mock_runtime, "aws:kms/key:Key", "backups-key")
+    roles = [one(mock_runtime, "aws:iam/role:Role", f"backups-{g.role_name}") for g in (WAL_ARCHIVER, RESTORE_READER)]
+    assert all(role.urn in key.dependencies for role in roles), "the roles must exist before the key names them"
