@@ -269,9 +269,14 @@ class ObjectLockConfig(_Strict):
     days: Annotated[int, Field(le=3650), AfterValidator(_covers_backup_window)]
 
 
+class ReplicationConfig(_Strict):
+    region: Annotated[str, _check(_REGION, "an AWS region like eu-central-1")]
+
+
 class BackupConfig(_Strict):
     bucketName: Annotated[str, _check(_BUCKET, "an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")]  # noqa: N815
     objectLock: ObjectLockConfig | None = None  # noqa: N815
+    replication: ReplicationConfig | None = None
     operatorRoleArn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$")] | None = None  # noqa: N815
 
 
@@ -497,6 +502,7 @@ def load() -> Settings:
     # With invalid top-level keys, the overrides are still merged onto the catalog to check them too.
     services = _merge(raw or RawSettings.model_construct(imageRegistry="", imageTag=""), overrides)
     problems += _check_merged(services, overrides)
+    problems += _check_replication(raw)
     if raw is not None and raw.addons.monitoring and raw.alerting is None:
         problems.append(f"{CONFIG_KEYS['alerting']}: is required while addons.monitoring is on (where alerts go)")
     needed = _secret_requirements(
@@ -531,6 +537,24 @@ def load() -> Settings:
         services=services,
         secrets={key: config.require_secret(key) for key in sorted(needed)},
     )
+
+
+def _check_replication(raw: RawSettings | None) -> list[str]:
+    """The backup copy must survive the loss of the bucket's region, and its derived name must be valid."""
+    replication = raw.backup.replication if raw is not None else None
+    if raw is None or replication is None:
+        return []
+    key = f"{CONFIG_KEYS['backup']}.replication.region"
+    problems = []
+    if replication.region == raw.region:
+        problems.append(f"{key}: must be another region than aws:region ({raw.region}), got {replication.region!r}")
+    replica = f"{raw.backup.bucketName}-replica"
+    if len(replica) > 63:
+        problems.append(
+            f"{CONFIG_KEYS['backup']}.bucketName: the replica bucket {replica!r} would be longer than 63 characters; "
+            "use a bucket name of at most 55"
+        )
+    return problems
 
 
 def _validate(model: type[_M], value: Any, prefix: tuple[str, ...], problems: list[str]) -> _M | None:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.backup_replica import BackupReplica, BackupReplicaArgs, replicate, replication_role
 from components.bucket_hardening import (
     ObjectLock,
     bucket_policy,
@@ -93,6 +94,18 @@ class AccessGrant:
 
 
 @dataclass(frozen=True)
+class ReplicaTarget:
+    """A copy of the bucket in another region (`<bucket_name>-replica`)."""
+
+    region: str
+    """The replica's region."""
+    provider: pulumi.ProviderResource
+    """AWS provider of that region."""
+    role_name: str
+    """Name of the IAM role S3 replicates with (unique in the account)."""
+
+
+@dataclass(frozen=True)
 class BackupBucketArgs:
     """The bucket, its retention, and who may reach it."""
 
@@ -121,6 +134,8 @@ class BackupBucketArgs:
     operator_role_arn: pulumi.Input[str] | None = None
     """The only principal allowed to delete object versions or the bucket (break-glass), and a reader of the
     key (manual restores); None: nobody."""
+    replica: ReplicaTarget | None = None
+    """Cross-region replication of every new version, with the same guards and lock; None: no copy."""
     protect: bool = True
     """Protect the buckets and the KMS key against `pulumi destroy` and replacement."""
     retain_on_delete: bool = True
@@ -129,7 +144,7 @@ class BackupBucketArgs:
     """Extra tags (the provider's default tags apply too)."""
 
     def __post_init__(self) -> None:
-        for bucket in (self.bucket_name, self.resolved_log_bucket_name):
+        for bucket in (self.bucket_name, self.resolved_log_bucket_name, self.replica_bucket_name):
             if not _BUCKET_NAME.match(bucket) or ".." in bucket:
                 raise ValueError(f"{bucket!r} is not a valid S3 bucket name (3-63 of a-z 0-9 . -)")
         days = {
@@ -155,6 +170,10 @@ class BackupBucketArgs:
     def resolved_log_bucket_name(self) -> str:
         return self.log_bucket_name or f"{self.bucket_name}-logs"
 
+    @property
+    def replica_bucket_name(self) -> str:
+        return f"{self.bucket_name}-replica"
+
     def expiring_classes(self) -> dict[RetentionClass, int]:
         """Retention class -> days after which lifecycle expires its objects (`managed` is absent)."""
         return {DAILY: self.daily_retention_days, HOURLY: self.hourly_retention_days}
@@ -171,6 +190,8 @@ class BackupBucket(pulumi.ComponentResource):
     """Grant role name -> IAM role ARN."""
     bucket: aws.s3.Bucket
     """The bucket resource, for `depends_on`."""
+    replica_bucket_name: pulumi.Output[str] | None = None
+    """The cross-region copy; None without replication."""
 
     def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:backup_bucket:BackupBucket", name, None, opts)
@@ -188,6 +209,20 @@ class BackupBucket(pulumi.ComponentResource):
         readers = [roles[g.role_name].arn for g in args.grants if g.access == "read"]
         if args.operator_role_arn is not None:
             readers.append(pulumi.Output.from_input(args.operator_role_arn))
+        # No `object_lock_enabled` here: it would force a new bucket; `object_lock` below enables it in place.
+        self.bucket = aws.s3.Bucket(
+            f"{name}-bucket", bucket=args.bucket_name, tags=_tags(args, args.bucket_name), opts=self._stateful
+        )
+        replication = None
+        if args.replica:
+            replication = replication_role(
+                f"{name}-replication-role",
+                args.replica.role_name,
+                identity.account_id,
+                self.bucket.arn,
+                pulumi.ResourceOptions(parent=self),
+            )
+            readers.append(replication.arn)  # S3 decrypts the source's versions as this role
         key = aws.kms.Key(
             f"{name}-key",
             description=f"Encrypts the backups in s3://{args.bucket_name}",
@@ -202,10 +237,6 @@ class BackupBucket(pulumi.ComponentResource):
             name=f"alias/{args.bucket_name}",
             target_key_id=key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
-        )
-        # No `object_lock_enabled` here: it would force a new bucket; `object_lock` below enables it in place.
-        self.bucket = aws.s3.Bucket(
-            f"{name}-bucket", bucket=args.bucket_name, tags=_tags(args, args.bucket_name), opts=self._stateful
         )
         log_bucket = aws.s3.Bucket(
             f"{name}-logs",
@@ -222,6 +253,8 @@ class BackupBucket(pulumi.ComponentResource):
         bucket_policy(f"{name}-policy", self.bucket, policy, public_access_block, self._stateful)
         if args.object_lock:
             object_lock(f"{name}-object-lock", self.bucket, args.object_lock, versioning, self._stateful)
+        if args.replica and replication:
+            self._replicate(name, args, args.replica, replication, region, key.arn, versioning)
 
         # S3 server access logging can only deliver to a bucket encrypted with SSE-S3.
         log_versioning, log_public_access_block = harden(
@@ -267,6 +300,36 @@ class BackupBucket(pulumi.ComponentResource):
     def s3_url(self, prefix: str) -> pulumi.Output[str]:
         """`s3://<bucket>/<prefix>`, e.g. a barman-cloud `destinationPath`."""
         return pulumi.Output.concat("s3://", self.bucket_name, "/", prefix)
+
+    def _replicate(
+        self,
+        name: str,
+        args: BackupBucketArgs,
+        target: ReplicaTarget,
+        role: aws.iam.Role,
+        region: pulumi.Output[str],
+        key_arn: pulumi.Output[str],
+        versioning: aws.s3.BucketVersioning,
+    ) -> None:
+        replica_args = BackupReplicaArgs(
+            source_bucket_arn=self.bucket.arn,
+            source_key_arn=key_arn,
+            source_region=region,
+            bucket_name=args.replica_bucket_name,
+            region=target.region,
+            replication_role_arn=role.arn,
+            lifecycle_rules=_backup_lifecycle_rules(args),
+            object_lock=args.object_lock,
+            operator_role_arn=args.operator_role_arn,
+            protect=args.protect,
+            retain_on_delete=args.retain_on_delete,
+            tags=args.tags,
+        )
+        replica = BackupReplica(
+            f"{name}-replica", replica_args, pulumi.ResourceOptions(parent=self, provider=target.provider)
+        )
+        self.replica_bucket_name = replica.bucket_name
+        replicate(f"{name}-replication", self.bucket, key_arn, versioning, role, replica, replica_args, self._stateful)
 
     def _irsa_role(self, name: str, args: BackupBucketArgs, grant: AccessGrant) -> aws.iam.Role:
         trust = pulumi.Output.all(

@@ -134,6 +134,7 @@ def rendered_documents(root: Path) -> dict[str, dict[str, Any]]:
 
 BUILTIN_API_GROUPS = {
     "",
+    "admissionregistration.k8s.io",
     "apps",
     "autoscaling",
     "batch",

@@ -106,6 +106,13 @@ def expected_matrix(stack: str) -> set[Connection]:
             Connection(f"{database}-logical-dump", database, "TCP 5432"),
             Connection(f"{database}-logical-dump", INTERNET, "TCP 443"),
             Connection(f"{database}-restore-check", INTERNET, "TCP 443"),
+            # The point-in-time drill writes its markers, drives its scratch cluster through the API and checks
+            # it; the scratch cluster recovers like an instance (operator, API, S3).
+            Connection(f"{database}-pitr-drill", database, "TCP 5432"),
+            Connection(f"{database}-pitr-drill", f"{database}-pitr", "TCP 5432"),
+            Connection(f"{database}-pitr-drill", API_SERVER, "TCP 443"),
+            Connection(CNPG_OPERATOR, f"{database}-pitr", "TCP 5432, 8000"),
+            Connection(f"{database}-pitr", f"{INTERNET}, {API_SERVER}", "TCP 443"),
         }
     for cache in CACHES:
         rows.add(Connection(PROMETHEUS, cache, "TCP 9121"))
