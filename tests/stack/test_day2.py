@@ -89,6 +89,30 @@ def test_object_lock_joins_the_deployed_prod_bucket_in_place(tmp_path):
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_each_stacks_backup_key_is_used_only_by_its_backup_roles_and_prod_locks_its_backups(stack):
+    """X-09, X-12: per stack, the key policy names exactly the stack's backup roles; prod locks every version
+    (COMPLIANCE, the whole backup window) in the bucket and its replica."""
+    run = program_run(stack)
+    roles = {r.state["arn"]: r.inputs["name"] for r in run.registrations if r.type == "aws:iam/role:Role"}
+    keys = [r for r in run.registrations if r.type == "aws:kms/key:Key"]
+    for key in keys:
+        statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+        admin = statements.pop("AccountAdministersNeverUses")
+        assert not {"kms:Decrypt", "kms:Encrypt", "kms:CreateGrant"} & set(admin["Action"])
+        users = {arn for s in statements.values() for arn in s["Principal"]["AWS"]}
+        assert users and users <= set(roles), "only this stack's own roles use its keys"
+        assert all(roles[arn].startswith(f"ai-platform-{stack}-") for arn in users)
+    locks = [r for r in run.registrations if r.type.endswith("BucketObjectLockConfiguration")]
+    if stack == "prod":
+        assert len(keys) == 2 and len(locks) == 2, "the bucket and its replica"
+        for lock in locks:
+            retention = lock.inputs["rule"]["defaultRetention"]
+            assert retention["mode"] == "COMPLIANCE" and retention["days"] >= 30
+    else:
+        assert len(keys) == 1 and not locks
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_redis_volumes_outlive_their_statefulset(stack):
     for r in _stateful(program_run(stack))["redis"]:
         policy = r.inputs["spec"]["persistentVolumeClaimRetentionPolicy"]
