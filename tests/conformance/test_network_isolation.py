@@ -193,7 +193,7 @@ def test_nothing_else_reaches_a_database(matrix, stack):
     """X-07: only its apps, its dump job, its peers, the CNPG operator and Prometheus reach a database."""
     for database in DATABASES:
         clients = {app_workload for app in APPS if app.database == database for app_workload in workloads(app)}
-        clients |= {f"{database}-logical-dump", database, CNPG_OPERATOR, PROMETHEUS}
+        clients |= {f"{database}-logical-dump", f"{database}-pitr-drill", database, CNPG_OPERATOR, PROMETHEUS}
         reaching = {c.source for c in matrix[stack] if c.destination == database}
         assert reaching <= clients, reaching - clients
         assert ANY_POD not in reaching
@@ -205,12 +205,16 @@ def test_internet_only_where_configured(matrix, stack):
     out = {c.source: c for c in matrix[stack] if c.destination.startswith(INTERNET)}
     callers = {workload for app in APPS if app.calls_ai_providers for workload in workloads(app)}
     backups = {f"{db}-{job}" for db in DATABASES for job in ("logical-dump", "restore-check")}
-    assert set(out) == callers | backups | set(DATABASES)
+    instances = set(DATABASES) | {f"{db}-pitr" for db in DATABASES}  # the drills' scratch clusters recover alike
+    assert set(out) == callers | backups | instances
     assert {c.ports for c in out.values()} == {"TCP 443"}
     # Database instances also reach the Kubernetes API; nobody reaches any other address.
-    assert {c.destination for source, c in out.items() if source in DATABASES} == {f"{INTERNET}, {API_SERVER}"}
-    assert {c.destination for source, c in out.items() if source not in DATABASES} == {INTERNET}
-    assert not [c for c in matrix[stack] if c.destination[0].isdigit()]
+    assert {c.destination for source, c in out.items() if source in instances} == {f"{INTERNET}, {API_SERVER}"}
+    assert {c.destination for source, c in out.items() if source not in instances} == {INTERNET}
+    # The point-in-time drills reach the API (to drive their scratch clusters) and no other address.
+    api_only = [c for c in matrix[stack] if c.destination[0].isdigit()]
+    assert {c.source for c in api_only} == {f"{db}-pitr-drill" for db in DATABASES}
+    assert {(c.destination, c.ports) for c in api_only} == {(API_SERVER, "TCP 443")}
 
 
 def test_the_analyzer_reports_a_hole(rendered, tmp_path):

@@ -85,7 +85,11 @@ def test_object_lock_joins_the_deployed_prod_bucket_in_place(tmp_path):
     write_render(program_run("prod"), after)
     change = diff.diff_renders(before, after)
     assert not change.replacements and not change.removed and not change.changed
-    assert [r.type for r in change.added] == ["aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"]
+    lock = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+    assert sorted((r.type, r.urn.rpartition("::")[2]) for r in change.added) == [
+        (lock, "backups-object-lock"),
+        (lock, "backups-replica-object-lock"),
+    ]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -262,6 +266,13 @@ def test_a_larger_redis_volume_grows_the_claims_in_place():
 def test_a_larger_database_volume_is_an_in_place_update():
     before, after = program_run("staging"), _resized("database", "20Gi")
     changed = _changed(before, after)
+    # The point-in-time drill's scratch cluster follows the size, so the recovered data fits.
+    drill = next(urn for urn in changed if urn.endswith("ConfigMap::ai-benchmark-db-pitr-drill-files"))
+    assert (
+        '"size": "20Gi"'
+        in next(r for r in after.registrations if r.urn == drill).inputs["data"]["scratch-cluster.json"]
+    )
+    del changed[drill]
     assert len(changed) == 1
     ((urn, paths),) = changed.items()
     assert urn.endswith("Cluster::ai-benchmark-db-cluster") and paths == {"spec.storage"}
