@@ -144,7 +144,8 @@ class BackupBucketArgs:
     """Extra tags (the provider's default tags apply too)."""
 
     def __post_init__(self) -> None:
-        for bucket in (self.bucket_name, self.resolved_log_bucket_name, self.replica_bucket_name):
+        derived = [self.resolved_log_bucket_name] + ([self.replica_bucket_name] if self.replica else [])
+        for bucket in (self.bucket_name, *derived):
             if not _BUCKET_NAME.match(bucket) or ".." in bucket:
                 raise ValueError(f"{bucket!r} is not a valid S3 bucket name (3-63 of a-z 0-9 . -)")
         days = {

@@ -17,6 +17,7 @@ from components.backup_bucket import (
     BackupBucket,
     BackupBucketArgs,
     ObjectLock,
+    ReplicaTarget,
     backup_prefix,
 )
 from tests.conftest import one
@@ -373,6 +374,12 @@ def test_role_arns_and_service_account_annotation(mock_runtime):
         (lambda: ObjectLock("LEGAL", 30), "GOVERNANCE or COMPLIANCE"),
         (lambda: BackupBucketArgs("Bad_Name", "arn", "https://x", ()), "not a valid S3 bucket name"),
         (lambda: BackupBucketArgs("b" * 60, "arn", "https://x", ()), "not a valid S3 bucket name"),
+        (
+            lambda: BackupBucketArgs(
+                "b" * 56, "arn", "https://x", (), replica=ReplicaTarget("eu-central-1", None, "r")
+            ),
+            f"{'b' * 56}-replica' is not a valid S3 bucket name",
+        ),
         (lambda: BackupBucketArgs("ok-bucket", "arn", "https://x", (), hourly_retention_days=0), "retention days"),
         (lambda: BackupBucketArgs("ok-bucket", "arn", "https://x", (DUMP_WRITER, DUMP_WRITER)), "unique"),
         (
@@ -439,8 +446,6 @@ REPLICATION_ROLE = "ai-platform-prod-backups-replication"
 
 def _with_replica(**overrides) -> None:
     import pulumi_aws as aws
-
-    from components.backup_bucket import ReplicaTarget
 
     provider = aws.Provider("aws-backups-eu-central-1", region="eu-central-1")
     _build(replica=ReplicaTarget("eu-central-1", provider, REPLICATION_ROLE), **overrides)
