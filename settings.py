@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from components import quantity
 from components.app_deployment import Autoscaling, Resources, Scheduling
+from components.backup_bucket import BACKUP_WINDOW_DAYS
 from components.validation import DNS_LABEL, DNS_NAME
 from services import CATALOG
 from services.catalog import AppSpec, CacheSpec, ConfigSecret, DatabaseSpec, ServiceSpec
@@ -253,14 +254,29 @@ class ServiceConfig(_Strict):
     cache: CacheConfig | None = None
 
 
+def _covers_backup_window(days: int) -> int:
+    # A lock shorter than the backups' 30 days would let them be deleted while they are still the only copy.
+    if days < BACKUP_WINDOW_DAYS:
+        raise ValueError(
+            f"must be at least {BACKUP_WINDOW_DAYS} (the backup window: dumps, base backups and WAL are kept "
+            f"{BACKUP_WINDOW_DAYS} days, and a shorter lock leaves them deletable), got {days}"
+        )
+    return days
+
+
 class ObjectLockConfig(_Strict):
     mode: Literal["GOVERNANCE", "COMPLIANCE"]
-    days: Annotated[int, Field(ge=1, le=3650)]
+    days: Annotated[int, Field(le=3650), AfterValidator(_covers_backup_window)]
+
+
+class ReplicationConfig(_Strict):
+    region: Annotated[str, _check(_REGION, "an AWS region like eu-central-1")]
 
 
 class BackupConfig(_Strict):
     bucketName: Annotated[str, _check(_BUCKET, "an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")]  # noqa: N815
     objectLock: ObjectLockConfig | None = None  # noqa: N815
+    replication: ReplicationConfig | None = None
     operatorRoleArn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$")] | None = None  # noqa: N815
 
 
@@ -486,6 +502,7 @@ def load() -> Settings:
     # With invalid top-level keys, the overrides are still merged onto the catalog to check them too.
     services = _merge(raw or RawSettings.model_construct(imageRegistry="", imageTag=""), overrides)
     problems += _check_merged(services, overrides)
+    problems += _check_replication(raw)
     if raw is not None and raw.addons.monitoring and raw.alerting is None:
         problems.append(f"{CONFIG_KEYS['alerting']}: is required while addons.monitoring is on (where alerts go)")
     needed = _secret_requirements(
@@ -520,6 +537,24 @@ def load() -> Settings:
         services=services,
         secrets={key: config.require_secret(key) for key in sorted(needed)},
     )
+
+
+def _check_replication(raw: RawSettings | None) -> list[str]:
+    """The backup copy must survive the loss of the bucket's region, and its derived name must be valid."""
+    replication = raw.backup.replication if raw is not None else None
+    if raw is None or replication is None:
+        return []
+    key = f"{CONFIG_KEYS['backup']}.replication.region"
+    problems = []
+    if replication.region == raw.region:
+        problems.append(f"{key}: must be another region than aws:region ({raw.region}), got {replication.region!r}")
+    replica = f"{raw.backup.bucketName}-replica"
+    if len(replica) > 63:
+        problems.append(
+            f"{CONFIG_KEYS['backup']}.bucketName: the replica bucket {replica!r} would be longer than 63 characters; "
+            "use a bucket name of at most 55"
+        )
+    return problems
 
 
 def _validate(model: type[_M], value: Any, prefix: tuple[str, ...], problems: list[str]) -> _M | None:

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import pulumi
 
-from components.backup_bucket import AccessGrant, BackupBucket, BackupBucketArgs, ObjectLock, backup_prefix
+from components.backup_bucket import (
+    AccessGrant,
+    BackupBucket,
+    BackupBucketArgs,
+    ObjectLock,
+    ReplicaTarget,
+    backup_prefix,
+)
+from components.pitr_drill import PointInTimeDrill, PointInTimeDrillArgs, drill_names
 from components.postgres_cluster import (
     BaseBackups,
     LogicalDumps,
@@ -21,7 +29,14 @@ from providers import Providers
 from services import images
 from services.common import CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
 from settings import ServiceSettings, Settings
-from versions import AWS_CLI_IMAGE, POSTGRES_IMAGE, POSTGRES_TOOLS_IMAGE, REDIS_EXPORTER_IMAGE, REDIS_IMAGE
+from versions import (
+    AWS_CLI_IMAGE,
+    KUBECTL_IMAGE,
+    POSTGRES_IMAGE,
+    POSTGRES_TOOLS_IMAGE,
+    REDIS_EXPORTER_IMAGE,
+    REDIS_IMAGE,
+)
 
 BACKUPS_OWNER = "backups"
 """Value of the `service` tag on the shared backup bucket and its roles."""
@@ -60,6 +75,15 @@ def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
                 prefixes=(backup_prefix("daily", service),),
                 access="read",
             ),
+            # The point-in-time drill's scratch cluster reads base backups and WAL, and writes nothing.
+            AccessGrant(
+                role_name=_role(settings, service, "pitr-drill"),
+                namespace=namespace,
+                service_account=drill_names(database_cluster(service)).scratch_cluster,
+                prefixes=(backup_prefix("managed", service),),
+                access="read",
+                head_bucket=True,
+            ),
         ]
     backup = settings.backup
     return BackupBucket(
@@ -71,6 +95,13 @@ def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
             grants=tuple(grants),
             object_lock=ObjectLock(backup.objectLock.mode, backup.objectLock.days) if backup.objectLock else None,
             operator_role_arn=backup.operatorRoleArn,
+            replica=ReplicaTarget(
+                backup.replication.region,
+                providers.aws(BACKUPS_OWNER, backup.replication.region),
+                _role(settings, BACKUPS_OWNER, "replication"),
+            )
+            if backup.replication
+            else None,
             protect=settings.protect_data,
             retain_on_delete=settings.protect_data,
         ),
@@ -86,11 +117,12 @@ def deploy_database(
     pin: images.Pinning,
     opts: pulumi.ResourceOptions,
 ) -> PostgresCluster:
-    """The service's CloudNativePG cluster with WAL archiving, base backups, dumps and restore checks."""
+    """The service's CloudNativePG cluster with WAL archiving, base backups, dumps, restore checks and a weekly
+    point-in-time restore drill."""
     database = service.database
     assert database is not None
     spec, name = database.spec, service.spec.name
-    return PostgresCluster(
+    cluster = PostgresCluster(
         database_cluster(name),
         PostgresClusterArgs(
             namespace=namespace,
@@ -123,6 +155,28 @@ def deploy_database(
         ),
         opts,
     )
+    PointInTimeDrill(
+        drill_names(cluster.cluster_name).job,
+        PointInTimeDrillArgs(
+            namespace=namespace,
+            cluster=cluster.cluster_name,
+            object_store=cluster.object_store_name,
+            database=spec.database,
+            owner=spec.owner,
+            credentials_secret=cluster.credentials_secret_name,
+            role_arn=bucket.role_arns[_role(settings, name, "pitr-drill")],
+            image_name=pin(POSTGRES_IMAGE),
+            storage_size=database.storage_size,
+            storage_class=database.storage_class,
+            resources=spec.resources,
+            tools_image=pin(POSTGRES_TOOLS_IMAGE),
+            kubectl_image=pin(KUBECTL_IMAGE),
+            part_of=name,
+        ),
+        # The drill reads the cluster's Secrets and object store, which exist once the cluster does.
+        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[cluster.cluster])),
+    )
+    return cluster
 
 
 def backup_role_arns(settings: Settings, bucket: BackupBucket, service: str) -> dict[str, pulumi.Output[str]]:

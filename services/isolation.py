@@ -9,7 +9,9 @@ below open exactly what the manuals need, on numeric ports:
 - apps that call AI providers reach the internet on 443 (never private or link-local addresses);
 - the CloudNativePG operator reaches its instances (8000, 5432), instances reach each other
   (replication), the Kubernetes API and S3/STS (WAL archiving with IRSA); the dump job reaches the
-  database and S3/STS, the restore check only S3/STS; Redis replicas reach pod 0.
+  database and S3/STS, the restore check only S3/STS; the point-in-time drill reaches the database, its
+  scratch cluster and the Kubernetes API, and the scratch cluster what an instance reaches; Redis replicas
+  reach pod 0.
 The Gateway's proxies are admitted to the public apps by PublicRoute, and blue-green smoke tests to their
 colours by BlueGreen.
 
@@ -43,6 +45,7 @@ from components import kube
 from components.cluster_viewer import ClusterViewer, ClusterViewerArgs
 from components.namespace_rbac import NamespaceRbac, NamespaceRbacArgs
 from components.network_policies import KUBE_DNS, Flow, Network, NetworkPolicies, NetworkPoliciesArgs, Pods
+from components.pitr_drill import drill_names
 from components.postgres_cluster import POSTGRES_PORT, backup_service_accounts
 from components.public_route import ACME_SOLVER_LABELS, ACME_SOLVER_PORT
 from components.redis_cache import METRICS_PORT as REDIS_METRICS_PORT
@@ -163,6 +166,24 @@ def _database_flows(database: Pods, network: NetworkPolicyConfig) -> list[Flow]:
         Flow(dump, database, (POSTGRES_PORT,)),
         Flow(dump, aws, (HTTPS,)),
         Flow(restore_check, aws, (HTTPS,)),
+        *_drill_flows(database, aws, api_server, network.apiServerPort),
+    ]
+
+
+def _drill_flows(database: Pods, aws: Network, api_server: Network, api_server_port: int) -> list[Flow]:
+    """The point-in-time drill writes markers to the database, drives its scratch cluster through the API and
+    checks it; the scratch cluster recovers like an instance (operator, API, S3)."""
+    names = drill_names(database.labels["cnpg.io/cluster"])
+    drill = Pods(names.job, database.namespace, kube.selector_labels(names.job))
+    scratch = Pods(names.scratch_cluster, database.namespace, {"cnpg.io/cluster": names.scratch_cluster})
+    return [
+        Flow(drill, database, (POSTGRES_PORT,)),
+        Flow(drill, scratch, (POSTGRES_PORT,)),
+        Flow(drill, api_server, (api_server_port,)),
+        Flow(CNPG_OPERATOR, scratch, (CNPG_STATUS_PORT, POSTGRES_PORT)),
+        Flow(scratch, scratch, (POSTGRES_PORT, CNPG_STATUS_PORT)),
+        Flow(scratch, api_server, (api_server_port,)),
+        Flow(scratch, aws, (HTTPS,)),
     ]
 
 

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from components.alert_rules import AlertSpec
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec, Threshold, good_above, good_below
 from components.monitoring_stack import RECEIVER_BY_SEVERITY
+from components.pitr_drill import drill_names
 from services.common import database_cluster
 
 # S1-11: these services' alerts also go to the webhook receiver.
 WEBHOOK_SERVICES = ("agent-skeptic-bench",)
 
-# X-09 / S3-11: database RPO 1 h (continuous WAL archiving), daily base backups and dumps, weekly restore check.
+# X-09 / S3-11: database RPO 1 h (continuous WAL archiving), daily base backups and dumps, weekly restore check
+# and point-in-time restore drill.
 RPO_SECONDS = 3600
 DAILY_WITH_SLACK_SECONDS = 26 * 3600
 WEEKLY_WITH_SLACK_SECONDS = 8 * 86400
@@ -353,6 +355,14 @@ def _database_alerts(ns: str, service: str) -> list[Alert]:
         ),
         *_cronjob_alerts(
             ns, f"{cluster}-logical-dump", "DatabaseDump", f"Logical dump of {cluster}", 2, DAILY_WITH_SLACK_SECONDS
+        ),
+        *_cronjob_alerts(
+            ns,
+            drill_names(cluster).job,
+            "DatabasePointInTimeDrill",
+            f"Point-in-time restore drill of {cluster}",
+            3,
+            WEEKLY_WITH_SLACK_SECONDS,
         ),
     ]
 
