@@ -23,7 +23,7 @@ from components.pitr_drill import (
 )
 from components.postgres_cluster import BARMAN_PLUGIN, SCRIPTS_DIR
 from tests.conftest import by_kind_and_name, when_registered
-from tests.crd_schemas import require_crd_dir, validate_custom_resource
+from tests.crd_schemas import validate_custom_resource
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/ai-platform-prod-platform-pitr-drill"
 ARGS = PointInTimeDrillArgs(
@@ -83,8 +83,8 @@ def test_the_scratch_cluster_recovers_the_source_to_the_target_time_and_archives
 
 
 @pulumi.runtime.test
-def test_the_scratch_cluster_validates_against_the_cloudnative_pg_crd(mock_runtime):
-    directory = require_crd_dir()
+def test_the_scratch_cluster_validates_against_the_cloudnative_pg_crd(crd_schemas, mock_runtime):
+    directory = crd_schemas["prod"]
 
     def check(objects):
         text = objects["ConfigMap", "platform-db-pitr-drill"].inputs["data"][SCRATCH_MANIFEST]
