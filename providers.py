@@ -27,15 +27,17 @@ class Providers:
     def __post_init__(self) -> None:
         self.images = Pinning(self.settings.pin_images, self.aws("images") if self.settings.pin_images else None)
 
-    def aws(self, owner: str) -> aws.Provider:
-        """AWS provider tagging everything it creates with project, stack and OWNER (the `service` tag)."""
-        if owner not in self._aws:
-            self._aws[owner] = aws.Provider(
-                f"aws-{owner}",
-                region=self.settings.region,
+    def aws(self, owner: str, region: str | None = None) -> aws.Provider:
+        """AWS provider tagging everything it creates with project, stack and OWNER (the `service` tag), in the
+        stack's region or REGION."""
+        name = f"aws-{owner}" if region in (None, self.settings.region) else f"aws-{owner}-{region}"
+        if name not in self._aws:
+            self._aws[name] = aws.Provider(
+                name,
+                region=region or self.settings.region,
                 default_tags={"tags": {"project": PROJECT, "stack": self.settings.stack, "service": owner}},
             )
-        return self._aws[owner]
+        return self._aws[name]
 
 
 def build(settings: Settings) -> Providers:

@@ -1,8 +1,9 @@
 """BackupBucket: one private, encrypted, versioned S3 bucket for a stack's backups, and who may use it.
 
-Owns a customer-managed KMS key (SSE-KMS with bucket keys), the bucket's versioning, lifecycle,
-public access block, ownership controls and TLS-only policy, a separate access-log bucket, optional
-object lock, and one IAM role per access grant, assumed through IRSA (no users, no access keys).
+Owns a customer-managed KMS key (SSE-KMS with bucket keys) whose policy names who administers it and who
+uses it, the bucket's versioning, lifecycle, public access block, ownership controls and TLS-only policy, a
+separate access-log bucket, optional object lock (switched on in place, see components/bucket_hardening.py),
+and one IAM role per access grant, assumed through IRSA (no users, no access keys).
 
 Key layout: `<retention class>/<owner>/...` (see `backup_prefix`), because S3 lifecycle rules
 select objects by key prefix: `daily/` and `hourly/` expire by lifecycle; `managed/` is left to
@@ -21,6 +22,19 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.backup_replica import BackupReplica, BackupReplicaArgs, replicate, replication_role
+from components.bucket_hardening import (
+    ObjectLock,
+    bucket_policy,
+    guarded_bucket_policy,
+    harden,
+    key_policy,
+    kms_encryption,
+    lifecycle,
+    object_lock,
+    sse_s3_encryption,
+    tls_only_statement,
+)
 from components.kube import IRSA_ANNOTATION
 
 RetentionClass = Literal["daily", "hourly", "managed"]
@@ -29,6 +43,8 @@ HOURLY: RetentionClass = "hourly"
 MANAGED: RetentionClass = "managed"
 
 ACCESS_LOG_PREFIX = "s3-access-logs/"
+BACKUP_WINDOW_DAYS = 30
+"""How far back the backups reach (X-09): daily dumps, base backups and WAL are kept this many days."""
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
@@ -41,22 +57,6 @@ def backup_prefix(retention_class: RetentionClass, owner: str) -> str:
     if not owner.strip("/"):
         raise ValueError("owner must not be empty")
     return f"{retention_class}/{owner.strip('/')}/"
-
-
-@dataclass(frozen=True)
-class ObjectLock:
-    """Default object-lock retention for new object versions (WORM)."""
-
-    mode: Literal["GOVERNANCE", "COMPLIANCE"]
-    """GOVERNANCE can be bypassed with s3:BypassGovernanceRetention; COMPLIANCE cannot, not even by root."""
-    days: int
-    """How long each new object version stays locked."""
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("GOVERNANCE", "COMPLIANCE"):
-            raise ValueError(f"object lock mode must be GOVERNANCE or COMPLIANCE, got {self.mode!r}")
-        if self.days < 1:
-            raise ValueError(f"object lock days must be >= 1, got {self.days}")
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,18 @@ class AccessGrant:
 
 
 @dataclass(frozen=True)
+class ReplicaTarget:
+    """A copy of the bucket in another region (`<bucket_name>-replica`)."""
+
+    region: str
+    """The replica's region."""
+    provider: pulumi.ProviderResource
+    """AWS provider of that region."""
+    role_name: str
+    """Name of the IAM role S3 replicates with (unique in the account)."""
+
+
+@dataclass(frozen=True)
 class BackupBucketArgs:
     """The bucket, its retention, and who may reach it."""
 
@@ -105,7 +117,7 @@ class BackupBucketArgs:
     """The cluster's OIDC issuer URL, `https://oidc.eks.<region>.amazonaws.com/id/<id>`."""
     grants: Sequence[AccessGrant] = ()
     """One IAM role per grant."""
-    daily_retention_days: int = 30
+    daily_retention_days: int = BACKUP_WINDOW_DAYS
     """Objects under `daily/` expire after this many days."""
     hourly_retention_days: int = 7
     """Objects under `hourly/` (incremental backups) expire after this many days."""
@@ -118,9 +130,12 @@ class BackupBucketArgs:
     log_retention_days: int = 365
     """Access logs (the audit trail of reads and writes) expire after this many days."""
     object_lock: ObjectLock | None = None
-    """Object lock (WORM); can only be enabled when the bucket is created."""
+    """Object lock (WORM) as the default retention of every new version; at least `daily_retention_days`."""
     operator_role_arn: pulumi.Input[str] | None = None
-    """The only principal allowed to delete object versions or the bucket (break-glass); None: nobody."""
+    """The only principal allowed to delete object versions or the bucket (break-glass), and a reader of the
+    key (manual restores); None: nobody."""
+    replica: ReplicaTarget | None = None
+    """Cross-region replication of every new version, with the same guards and lock; None: no copy."""
     protect: bool = True
     """Protect the buckets and the KMS key against `pulumi destroy` and replacement."""
     retain_on_delete: bool = True
@@ -129,7 +144,8 @@ class BackupBucketArgs:
     """Extra tags (the provider's default tags apply too)."""
 
     def __post_init__(self) -> None:
-        for bucket in (self.bucket_name, self.resolved_log_bucket_name):
+        derived = [self.resolved_log_bucket_name] + ([self.replica_bucket_name] if self.replica else [])
+        for bucket in (self.bucket_name, *derived):
             if not _BUCKET_NAME.match(bucket) or ".." in bucket:
                 raise ValueError(f"{bucket!r} is not a valid S3 bucket name (3-63 of a-z 0-9 . -)")
         days = {
@@ -142,6 +158,11 @@ class BackupBucketArgs:
         too_small = {key: value for key, value in days.items() if value < 1}
         if too_small:
             raise ValueError(f"retention days must be >= 1: {too_small}")
+        if self.object_lock and self.object_lock.days < self.daily_retention_days:
+            raise ValueError(
+                f"object lock of {self.object_lock.days} days is shorter than the {self.daily_retention_days}-day "
+                "backup window: backups would become deletable before they expire"
+            )
         names = [grant.role_name for grant in self.grants]
         if len(names) != len(set(names)):
             raise ValueError(f"grant role names must be unique, got {names}")
@@ -149,6 +170,10 @@ class BackupBucketArgs:
     @property
     def resolved_log_bucket_name(self) -> str:
         return self.log_bucket_name or f"{self.bucket_name}-logs"
+
+    @property
+    def replica_bucket_name(self) -> str:
+        return f"{self.bucket_name}-replica"
 
     def expiring_classes(self) -> dict[RetentionClass, int]:
         """Retention class -> days after which lifecycle expires its objects (`managed` is absent)."""
@@ -166,6 +191,8 @@ class BackupBucket(pulumi.ComponentResource):
     """Grant role name -> IAM role ARN."""
     bucket: aws.s3.Bucket
     """The bucket resource, for `depends_on`."""
+    replica_bucket_name: pulumi.Output[str] | None = None
+    """The cross-region copy; None without replication."""
 
     def __init__(self, name: str, args: BackupBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:backup_bucket:BackupBucket", name, None, opts)
@@ -175,11 +202,34 @@ class BackupBucket(pulumi.ComponentResource):
             parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete
         )
 
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        # Roles first: the key policy names them, and their own policies name the key.
+        roles = {grant.role_name: self._irsa_role(f"{name}-{grant.role_name}", args, grant) for grant in args.grants}
+        writers = [roles[g.role_name].arn for g in args.grants if g.access == "write"]
+        readers = [roles[g.role_name].arn for g in args.grants if g.access == "read"]
+        if args.operator_role_arn is not None:
+            readers.append(pulumi.Output.from_input(args.operator_role_arn))
+        # No `object_lock_enabled` here: it would force a new bucket; `object_lock` below enables it in place.
+        self.bucket = aws.s3.Bucket(
+            f"{name}-bucket", bucket=args.bucket_name, tags=_tags(args, args.bucket_name), opts=self._stateful
+        )
+        replication = None
+        if args.replica:
+            replication = replication_role(
+                f"{name}-replication-role",
+                args.replica.role_name,
+                identity.account_id,
+                self.bucket.arn,
+                pulumi.ResourceOptions(parent=self),
+            )
+            readers.append(replication.arn)  # S3 decrypts the source's versions as this role
         key = aws.kms.Key(
             f"{name}-key",
             description=f"Encrypts the backups in s3://{args.bucket_name}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
+            policy=_key_policy(identity, region, writers, readers),
             tags=_tags(args, f"{args.bucket_name}-key"),
             opts=self._stateful,
         )
@@ -189,13 +239,6 @@ class BackupBucket(pulumi.ComponentResource):
             target_key_id=key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.bucket = aws.s3.Bucket(
-            f"{name}-bucket",
-            bucket=args.bucket_name,
-            object_lock_enabled=True if args.object_lock else None,
-            tags=_tags(args, args.bucket_name),
-            opts=self._stateful,
-        )
         log_bucket = aws.s3.Bucket(
             f"{name}-logs",
             bucket=args.resolved_log_bucket_name,
@@ -203,19 +246,28 @@ class BackupBucket(pulumi.ComponentResource):
             opts=self._stateful,
         )
 
-        versioning, public_access_block = self._harden(f"{name}-bucket", self.bucket, _kms_encryption(key.arn))
-        self._lifecycle(f"{name}-lifecycle", self.bucket, _backup_lifecycle_rules(args), versioning)
-        self._policy(f"{name}-policy", self.bucket, _backup_bucket_policy(self.bucket.arn, args), public_access_block)
+        versioning, public_access_block = harden(f"{name}-bucket", self.bucket, kms_encryption(key.arn), self._stateful)
+        lifecycle(f"{name}-lifecycle", self.bucket, _backup_lifecycle_rules(args), versioning, self._stateful)
+        policy = pulumi.Output.all(self.bucket.arn, args.operator_role_arn).apply(
+            lambda values: guarded_bucket_policy(*values)
+        )
+        bucket_policy(f"{name}-policy", self.bucket, policy, public_access_block, self._stateful)
+        if args.object_lock:
+            object_lock(f"{name}-object-lock", self.bucket, args.object_lock, versioning, self._stateful)
+        if args.replica and replication:
+            self._replicate(name, args, args.replica, replication, region, key.arn, versioning)
 
         # S3 server access logging can only deliver to a bucket encrypted with SSE-S3.
-        log_versioning, log_public_access_block = self._harden(f"{name}-logs", log_bucket, _sse_s3_encryption())
-        self._lifecycle(f"{name}-logs-lifecycle", log_bucket, [_log_lifecycle_rule(args)], log_versioning)
-        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        log_policy = self._policy(
+        log_versioning, log_public_access_block = harden(
+            f"{name}-logs", log_bucket, sse_s3_encryption(), self._stateful
+        )
+        lifecycle(f"{name}-logs-lifecycle", log_bucket, [_log_lifecycle_rule(args)], log_versioning, self._stateful)
+        log_policy = bucket_policy(
             f"{name}-logs-policy",
             log_bucket,
-            _log_bucket_policy(log_bucket.arn, self.bucket.arn, account_id),
+            _log_bucket_policy(log_bucket.arn, self.bucket.arn, identity.account_id),
             log_public_access_block,
+            self._stateful,
         )
         aws.s3.BucketLogging(
             f"{name}-logging",
@@ -224,18 +276,10 @@ class BackupBucket(pulumi.ComponentResource):
             target_prefix=ACCESS_LOG_PREFIX,
             opts=pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(depends_on=[log_policy])),
         )
-        if args.object_lock:
-            aws.s3.BucketObjectLockConfiguration(
-                f"{name}-object-lock",
-                bucket=self.bucket.id,
-                object_lock_enabled="Enabled",
-                rule={"default_retention": {"mode": args.object_lock.mode, "days": args.object_lock.days}},
-                opts=pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(depends_on=[versioning])),
-            )
 
-        self.role_arns = {
-            grant.role_name: self._irsa_role(f"{name}-{grant.role_name}", args, grant, key.arn) for grant in args.grants
-        }
+        for grant in args.grants:
+            self._grant_access(f"{name}-{grant.role_name}", grant, roles[grant.role_name], key.arn)
+        self.role_arns = {role_name: role.arn for role_name, role in roles.items()}
         self.bucket_name = self.bucket.bucket
         self.bucket_arn = self.bucket.arn
         self.kms_key_arn = key.arn
@@ -258,64 +302,41 @@ class BackupBucket(pulumi.ComponentResource):
         """`s3://<bucket>/<prefix>`, e.g. a barman-cloud `destinationPath`."""
         return pulumi.Output.concat("s3://", self.bucket_name, "/", prefix)
 
-    def _harden(
-        self, name: str, bucket: aws.s3.Bucket, encryption: list[dict[str, Any]]
-    ) -> tuple[aws.s3.BucketVersioning, aws.s3.BucketPublicAccessBlock]:
-        """Default encryption, versioning, public access block and owner-enforced ownership (ACLs off)."""
-        opts = self._stateful
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=bucket.id, rules=encryption, opts=opts
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=opts
-        )
-        public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=opts,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts
-        )
-        return versioning, public_access_block
-
-    def _lifecycle(
-        self, name: str, bucket: aws.s3.Bucket, rules: list[dict[str, Any]], versioning: aws.s3.BucketVersioning
-    ) -> None:
-        # Noncurrent-version rules only mean something once versioning is on.
-        aws.s3.BucketLifecycleConfiguration(
-            name,
-            bucket=bucket.id,
-            rules=rules,
-            opts=pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(depends_on=[versioning])),
-        )
-
-    def _policy(
+    def _replicate(
         self,
         name: str,
-        bucket: aws.s3.Bucket,
-        document: pulumi.Output[dict[str, Any]],
-        public_access_block: aws.s3.BucketPublicAccessBlock,
-    ) -> aws.s3.BucketPolicy:
-        # After the public access block: S3 rejects concurrent changes of the two.
-        return aws.s3.BucketPolicy(
-            name,
-            bucket=bucket.id,
-            policy=document.apply(json.dumps),
-            opts=pulumi.ResourceOptions.merge(self._stateful, pulumi.ResourceOptions(depends_on=[public_access_block])),
+        args: BackupBucketArgs,
+        target: ReplicaTarget,
+        role: aws.iam.Role,
+        region: pulumi.Output[str],
+        key_arn: pulumi.Output[str],
+        versioning: aws.s3.BucketVersioning,
+    ) -> None:
+        replica_args = BackupReplicaArgs(
+            source_bucket_arn=self.bucket.arn,
+            source_key_arn=key_arn,
+            source_region=region,
+            bucket_name=args.replica_bucket_name,
+            region=target.region,
+            replication_role_arn=role.arn,
+            lifecycle_rules=_backup_lifecycle_rules(args),
+            object_lock=args.object_lock,
+            operator_role_arn=args.operator_role_arn,
+            protect=args.protect,
+            retain_on_delete=args.retain_on_delete,
+            tags=args.tags,
         )
+        replica = BackupReplica(
+            f"{name}-replica", replica_args, pulumi.ResourceOptions(parent=self, provider=target.provider)
+        )
+        self.replica_bucket_name = replica.bucket_name
+        replicate(f"{name}-replication", self.bucket, key_arn, versioning, role, replica, replica_args, self._stateful)
 
-    def _irsa_role(
-        self, name: str, args: BackupBucketArgs, grant: AccessGrant, key_arn: pulumi.Output[str]
-    ) -> pulumi.Output[str]:
+    def _irsa_role(self, name: str, args: BackupBucketArgs, grant: AccessGrant) -> aws.iam.Role:
         trust = pulumi.Output.all(
             args.oidc_provider_arn, args.oidc_issuer_url, grant.namespace, grant.service_account
         ).apply(lambda values: json.dumps(_irsa_trust_policy(*values)))
-        role = aws.iam.Role(
+        return aws.iam.Role(
             name,
             name=grant.role_name,
             description=f"IRSA: {grant.access} access to {', '.join(grant.prefixes)} in {args.bucket_name}",
@@ -323,27 +344,14 @@ class BackupBucket(pulumi.ComponentResource):
             tags=_tags(args, grant.role_name),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _grant_access(self, name: str, grant: AccessGrant, role: aws.iam.Role, key_arn: pulumi.Output[str]) -> None:
         policy = pulumi.Output.all(self.bucket.arn, key_arn).apply(lambda arns: json.dumps(_grant_policy(grant, *arns)))
         aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=self))
-        return role.arn
 
 
 def _tags(args: BackupBucketArgs, name: str) -> dict[str, str]:
     return {**args.tags, "Name": name}
-
-
-def _kms_encryption(key_arn: pulumi.Output[str]) -> list[dict[str, Any]]:
-    # Bucket keys cut KMS requests (and cost) by caching a bucket-level data key.
-    return [
-        {
-            "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key_arn},
-            "bucket_key_enabled": True,
-        }
-    ]
-
-
-def _sse_s3_encryption() -> list[dict[str, Any]]:
-    return [{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}]
 
 
 def _backup_lifecycle_rules(args: BackupBucketArgs) -> list[dict[str, Any]]:
@@ -370,6 +378,16 @@ def _backup_lifecycle_rules(args: BackupBucketArgs) -> list[dict[str, Any]]:
     return rules
 
 
+def _key_policy(
+    identity: pulumi.Output[Any], region: pulumi.Output[str], writers: list[pulumi.Output[str]], readers: list[Any]
+) -> pulumi.Output[str]:
+    partition = identity.arn.apply(lambda arn: arn.split(":")[1])
+    account_root = pulumi.Output.concat("arn:", partition, ":iam::", identity.account_id, ":root")
+    return pulumi.Output.all(account_root, region, pulumi.Output.all(*writers), pulumi.Output.all(*readers)).apply(
+        lambda values: json.dumps(key_policy(*values))
+    )
+
+
 def _log_lifecycle_rule(args: BackupBucketArgs) -> dict[str, Any]:
     return {
         "id": "expire-access-logs",
@@ -378,67 +396,6 @@ def _log_lifecycle_rule(args: BackupBucketArgs) -> dict[str, Any]:
         "expiration": {"days": args.log_retention_days},
         "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_days},
         "abort_incomplete_multipart_upload": {"days_after_initiation": args.abort_multipart_days},
-    }
-
-
-def _tls_only_statement(bucket_arn: str) -> dict[str, Any]:
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
-
-
-def _backup_bucket_policy(bucket_arn: pulumi.Output[str], args: BackupBucketArgs) -> pulumi.Output[dict[str, Any]]:
-    return pulumi.Output.all(bucket_arn, args.operator_role_arn).apply(lambda values: _backup_policy_document(*values))
-
-
-def _backup_policy_document(bucket_arn: str, operator_role_arn: str | None) -> dict[str, Any]:
-    statements = [
-        _tls_only_statement(bucket_arn),
-        _deny_non_kms_uploads(bucket_arn),
-        _deny_destruction(bucket_arn, operator_role_arn),
-    ]
-    if operator_role_arn:
-        statements.append(
-            {
-                "Sid": "OperatorMayDelete",
-                "Effect": "Allow",
-                "Principal": {"AWS": operator_role_arn},
-                "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
-                "Resource": f"{bucket_arn}/*",
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
-def _deny_destruction(bucket_arn: str, operator_role_arn: str | None) -> dict[str, Any]:
-    # Losing a backup takes deleting its versions (or the bucket): only the operator role may.
-    # A plain delete only adds a delete marker; the data stays as a noncurrent version.
-    statement: dict[str, Any] = {
-        "Sid": "DenyVersionAndBucketDeletion",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": ["s3:DeleteObjectVersion", "s3:DeleteBucket"],
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-    }
-    if operator_role_arn:
-        statement["Condition"] = {"ArnNotEquals": {"aws:PrincipalArn": operator_role_arn}}
-    return statement
-
-
-def _deny_non_kms_uploads(bucket_arn: str) -> dict[str, Any]:
-    # Uploads that name another algorithm (e.g. SSE-S3) would bypass the customer-managed key.
-    return {
-        "Sid": "DenyNonKmsUploads",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:PutObject",
-        "Resource": f"{bucket_arn}/*",
-        "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
     }
 
 
@@ -454,7 +411,7 @@ def _log_policy_document(log_bucket_arn: str, source_bucket_arn: str, account_id
     return {
         "Version": "2012-10-17",
         "Statement": [
-            _tls_only_statement(log_bucket_arn),
+            tls_only_statement(log_bucket_arn),
             {
                 "Sid": "S3ServerAccessLogsDelivery",
                 "Effect": "Allow",

@@ -63,6 +63,10 @@ SERVER_CA_MOUNT = "/var/run/secrets/postgres-ca"
 TOOLS_UID = 999
 TOOLS_UID_REASON = "uid 999 is the postgres user of the official postgres image; initdb/pg_ctl need it"
 
+# First match wins: TLS + SCRAM for every TCP client, plain-text TCP refused. CNPG's fixed rules (local peer,
+# replication by certificate) stay in front of these.
+PG_HBA = ("hostssl all all all scram-sha-256", "hostnossl all all all reject")
+
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -404,9 +408,7 @@ class PostgresCluster(pulumi.ComponentResource):
             "enablePDB": args.instances > 1,
             "postgresql": {
                 "parameters": _parameters(args),
-                # First match wins: TLS + SCRAM for every TCP client, plain-text TCP refused.
-                # CNPG's fixed rules (local peer, replication by certificate) stay in front of these.
-                "pg_hba": ["hostssl all all all scram-sha-256", "hostnossl all all all reject"],
+                "pg_hba": list(PG_HBA),
             },
             "bootstrap": {"initdb": self._initdb(args)},
             "storage": _storage(args.storage_size, args.storage_class),

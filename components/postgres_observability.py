@@ -12,8 +12,10 @@ from components.alert_rules import Alert, Scenario
 from components.alert_scenarios import SAMPLES, duration, gauge, series
 from components.app_observability import cronjob_alerts
 from components.dashboards import PanelSpec, Query, RowSpec, good_below
+from components.pitr_drill import drill_names
 
-# X-09 / S3-11: database RPO 1 h (continuous WAL archiving), daily base backups and dumps, weekly restore check.
+# X-09 / S3-11: database RPO 1 h (continuous WAL archiving), daily base backups and dumps, weekly restore check
+# and point-in-time restore drill.
 RPO_SECONDS = 3600
 DAILY_WITH_SLACK_SECONDS = 26 * 3600
 WEEKLY_WITH_SLACK_SECONDS = 8 * 86400
@@ -47,37 +49,42 @@ def database_alerts(
     backup_age_seconds: int = DAILY_WITH_SLACK_SECONDS,
     restore_check_age_seconds: int = WEEKLY_WITH_SLACK_SECONDS,
 ) -> list[Alert]:
-    """Postgres reachable, backed up within the RPO, dumped daily and restorable (X-09, S3-11)."""
+    """Postgres reachable, backed up within the RPO, dumped daily, restorable and recoverable to a point in time
+    (X-09, S3-11). Every threshold is a parameter; the scenarios fire just above it and stay silent below."""
     instances = f'namespace="{ns}",pod=~"{cluster}-[0-9]+"'
     instance = {"namespace": ns, "pod": f"{cluster}-1"}
     backup_ts = series("barman_cloud_cloudnative_pg_io_last_available_backup_timestamp", instance)
     archival = series("cnpg_pg_stat_archiver_seconds_since_last_archival", instance)
+    # promtool's clock starts at 0 and evaluates at 20m: a backup taken at -T is T + 1200 s old.
+    old, recent = backup_age_seconds + 6400, backup_age_seconds - 3600
     return [
         database_down(ns, cluster),
         Alert(
             "DatabaseBackupTooOld",
-            f"time() - max by (namespace) ({BACKUP_TIMESTAMP}{{{instances}}})\n> {DAILY_WITH_SLACK_SECONDS}",
+            f"time() - max by (namespace) ({BACKUP_TIMESTAMP}{{{instances}}})\n> {backup_age_seconds}",
             "15m",
             "warning",
             f"No recent base backup of {cluster}",
             f"The newest base backup of {cluster} is {{{{ $value | humanizeDuration }}}} old "
-            "(daily backups; alert after 26 h).",
+            f"(daily backups; alert after {backup_age_seconds // 3600} h).",
             (
-                Scenario({backup_ts: gauge(-100_000)}, "20m", True, {"namespace": ns}, duration(101_200)),
-                Scenario({backup_ts: gauge(-90_000)}, "20m", False),
+                Scenario({backup_ts: gauge(-old)}, "20m", True, {"namespace": ns}, duration(old + 1200)),
+                Scenario({backup_ts: gauge(-recent)}, "20m", False),
             ),
         ),
         Alert(
             "DatabaseWALArchivingBehind",
-            f"min by (namespace) (cnpg_pg_stat_archiver_seconds_since_last_archival{{{instances}}}) > {RPO_SECONDS}",
+            f"min by (namespace) (cnpg_pg_stat_archiver_seconds_since_last_archival{{{instances}}}) > {rpo_seconds}",
             "5m",
             "critical",
             f"{cluster} is outside its recovery point objective",
             f"No WAL segment of {cluster} reached the backup store for {{{{ $value | humanizeDuration }}}}; "
-            "the recovery point objective is 1 h.",
+            f"the recovery point objective is {rpo_seconds // 3600} h.",
             (
-                Scenario({archival: gauge(4000)}, "10m", True, {"namespace": ns}, duration(4000)),
-                Scenario({archival: gauge(3000)}, "10m", False),
+                Scenario(
+                    {archival: gauge(rpo_seconds + 400)}, "10m", True, {"namespace": ns}, duration(rpo_seconds + 400)
+                ),
+                Scenario({archival: gauge(rpo_seconds - 600)}, "10m", False),
             ),
         ),
         *cronjob_alerts(
@@ -86,10 +93,18 @@ def database_alerts(
             "DatabaseRestoreCheck",
             f"Restore check of {cluster}",
             3,
-            WEEKLY_WITH_SLACK_SECONDS,
+            restore_check_age_seconds,
         ),
         *cronjob_alerts(
-            ns, f"{cluster}-logical-dump", "DatabaseDump", f"Logical dump of {cluster}", 2, DAILY_WITH_SLACK_SECONDS
+            ns, f"{cluster}-logical-dump", "DatabaseDump", f"Logical dump of {cluster}", 2, backup_age_seconds
+        ),
+        *cronjob_alerts(
+            ns,
+            drill_names(cluster).job,
+            "DatabasePointInTimeDrill",
+            f"Point-in-time restore drill of {cluster}",
+            3,
+            restore_check_age_seconds,
         ),
     ]
 

@@ -75,6 +75,7 @@ def load(catalog: Mapping[str, ServiceSpec]) -> Settings:
     # With invalid top-level keys, the overrides are still merged onto the catalog to check them too.
     services = overrides.merge(catalog, raw or RawSettings.model_construct(image_registry="", image_tag=""), given)
     problems += overrides.check_merged(services, given)
+    problems += overrides.check_replication(raw) if raw is not None else []
     if raw is not None and raw.addons.monitoring and raw.alerting is None:
         problems.append(f"{config_key('alerting')}: is required while addons.monitoring is on (where alerts go)")
     needed = secrets.requirements(

@@ -162,6 +162,24 @@ def check_merged(services: Mapping[str, ServiceSettings], overrides: Mapping[str
     return problems
 
 
+def check_replication(raw: RawSettings) -> list[str]:
+    """The backup copy must survive the loss of the bucket's region, and its derived name must be valid."""
+    replication = raw.backup.replication
+    if replication is None:
+        return []
+    key = f"{config_key('backup')}.replication.region"
+    problems = []
+    if replication.region == raw.region:
+        problems.append(f"{key}: must be another region than aws:region ({raw.region}), got {replication.region!r}")
+    replica = f"{raw.backup.bucket_name}-replica"
+    if len(replica) > 63:
+        problems.append(
+            f"{config_key('backup')}.bucketName: the replica bucket {replica!r} would be longer than 63 characters; "
+            "use a bucket name of at most 55"
+        )
+    return problems
+
+
 def _check_scaling(path: str, app: AppSettings, override: set[str]) -> list[str]:
     scaling = app.autoscaling
     if scaling is None and ({"min_replicas", "max_replicas"} & set(override)):

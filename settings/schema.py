@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.alias_generators import to_camel
 
 from components import quantity
+from components.backup_bucket import BACKUP_WINDOW_DAYS
 from components.validation import DNS_LABEL, DNS_NAME
 
 _REGISTRY = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
@@ -226,14 +227,29 @@ class ServiceConfig(_Strict):
     cache: CacheConfig | None = None
 
 
+def _covers_backup_window(days: int) -> int:
+    # A lock shorter than the backups' 30 days would let them be deleted while they are still the only copy.
+    if days < BACKUP_WINDOW_DAYS:
+        raise ValueError(
+            f"must be at least {BACKUP_WINDOW_DAYS} (the backup window: dumps, base backups and WAL are kept "
+            f"{BACKUP_WINDOW_DAYS} days, and a shorter lock leaves them deletable), got {days}"
+        )
+    return days
+
+
 class ObjectLockConfig(_Strict):
     mode: Literal["GOVERNANCE", "COMPLIANCE"]
-    days: Annotated[int, Field(ge=1, le=3650)]
+    days: Annotated[int, Field(le=3650), AfterValidator(_covers_backup_window)]
+
+
+class ReplicationConfig(_Strict):
+    region: Annotated[str, _check(_REGION, "an AWS region like eu-central-1")]
 
 
 class BackupConfig(_Strict):
     bucket_name: Annotated[str, _check(_BUCKET, "an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")]
     object_lock: ObjectLockConfig | None = None
+    replication: ReplicationConfig | None = None
     operator_role_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$")] | None = None
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import re
 import shutil
 import subprocess
@@ -29,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from components.pitr_drill import SCRATCH_MANIFEST
 from settings import STACKS
 from tools.charts import ChartsUnavailableError, StackCharts, template_render
 from tools.mock_runtime import ROOT
@@ -75,6 +77,9 @@ def stand_ins(
     for doc in manifests:
         if doc["kind"] == "Cluster" and doc["apiVersion"].startswith("postgresql.cnpg.io/"):
             docs += _cnpg_instances(doc)
+        elif doc["kind"] == "ConfigMap" and SCRATCH_MANIFEST in (doc.get("data") or {}):
+            # The point-in-time drill's scratch cluster exists while a drill runs.
+            docs += _cnpg_instances(json.loads(doc["data"][SCRATCH_MANIFEST]))
         elif doc["kind"] == "Gateway" and doc["apiVersion"].startswith("gateway.networking.k8s.io/"):
             docs += _gateway_pods(doc, _gateway_proxy_namespace(render))
     return docs

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.conventions import MONITORING_NAMESPACE
-
 import versions
 from components import kube
 from components.kube import Resources
 from components.network_policies import Pods
 from components.platform_addons import HelmAddon
+from services.conventions import MONITORING_NAMESPACE
 
 CNPG_NAMESPACE = "cnpg-system"
 CERT_MANAGER_NAMESPACE = "cert-manager"

@@ -12,7 +12,15 @@ from typing import Any
 import pulumi
 
 from components.app_secret import AppSecret, AppSecretArgs
-from components.backup_bucket import AccessGrant, BackupBucket, BackupBucketArgs, ObjectLock, backup_prefix
+from components.backup_bucket import (
+    AccessGrant,
+    BackupBucket,
+    BackupBucketArgs,
+    ObjectLock,
+    ReplicaTarget,
+    backup_prefix,
+)
+from components.pitr_drill import PointInTimeDrill, PointInTimeDrillArgs, drill_names
 from components.postgres_cluster import (
     BaseBackups,
     LogicalDumps,
@@ -24,7 +32,14 @@ from components.redis_cache import RedisCache, RedisCacheArgs
 from providers import Providers
 from services.conventions import CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
 from settings import CacheSettings, DatabaseSettings, Settings
-from versions import AWS_CLI_IMAGE, POSTGRES_IMAGE, POSTGRES_TOOLS_IMAGE, REDIS_EXPORTER_IMAGE, REDIS_IMAGE
+from versions import (
+    AWS_CLI_IMAGE,
+    KUBECTL_IMAGE,
+    POSTGRES_IMAGE,
+    POSTGRES_TOOLS_IMAGE,
+    REDIS_EXPORTER_IMAGE,
+    REDIS_IMAGE,
+)
 from wiring.context import ServiceContext
 
 BACKUPS_OWNER = "backups"
@@ -64,6 +79,15 @@ def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
                 prefixes=(backup_prefix("daily", service),),
                 access="read",
             ),
+            # The point-in-time drill's scratch cluster reads base backups and WAL, and writes nothing.
+            AccessGrant(
+                role_name=_role(settings, service, "pitr-drill"),
+                namespace=namespace,
+                service_account=drill_names(database_cluster(service)).scratch_cluster,
+                prefixes=(backup_prefix("managed", service),),
+                access="read",
+                head_bucket=True,
+            ),
         ]
     backup = settings.backup
     return BackupBucket(
@@ -75,6 +99,13 @@ def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
             grants=tuple(grants),
             object_lock=ObjectLock(backup.object_lock.mode, backup.object_lock.days) if backup.object_lock else None,
             operator_role_arn=backup.operator_role_arn,
+            replica=ReplicaTarget(
+                backup.replication.region,
+                providers.aws(BACKUPS_OWNER, backup.replication.region),
+                _role(settings, BACKUPS_OWNER, "replication"),
+            )
+            if backup.replication
+            else None,
             protect=settings.protect_data,
             retain_on_delete=settings.protect_data,
         ),
@@ -88,6 +119,8 @@ class Stores:
 
     cache: RedisCache | None
     database: PostgresCluster | None
+    drill: PointInTimeDrill | None
+    """The database's point-in-time restore drill."""
     outputs: dict[str, Any]
     """Stack outputs `redis` and `database` (hosts and Secret names, never values; null when absent)."""
 
@@ -96,12 +129,13 @@ def deploy_stores(ctx: ServiceContext) -> Stores:
     """The service's Redis and Postgres."""
     bucket, service = ctx.platform.bucket, ctx.service
     cache = _deploy_cache(ctx, service.cache) if service.cache is not None else None
-    database = None
+    database = drill = None
     outputs: dict[str, Any] = {"redis": None, "database": None}
     if cache is not None:
         outputs["redis"] = {"host": cache.host, "secretName": cache.url_secret_name}
     if service.database is not None and bucket is not None:
         database = _deploy_database(ctx, service.database, bucket)
+        drill = _deploy_drill(ctx, service.database, bucket, database)
         _share_database_secret(ctx, service.database, database)
         outputs["database"] = {
             "cluster": database.cluster_name,
@@ -110,7 +144,7 @@ def deploy_stores(ctx: ServiceContext) -> Stores:
             "secretName": database.app_secret_name,
             "backupRoleArns": backup_role_arns(ctx.settings, bucket, ctx.name),
         }
-    return Stores(cache, database, outputs)
+    return Stores(cache, database, drill, outputs)
 
 
 def _deploy_database(ctx: ServiceContext, database: DatabaseSettings, bucket: BackupBucket) -> PostgresCluster:
@@ -148,6 +182,34 @@ def _deploy_database(ctx: ServiceContext, database: DatabaseSettings, bucket: Ba
             protect=settings.protect_data,
         ),
         ctx.after_operators,
+    )
+
+
+def _deploy_drill(
+    ctx: ServiceContext, database: DatabaseSettings, bucket: BackupBucket, cluster: PostgresCluster
+) -> PointInTimeDrill:
+    """A weekly point-in-time restore of the database into a scratch cluster, checked and removed (X-09, S3-11)."""
+    settings, pin, spec, name = ctx.settings, ctx.platform.pin, database.spec, ctx.name
+    return PointInTimeDrill(
+        drill_names(cluster.cluster_name).job,
+        PointInTimeDrillArgs(
+            namespace=ctx.namespace_ref(spec.namespace),
+            cluster=cluster.cluster_name,
+            object_store=cluster.object_store_name,
+            database=spec.database,
+            owner=spec.owner,
+            credentials_secret=cluster.credentials_secret_name,
+            role_arn=bucket.role_arns[_role(settings, name, "pitr-drill")],
+            image_name=pin(POSTGRES_IMAGE),
+            storage_size=database.storage_size,
+            storage_class=database.storage_class,
+            resources=spec.resources,
+            tools_image=pin(POSTGRES_TOOLS_IMAGE),
+            kubectl_image=pin(KUBECTL_IMAGE),
+            part_of=name,
+        ),
+        # The drill reads the cluster's Secrets and object store, which exist once the cluster does.
+        pulumi.ResourceOptions.merge(ctx.after_operators, pulumi.ResourceOptions(depends_on=[cluster.cluster])),
     )
 
 

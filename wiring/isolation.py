@@ -9,7 +9,9 @@ below open exactly what the manuals need, on numeric ports:
 - apps that call AI providers reach the internet on 443 (never private or link-local addresses);
 - the CloudNativePG operator reaches its instances (8000, 5432), instances reach each other
   (replication), the Kubernetes API and S3/STS (WAL archiving with IRSA); the dump job reaches the
-  database and S3/STS, the restore check only S3/STS; Redis replicas reach pod 0.
+  database and S3/STS, the restore check only S3/STS; the point-in-time drill reaches the database, its
+  scratch cluster and the Kubernetes API, and the scratch cluster what an instance reaches; Redis replicas
+  reach pod 0.
 The Gateway's proxies are admitted to the public apps by PublicRoute, and blue-green smoke tests to their
 colours by BlueGreen.
 
@@ -46,6 +48,7 @@ import pulumi
 from components.cluster_viewer import ClusterViewer, ClusterViewerArgs
 from components.namespace_rbac import NamespaceRbac, NamespaceRbacArgs
 from components.network_policies import KUBE_DNS, Flow, Network, NetworkPolicies, NetworkPoliciesArgs, Pods
+from components.pitr_drill import PointInTimeDrill
 from components.postgres_cluster import PostgresCluster
 from components.public_route import ACME_SOLVER_LABELS, ACME_SOLVER_PORT
 from components.redis_cache import RedisCache
@@ -127,6 +130,8 @@ def service_flows(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores:
             flows.append(Flow(pods, INTERNET, (HTTPS,)))
     if database is not None and stores.database is not None:
         flows += _database_flows(stores.database, database, ctx.settings.network_policy)
+    if database is not None and stores.database is not None and stores.drill is not None:
+        flows += _drill_flows(stores.drill, stores.database, database, ctx.settings.network_policy)
     if cache is not None and stores.cache is not None:
         flows += [Flow(cache, cache, (stores.cache.port,)), Flow(SCRAPER, cache, (stores.cache.metrics_port,))]
     return flows
@@ -145,8 +150,7 @@ def _cache_pods(ctx: ServiceContext, cache: RedisCache | None) -> Pods | None:
 
 
 def _database_flows(database: PostgresCluster, pods: Pods, network: NetworkPolicyConfig) -> list[Flow]:
-    aws = Network("aws-apis", tuple(network.aws_endpoint_cidrs)) if network.aws_endpoint_cidrs else INTERNET
-    api_server = Network("kubernetes-api", tuple(network.api_server_cidrs))
+    aws, api_server = _aws_apis(network), _api_server(network)
     flows = [
         Flow(DATABASE_OPERATOR, pods, (database.status_port, database.port)),
         Flow(pods, pods, (database.port, database.status_port)),
@@ -161,6 +165,35 @@ def _database_flows(database: PostgresCluster, pods: Pods, network: NetworkPolic
             flows.append(Flow(jobs, pods, (database.port,)))
         flows.append(Flow(jobs, aws, (HTTPS,)))
     return flows
+
+
+def _drill_flows(
+    drill: PointInTimeDrill, cluster: PostgresCluster, database: Pods, network: NetworkPolicyConfig
+) -> list[Flow]:
+    """The point-in-time drill writes markers to the database, drives its scratch cluster through the API and
+    checks it; the scratch cluster recovers like an instance (operator, API, S3)."""
+    aws, api_server = _aws_apis(network), _api_server(network)
+    postgres, status = cluster.port, cluster.status_port
+    jobs = Pods(drill.cronjob_name, database.namespace, drill.selector)
+    scratch = Pods(drill.scratch_cluster_name, database.namespace, drill.scratch_selector)
+    return [
+        Flow(jobs, database, (postgres,)),
+        Flow(jobs, scratch, (postgres,)),
+        Flow(jobs, api_server, (network.api_server_port,)),
+        Flow(DATABASE_OPERATOR, scratch, (status, postgres)),
+        Flow(scratch, scratch, (postgres, status)),
+        Flow(scratch, api_server, (network.api_server_port,)),
+        Flow(scratch, aws, (HTTPS,)),
+    ]
+
+
+def _aws_apis(network: NetworkPolicyConfig) -> Network:
+    """Where S3 and STS calls go: the VPC endpoints when configured, else the internet on 443."""
+    return Network("aws-apis", tuple(network.aws_endpoint_cidrs)) if network.aws_endpoint_cidrs else INTERNET
+
+
+def _api_server(network: NetworkPolicyConfig) -> Network:
+    return Network("kubernetes-api", tuple(network.api_server_cidrs))
 
 
 def deploy_addon_sides(
@@ -191,7 +224,7 @@ def public_backend_flows(settings: Settings, apps: Mapping[str, DeliveredApp]) -
 def addon_flows(settings: Settings) -> list[Flow]:
     """Connections of the add-ons this program installs (X-07, X-10, X-16)."""
     network = settings.network_policy
-    api = (Network("kubernetes-api", tuple(network.api_server_cidrs)), (network.api_server_port,))
+    api = (_api_server(network), (network.api_server_port,))
     switches = settings.addons
     flows = []
     if switches.monitoring:

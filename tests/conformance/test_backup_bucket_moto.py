@@ -8,6 +8,12 @@ object operations run before the TLS-only policy is applied, and the IAM checks 
 without it. Moto enforces identity-policy actions and resources for assumed-role credentials, not
 Conditions (and has no policy simulator): prefix and trust conditions are evaluated in Python.
 
+The CI deploy role (.github/iam/deploy-permissions.json) is replayed too, against a bucket whose versions are
+locked in COMPLIANCE mode: it cannot delete a version (with or without bypassing governance) or an object,
+while it still manages the bucket. Moto authorizes PutObjectLockConfiguration as CreateBucket (its action map
+has no `object-lock`), so that Deny, and the conditional Deny on the key policy's lockout check, are asserted
+on the document (tests/conformance/test_ci_roles.py); what the lock itself refuses, moto shows.
+
 Requirements: X-08, X-09, S1-09 (retention), X-12 (no static credentials), X-16 (encryption,
 TLS, access logs, least privilege); AWS FSBP S3.1/S3.8 (public access block), S3.5 (TLS only),
 S3.9 (access logging), S3.12 (ACLs disabled), S3.13 (lifecycle), S3.14 (versioning),
@@ -17,6 +23,7 @@ S3.15 (object lock), S3.17 (KMS at rest).
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Iterator
 from contextlib import contextmanager
 from fnmatch import fnmatchcase
@@ -27,7 +34,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from components.backup_bucket import ACCESS_LOG_PREFIX, BackupBucket, BackupBucketArgs, ObjectLock
-from tests.conftest import MOTO_REGION, moto_client, one
+from tests.conftest import MOTO_REGION, ROOT, moto_client, one
 from tests.unit.test_backup_bucket import DUMP_WRITER, ISSUER_HOST, RESTORE_READER, WAL_ARCHIVER
 from tools.mock_runtime import CLUSTER_STACK_OUTPUTS, RecordingMonitor
 
@@ -411,3 +418,69 @@ def test_condition_semantics_moto_does_not_evaluate(mock_runtime):
         assert _trusts(trusts[grant.role_name], own)
         assert not _trusts(trusts[grant.role_name], {**own, "sub": "system:serviceaccount:db:default"})
         assert not _trusts(trusts[grant.role_name], {**own, "aud": "https://kubernetes.default.svc"})
+
+
+# --- the CI deploy role against locked backups ----------------------------------------------------------------
+
+
+def deploy_role_credentials(endpoint: str) -> dict[str, str]:
+    """The deploy role as .github/iam defines it (placeholders filled as `envsubst` would), assumed in moto.
+
+    Moto ignores Conditions, so a conditional Deny would act as an unconditional one: those stay out here."""
+    text = string.Template((ROOT / ".github" / "iam" / "deploy-permissions.json").read_text()).substitute(
+        AWS_ACCOUNT_ID="123456789012", AWS_REGION=MOTO_REGION, STACK="prod", BACKUP_BUCKET=BUCKET, EKS_CLUSTER="eks"
+    )
+    document = json.loads(text)
+    document["Statement"] = [s for s in document["Statement"] if not (s["Effect"] == "Deny" and "Condition" in s)]
+    iam, sts = moto_client(endpoint, "iam"), moto_client(endpoint, "sts")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "123456789012"}, "Action": "sts:AssumeRole"}],
+    }
+    arn = iam.create_role(RoleName="ai-platform-prod-deploy", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="ai-platform-prod-deploy", PolicyName="deploy", PolicyDocument=json.dumps(document))
+    # What a compromised role could grant itself by rewriting the bucket policy (it may PutBucketPolicy). Moto
+    # evaluates identity policies only, so the grant sits here; IAM weighs an Allow from either side the same,
+    # and an explicit Deny beats both.
+    grab = {"Effect": "Allow", "Action": ["s3:DeleteObject*", "s3:GetObject*"], "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+    iam.put_role_policy(
+        RoleName="ai-platform-prod-deploy",
+        PolicyName="as-if-granted-by-a-bucket-policy",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [grab]}),
+    )
+    issued = sts.assume_role(RoleArn=arn, RoleSessionName="github-actions")["Credentials"]
+    return {
+        "aws_access_key_id": issued["AccessKeyId"],
+        "aws_secret_access_key": issued["SecretAccessKey"],
+        "aws_session_token": issued["SessionToken"],
+    }
+
+
+def test_the_deploy_role_cannot_remove_locked_backups(mock_runtime, moto):
+    """X-09, X-12: a compromised deploy role manages the bucket but deletes no backup; the lock holds for all."""
+    s3, _, _ = replay_all(moto, register(mock_runtime, object_lock=ObjectLock("COMPLIANCE", 30)))
+    key = "daily/db/2026-11-20T02:30:00Z/db.dump"
+    version = s3.put_object(Bucket=BUCKET, Key=key, Body=b"dump")["VersionId"]
+    assert s3.head_object(Bucket=BUCKET, Key=key)["ObjectLockMode"] == "COMPLIANCE"
+    deployer = moto_client(moto, "s3", deploy_role_credentials(moto))
+
+    with iam_enforced(moto):
+        assert denied(lambda: deployer.delete_object(Bucket=BUCKET, Key=key, VersionId=version))
+        assert denied(
+            lambda: deployer.delete_object(Bucket=BUCKET, Key=key, VersionId=version, BypassGovernanceRetention=True)
+        )
+        assert denied(lambda: deployer.delete_object(Bucket=BUCKET, Key=key))
+        # What the program needs still works, an aggressive lifecycle included: it cannot touch locked versions.
+        assert not denied(
+            lambda: deployer.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        )
+        expire_now = {"ID": "x", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}
+        assert not denied(
+            lambda: deployer.put_bucket_lifecycle_configuration(
+                Bucket=BUCKET, LifecycleConfiguration={"Rules": [expire_now]}
+            )
+        )
+
+    # Not even the account's administrator removes a version inside its COMPLIANCE retention.
+    assert denied(lambda: s3.delete_object(Bucket=BUCKET, Key=key, VersionId=version, BypassGovernanceRetention=True))
+    assert [v["VersionId"] for v in s3.list_object_versions(Bucket=BUCKET, Prefix=key)["Versions"]] == [version]

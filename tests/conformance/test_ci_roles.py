@@ -106,7 +106,12 @@ def test_the_deploy_role_changes_permissions_only_of_the_stacks_own_roles_and_bu
         if access_level(action) == "Permissions management":
             for resource in _as_list(statement["Resource"]):
                 assert resource.endswith(
-                    (":role/ai-platform-${STACK}-*", ":::${BACKUP_BUCKET}", ":::${BACKUP_BUCKET}-logs")
+                    (
+                        ":role/ai-platform-${STACK}-*",
+                        ":::${BACKUP_BUCKET}",
+                        ":::${BACKUP_BUCKET}-logs",
+                        ":::${BACKUP_BUCKET}-replica",
+                    )
                 ) or (action.startswith("kms:") and statement.get("Condition")), (action, resource)
 
 
@@ -117,6 +122,59 @@ def test_the_deploy_role_can_never_destroy_backups():
     for action in ("s3:DeleteBucket", "kms:ScheduleKeyDeletion", "kms:DisableKey"):
         assert action in denied and action not in allowed
     assert not any(a.startswith(("s3:DeleteObject", "s3:GetObject", "s3:PutObject")) for a in allowed)
+
+
+# Backups outlive a compromised deploy role. S3 has no condition key for the days of a bucket's
+# default retention or a lifecycle rule (AWS lists none for PutBucketObjectLockConfiguration or
+# PutLifecycleConfiguration), so "no shorter retention" cannot be a condition: the role may never change the
+# object lock at all (an administrator does, see README), and in prod every version is locked in COMPLIANCE
+# mode for the whole backup window, so a lifecycle rule that expires early cannot remove a locked version.
+RETENTION_GUARDS = {
+    "s3:PutBucketObjectLockConfiguration",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:BypassGovernanceRetention",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+}
+
+
+def _unconditional_denies(document: dict[str, Any]) -> set[str]:
+    return {
+        action
+        for statement in document["Statement"]
+        if statement["Effect"] == "Deny" and "Condition" not in statement and "*" in _as_list(statement["Resource"])
+        for pattern in _as_list(statement["Action"])
+        for action in expand(pattern)
+    }
+
+
+def test_the_deploy_role_can_never_shorten_retention_or_delete_versions():
+    document = _document("deploy-permissions.json")
+    allowed = {action for action, _ in _allowed(document)}
+    assert _unconditional_denies(document) >= RETENTION_GUARDS, "an explicit Deny wins over any bucket policy"
+    assert not RETENTION_GUARDS & allowed
+    # What it keeps: managing the lifecycle is safe only because the lock cannot be shortened (see above).
+    assert "s3:PutLifecycleConfiguration" in allowed
+
+
+def test_the_deploy_role_cannot_lock_everyone_out_of_the_backup_key():
+    (statement,) = [
+        s for s in _document("deploy-permissions.json")["Statement"] if s["Sid"] == "NeverLockEveryoneOutOfTheKey"
+    ]
+    assert statement["Effect"] == "Deny" and set(statement["Action"]) == {"kms:CreateKey", "kms:PutKeyPolicy"}
+    assert statement["Condition"] == {"Bool": {"kms:BypassPolicyLockoutSafetyCheck": "true"}}
+    for action in statement["Action"]:
+        service, name = action.split(":")
+        assert "kms:BypassPolicyLockoutSafetyCheck" in get_action_data(service, name)[service][0]["condition_keys"]
+
+
+def test_the_deploy_role_passes_roles_only_to_s3_replication():
+    passing = [s for action, s in _allowed(_document("deploy-permissions.json")) if action == "iam:PassRole"]
+    assert passing
+    for statement in passing:
+        assert statement["Resource"] == "arn:aws:iam::${AWS_ACCOUNT_ID}:role/ai-platform-${STACK}-*"
+        assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "s3.amazonaws.com"}}
 
 
 @pytest.mark.parametrize(("stack", "role"), sorted(TRUSTED))

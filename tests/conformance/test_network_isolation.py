@@ -154,6 +154,13 @@ def expected_matrix(stack: str) -> set[Connection]:
             Connection(f"{database}-logical-dump", database, "TCP 5432"),
             Connection(f"{database}-logical-dump", INTERNET, "TCP 443"),
             Connection(f"{database}-restore-check", INTERNET, "TCP 443"),
+            # The point-in-time drill writes its markers, drives its scratch cluster through the API and checks
+            # it; the scratch cluster recovers like an instance (operator, API, S3).
+            Connection(f"{database}-pitr-drill", database, "TCP 5432"),
+            Connection(f"{database}-pitr-drill", f"{database}-pitr", "TCP 5432"),
+            Connection(f"{database}-pitr-drill", API_SERVER, "TCP 443"),
+            Connection(CNPG_OPERATOR, f"{database}-pitr", "TCP 5432, 8000"),
+            Connection(f"{database}-pitr", f"{INTERNET}, {API_SERVER}", "TCP 443"),
         }
     for cache in CACHES:
         rows.add(Connection(PROMETHEUS, cache, "TCP 9121"))
@@ -286,7 +293,7 @@ def test_nothing_else_reaches_a_database(matrix, stack):
     """X-07: only its apps, its dump job, its peers, the CNPG operator and Prometheus reach a database."""
     for database in DATABASES:
         clients = {app_workload for app in APPS if app.database == database for app_workload in workloads(app)}
-        clients |= {f"{database}-logical-dump", database, CNPG_OPERATOR, PROMETHEUS}
+        clients |= {f"{database}-logical-dump", f"{database}-pitr-drill", database, CNPG_OPERATOR, PROMETHEUS}
         reaching = {c.source for c in matrix[stack] if c.destination == database}
         assert reaching <= clients, reaching - clients
         assert ANY_POD not in reaching
@@ -298,15 +305,18 @@ def test_internet_only_where_configured(matrix, stack):
     out = {c.source: c for c in matrix[stack] if c.destination.startswith(INTERNET)}
     callers = {workload for app in APPS if app.calls_ai_providers for workload in workloads(app)}
     backups = {f"{db}-{job}" for db in DATABASES for job in ("logical-dump", "restore-check")}
-    assert set(out) == callers | backups | set(DATABASES) | {ALERTMANAGER, CERT_MANAGER}
+    instances = set(DATABASES) | {f"{db}-pitr" for db in DATABASES}  # the drills' scratch clusters recover alike
+    assert set(out) == callers | backups | instances | {ALERTMANAGER, CERT_MANAGER}
     assert {c.ports for source, c in out.items() if source not in (ALERTMANAGER, CERT_MANAGER)} == {"TCP 443"}
     assert (out[ALERTMANAGER].ports, out[CERT_MANAGER].ports) == ("TCP 443, 587", "TCP 80, 443")
     # Database instances also reach the Kubernetes API; nobody reaches any other address.
-    assert {c.destination for source, c in out.items() if source in DATABASES} == {f"{INTERNET}, {API_SERVER}"}
-    assert {c.destination for source, c in out.items() if source not in DATABASES} == {INTERNET}
-    # Private addresses: the API server for the add-ons, the cluster's hosts for Prometheus only.
+    assert {c.destination for source, c in out.items() if source in instances} == {f"{INTERNET}, {API_SERVER}"}
+    assert {c.destination for source, c in out.items() if source not in instances} == {INTERNET}
+    # Private addresses: the API server for the add-ons and the point-in-time drills (they drive their scratch
+    # clusters), the cluster's hosts for Prometheus only.
     private = {(c.source, c.destination) for c in matrix[stack] if c.destination[0].isdigit()}
-    assert private == {(client, API_SERVER) for client in API_CLIENTS} | {(PROMETHEUS, CLUSTER_HOSTS)}
+    drills = {f"{db}-pitr-drill" for db in DATABASES}
+    assert private == {(client, API_SERVER) for client in (*API_CLIENTS, *drills)} | {(PROMETHEUS, CLUSTER_HOSTS)}
 
 
 def test_the_analyzer_reports_a_hole(rendered, charts, tmp_path):

@@ -50,9 +50,14 @@ def test_every_service_namespace_has_an_operator_and_a_deployer_role_bound_to_gr
             assert binding["roleRef"]["kind"] == "Role"
             assert [s["kind"] for s in binding["subjects"]] == ["Group"]
             assert {s["name"] for s in binding["subjects"]} <= GROUPS
-    # App ServiceAccounts get no API access: no binding names a ServiceAccount.
-    subjects = [s for b in of_kind(docs, "RoleBinding") + of_kind(docs, "ClusterRoleBinding") for s in b["subjects"]]
-    assert not [s for s in subjects if s["kind"] == "ServiceAccount"]
+    # App ServiceAccounts get no API access: the only ServiceAccounts bound are the point-in-time drills', each
+    # to its own Role (tests/unit/test_pitr_drill.py checks what that Role allows).
+    for binding in of_kind(docs, "RoleBinding") + of_kind(docs, "ClusterRoleBinding"):
+        accounts = [s["name"] for s in binding["subjects"] if s["kind"] == "ServiceAccount"]
+        if accounts:
+            assert binding["kind"] == "RoleBinding" and binding["roleRef"]["kind"] == "Role"
+            assert accounts == [binding["metadata"]["name"]] == [binding["roleRef"]["name"]]
+            assert binding["metadata"]["name"].endswith("-pitr-drill"), binding["metadata"]["name"]
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -160,6 +160,18 @@ CASES = {
         _app("cad-ml-platform", "cad-ml-platform", env={"ADMIN_TOKEN": "hunter2"}),
         "ai-platform:services.cad-ml-platform.apps.cad-ml-platform.env: ADMIN_TOKEN come from Secrets",
     ),
+    "object lock shorter than the backup window": (
+        {"ai-platform:backup": {"bucketName": "acme-backups", "objectLock": {"mode": "COMPLIANCE", "days": 7}}},
+        "ai-platform:backup.objectLock.days: must be at least 30 (the backup window",
+    ),
+    "backup replica in the bucket's own region": (
+        {"ai-platform:backup": {"bucketName": "acme-backups", "replication": {"region": "eu-west-1"}}},
+        "ai-platform:backup.replication.region: must be another region than aws:region (eu-west-1)",
+    ),
+    "backup replica whose derived bucket name is too long": (
+        {"ai-platform:backup": {"bucketName": "b" * 60, "replication": {"region": "eu-central-1"}}},
+        "ai-platform:backup.bucketName: the replica bucket",
+    ),
 }
 
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.conftest import STACKS, program_run
-from tools import stack_config
+from tools import diff, stack_config
 from tools.mock_runtime import CLUSTER_STACK_OUTPUTS, load_stack_config, run_program
 from tools.render import write_render
 
@@ -72,6 +72,48 @@ def test_stateful_resources_are_protected_and_retained_exactly_in_prod(stack):
         if r.type == "kubernetes:core/v1:Namespace" and r.name == "platform-v1-exp-namespace"
     ]
     assert [r.protect for r in light] == [False]
+
+
+def test_object_lock_joins_the_deployed_prod_bucket_in_place(tmp_path):
+    """X-12: prod's bucket was deployed before its lock; gaining the lock adds one resource and replaces nothing
+    (the bucket's force-new `objectLockEnabled` stays untouched, S3 enables the lock on the existing bucket)."""
+    configured = load_stack_config("prod")["ai-platform:backup"]
+    assert configured["objectLock"] == {"mode": "COMPLIANCE", "days": 30}
+    unlocked = {key: value for key, value in configured.items() if key != "objectLock"}
+    before, after = tmp_path / "before", tmp_path / "after"
+    write_render(run_program("prod", overrides={"ai-platform:backup": unlocked}), before)
+    write_render(program_run("prod"), after)
+    change = diff.diff_renders(before, after)
+    assert not change.replacements and not change.removed and not change.changed
+    lock = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+    assert sorted((r.type, r.urn.rpartition("::")[2]) for r in change.added) == [
+        (lock, "backups-object-lock"),
+        (lock, "backups-replica-object-lock"),
+    ]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_stacks_backup_key_is_used_only_by_its_backup_roles_and_prod_locks_its_backups(stack):
+    """X-09, X-12: per stack, the key policy names exactly the stack's backup roles; prod locks every version
+    (COMPLIANCE, the whole backup window) in the bucket and its replica."""
+    run = program_run(stack)
+    roles = {r.state["arn"]: r.inputs["name"] for r in run.registrations if r.type == "aws:iam/role:Role"}
+    keys = [r for r in run.registrations if r.type == "aws:kms/key:Key"]
+    for key in keys:
+        statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+        admin = statements.pop("AccountAdministersNeverUses")
+        assert not {"kms:Decrypt", "kms:Encrypt", "kms:CreateGrant"} & set(admin["Action"])
+        users = {arn for s in statements.values() for arn in s["Principal"]["AWS"]}
+        assert users and users <= set(roles), "only this stack's own roles use its keys"
+        assert all(roles[arn].startswith(f"ai-platform-{stack}-") for arn in users)
+    locks = [r for r in run.registrations if r.type.endswith("BucketObjectLockConfiguration")]
+    if stack == "prod":
+        assert len(keys) == 2 and len(locks) == 2, "the bucket and its replica"
+        for lock in locks:
+            retention = lock.inputs["rule"]["defaultRetention"]
+            assert retention["mode"] == "COMPLIANCE" and retention["days"] >= 30
+    else:
+        assert len(keys) == 1 and not locks
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -224,6 +266,13 @@ def test_a_larger_redis_volume_grows_the_claims_in_place():
 def test_a_larger_database_volume_is_an_in_place_update():
     before, after = program_run("staging"), _resized("database", "20Gi")
     changed = _changed(before, after)
+    # The point-in-time drill's scratch cluster follows the size, so the recovered data fits.
+    drill = next(urn for urn in changed if urn.endswith("ConfigMap::ai-benchmark-db-pitr-drill-files"))
+    assert (
+        '"size": "20Gi"'
+        in next(r for r in after.registrations if r.urn == drill).inputs["data"]["scratch-cluster.json"]
+    )
+    del changed[drill]
     assert len(changed) == 1
     ((urn, paths),) = changed.items()
     assert urn.endswith("Cluster::ai-benchmark-db-cluster") and paths == {"spec.storage"}

@@ -68,6 +68,7 @@ def test_groups_from_the_settings_are_bound():
         (r.inputs["metadata"]["name"], s["name"])
         for r in run.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
         for s in r.inputs["subjects"]
+        if s["kind"] == "Group"
     }
     assert subjects == {("ai-platform-operator", "oncall"), ("ai-platform-deployer", "ci-deploy")}
 

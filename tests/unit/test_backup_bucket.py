@@ -17,6 +17,7 @@ from components.backup_bucket import (
     BackupBucket,
     BackupBucketArgs,
     ObjectLock,
+    ReplicaTarget,
     backup_prefix,
 )
 from tests.conftest import one
@@ -144,7 +145,7 @@ def test_policy_denies_insecure_transport_and_version_deletion(mock_runtime):
 
     destruction = statements["DenyVersionAndBucketDeletion"]
     assert destruction["Effect"] == "Deny" and "Condition" not in destruction
-    assert _actions(destruction) == {"s3:DeleteObjectVersion", "s3:DeleteBucket"}
+    assert _actions(destruction) == {"s3:DeleteObjectVersion", "s3:BypassGovernanceRetention", "s3:DeleteBucket"}
     non_kms = statements["DenyNonKmsUploads"]
     assert non_kms["Condition"] == {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}
     assert "OperatorMayDelete" not in statements
@@ -230,15 +231,30 @@ def test_lifecycle_days_follow_the_args(mock_runtime):
     assert rules["noncurrent-versions-and-incomplete-uploads"]["noncurrentVersionExpiration"] == {"noncurrentDays": 14}
 
 
-def test_object_lock_is_enabled_at_creation_when_asked(mock_runtime):
-    """X-08: optional WORM retention; it can only be switched on when the bucket is created."""
+def test_object_lock_is_switched_on_in_place_when_asked(mock_runtime):
+    """X-08, X-12: WORM retention by PutObjectLockConfiguration after versioning, never by the bucket's
+    force-new `objectLockEnabled`: a deployed bucket gains its lock without being replaced."""
     _build(object_lock=ObjectLock("COMPLIANCE", 30))
-    assert one(mock_runtime, "aws:s3/bucket:Bucket", "backups-bucket").inputs["objectLockEnabled"] is True
+    bucket = one(mock_runtime, "aws:s3/bucket:Bucket", "backups-bucket")
+    assert "objectLockEnabled" not in bucket.inputs
     lock = one(
         mock_runtime, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "backups-object-lock"
     )
+    assert lock.inputs["bucket"] == "ai-platform-prod-backups"
     assert lock.inputs["objectLockEnabled"] == "Enabled"
     assert lock.inputs["rule"] == {"defaultRetention": {"mode": "COMPLIANCE", "days": 30}}
+    versioning = one(mock_runtime, "aws:s3/bucketVersioning:BucketVersioning", "backups-bucket-versioning")
+    assert versioning.urn in lock.dependencies, "S3 enables object lock on an existing bucket only once versioned"
+    assert (lock.protect, lock.retain_on_delete) == (True, True)
+
+
+def test_the_bucket_inputs_do_not_change_when_object_lock_is_added(mock_runtime):
+    """X-12: the protected prod bucket is never replaced to gain object lock."""
+    _build()
+    before = one(mock_runtime, "aws:s3/bucket:Bucket", "backups-bucket").inputs
+    mock_runtime.registrations.clear()
+    _build(object_lock=ObjectLock("COMPLIANCE", 30))
+    assert one(mock_runtime, "aws:s3/bucket:Bucket", "backups-bucket").inputs == before
 
 
 def test_no_object_lock_unless_asked(mock_runtime):
@@ -358,10 +374,166 @@ def test_role_arns_and_service_account_annotation(mock_runtime):
         (lambda: ObjectLock("LEGAL", 30), "GOVERNANCE or COMPLIANCE"),
         (lambda: BackupBucketArgs("Bad_Name", "arn", "https://x", ()), "not a valid S3 bucket name"),
         (lambda: BackupBucketArgs("b" * 60, "arn", "https://x", ()), "not a valid S3 bucket name"),
+        (
+            lambda: BackupBucketArgs(
+                "b" * 56, "arn", "https://x", (), replica=ReplicaTarget("eu-central-1", None, "r")
+            ),
+            f"{'b' * 56}-replica' is not a valid S3 bucket name",
+        ),
         (lambda: BackupBucketArgs("ok-bucket", "arn", "https://x", (), hourly_retention_days=0), "retention days"),
         (lambda: BackupBucketArgs("ok-bucket", "arn", "https://x", (DUMP_WRITER, DUMP_WRITER)), "unique"),
+        (
+            lambda: BackupBucketArgs("ok-bucket", "arn", "https://x", (), object_lock=ObjectLock("COMPLIANCE", 29)),
+            "shorter than the 30-day backup window",
+        ),
     ],
 )
 def test_bad_args_fail_before_anything_is_declared(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# --- the key policy -------------------------------------------------------------------------------------------
+
+DATA_ACTIONS = {"kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:CreateGrant"}
+
+
+def _key_policy(monitor) -> dict[str, dict]:
+    return _statements(one(monitor, "aws:kms/key:Key", "backups-key").inputs["policy"])
+
+
+def _principals(statement: dict) -> set[str]:
+    principal = statement["Principal"]["AWS"]
+    return {principal} if isinstance(principal, str) else set(principal)
+
+
+def test_the_account_administers_the_key_but_never_uses_it(mock_runtime):
+    """X-12, X-16: administration apart from use; no grant, so no way for an administrator to decrypt."""
+    _build()
+    admin = _key_policy(mock_runtime)["AccountAdministersNeverUses"]
+    assert _principals(admin) == {"arn:aws:iam::123456789012:root"}
+    actions = _actions(admin)
+    assert {"kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:DescribeKey", "kms:TagResource"} <= actions
+    assert not actions & DATA_ACTIONS and not any(a.startswith("kms:GenerateDataKey") for a in actions)
+    assert not any("*" in a for a in actions), "a wildcard would hide a data action"
+
+
+def test_only_the_named_writers_and_readers_use_the_key_and_only_through_s3(mock_runtime):
+    """X-12, X-16: the IRSA roles of the grants, by their access; the operator role reads (manual restores)."""
+    operator = "arn:aws:iam::123456789012:role/backup-operator"
+    _build(operator_role_arn=operator)
+    statements = _key_policy(mock_runtime)
+    arn = "arn:aws:iam::123456789012:role/{}".format
+    users = [s for s in statements.values() if _actions(s) & DATA_ACTIONS]
+    assert {s["Sid"] for s in users} == {"WritersEncryptThroughS3", "ReadersDecryptThroughS3"}
+    writers, readers = statements["WritersEncryptThroughS3"], statements["ReadersDecryptThroughS3"]
+    assert _principals(writers) == {arn(WAL_ARCHIVER.role_name), arn(DUMP_WRITER.role_name)}
+    assert _actions(writers) == {"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"}
+    assert _principals(readers) == {arn(RESTORE_READER.role_name), operator}
+    assert _actions(readers) == {"kms:Decrypt"}
+    for statement in (writers, readers):
+        assert statement["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+    key = one(mock_runtime, "aws:kms/key:Key", "backups-key")
+    roles = [one(mock_runtime, "aws:iam/role:Role", f"backups-{g.role_name}") for g in (WAL_ARCHIVER, RESTORE_READER)]
+    assert all(role.urn in key.dependencies for role in roles), "the roles must exist before the key names them"
+
+
+# --- cross-region replication ---------------------------------------------------------------------------------
+
+REPLICA = "ai-platform-prod-backups-replica"
+REPLICATION_ROLE = "ai-platform-prod-backups-replication"
+
+
+def _with_replica(**overrides) -> None:
+    import pulumi_aws as aws
+
+    provider = aws.Provider("aws-backups-eu-central-1", region="eu-central-1")
+    _build(replica=ReplicaTarget("eu-central-1", provider, REPLICATION_ROLE), **overrides)
+
+
+def test_the_replica_is_guarded_like_the_bucket_in_its_own_region_with_its_own_key(mock_runtime):
+    """X-08, S3-11: another region, versioned, private, SSE-KMS with its own key, the same lifecycle and lock."""
+    _with_replica(object_lock=ObjectLock("COMPLIANCE", 30))
+    bucket = one(mock_runtime, "aws:s3/bucket:Bucket", "backups-replica-bucket")
+    assert bucket.inputs["bucket"] == REPLICA and "objectLockEnabled" not in bucket.inputs
+    assert bucket.provider.startswith(one(mock_runtime, "pulumi:providers:aws", "aws-backups-eu-central-1").urn)
+    key = one(mock_runtime, "aws:kms/key:Key", "backups-replica-key")
+    assert key.provider == bucket.provider and key.inputs["enableKeyRotation"] is True
+    sse = one(
+        mock_runtime,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "backups-replica-bucket-encryption",
+    )
+    assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] == key.state["arn"]
+    versioning = one(mock_runtime, "aws:s3/bucketVersioning:BucketVersioning", "backups-replica-bucket-versioning")
+    assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
+    lifecycle_type = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    source_rules = one(mock_runtime, lifecycle_type, "backups-lifecycle").inputs["rules"]
+    assert one(mock_runtime, lifecycle_type, "backups-replica-lifecycle").inputs["rules"] == source_rules
+    lock = one(
+        mock_runtime,
+        "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+        "backups-replica-object-lock",
+    )
+    assert lock.inputs["rule"] == {"defaultRetention": {"mode": "COMPLIANCE", "days": 30}}
+    policy = _statements(
+        one(mock_runtime, "aws:s3/bucketPolicy:BucketPolicy", "backups-replica-policy").inputs["policy"]
+    )
+    assert {"DenyInsecureTransport", "DenyVersionAndBucketDeletion"} <= set(policy)
+    for type_, name in [
+        ("aws:s3/bucket:Bucket", "backups-replica-bucket"),
+        ("aws:kms/key:Key", "backups-replica-key"),
+        ("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "backups-replication"),
+    ]:
+        registration = one(mock_runtime, type_, name)
+        assert (registration.protect, registration.retain_on_delete) == (True, True), name
+
+
+def test_the_source_replicates_every_version_and_delete_marker_into_the_replica(mock_runtime):
+    _with_replica(object_lock=ObjectLock("COMPLIANCE", 30))
+    config = one(mock_runtime, "aws:s3/bucketReplicationConfig:BucketReplicationConfig", "backups-replication")
+    role = one(mock_runtime, "aws:iam/role:Role", "backups-replication-role")
+    replica_key = one(mock_runtime, "aws:kms/key:Key", "backups-replica-key")
+    assert config.inputs["bucket"] == "ai-platform-prod-backups" and config.inputs["role"] == role.state["arn"]
+    (rule,) = config.inputs["rules"]
+    assert rule["status"] == "Enabled" and rule["filter"] == {"prefix": ""}
+    assert rule["deleteMarkerReplication"] == {"status": "Enabled"}
+    assert rule["sourceSelectionCriteria"] == {"sseKmsEncryptedObjects": {"status": "Enabled"}}
+    assert rule["destination"]["bucket"] == f"arn:aws:s3:::{REPLICA}"
+    assert rule["destination"]["encryptionConfiguration"] == {"replicaKmsKeyId": replica_key.state["arn"]}
+    for name in ("backups-bucket-versioning", "backups-replica-bucket-versioning"):
+        assert one(mock_runtime, "aws:s3/bucketVersioning:BucketVersioning", name).urn in config.dependencies
+    lock_type = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+    assert one(mock_runtime, lock_type, "backups-replica-object-lock").urn in config.dependencies
+
+
+def test_the_replication_role_does_only_what_replication_needs(mock_runtime):
+    """X-16: S3 alone assumes it, for this bucket; it reads versions here, writes replicas there, each key via S3."""
+    _with_replica()
+    role = one(mock_runtime, "aws:iam/role:Role", "backups-replication-role")
+    (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": "s3.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:s3:::ai-platform-prod-backups"},
+    }
+    policy = _statements(
+        one(mock_runtime, "aws:iam/rolePolicy:RolePolicy", "backups-replication-role-access").inputs["policy"]
+    )
+    source, replica = "arn:aws:s3:::ai-platform-prod-backups", f"arn:aws:s3:::{REPLICA}"
+    assert policy["ReadSourceVersions"]["Resource"] == f"{source}/*"
+    assert not any(a.startswith("s3:Delete") or a == "s3:PutObject" for s in policy.values() for a in _actions(s))
+    assert _actions(policy["WriteReplicas"]) == {"s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"}
+    assert policy["WriteReplicas"]["Resource"] == f"{replica}/*"
+    source_key = one(mock_runtime, "aws:kms/key:Key", "backups-key").state["arn"]
+    replica_key = one(mock_runtime, "aws:kms/key:Key", "backups-replica-key").state["arn"]
+    assert (policy["DecryptSource"]["Resource"], _actions(policy["DecryptSource"])) == (source_key, {"kms:Decrypt"})
+    assert policy["DecryptSource"]["Condition"]["StringEquals"] == {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
+    assert policy["EncryptReplicas"]["Resource"] == replica_key
+    assert policy["EncryptReplicas"]["Condition"]["StringEquals"] == {"kms:ViaService": "s3.eu-central-1.amazonaws.com"}
+    # Each key names the role: the source key lets it decrypt, the replica key lets it (alone) encrypt.
+    assert role.state["arn"] in _principals(_key_policy(mock_runtime)["ReadersDecryptThroughS3"])
+    replica_policy = _statements(one(mock_runtime, "aws:kms/key:Key", "backups-replica-key").inputs["policy"])
+    assert _principals(replica_policy["WritersEncryptThroughS3"]) == {role.state["arn"]}
+    viaservice = replica_policy["WritersEncryptThroughS3"]["Condition"]["StringEquals"]["kms:ViaService"]
+    assert viaservice == "s3.eu-central-1.amazonaws.com"
