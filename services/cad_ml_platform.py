@@ -340,6 +340,7 @@ SERVICE = ServiceSpec(
             },
             calls_ai_providers=True,  # OCR/AI providers (e.g. `DISABLED_PROVIDERS=deepseek`)
             public=True,
+            host_label="api",  # S3-03: https://api.<domain>
         ),
     ),
 )

@@ -222,6 +222,8 @@ SERVICE = ServiceSpec(
             env={"PLATFORM_TIER": "v2", "DATABASE_SCHEMA": "production"},
             calls_ai_providers=True,
             public=True,
+            # S4-04: the manual names V2's isolation policy; it is the allow-list of where V2's pods may connect.
+            egress_policy_name="v2-isolation",
         ),
         # S4-08: V1 experiments tolerate interruptions and run on spot capacity.
         _api(

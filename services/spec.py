@@ -64,6 +64,10 @@ class AppSpec:
     """Needs outbound HTTPS to AI provider APIs."""
     public: bool = False
     """Served to the outside through the Gateway."""
+    host_label: str | None = None
+    """First label of its public host under the stack's domain; defaults to the app name (`<app>.<domain>`)."""
+    egress_policy_name: str | None = None
+    """Name of the NetworkPolicy listing where its pods may connect, when a manual names it; `<app>-egress`."""
     termination_grace_seconds: int = 30
 
     @property

@@ -34,8 +34,6 @@ from versions import CURL_IMAGE
 from wiring.addons import GATEWAY_CONTROLLER, GATEWAY_NAMESPACE, envoy_proxies
 from wiring.context import PlatformContext, ServiceContext
 
-# Host names the manuals give (S3-03); every other public app is served at `<app>.<domain>`.
-HOST_LABELS = {"cad-ml-platform": "api"}
 # Only cert-manager's HTTP-01 solver pods run in the Gateway's namespace.
 GATEWAY_QUOTA = Quota(requests_cpu="500m", requests_memory="512Mi", limits_cpu="1", limits_memory="1Gi", pods=10)
 
@@ -153,7 +151,7 @@ def _canary_args(ctx: ServiceContext, app: AppSettings, delivery: CanarySettings
 
 def public_host(settings: Settings, spec: AppSpec) -> str:
     """Public host name of a public app."""
-    return f"{HOST_LABELS.get(spec.name, spec.name)}.{settings.domain}"
+    return f"{spec.host_label or spec.name}.{settings.domain}"
 
 
 def deploy_routes(platform: PlatformContext, apps: Mapping[str, DeliveredApp]) -> PublicRoute:

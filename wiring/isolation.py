@@ -76,9 +76,6 @@ HTTP = 80
 SCRAPER = replace(addons.PROMETHEUS, egress_policy_name="prometheus-to-services")
 DATABASE_OPERATOR = replace(addons.CNPG_OPERATOR, egress_policy_name="cloudnative-pg-to-databases")
 
-# S4-04: the manual names V2's isolation policy; it is the allow-list of where V2's API pods may connect.
-EGRESS_POLICY_NAMES = {"platform-v2-api": "v2-isolation"}
-
 
 def deploy_service_isolation(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores: Stores) -> list[Flow]:
     """NetworkPolicies and Roles in each of the service's namespaces; returns the service's flows (the add-ons'
@@ -120,7 +117,7 @@ def service_flows(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores:
     flows = []
     for name, app in service.apps.items():
         component = apps[name].component
-        pods = Pods(name, app.spec.namespace, component.selector, EGRESS_POLICY_NAMES.get(name))
+        pods = Pods(name, app.spec.namespace, component.selector, app.spec.egress_policy_name)
         flows.append(Flow(SCRAPER, pods, (component.metrics_port,)))
         if app.spec.uses_database and database is not None and stores.database is not None:
             flows.append(Flow(pods, database, (stores.database.port,)))

@@ -20,7 +20,7 @@ from components.monitoring_stack import (
     release_values,
     secret_dir,
 )
-from tests.conftest import need_tool
+from tests.support.runtime import need_tool
 from wiring.observability import receivers_of, webhook_services
 
 RECEIVERS = AlertReceivers(

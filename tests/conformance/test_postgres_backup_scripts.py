@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MOTO_REGION, ROOT, moto_client, need_tool
-from tests.postgres_server import (
+from tests.support.aws import MOTO_REGION, moto_client
+from tests.support.postgres_server import (
     Runner,
     SourceServer,
     pg_tool,
@@ -29,6 +29,7 @@ from tests.postgres_server import (
     stop_server,
     throwaway_server,
 )
+from tests.support.runtime import ROOT, need_tool
 
 SCRIPTS = ROOT / "scripts" / "postgres"
 SCHEMAS = ("production", "experiments_v1", "quarantine", "audit")

@@ -12,8 +12,8 @@ import yaml
 
 from components.alert_rules import Alert, Scenario, rule_groups
 from components.dashboards import dashboard_json, panel_exprs
-from tests.conftest import need_tool
 from tests.support.catalog import SERVICES, alert_specs, alerts, dashboards
+from tests.support.runtime import need_tool
 
 RUNBOOKS = "https://runbooks.example.com"
 _VALUE_TEMPLATE = re.compile(r"\{\{[^}]*\$value[^}]*\}\}")

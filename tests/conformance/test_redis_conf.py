@@ -32,7 +32,7 @@ from components.redis_cache import (
     render_exporter_password_file,
     render_redis_conf,
 )
-from tests.conftest import missing, need_tool
+from tests.support.runtime import missing, need_tool
 
 try:
     import redis

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from settings import SettingsError
-from tests.conftest import ROOT, STACKS
+from tests.support.runtime import ROOT, STACKS
 from tools import stack_config
 from tools.mock_runtime import load_project, load_stack_config, run_program
 from tools.stack_config import ConfigError, ConfigSet, Secure

@@ -17,7 +17,7 @@ import pytest
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from tests.conftest import ROOT, STACKS, program_run
+from tests.support.runtime import ROOT, STACKS, program_run
 from tools.mock_runtime import PlatformMocks, run_program
 from tools.render import write_render
 

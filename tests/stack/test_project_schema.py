@@ -5,7 +5,7 @@ import yaml
 from services import CATALOG
 from settings import PROJECT, required_secret_keys
 from settings.reader import TOP_LEVEL_KEYS
-from tests.conftest import ROOT
+from tests.support.runtime import ROOT
 
 
 def test_every_config_key_has_a_description_in_the_project_schema():

@@ -8,7 +8,7 @@ import pytest
 
 from services import CATALOG
 from settings import required_secret_keys
-from tests.conftest import STACKS
+from tests.support.runtime import STACKS
 from tools.mock_runtime import load_stack_config, run_program
 from tools.render import clean, write_render
 

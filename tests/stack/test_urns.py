@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from tests.conftest import STACKS, program_run
+from tests.support.runtime import STACKS, program_run
 from tools import urns
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from components.alert_rules import AlertRules, AlertRulesArgs, AlertSpec, rule_groups, runbook_url
 from services import CATALOG
-from tests.conftest import inputs_of
 from tests.support.catalog import SERVICES, alert_specs, alerts
+from tests.support.runtime import inputs_of
 from tools.readme import SECTIONS
 
 RUNBOOKS = "https://runbooks.staging.example.com/"
@@ -57,7 +57,7 @@ def test_prometheus_rule_structure(mock_runtime):
 @pulumi.runtime.test
 def test_every_service_rule_matches_the_crd(crd_schemas, mock_runtime, service):
     """The PrometheusRule the program registers validates against the Prometheus Operator's schema."""
-    from tests.crd_schemas import validate_custom_resource
+    from tests.support.crd_schemas import validate_custom_resource
     from tools.render import clean
 
     namespace = CATALOG[service].observability_namespace
@@ -78,7 +78,7 @@ def test_every_service_rule_matches_the_crd(crd_schemas, mock_runtime, service):
 
 def test_crd_validation_catches_a_broken_rule(crd_schemas):
     """The schema check can fail: a rule without `expr` is refused."""
-    from tests.crd_schemas import validate_custom_resource
+    from tests.support.crd_schemas import validate_custom_resource
 
     doc = {
         "apiVersion": "monitoring.coreos.com/v1",

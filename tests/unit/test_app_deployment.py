@@ -13,7 +13,7 @@ from components.app_deployment import (
     SecretRef,
     WritableDir,
 )
-from tests.conftest import assert_equal, inputs_of
+from tests.support.runtime import assert_equal, inputs_of
 
 
 def _args(**overrides) -> AppDeploymentArgs:

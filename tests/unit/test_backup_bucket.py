@@ -20,35 +20,11 @@ from components.backup_bucket import (
     ReplicaTarget,
     backup_prefix,
 )
-from tests.conftest import one
+from tests.support.backups import DUMP_WRITER, ISSUER_HOST, RESTORE_READER, WAL_ARCHIVER
+from tests.support.runtime import one
 from tools.mock_runtime import CLUSTER_STACK_OUTPUTS
 
-ISSUER_HOST = CLUSTER_STACK_OUTPUTS["oidcIssuerUrl"].removeprefix("https://")
 DELETES = {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:*"}
-
-WAL_ARCHIVER = AccessGrant(
-    role_name="prod-db-wal",
-    namespace="db",
-    service_account="db-cluster",
-    prefixes=(backup_prefix("managed", "db"),),
-    access="write",
-    delete_own_objects=True,
-    head_bucket=True,
-)
-DUMP_WRITER = AccessGrant(
-    role_name="prod-db-dump",
-    namespace="db",
-    service_account="db-dump",
-    prefixes=(backup_prefix("daily", "db"), backup_prefix("hourly", "db")),
-    access="write",
-)
-RESTORE_READER = AccessGrant(
-    role_name="prod-db-restore-check",
-    namespace="db",
-    service_account="db-restore-check",
-    prefixes=(backup_prefix("daily", "db"),),
-    access="read",
-)
 
 
 def _args(**overrides) -> BackupBucketArgs:

@@ -5,7 +5,7 @@ import pytest
 
 from components.app_deployment import AppDeploymentArgs, Autoscaling, Probe, Probes, Resources
 from components.blue_green import BlueGreen, BlueGreenArgs, SmokeTest
-from tests.conftest import by_kind_and_name, when_registered
+from tests.support.runtime import by_kind_and_name, when_registered
 
 BLUE_IMAGE = "registry.example.com/api:1.0.0"
 GREEN_IMAGE = "registry.example.com/api:2.0.0"

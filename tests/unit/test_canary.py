@@ -5,8 +5,8 @@ import pytest
 
 from components.app_deployment import AppDeploymentArgs, Autoscaling, Probe, Probes, Resources
 from components.canary import Canary, CanaryArgs, GatewayListener
-from tests.conftest import by_kind_and_name, when_registered
-from tests.crd_schemas import validate_custom_resource
+from tests.support.crd_schemas import validate_custom_resource
+from tests.support.runtime import by_kind_and_name, when_registered
 from tools.render import clean
 
 STABLE_IMAGE = "registry.example.com/cad:1.2.2"

@@ -20,8 +20,8 @@ from components.dashboards import (
     good_below,
     panel_exprs,
 )
-from tests.conftest import inputs_of
 from tests.support.catalog import SERVICES, dashboards
+from tests.support.runtime import inputs_of
 
 
 def _dashboard(uid: str = "svc-overview") -> DashboardSpec:

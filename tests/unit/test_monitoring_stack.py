@@ -17,7 +17,7 @@ from components.monitoring_stack import (
     MonitoringStackArgs,
     ReceiverCredentials,
 )
-from tests.conftest import inputs_of, one, when_registered
+from tests.support.runtime import inputs_of, one, when_registered
 
 DUMMY = {
     "pagerduty": "pd-routing-key-0123456789",

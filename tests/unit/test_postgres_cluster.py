@@ -17,7 +17,7 @@ from components.postgres_cluster import (
     PostgresClusterArgs,
     backup_service_accounts,
 )
-from tests.conftest import ROOT, inputs_of, one
+from tests.support.runtime import ROOT, inputs_of, one
 
 SCHEMAS = ("production", "experiments_v1", "quarantine", "audit")
 # What the mock runtime returns as `result` of the RandomPassword `db-owner-password`.

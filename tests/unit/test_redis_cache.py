@@ -13,8 +13,8 @@ from pulumi.runtime import rpc
 
 from components.app_deployment import Resources
 from components.redis_cache import RedisCache, RedisCacheArgs
-from tests.conftest import assert_equal, inputs_of, one, when_registered
-from tests.crd_schemas import validate_custom_resource
+from tests.support.crd_schemas import validate_custom_resource
+from tests.support.runtime import assert_equal, inputs_of, one, when_registered
 from tools.render import clean, manifest
 
 # What the mock runtime returns as the RandomPassword result of component `cache`.
