@@ -45,7 +45,7 @@ def build(settings: Settings) -> Providers:
         case ClusterStack(stack=stack):
             # The cluster team's stack exports how to reach the cluster and its IRSA identity provider.
             reference = pulumi.StackReference("cluster", stack_name=stack)
-            kubeconfig = pulumi.Output.secret(reference.require_output("kubeconfig"))
+            kubeconfig: pulumi.Output[str] = pulumi.Output.secret(reference.require_output("kubeconfig"))
             return Providers(
                 settings,
                 _kubernetes(settings, kubeconfig=kubeconfig),

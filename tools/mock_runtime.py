@@ -133,17 +133,16 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state["bucketDomainName"] = f"{physical}.s3.amazonaws.com"
         return physical, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-        token, a = args.token, args.args
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        return self._invoke(args.token, args.args), []  # no check failures
+
+    def _invoke(self, token: str, a: dict) -> dict:
         if token == "docker:index/getRegistryImage:getRegistryImage":
             return {"name": a["name"], "sha256Digest": digest(a["name"]), "id": a["name"]}
         if token == "aws:ecr/getImage:getImage":
             host = f"{a['registryId']}.dkr.ecr.{a.get('region', self.region)}.amazonaws.com"
             reference = f"{host}/{a['repositoryName']}:{a['imageTag']}"
             return {**a, "imageDigest": digest(reference), "id": reference}
-        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            host = f"{a.get('registryId', ACCOUNT_ID)}.dkr.ecr.{self.region}.amazonaws.com"
-            return {"proxyEndpoint": f"https://{host}", "userName": "AWS", "password": "ecr-token", "id": host}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/mock", "userId": "mock"}
         if token in ("aws:index/getRegion:getRegion", "aws:index/region:Region"):
@@ -299,11 +298,15 @@ def run_program(
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
-        outputs, secret_outputs = _resolve_stack_outputs()
+        _sync_await(run_pulumi_func(_run_main))
+        outputs, secret_outputs = resolve_stack_outputs()
     finally:
         os.chdir(cwd)
     return ProgramRun(stack, monitor.registrations, outputs, secret_outputs, monitor.invokes)
+
+
+def _run_main() -> None:
+    runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
 
 def start_mock_runtime(stack: str, values: dict[str, str], secret_keys: set[str]) -> RecordingMonitor:
@@ -316,7 +319,8 @@ def start_mock_runtime(stack: str, values: dict[str, str], secret_keys: set[str]
     return monitor
 
 
-def _resolve_stack_outputs() -> tuple[dict[str, Any], set[str]]:
+def resolve_stack_outputs() -> tuple[dict[str, Any], set[str]]:
+    """What the program run last under mocks exported, resolved, and which of those exports are secret."""
     root = pulumi.runtime.settings.get_root_resource()
     exported = dict(getattr(root, "outputs", {}) or {})
     values: dict[str, Any] = {}

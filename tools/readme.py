@@ -41,10 +41,15 @@ def current(text: str, name: str) -> str | None:
     return match.group(2).strip() if match else None
 
 
+def _replacer(body: str) -> Callable[[re.Match[str]], str]:
+    """Keeps a generated section's markers and puts BODY between them."""
+    return lambda match: f"{match.group(1)}{body}\n{match.group(3)}"
+
+
 def regenerate(text: str) -> str:
     for name, build in SECTIONS.items():
         body = build().strip()
-        text = _pattern(name).sub(lambda m, body=body: f"{m.group(1)}{body}\n{m.group(3)}", text)
+        text = _pattern(name).sub(_replacer(body), text)
     return text
 
 

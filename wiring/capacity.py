@@ -22,7 +22,7 @@ def peak_pods(app: AppSettings) -> int:
     match app.delivery:
         case BlueGreenSettings(idle_replicas=None):
             return 2 * ceiling
-        case BlueGreenSettings(idle_replicas=idle) | CanarySettings(replicas=idle):
+        case BlueGreenSettings(idle_replicas=int(idle)) | CanarySettings(replicas=idle):
             return ceiling + idle + 1
     return ceiling
 

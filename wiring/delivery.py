@@ -65,16 +65,13 @@ def deploy_app(ctx: ServiceContext, app: AppSettings) -> DeliveredApp:
     match app.delivery:
         case BlueGreenSettings() as blue_green:
             # Only the colours' images are deployed (and looked up when pinned), not the app's default image.
-            args = _blue_green_args(ctx, app, blue_green)
-            component, namespace = BlueGreen(name, args, opts), args.blue.namespace
+            component = BlueGreen(name, _blue_green_args(ctx, app, blue_green), opts)
             outputs["activeColour"] = blue_green.active
         case CanarySettings() as canary:
-            args = _canary_args(ctx, app, canary)
-            component, namespace = Canary(name, args, opts), args.stable.namespace
+            component = Canary(name, _canary_args(ctx, app, canary), opts)
         case _:
-            args = app_args(ctx, app)
-            component, namespace = AppDeployment(name, args, opts), args.namespace
-    return DeliveredApp(app.spec, component, namespace, component.url, outputs)
+            component = AppDeployment(name, app_args(ctx, app), opts)
+    return DeliveredApp(app.spec, component, ctx.namespace_ref(app.spec.namespace), component.url, outputs)
 
 
 def app_args(ctx: ServiceContext, app: AppSettings) -> AppDeploymentArgs:

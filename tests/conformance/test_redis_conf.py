@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -245,7 +246,8 @@ def test_start_script_makes_pod_zero_primary_and_others_replicas(start_server):
 
 def _loaded(server: Server) -> bool:
     try:
-        return server.client().info("persistence")["loading"] == 0
+        # redis-py types every command as sync-or-async; the sync client returns the dict.
+        return cast(dict[str, Any], server.client().info("persistence"))["loading"] == 0
     except redis.exceptions.BusyLoadingError:
         return False
 

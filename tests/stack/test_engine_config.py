@@ -167,7 +167,8 @@ def test_the_render_cli_refuses_what_the_cli_refuses(tmp_path):
 
 def readme_commands() -> list[list[str]]:
     """The README's shell blocks, each as its command lines (comments and blank lines dropped, `&&` split)."""
-    blocks, current = [], None
+    blocks: list[list[str]] = []
+    current: list[str] | None = None
     for line in (ROOT / "README.md").read_text().splitlines():
         if line.startswith("```"):
             if current is None and line.strip() in ("```bash", "```sh"):

@@ -5,6 +5,7 @@ S2-06, S3-05, S4-09, X-09) and the README alert table (X-11, S1-11)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pulumi
 import pytest
@@ -19,7 +20,7 @@ RUNBOOKS = "https://runbooks.staging.example.com/"
 
 
 def _alert(**overrides) -> AlertSpec:
-    base = dict(
+    base: dict[str, Any] = dict(
         name="HighErrorRate",
         expr='rate(http_requests_total{status=~"5.."}[5m]) > 0.1',
         for_="5m",
