@@ -3,14 +3,13 @@
 The entry point imports the wiring; the wiring imports the catalog (`services/`), the settings and the
 providers; those import the components; everything may import the pins (`versions.py`). `layer_of` maps a
 module to its layer; `import_graph` lists every import between the program's own modules; `mermaid` draws
-the layers and their imports for the README.
+the layers and their imports for the README (`python -m tools.readme` regenerates it there).
 """
 
 from __future__ import annotations
 
 import ast
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,15 +63,18 @@ def import_graph(root: Path = ROOT) -> list[tuple[str, str]]:
 
 
 def mermaid(root: Path = ROOT) -> str:
-    """The layers and the imports between them, as a Mermaid flowchart (edge labels: how many imports)."""
-    counts = Counter((layer_of(a), layer_of(b)) for a, b in import_graph(root) if layer_of(a) != layer_of(b))
+    """The layers and which imports which, as a Mermaid flowchart."""
+    edges = {(layer_of(a), layer_of(b)) for a, b in import_graph(root)} - {(layer, layer) for layer in LAYERS}
     lines = ["```mermaid", "flowchart TD"]
-    lines += [f'  {layer.strip("_")}["{DESCRIPTIONS[layer]}"]' for layer in LAYERS]
+    lines += [f'  {_node(layer)}["{DESCRIPTIONS[layer]}"]' for layer in LAYERS]
     lines += [
-        f"  {a.strip('_')} -->|{n}| {b.strip('_')}"
-        for (a, b), n in sorted(counts.items(), key=lambda item: (LAYERS.index(item[0][0]), LAYERS.index(item[0][1])))
+        f"  {_node(a)} --> {_node(b)}" for a, b in sorted(edges, key=lambda e: (LAYERS.index(e[0]), LAYERS.index(e[1])))
     ]
-    return "\n".join([*lines, "```"]) + "\n"
+    return "\n".join([*lines, "```"])
+
+
+def _node(layer: str) -> str:
+    return layer.strip("_")
 
 
 def main() -> int:

@@ -29,7 +29,14 @@ def _alerts() -> str:
     return "\n".join(lines) + "\n"
 
 
-SECTIONS: dict[str, Callable[[], str]] = {"alerts": _alerts}
+def _architecture() -> str:
+    """The program's layers and which imports which."""
+    from tools.architecture import mermaid
+
+    return mermaid()
+
+
+SECTIONS: dict[str, Callable[[], str]] = {"alerts": _alerts, "architecture": _architecture}
 
 
 def _pattern(name: str) -> re.Pattern[str]:

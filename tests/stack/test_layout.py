@@ -13,9 +13,9 @@ import pytest
 
 import services
 from services import CATALOG
-from tests.support.runtime import ROOT
+from tests.support.runtime import ROOT, one
 from tools.architecture import LAYERS, import_graph, layer_of, program_modules
-from tools.mock_runtime import load_stack_config, run_program
+from tools.mock_runtime import ProgramRun, load_stack_config, run_program
 
 MAX_LINES = 400
 """A program file longer than about this does more than one thing."""
@@ -130,13 +130,14 @@ def test_a_sixth_service_is_one_module_plus_its_stack_entries(sixth_service):
     assert [rule["alert"] for rule in rules] == ["ServiceDown"]
     assert ("HTTPRoute", "demo", "demo-api-staging-ai-example-com") in objects
 
-    group = next(r for r in run.registrations if r.type == "ai-platform:service_group:ServiceGroup" and r.name == "demo")
-    assert {r.parent for r in run.registrations if r.name == "demo-api"} <= {group.urn, *_children_of(run, group.urn)}
+    group = one(run, "ai-platform:service_group:ServiceGroup", "demo")
+    below = _below(run, group.urn)
+    assert [r.name for r in run.registrations if r.name.startswith("demo-") and r.urn not in below] == []
     outputs = run.outputs["services"]["demo"]
     assert outputs["apps"]["demo-api"]["publicUrl"] == "https://demo-api.staging.ai.example.com"
 
 
-def _children_of(run, urn: str) -> set[str]:
+def _below(run: ProgramRun, urn: str) -> set[str]:
     """URNs of every resource below URN."""
     below, frontier = set(), {urn}
     while frontier:
