@@ -5,7 +5,7 @@ Bump a pin here and nowhere else; the README's "Charts" section says how to revi
 the tests template (`AI_PLATFORM_CHART_DIR`, or `helm pull` into `.cache/charts`) are named after
 these pins, so what is tested is what is deployed.
 
-This module imports nothing from the project: the wiring (`services/`) reads it and hands images to
+This module imports nothing from the project: the wiring (`wiring/`) reads it and hands images to
 the components; components that keep a default image take it from here.
 """
 
