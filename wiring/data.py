@@ -21,13 +21,8 @@ from components.backup_bucket import (
     backup_prefix,
 )
 from components.pitr_drill import PointInTimeDrill, PointInTimeDrillArgs, drill_names
-from components.postgres_cluster import (
-    BaseBackups,
-    LogicalDumps,
-    PostgresCluster,
-    PostgresClusterArgs,
-    backup_service_accounts,
-)
+from components.postgres_backups import BaseBackups, LogicalDumps, backup_service_accounts
+from components.postgres_cluster import PostgresCluster, PostgresClusterArgs
 from components.redis_cache import RedisCache, RedisCacheArgs
 from providers import Providers
 from services.conventions import CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster

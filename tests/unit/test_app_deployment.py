@@ -1,5 +1,7 @@
 """AppDeployment: hardened pod, probes, HPA ownership of replicas, PDB (X-02, X-03, X-04)."""
 
+from typing import Any
+
 import pulumi
 
 from components.app_deployment import (
@@ -16,8 +18,8 @@ from components.app_deployment import (
 from tests.support.runtime import assert_equal, inputs_of
 
 
-def _args(**overrides) -> AppDeploymentArgs:
-    base = dict(
+def _args(**overrides: Any) -> AppDeploymentArgs:
+    base: dict[str, Any] = dict(
         namespace="team",
         image="registry.example.com/app:1.0.0",
         port=8000,

@@ -6,6 +6,7 @@ S1-09 (daily Postgres backups to S3, 30-day retention), X-12 (no static credenti
 """
 
 import json
+from typing import Any
 
 import pulumi
 import pytest
@@ -27,10 +28,10 @@ from tools.mock_runtime import CLUSTER_STACK_OUTPUTS
 DELETES = {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:*"}
 
 
-def _args(**overrides) -> BackupBucketArgs:
+def _args(**overrides: Any) -> BackupBucketArgs:
     # The OIDC values come from the cluster stack, as in the program.
     cluster = pulumi.StackReference("acme/cluster/prod")
-    base = dict(
+    base: dict[str, Any] = dict(
         bucket_name="ai-platform-prod-backups",
         oidc_provider_arn=cluster.get_output("oidcProviderArn"),
         oidc_issuer_url=cluster.get_output("oidcIssuerUrl"),

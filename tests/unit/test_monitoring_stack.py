@@ -5,6 +5,7 @@ login generated and kept in a Secret (X-12)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pulumi
 import pytest
@@ -36,14 +37,14 @@ RECEIVERS = AlertReceivers(
 )
 
 
-def _args(**overrides) -> MonitoringStackArgs:
+def _args(**overrides: Any) -> MonitoringStackArgs:
     credentials = ReceiverCredentials(
         pulumi.Output.secret(DUMMY["pagerduty"]),
         pulumi.Output.secret(DUMMY["slack"]),
         pulumi.Output.secret(DUMMY["smtp"]),
         pulumi.Output.secret(DUMMY["webhook"]),
     )
-    base = dict(
+    base: dict[str, Any] = dict(
         receivers=RECEIVERS,
         credentials=credentials,
         storage_class="gp3",

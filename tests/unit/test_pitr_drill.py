@@ -21,7 +21,7 @@ from components.pitr_drill import (
     PointInTimeDrillArgs,
     drill_names,
 )
-from components.postgres_cluster import BARMAN_PLUGIN, SCRIPTS_DIR
+from components.postgres_backups import BARMAN_PLUGIN, SCRIPTS_DIR
 from tests.support.crd_schemas import validate_custom_resource
 from tests.support.runtime import by_kind_and_name, when_registered
 

@@ -5,6 +5,7 @@ S1-08 (`up{job="redis"}`), S1-10 (replicas), S2-03 (memory), S3-04, X-12 (no pla
 """
 
 import json
+from typing import Any
 
 import kubernetes_validate
 import pulumi
@@ -22,8 +23,8 @@ MOCK_PASSWORD = "generated-cache-password"
 SERVICE = "kubernetes:core/v1:Service"
 
 
-def _args(**overrides) -> RedisCacheArgs:
-    base = dict(
+def _args(**overrides: Any) -> RedisCacheArgs:
+    base: dict[str, Any] = dict(
         namespace="team",
         maxmemory="1gb",
         maxmemory_policy="allkeys-lru",
