@@ -6,16 +6,10 @@ from collections.abc import Sequence
 
 import pulumi
 
+from components.alert_routing import RECEIVER_BY_SEVERITY, WEBHOOK_RECEIVER, AlertReceivers, ReceiverCredentials
 from components.alert_rules import AlertRules, AlertRulesArgs
 from components.dashboards import Dashboards, DashboardsArgs
-from components.monitoring_stack import (
-    RECEIVER_BY_SEVERITY,
-    WEBHOOK_RECEIVER,
-    AlertReceivers,
-    MonitoringStack,
-    MonitoringStackArgs,
-    ReceiverCredentials,
-)
+from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from components.network_policies import Flow
 from services import CATALOG
 from services.conventions import MONITORING_NAMESPACE

@@ -9,17 +9,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.monitoring_stack import (
+from components.alert_routing import (
     PAGERDUTY_KEY,
     SLACK_KEY,
     SMTP_PASSWORD_KEY,
     WEBHOOK_TOKEN_KEY,
     AlertReceivers,
-    MonitoringStackArgs,
     ReceiverCredentials,
-    release_values,
     secret_dir,
 )
+from components.monitoring_stack import MonitoringStackArgs, release_values
 from tests.support.runtime import need_tool
 from wiring.observability import receivers_of, webhook_services
 

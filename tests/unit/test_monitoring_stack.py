@@ -11,13 +11,9 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
+from components.alert_routing import AlertReceivers, ReceiverCredentials
 from components.app_deployment import Resources
-from components.monitoring_stack import (
-    AlertReceivers,
-    MonitoringStack,
-    MonitoringStackArgs,
-    ReceiverCredentials,
-)
+from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from tests.support.runtime import inputs_of, one, when_registered
 
 DUMMY = {
