@@ -22,11 +22,11 @@ from typing import Any, cast
 import pytest
 
 from components.app_deployment import Resources
-from components.redis_cache import (
+from components.redis_cache import RedisCacheArgs
+from components.redis_server import (
     AUTH_CONF_PATH,
     DATA_DIR,
     START_SCRIPT,
-    RedisCacheArgs,
     ping_command,
     redis_memory_bytes,
     render_auth_conf,
@@ -78,7 +78,7 @@ def _write_config(root: Path, args: RedisCacheArgs) -> tuple[Path, Path]:
     secret_dir.mkdir(exist_ok=True)
     (secret_dir / "auth.conf").write_text(render_auth_conf(PASSWORD, args.denied_commands))
     (secret_dir / "password").write_text(PASSWORD)
-    conf = render_redis_conf(args)
+    conf = render_redis_conf(args.maxmemory, args.maxmemory_policy)
     conf = conf.replace(f"dir {DATA_DIR}\n", f"dir {data_dir}\n")
     conf = conf.replace(f"include {AUTH_CONF_PATH}\n", f"include {secret_dir / 'auth.conf'}\n")
     assert str(data_dir) in conf and str(secret_dir) in conf, "the rendered paths changed: update the test"
