@@ -12,14 +12,8 @@ from typing import Any
 import pulumi
 
 from components.app_secret import AppSecret, AppSecretArgs
-from components.backup_bucket import (
-    AccessGrant,
-    BackupBucket,
-    BackupBucketArgs,
-    ObjectLock,
-    ReplicaTarget,
-    backup_prefix,
-)
+from components.backup_access import AccessGrant
+from components.backup_bucket import BackupBucket, BackupBucketArgs, ObjectLock, ReplicaTarget, backup_prefix
 from components.pitr_drill import PointInTimeDrill, PointInTimeDrillArgs, drill_names
 from components.postgres_backups import BaseBackups, LogicalDumps, backup_service_accounts
 from components.postgres_cluster import PostgresCluster, PostgresClusterArgs

@@ -1,6 +1,7 @@
 """The access grants both backup-bucket suites give their buckets: a WAL archiver, a dump writer, a restore reader."""
 
-from components.backup_bucket import AccessGrant, backup_prefix
+from components.backup_access import AccessGrant
+from components.backup_bucket import backup_prefix
 from tools.mock_runtime import CLUSTER_STACK_OUTPUTS
 
 ISSUER_HOST = CLUSTER_STACK_OUTPUTS["oidcIssuerUrl"].removeprefix("https://")
