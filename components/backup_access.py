@@ -29,7 +29,7 @@ class AccessGrant:
     service_account: pulumi.Input[str]
     """Name of that ServiceAccount."""
     prefixes: Sequence[str]
-    """Key prefixes the role may use, each ending in `/` (see `backup_prefix`)."""
+    """Key prefixes the role may use, each ending in `/` (see `backup_bucket.backup_prefix`)."""
     access: Literal["write", "read"]
     """`write`: put, read back, list and abort uploads; `read`: get and list. Neither may delete."""
     delete_own_objects: bool = False

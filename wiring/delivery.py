@@ -25,7 +25,8 @@ from components.canary import TRACK_LABEL, Canary, CanaryArgs, GatewayListener
 from components.dns_records import DnsRecords, DnsRecordsArgs
 from components.kube import Resources
 from components.monitoring_stack import MonitoringStack
-from components.public_route import AcmeIssuer, Backend, PublicHost, PublicRoute, PublicRouteArgs, listener_name
+from components.public_hosts import Backend, PublicHost, listener_name
+from components.public_route import AcmeIssuer, PublicRoute, PublicRouteArgs
 from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
 from services.conventions import GATEWAY_NAME
 from services.spec import AppSpec
