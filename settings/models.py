@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.app_deployment import Autoscaling, Resources, Scheduling
+from components.app_deployment import Autoscaling, Resources
+from components.scheduling import Scheduling
 from services.spec import AppSpec, CacheSpec, DatabaseSpec, ServiceSpec
 from settings.schema import (
     AddonsConfig,

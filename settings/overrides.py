@@ -10,7 +10,8 @@ from typing import Any
 from pydantic.alias_generators import to_camel
 
 from components import quantity
-from components.app_deployment import Resources, Scheduling
+from components.app_deployment import Resources
+from components.scheduling import Scheduling
 from services.spec import AppSpec, CacheSpec, DatabaseSpec, ServiceSpec
 from settings.errors import config_key
 from settings.models import (

@@ -11,10 +11,10 @@ from components.app_deployment import (
     Probe,
     Probes,
     Resources,
-    Scheduling,
     SecretRef,
     WritableDir,
 )
+from components.scheduling import Scheduling
 from tests.support.runtime import assert_equal, inputs_of
 
 
