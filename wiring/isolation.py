@@ -47,7 +47,15 @@ import pulumi
 
 from components.cluster_viewer import ClusterViewer, ClusterViewerArgs
 from components.namespace_rbac import NamespaceRbac, NamespaceRbacArgs
-from components.network_policies import KUBE_DNS, Flow, Network, NetworkPolicies, NetworkPoliciesArgs, Pods
+from components.network_policies import (
+    KUBE_DNS,
+    Flow,
+    Network,
+    NetworkPolicies,
+    NetworkPoliciesArgs,
+    Pods,
+    policy_specs,
+)
 from components.pitr_drill import PointInTimeDrill
 from components.postgres_cluster import PostgresCluster
 from components.public_route import ACME_SOLVER_LABELS, ACME_SOLVER_PORT
@@ -199,6 +207,8 @@ def deploy_addon_sides(
     """The add-ons' side of the services' FLOWS, in each add-on namespace this program owns (NAMESPACES: name ->
     its Namespace's name output)."""
     for namespace, ref in sorted(namespaces.items()):
+        if not policy_specs(namespace, flows):
+            continue  # no service flow starts or ends in this add-on's namespace
         NetworkPolicies(
             f"{namespace}-service-flows",
             NetworkPoliciesArgs(namespace, flows, ref, {"app.kubernetes.io/part-of": "ai-platform"}),
