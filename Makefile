@@ -15,6 +15,7 @@ render: setup
 test: setup tools
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 setup: $(VENV)/.installed
@@ -77,6 +78,7 @@ policy/venv/.installed: policy/requirements.txt
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 # Rewrite the URN baseline (tests/urns) after an intended change of resource names, types or parents.
 urns: setup

@@ -4,9 +4,10 @@ import pulumi
 
 import providers
 import settings
-from services.deploy import deploy_platform
+from services import CATALOG
+from wiring.platform import deploy_platform
 
-config = settings.load()
+config = settings.load(CATALOG)
 outputs = deploy_platform(config, providers.build(config))
 for name, value in outputs.items():
     pulumi.export(name, value)

@@ -8,8 +8,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from services.images import Pinning
-from settings import PROJECT, Settings
+from components.image_pinning import Pinning
+from settings import PROJECT, ClusterCredentials, ClusterStack, Settings
 
 
 @dataclass
@@ -41,26 +41,25 @@ class Providers:
 
 
 def build(settings: Settings) -> Providers:
-    cluster = settings.cluster
-    if cluster.stack:
-        # The cluster team's stack exports how to reach the cluster and its IRSA identity provider.
-        reference = pulumi.StackReference("cluster", stack_name=cluster.stack)
-        kubernetes = _kubernetes(settings, kubeconfig=pulumi.Output.secret(reference.require_output("kubeconfig")))
-        return Providers(
-            settings, kubernetes, reference.require_output("oidcProviderArn"), reference.require_output("oidcIssuerUrl")
-        )
-    if cluster.kubeconfig is not None:
-        kubernetes = _kubernetes(settings, kubeconfig=cluster.kubeconfig)
-    else:
-        kubernetes = _kubernetes(settings, context=cluster.context)
-    # Settings require both with kubeconfig or context.
-    assert cluster.oidc_provider_arn is not None and cluster.oidc_issuer_url is not None
-    return Providers(
-        settings,
-        kubernetes,
-        pulumi.Output.from_input(cluster.oidc_provider_arn),
-        pulumi.Output.from_input(cluster.oidc_issuer_url),
-    )
+    match settings.cluster:
+        case ClusterStack(stack=stack):
+            # The cluster team's stack exports how to reach the cluster and its IRSA identity provider.
+            reference = pulumi.StackReference("cluster", stack_name=stack)
+            kubeconfig: pulumi.Output[str] = pulumi.Output.secret(reference.require_output("kubeconfig"))
+            return Providers(
+                settings,
+                _kubernetes(settings, kubeconfig=kubeconfig),
+                reference.require_output("oidcProviderArn"),
+                reference.require_output("oidcIssuerUrl"),
+            )
+        case ClusterCredentials() as cluster:
+            connection = {"kubeconfig": cluster.kubeconfig} if cluster.kubeconfig else {"context": cluster.context}
+            return Providers(
+                settings,
+                _kubernetes(settings, **connection),
+                pulumi.Output.from_input(cluster.oidc_provider_arn),
+                pulumi.Output.from_input(cluster.oidc_issuer_url),
+            )
 
 
 def _kubernetes(settings: Settings, **connection: pulumi.Input[str] | None) -> k8s.Provider:

@@ -5,7 +5,7 @@ Bump a pin here and nowhere else; the README's "Charts" section says how to revi
 the tests template (`AI_PLATFORM_CHART_DIR`, or `helm pull` into `.cache/charts`) are named after
 these pins, so what is tested is what is deployed.
 
-This module imports nothing from the project: the wiring (`services/`) reads it and hands images to
+This module imports nothing from the project: the wiring (`wiring/`) reads it and hands images to
 the components; components that keep a default image take it from here.
 """
 
@@ -60,7 +60,7 @@ CHARTS = (KUBE_PROMETHEUS_STACK, CLOUDNATIVE_PG, PLUGIN_BARMAN_CLOUD, CERT_MANAG
 
 # --- images ---------------------------------------------------------------------------------------
 # Chart workloads run the images their chart version pins; these are the images the program sets itself.
-# With `ai-platform:pinImages` each is deployed by the digest its tag points at (services/images.py).
+# With `ai-platform:pinImages` each is deployed by the digest its tag points at (components/image_pinning.py).
 
 POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:18.6-standard-trixie"
 """CloudNativePG's PostgreSQL image of the databases."""

@@ -58,6 +58,53 @@ class AlertSpec:
 
 
 @dataclass(frozen=True)
+class Scenario:
+    """A promtool case proving an alert: input series, and what the alert does at `at`."""
+
+    series: Mapping[str, str]
+    """Series selector -> values in promtool notation, one sample a minute."""
+    at: str
+    """Evaluation time, e.g. `10m`."""
+    fires: bool
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels the firing alert takes from its series (severity, service and alertname come on top)."""
+    value: str = ""
+    """How `{{ $value ... }}` renders in the annotations when it fires."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An alert as a service declares it, with the scenarios that prove it (the suite replays each one)."""
+
+    name: str
+    expr: str
+    for_: str
+    severity: str
+    summary: str
+    description: str
+    scenarios: tuple[Scenario, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def spec(self, service: str, runbook_base_url: str) -> AlertSpec:
+        """The rule AlertRules declares, with the runbook link of SERVICE's page for this alert."""
+        return AlertSpec(
+            name=self.name,
+            expr=self.expr,
+            for_=self.for_,
+            severity=self.severity,
+            summary=self.summary,
+            description=self.description,
+            runbook_url=runbook_url(runbook_base_url, service, self.name),
+            labels=dict(self.labels),
+        )
+
+
+def runbook_url(base_url: str, service: str, alert: str) -> str:
+    """`<base>/<service>/<alert>`, e.g. `https://runbooks.example.com/docc2context/ServiceDown`."""
+    return f"{base_url.rstrip('/')}/{service}/{alert}"
+
+
+@dataclass(frozen=True)
 class AlertRulesArgs:
     """A service's alerts and where their PrometheusRule lives."""
 

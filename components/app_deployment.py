@@ -1,7 +1,7 @@
 """AppDeployment: one stateless HTTP app, hardened for the Pod Security `restricted` profile.
 
 Owns the app's ServiceAccount, config-file ConfigMap, Deployment, Service and, where asked, its
-PodDisruptionBudget, HorizontalPodAutoscaler and ServiceMonitor.
+PodDisruptionBudget, HorizontalPodAutoscaler and ServiceMonitor. Where its pods may run: components/scheduling.py.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components import kube, quantity
 from components.kube import Resources  # the type of `AppDeploymentArgs.resources`; app callers import it from here
+from components.scheduling import Scheduling, scheduling_fields
 
 
 @dataclass(frozen=True)
@@ -87,16 +88,6 @@ class Autoscaling:
     """Window of recommendations considered before scaling down."""
     name: str | None = None
     """HPA name; defaults to the app name."""
-
-
-@dataclass(frozen=True)
-class Scheduling:
-    """Where pods may run (e.g. spot capacity)."""
-
-    node_selector: Mapping[str, str] = field(default_factory=dict)
-    """Node labels the pods require."""
-    tolerations: Sequence[Mapping[str, str]] = ()
-    """Taints the pods tolerate (Kubernetes `tolerations` entries)."""
 
 
 @dataclass(frozen=True)
@@ -182,11 +173,19 @@ class AppDeployment(pulumi.ComponentResource):
     pdb: k8s.policy.v1.PodDisruptionBudget | None
     labels: dict[str, str]
     """Pod labels, for NetworkPolicies and Services that select these pods."""
+    selector: dict[str, str]
+    """Selects every pod of the app (`app: <app>`), for NetworkPolicies."""
+    port: int
+    """The app's HTTP port."""
+    metrics_port: int
+    """Where Prometheus scrapes `/metrics`."""
 
     def __init__(self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:app_deployment:AppDeployment", name, None, opts)
         child = kube.child_options(self, opts)
         self.labels = {**kube.app_labels(name, args.part_of), **args.pod_labels}
+        self.selector = {"app": self.labels["app"]}
+        self.port, self.metrics_port = args.port, args.metrics_port or args.port
         self.service_name = name
 
         account = k8s.core.v1.ServiceAccount(
@@ -232,7 +231,7 @@ class AppDeployment(pulumi.ComponentResource):
     ) -> dict[str, Any]:
         selector = kube.selector_labels(name)
         volumes = [kube.empty_dir("tmp", kube.TMP_SIZE_LIMIT)]
-        mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+        mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
         for i, writable in enumerate(args.writable_dirs):
             volumes.append(kube.empty_dir(f"writable-{i}", writable.size_limit))
             mounts.append({"name": f"writable-{i}", "mountPath": writable.path})
@@ -257,7 +256,7 @@ class AppDeployment(pulumi.ComponentResource):
                     "topologySpreadConstraints": kube.zone_spread(selector),
                     "containers": [self._container(name, args, mounts)],
                     "volumes": volumes,
-                    **_scheduling(args.scheduling),
+                    **scheduling_fields(args.scheduling),
                 },
             },
         }
@@ -381,17 +380,6 @@ def _utilization(resource: str, percent: int) -> dict[str, Any]:
         "type": "Resource",
         "resource": {"name": resource, "target": {"type": "Utilization", "averageUtilization": percent}},
     }
-
-
-def _scheduling(scheduling: Scheduling | None) -> dict[str, Any]:
-    if scheduling is None:
-        return {}
-    spec: dict[str, Any] = {}
-    if scheduling.node_selector:
-        spec["nodeSelector"] = dict(scheduling.node_selector)
-    if scheduling.tolerations:
-        spec["tolerations"] = [dict(t) for t in scheduling.tolerations]
-    return spec
 
 
 def _config_hash(files: Mapping[str, str]) -> str:

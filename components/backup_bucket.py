@@ -3,7 +3,8 @@
 Owns a customer-managed KMS key (SSE-KMS with bucket keys) whose policy names who administers it and who
 uses it, the bucket's versioning, lifecycle, public access block, ownership controls and TLS-only policy, a
 separate access-log bucket, optional object lock (switched on in place, see components/bucket_hardening.py),
-and one IAM role per access grant, assumed through IRSA (no users, no access keys).
+and one IAM role per access grant, assumed through IRSA (no users, no access keys; the grants and their
+policies: components/backup_access.py).
 
 Key layout: `<retention class>/<owner>/...` (see `backup_prefix`), because S3 lifecycle rules
 select objects by key prefix: `daily/` and `hourly/` expire by lifecycle; `managed/` is left to
@@ -22,6 +23,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.backup_access import AccessGrant, grant_policy, irsa_trust_policy
 from components.backup_replica import BackupReplica, BackupReplicaArgs, replicate, replication_role
 from components.bucket_hardening import (
     ObjectLock,
@@ -47,7 +49,6 @@ BACKUP_WINDOW_DAYS = 30
 """How far back the backups reach (X-09): daily dumps, base backups and WAL are kept this many days."""
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*/$")
 
 
 def backup_prefix(retention_class: RetentionClass, owner: str) -> str:
@@ -57,40 +58,6 @@ def backup_prefix(retention_class: RetentionClass, owner: str) -> str:
     if not owner.strip("/"):
         raise ValueError("owner must not be empty")
     return f"{retention_class}/{owner.strip('/')}/"
-
-
-@dataclass(frozen=True)
-class AccessGrant:
-    """An IAM role for one Kubernetes ServiceAccount (IRSA), scoped to key prefixes of the bucket."""
-
-    role_name: str
-    """IAM role name; unique in the account (include the stack), also the key of `role_arns`."""
-    namespace: pulumi.Input[str]
-    """Namespace of the ServiceAccount allowed to assume the role."""
-    service_account: pulumi.Input[str]
-    """Name of that ServiceAccount."""
-    prefixes: Sequence[str]
-    """Key prefixes the role may use, each ending in `/` (see `backup_prefix`)."""
-    access: Literal["write", "read"]
-    """`write`: put, read back, list and abort uploads; `read`: get and list. Neither may delete."""
-    delete_own_objects: bool = False
-    """s3:DeleteObject on its prefixes, for tools that enforce their own retention (barman-cloud)."""
-    head_bucket: bool = False
-    """Allow HeadBucket (barman-cloud calls it before every upload and restore); IAM authorises it as an
-    unscoped s3:ListBucket, so the role can also list key names (not read objects) outside its prefixes."""
-
-    def __post_init__(self) -> None:
-        if not 1 <= len(self.role_name) <= 64:
-            raise ValueError(f"role name must have 1-64 characters, got {self.role_name!r}")
-        if self.access not in ("write", "read"):
-            raise ValueError(f"{self.role_name}: access must be write or read, got {self.access!r}")
-        if not self.prefixes:
-            raise ValueError(f"{self.role_name}: at least one prefix is needed (never the whole bucket)")
-        bad = [p for p in self.prefixes if not _PREFIX.match(p)]
-        if bad:
-            raise ValueError(f"{self.role_name}: prefixes must look like `daily/owner/` (no leading `/`), got {bad}")
-        if self.delete_own_objects and self.access != "write":
-            raise ValueError(f"{self.role_name}: delete_own_objects needs access=write")
 
 
 @dataclass(frozen=True)
@@ -335,7 +302,7 @@ class BackupBucket(pulumi.ComponentResource):
     def _irsa_role(self, name: str, args: BackupBucketArgs, grant: AccessGrant) -> aws.iam.Role:
         trust = pulumi.Output.all(
             args.oidc_provider_arn, args.oidc_issuer_url, grant.namespace, grant.service_account
-        ).apply(lambda values: json.dumps(_irsa_trust_policy(*values)))
+        ).apply(lambda values: json.dumps(irsa_trust_policy(*values)))
         return aws.iam.Role(
             name,
             name=grant.role_name,
@@ -346,7 +313,7 @@ class BackupBucket(pulumi.ComponentResource):
         )
 
     def _grant_access(self, name: str, grant: AccessGrant, role: aws.iam.Role, key_arn: pulumi.Output[str]) -> None:
-        policy = pulumi.Output.all(self.bucket.arn, key_arn).apply(lambda arns: json.dumps(_grant_policy(grant, *arns)))
+        policy = pulumi.Output.all(self.bucket.arn, key_arn).apply(lambda arns: json.dumps(grant_policy(grant, *arns)))
         aws.iam.RolePolicy(f"{name}-access", role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=self))
 
 
@@ -424,58 +391,4 @@ def _log_policy_document(log_bucket_arn: str, source_bucket_arn: str, account_id
                 },
             },
         ],
-    }
-
-
-def _irsa_trust_policy(provider_arn: str, issuer_url: str, namespace: str, service_account: str) -> dict[str, Any]:
-    issuer = issuer_url.removeprefix("https://").rstrip("/")
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Federated": provider_arn},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                        f"{issuer}:aud": "sts.amazonaws.com",
-                    }
-                },
-            }
-        ],
-    }
-
-
-def _grant_policy(grant: AccessGrant, bucket_arn: str, key_arn: str) -> dict[str, Any]:
-    objects = [f"{bucket_arn}/{prefix}*" for prefix in grant.prefixes]
-    statements: list[dict[str, Any]] = [_list_statement(grant, bucket_arn)]
-    if grant.access == "write":
-        # Reading back is part of writing for WAL archivers (barman checks what it uploaded).
-        s3_actions = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]
-        kms_actions = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"]
-    else:
-        s3_actions = ["s3:GetObject"]
-        kms_actions = ["kms:Decrypt"]
-    statements.append({"Sid": "UseOwnPrefixes", "Effect": "Allow", "Action": s3_actions, "Resource": objects})
-    if grant.delete_own_objects:
-        # barman-cloud enforces its retentionPolicy by deleting expired backups and WAL, so it needs
-        # DeleteObject on its own prefixes. On a versioned bucket that only adds a delete marker: the
-        # data stays restorable for `noncurrent_version_days`, and DeleteObjectVersion is never granted.
-        statements.append(
-            {"Sid": "PruneOwnPrefixes", "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": objects}
-        )
-    statements.append({"Sid": "UseBucketKey", "Effect": "Allow", "Action": kms_actions, "Resource": key_arn})
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
-def _list_statement(grant: AccessGrant, bucket_arn: str) -> dict[str, Any]:
-    if grant.head_bucket:
-        return {"Sid": "ListBucketForHeadBucket", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn}
-    return {
-        "Sid": "ListOwnPrefixes",
-        "Effect": "Allow",
-        "Action": "s3:ListBucket",
-        "Resource": bucket_arn,
-        "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in grant.prefixes]}},
     }

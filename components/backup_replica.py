@@ -102,7 +102,7 @@ class BackupReplica(pulumi.ComponentResource):
             f"{name}-bucket", bucket=args.bucket_name, tags={**args.tags, "Name": args.bucket_name}, opts=stateful
         )
         versioning, public_access_block = harden(f"{name}-bucket", bucket, kms_encryption(key.arn), stateful)
-        lifecycle(f"{name}-lifecycle", bucket, list(args.lifecycle_rules), versioning, stateful)
+        lifecycle(f"{name}-lifecycle", bucket, args.lifecycle_rules, versioning, stateful)
         policy = pulumi.Output.all(bucket.arn, args.operator_role_arn).apply(
             lambda values: guarded_bucket_policy(*values)
         )
@@ -150,8 +150,12 @@ def replicate(
         f"{name}-role-access",
         role=role.id,
         policy=pulumi.Output.all(
-            source.arn, source_key_arn, replica.bucket_arn, replica.kms_key_arn, args.source_region
-        ).apply(lambda values: json.dumps(replication_policy(*values, args.region))),
+            source_bucket_arn=source.arn,
+            source_key_arn=source_key_arn,
+            replica_bucket_arn=replica.bucket_arn,
+            replica_key_arn=replica.kms_key_arn,
+            source_region=args.source_region,
+        ).apply(lambda arns: json.dumps(replication_policy(**arns, replica_region=args.region))),
         opts=pulumi.ResourceOptions(parent=opts.parent),
     )
     return aws.s3.BucketReplicationConfig(

@@ -112,6 +112,10 @@ class BlueGreen(pulumi.ComponentResource):
     """What lets the smoke-test pods reach the colours."""
     labels: dict[str, str]
     """Labels both colours' pods carry (`app: <app>`), for NetworkPolicies that must not care about colour."""
+    selector: dict[str, str]
+    """Selects the pods of both colours (the same as `labels`)."""
+    port: int
+    metrics_port: int
 
     def __init__(self, name: str, args: BlueGreenArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:blue_green:BlueGreen", name, None, opts)
@@ -122,7 +126,9 @@ class BlueGreen(pulumi.ComponentResource):
         self.service_name = name
         self.preview_service_name = f"{name}-preview"
         self.labels = {"app": name}
+        self.selector = dict(self.labels)
         base = args.blue
+        self.port, self.metrics_port = base.port, base.metrics_port or base.port
         colour_args = {"blue": args.blue, "green": args.green}
 
         self.colours = {

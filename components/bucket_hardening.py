@@ -18,7 +18,7 @@ decrypt or grant; only the named writers and readers use it, and only through S3
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -99,13 +99,13 @@ def harden(
 def lifecycle(
     name: str,
     bucket: aws.s3.Bucket,
-    rules: list[dict[str, Any]],
+    rules: Sequence[Mapping[str, Any]],
     versioning: aws.s3.BucketVersioning,
     opts: pulumi.ResourceOptions,
 ) -> aws.s3.BucketLifecycleConfiguration:
     # Noncurrent-version rules only mean something once versioning is on.
     return aws.s3.BucketLifecycleConfiguration(
-        name, bucket=bucket.id, rules=rules, opts=pulumi.ResourceOptions.merge(opts, _after(versioning))
+        name, bucket=bucket.id, rules=list(rules), opts=pulumi.ResourceOptions.merge(opts, _after(versioning))
     )
 
 

@@ -67,6 +67,10 @@ class Canary(pulumi.ComponentResource):
     """Backend Service name -> weight in the route."""
     labels: dict[str, str]
     """Labels both tracks' pods carry (`app: <app>`)."""
+    selector: dict[str, str]
+    """Selects the pods of both tracks (the same as `labels`)."""
+    port: int
+    metrics_port: int
 
     def __init__(self, name: str, args: CanaryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:canary:Canary", name, None, opts)
@@ -74,7 +78,9 @@ class Canary(pulumi.ComponentResource):
         child = kube.child_options(self, opts)
         self.service_name = name
         self.labels = {"app": name}
+        self.selector = dict(self.labels)
         stable = args.stable
+        self.port, self.metrics_port = stable.port, stable.metrics_port or stable.port
         container = stable.container_name or name
         self.stable = AppDeployment(
             name, replace(stable, container_name=container, pod_labels=self._pod_labels(stable, "stable")), child

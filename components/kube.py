@@ -228,6 +228,13 @@ def scrape_endpoint(port: str, path: str | None = None, job: str | None = None) 
     return endpoint
 
 
+class CustomResourceWithStatus(pulumi.CustomResource):
+    """A custom resource declared by `custom_resource_with_status`."""
+
+    status: pulumi.Output[Any]
+    """The object's `status` as the cluster reports it after `pulumi up`."""
+
+
 def custom_resource_with_status(
     resource_name: str,
     api_version: str,
@@ -235,11 +242,11 @@ def custom_resource_with_status(
     metadata: Mapping[str, Any],
     spec: Mapping[str, Any],
     opts: pulumi.ResourceOptions,
-) -> pulumi.CustomResource:
+) -> CustomResourceWithStatus:
     """A custom resource whose `status` is an output after `pulumi up` (`apiextensions.CustomResource` exposes
     only its inputs), e.g. the addresses a controller assigned. Same type token, so the same URN."""
     props = {"apiVersion": api_version, "kind": kind, "metadata": dict(metadata), "spec": dict(spec), "status": None}
-    return pulumi.CustomResource(f"kubernetes:{api_version}:{kind}", resource_name, props, opts)
+    return CustomResourceWithStatus(f"kubernetes:{api_version}:{kind}", resource_name, props, opts)
 
 
 def disruption_budget(

@@ -33,14 +33,15 @@ import pulumi_kubernetes as k8s
 import versions
 from components import kube
 from components.kube import Resources
-from components.postgres_cluster import (
+from components.postgres_backups import (
     BARMAN_PLUGIN,
-    PG_HBA,
-    POSTGRES_PORT,
     SCRIPTS_DIR,
     TOOLS_UID,
-    TOOLS_UID_REASON,
+    tools_cronjob_spec,
+    tools_job_annotations,
 )
+from components.postgres_instances import storage_spec
+from components.postgres_logins import PG_HBA, OwnerLogin
 
 DRILL_SCRIPT = "pitr_drill.sh"
 SCRATCH_MANIFEST = "scratch-cluster.json"
@@ -48,8 +49,6 @@ TARGET_TIME = "__TARGET_TIME__"
 """Placeholder in the scratch Cluster for the target time the script picks."""
 SCRIPT_MOUNT = "/opt/pitr-drill"
 WORK_MOUNT = "/work"
-PASSWORD_MOUNT = "/var/run/secrets/postgres"
-SERVER_CA_MOUNT = "/var/run/secrets/postgres-ca"
 
 
 @dataclass(frozen=True)
@@ -125,6 +124,10 @@ class PointInTimeDrill(pulumi.ComponentResource):
     cronjob_name: str
     """`<cluster>-pitr-drill`, for the drill's alerts."""
     scratch_cluster_name: str
+    selector: dict[str, str]
+    """Selects the drill's pods, for NetworkPolicies."""
+    scratch_selector: dict[str, str]
+    """Selects the scratch cluster's instances (CloudNativePG labels them with the cluster name)."""
     cronjob: k8s.batch.v1.CronJob
 
     def __init__(self, name: str, args: PointInTimeDrillArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -132,6 +135,8 @@ class PointInTimeDrill(pulumi.ComponentResource):
         child = kube.child_options(self, opts)
         names = drill_names(args.cluster)
         self.cronjob_name, self.scratch_cluster_name = names.job, names.scratch_cluster
+        self.selector = kube.selector_labels(names.job)
+        self.scratch_selector = {"cnpg.io/cluster": names.scratch_cluster}
         labels = kube.app_labels(names.job, args.part_of, component="database-backup")
 
         files = k8s.core.v1.ConfigMap(
@@ -256,16 +261,11 @@ class PointInTimeDrill(pulumi.ComponentResource):
             "securityContext": security,
             "volumeMounts": [{"name": "work", "mountPath": WORK_MOUNT}],
         }
+        login = OwnerLogin(args.cluster, args.namespace, args.database, args.owner, args.credentials_secret)
+        # Both clusters' server certificates come from the source's CA (the scratch one by serverCASecret).
         env = {
-            "PGHOST": pulumi.Output.concat(args.cluster, "-rw.", args.namespace, ".svc"),
-            "PGPORT": str(POSTGRES_PORT),
-            "PGUSER": args.owner,
+            **login.env(),
             "PGDATABASE": args.database,
-            "PGPASSWORD_FILE": f"{PASSWORD_MOUNT}/password",
-            # Both clusters' server certificates come from the source's CA (the scratch one by serverCASecret).
-            "PGSSLMODE": "verify-full",
-            "PGSSLROOTCERT": f"{SERVER_CA_MOUNT}/ca.crt",
-            "PGCONNECT_TIMEOUT": "30",
             "NAMESPACE": args.namespace,
             "SCRATCH_CLUSTER": names.scratch_cluster,
             "SCRATCH_HOST": pulumi.Output.concat(names.scratch_cluster, "-rw.", args.namespace, ".svc"),
@@ -287,75 +287,43 @@ class PointInTimeDrill(pulumi.ComponentResource):
                 {"name": "files", "mountPath": SCRIPT_MOUNT, "readOnly": True},
                 {"name": "work", "mountPath": WORK_MOUNT},
                 {"name": "tmp", "mountPath": "/tmp"},
-                {"name": "credentials", "mountPath": PASSWORD_MOUNT, "readOnly": True},
-                {"name": "server-ca", "mountPath": SERVER_CA_MOUNT, "readOnly": True},
+                *login.mounts(),
             ],
         }
-        volumes = [
-            {"name": "files", "configMap": {"name": files.metadata.name, "defaultMode": 0o444}},
-            kube.empty_dir("work", "256Mi"),
-            kube.empty_dir("tmp", kube.TMP_SIZE_LIMIT),
-            {
-                "name": "credentials",
-                "secret": {
-                    "secretName": args.credentials_secret,
-                    "defaultMode": 0o440,
-                    "items": [{"key": "password", "path": "password"}],
-                },
-            },
-            {
-                "name": "server-ca",
-                "secret": {
-                    "secretName": f"{args.cluster}-ca",
-                    "defaultMode": 0o444,
-                    "items": [{"key": "ca.crt", "path": "ca.crt"}],
-                },
-            },
-        ]
-        findings = {
-            **kube.fixed_uid_findings(TOOLS_UID_REASON, args.tools_image, args.kubectl_image),
-            "CKV_K8S_38": "the drill creates, watches and deletes its scratch Cluster through the API (Role "
-            f"{names.job}): it needs its token",
+        pod = {
+            "serviceAccountName": account.metadata.name,
+            "automountServiceAccountToken": True,
+            "restartPolicy": "Never",
+            "securityContext": kube.pod_security_context(TOOLS_UID),
+            "initContainers": [copy_kubectl],
+            "containers": [drill],
+            "volumes": [
+                {"name": "files", "configMap": {"name": files.metadata.name, "defaultMode": 0o444}},
+                kube.empty_dir("work", "256Mi"),
+                kube.empty_dir("tmp", kube.TMP_SIZE_LIMIT),
+                *login.volumes(),
+            ],
         }
-        annotations = {"ai-platform/run-as-user-reason": TOOLS_UID_REASON, **kube.checkov_skips(findings)}
+        token = (
+            f"the drill creates, watches and deletes its scratch Cluster through the API (Role {names.job}): "
+            "it needs its token"
+        )
         return k8s.batch.v1.CronJob(
             f"{name}-cronjob",
-            metadata=kube.metadata(names.job, args.namespace, labels, annotations),
-            spec={
-                "schedule": args.schedule,
-                "timeZone": "Etc/UTC",
-                "concurrencyPolicy": "Forbid",
-                "startingDeadlineSeconds": 3600,
-                "successfulJobsHistoryLimit": 3,
-                "failedJobsHistoryLimit": 3,
-                "jobTemplate": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        # A retry would start over with new markers; the next week's run is the retry.
-                        "backoffLimit": 0,
-                        "activeDeadlineSeconds": args.deadline_seconds,
-                        "template": {
-                            "metadata": {"labels": labels},
-                            "spec": {
-                                "serviceAccountName": account.metadata.name,
-                                "automountServiceAccountToken": True,
-                                "restartPolicy": "Never",
-                                "securityContext": kube.pod_security_context(TOOLS_UID),
-                                "initContainers": [copy_kubectl],
-                                "containers": [drill],
-                                "volumes": volumes,
-                            },
-                        },
-                    },
-                },
-            },
+            metadata=kube.metadata(
+                names.job,
+                args.namespace,
+                labels,
+                tools_job_annotations(args.tools_image, args.kubectl_image, findings={"CKV_K8S_38": token}),
+            ),
+            # A retry would start over with new markers; the next week's run is the retry.
+            spec=tools_cronjob_spec(args.schedule, labels, 0, args.deadline_seconds, pod),
             opts=opts,
         )
 
 
 def scratch_cluster(args: PointInTimeDrillArgs, names: DrillNames) -> dict[str, Any]:
     """The scratch Cluster, recovering the source up to `__TARGET_TIME__` (the script fills it in)."""
-    storage = {"size": args.storage_size, **({"storageClass": args.storage_class} if args.storage_class else {})}
     spec: dict[str, Any] = {
         "instances": 1,
         "imageName": args.image_name,
@@ -381,7 +349,7 @@ def scratch_cluster(args: PointInTimeDrillArgs, names: DrillNames) -> dict[str, 
             }
         ],
         "certificates": {"serverCASecret": f"{args.cluster}-ca"},
-        "storage": storage,
+        "storage": storage_spec(args.storage_size, args.storage_class),
         "resources": kube.resources(args.resources),
         "serviceAccountTemplate": {"metadata": {"annotations": {kube.IRSA_ANNOTATION: args.role_arn}}},
     }

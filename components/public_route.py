@@ -10,6 +10,7 @@ another team's host. The host's `HTTPRoute` lives there: PublicRoute declares it
 does (a canary's weighted route, `external_route`). Backends in another namespace get a `ReferenceGrant`
 there. When the data-plane namespace is given, NetworkPolicies admit the Gateway's proxies to the
 backends' pods and to cert-manager's HTTP-01 solver pods (tenant namespaces deny ingress by default).
+The hosts, and the listeners, routes, grants and admissions that follow from them: components/public_hosts.py.
 """
 
 from __future__ import annotations
@@ -21,8 +22,18 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import kube, validation
+from components import kube
 from components.kube import GATEWAY_API
+from components.public_hosts import (
+    PublicHost,
+    admitted_backends,
+    backend_refs,
+    check_hosts,
+    cross_namespace_services,
+    https_listener,
+    listener_name,
+    tls_secret,
+)
 from components.validation import dns_slug
 
 CERT_MANAGER = "cert-manager.io"
@@ -31,38 +42,6 @@ HTTP_LISTENER = "http"
 ACME_SOLVER_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
 ACME_SOLVER_PORT = 8089
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
-
-
-@dataclass(frozen=True)
-class Backend:
-    """A Service that receives a host's requests."""
-
-    service: str
-    """Service name."""
-    namespace: str
-    """Service namespace."""
-    port: int
-    """Service port."""
-    weight: int = 1
-    """Relative share of the host's requests."""
-    pod_labels: Mapping[str, str] | None = None
-    """Labels of the pods behind the Service; when set, the proxies are admitted to them on `target_port`."""
-    target_port: int | None = None
-    """Port of those pods; defaults to `port`."""
-
-
-@dataclass(frozen=True)
-class PublicHost:
-    """One public host name and where its requests go."""
-
-    hostname: str
-    """Fully qualified host name, e.g. `api.example.com`."""
-    route_namespace: str
-    """Namespace whose HTTPRoutes may serve this host (the only one its listener admits)."""
-    backends: Sequence[Backend] = ()
-    """Services behind the host."""
-    external_route: bool = False
-    """The host's HTTPRoute is declared by its owner (e.g. a canary's weighted route), not by PublicRoute."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +87,7 @@ class PublicRoute(pulumi.ComponentResource):
 
     gateway_name: str
     gateway_namespace: pulumi.Input[str]
-    gateway: pulumi.CustomResource
+    gateway: kube.CustomResourceWithStatus
     address: pulumi.Output[dict[str, str] | None]
     """Where the Gateway is reached from outside, as its status reports it: `{type: Hostname | IPAddress,
     value}` (on AWS the load balancer's DNS name); None until the implementation assigns one."""
@@ -131,7 +110,7 @@ class PublicRoute(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ai-platform:public_route:PublicRoute", name, None, opts)
-        _check(args)
+        check_hosts(args.hosts)
         child = kube.child_options(self, opts)
         self.gateway_name = args.gateway_name
         self.gateway_namespace = args.namespace
@@ -145,7 +124,7 @@ class PublicRoute(pulumi.ComponentResource):
             args,
             pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=_some(self.gateway_class))),
         )
-        self.address = self.gateway.status.apply(_first_address)  # type: ignore[attr-defined]
+        self.address = self.gateway.status.apply(_first_address)
         self.issuer = self._issuer(name, args, child)
         self.certificates = {
             host.hostname: self._certificate(
@@ -173,9 +152,7 @@ class PublicRoute(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _gateway(
-        self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions
-    ) -> k8s.apiextensions.CustomResource:
+    def _gateway(self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions) -> kube.CustomResourceWithStatus:
         http = {
             "name": HTTP_LISTENER,
             "protocol": "HTTP",
@@ -183,26 +160,6 @@ class PublicRoute(pulumi.ComponentResource):
             # Only this namespace's routes: the HTTPS redirect and cert-manager's challenge routes.
             "allowedRoutes": {"namespaces": {"from": "Same"}, "kinds": [{"group": GATEWAY_API, "kind": "HTTPRoute"}]},
         }
-        https = [
-            {
-                "name": self.listeners[host.hostname],
-                "protocol": "HTTPS",
-                "port": 443,
-                "hostname": host.hostname,
-                "tls": {
-                    "mode": "Terminate",
-                    "certificateRefs": [{"group": "", "kind": "Secret", "name": tls_secret(host)}],
-                },
-                "allowedRoutes": {
-                    "namespaces": {
-                        "from": "Selector",
-                        "selector": {"matchLabels": {"kubernetes.io/metadata.name": host.route_namespace}},
-                    },
-                    "kinds": [{"group": GATEWAY_API, "kind": "HTTPRoute"}],
-                },
-            }
-            for host in args.hosts
-        ]
         return kube.custom_resource_with_status(
             f"{name}-gateway",
             f"{GATEWAY_API}/v1",
@@ -211,7 +168,7 @@ class PublicRoute(pulumi.ComponentResource):
             kube.metadata(
                 args.gateway_name, args.namespace, self._labels, {"pulumi.com/waitFor": "condition=Programmed"}
             ),
-            {"gatewayClassName": args.gateway_class, "listeners": [http, *https]},
+            {"gatewayClassName": args.gateway_class, "listeners": [http, *map(https_listener, args.hosts)]},
             opts,
         )
 
@@ -276,17 +233,6 @@ class PublicRoute(pulumi.ComponentResource):
     def _route(
         self, name: str, host: PublicHost, args: PublicRouteArgs, opts: pulumi.ResourceOptions
     ) -> k8s.apiextensions.CustomResource:
-        backends = [
-            {
-                "group": "",
-                "kind": "Service",
-                "name": backend.service,
-                "port": backend.port,
-                "weight": backend.weight,
-                **({"namespace": backend.namespace} if backend.namespace != host.route_namespace else {}),
-            }
-            for backend in host.backends
-        ]
         return k8s.apiextensions.CustomResource(
             f"{name}-{dns_slug(host.hostname)}-route",
             api_version=f"{GATEWAY_API}/v1",
@@ -297,7 +243,9 @@ class PublicRoute(pulumi.ComponentResource):
                     kube.gateway_parent_ref(args.gateway_name, args.namespace, self.listeners[host.hostname])
                 ],
                 "hostnames": [host.hostname],
-                "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": backends}],
+                "rules": [
+                    {"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": backend_refs(host)}
+                ],
             },
             opts=opts,
         )
@@ -306,13 +254,6 @@ class PublicRoute(pulumi.ComponentResource):
         self, name: str, args: PublicRouteArgs, opts: pulumi.ResourceOptions
     ) -> list[k8s.apiextensions.CustomResource]:
         """Let each route reach Services in other namespaces: one grant per (route namespace, target namespace)."""
-        wanted: dict[tuple[str, str], set[str]] = {}
-        for host in args.hosts:
-            if host.external_route:
-                continue
-            for backend in host.backends:
-                if backend.namespace != host.route_namespace:
-                    wanted.setdefault((host.route_namespace, backend.namespace), set()).add(backend.service)
         return [
             k8s.apiextensions.CustomResource(
                 f"{name}-{target}-from-{source}-grant",
@@ -321,11 +262,11 @@ class PublicRoute(pulumi.ComponentResource):
                 metadata=kube.metadata(f"routes-from-{source}", _in(args, target), self._labels),
                 spec={
                     "from": [{"group": GATEWAY_API, "kind": "HTTPRoute", "namespace": source}],
-                    "to": [{"group": "", "kind": "Service", "name": service} for service in sorted(services)],
+                    "to": [{"group": "", "kind": "Service", "name": service} for service in services],
                 },
                 opts=opts,
             )
-            for (source, target), services in sorted(wanted.items())
+            for (source, target), services in cross_namespace_services(args.hosts).items()
         ]
 
     def _network_policies(
@@ -346,23 +287,18 @@ class PublicRoute(pulumi.ComponentResource):
                 opts,
             )
         ]
-        admitted: set[tuple[str, str]] = set()
-        for host in args.hosts:
-            for backend in host.backends:
-                if backend.pod_labels is None or (backend.namespace, backend.service) in admitted:
-                    continue
-                admitted.add((backend.namespace, backend.service))
-                policies.append(
-                    self._admit(
-                        f"{name}-{backend.namespace}-{backend.service}",
-                        f"allow-gateway-to-{backend.service}",
-                        _in(args, backend.namespace),
-                        backend.pod_labels,
-                        backend.target_port or backend.port,
-                        proxies,
-                        opts,
-                    )
-                )
+        policies += [
+            self._admit(
+                f"{name}-{backend.namespace}-{backend.service}",
+                f"allow-gateway-to-{backend.service}",
+                _in(args, backend.namespace),
+                pods,
+                backend.target_port or backend.port,
+                proxies,
+                opts,
+            )
+            for backend, pods in admitted_backends(args.hosts)
+        ]
         return policies
 
     def _admit(
@@ -390,27 +326,6 @@ class PublicRoute(pulumi.ComponentResource):
 def _first_address(status: Mapping[str, Any] | None) -> dict[str, str] | None:
     addresses = (status or {}).get("addresses") or []
     return {"type": addresses[0].get("type", "IPAddress"), "value": addresses[0]["value"]} if addresses else None
-
-
-def listener_name(hostname: str) -> str:
-    """Name of the HTTPS listener of HOSTNAME."""
-    return f"https-{dns_slug(hostname)}"
-
-
-def tls_secret(host: PublicHost) -> str:
-    return f"{dns_slug(host.hostname)}-tls"
-
-
-def _check(args: PublicRouteArgs) -> None:
-    if duplicates := validation.duplicates(host.hostname for host in args.hosts):
-        raise ValueError(f"host names listed twice: {duplicates}")
-    for host in args.hosts:
-        if not validation.DNS_NAME.match(host.hostname):
-            raise ValueError(f"{host.hostname!r} is not a lower-case DNS name")
-        if not host.backends and not host.external_route:
-            raise ValueError(f"{host.hostname}: give backends, or mark the route as declared elsewhere")
-    if len(args.hosts) > 63:
-        raise ValueError("a Gateway has at most 64 listeners (one is the HTTP listener)")
 
 
 def _in(args: PublicRouteArgs, namespace: str) -> pulumi.Input[str]:

@@ -1,10 +1,18 @@
 """Agent Skeptic Bench [001-agent-skeptic-bench-operational-readiness.md]: S1-01..S1-05, S1-10."""
 
+from collections.abc import Mapping
+
 import yaml
 
+from components.alert_rules import Alert, Scenario
+from components.alert_scenarios import counter, series
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef, WritableDir
-from services.catalog import AppSpec, DatabaseSpec, SecretSpec, ServiceSpec
-from services.common import AI_KEYS, CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster, redis_1gb
+from components.app_observability import http_row, memory_of_limit, resources_row, service_down, volume_stats
+from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec
+from components.postgres_observability import database_alerts, database_down, database_row
+from components.redis_observability import redis_down, redis_row
+from services.conventions import AI_KEYS, CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster, redis_1gb
+from services.spec import AppSpec, DatabaseSpec, Observability, SecretSpec, ServiceSpec
 
 NAME = "agent-skeptic-bench"
 SECRET = "agent-skeptic-bench-secrets"
@@ -24,7 +32,125 @@ PRODUCTION_CONFIG = {
     "logging": {"level": "info", "format": "json", "file": "/app/logs/application.log"},
 }
 
+
+def _observability() -> Observability:
+    ns = service = NAME
+    request = {"namespace": ns, "pod": f"{ns}-0", "method": "POST", "endpoint": "/api/evaluate", "status": "500"}
+
+    def buckets(counts: Mapping[str, float]) -> dict[str, str]:
+        return {
+            series("http_request_duration_seconds_bucket", {"namespace": ns, "le": le}): counter(n)
+            for le, n in counts.items()
+        }
+
+    alerts = (
+        # S1-08: the manual's six alerts, scoped to the namespace, thresholds and durations unchanged.
+        Alert(
+            "HighErrorRate",
+            f'rate(http_requests_total{{namespace="{ns}",status=~"5.."}}[5m]) > 0.1',
+            "5m",
+            "critical",
+            "High error rate detected",
+            'Error rate is {{ $value | printf "%.3f" }} errors per second on {{ $labels.pod }}.',
+            (
+                Scenario({series("http_requests_total", request): counter(12)}, "10m", True, request, "0.200"),
+                Scenario({series("http_requests_total", request): counter(5.4)}, "10m", False),
+            ),
+        ),
+        Alert(
+            "HighResponseTime",
+            f'histogram_quantile(0.95, rate(http_request_duration_seconds_bucket{{namespace="{ns}"}}[5m])) > 5',
+            "10m",
+            "warning",
+            "High response time",
+            '95th percentile response time is {{ $value | printf "%.2f" }} seconds.',
+            (
+                Scenario(buckets({"1": 0, "5": 0, "10": 60, "+Inf": 60}), "15m", True, {"namespace": ns}, "9.75"),
+                Scenario(buckets({"1": 0, "5": 60, "10": 60, "+Inf": 60}), "15m", False),
+            ),
+        ),
+        database_down(ns, database_cluster(service)),
+        redis_down(ns),
+        memory_of_limit("HighMemoryUsage", ns, 0.9, "High memory usage"),
+        # The manual's node filesystem ratio, applied to the volumes of this namespace; node disks are covered
+        # by the monitoring stack's own node-exporter rules.
+        Alert(
+            "DiskSpaceLow",
+            f'kubelet_volume_stats_available_bytes{{namespace="{ns}"}}\n'
+            f'/ kubelet_volume_stats_capacity_bytes{{namespace="{ns}"}} < 0.1',
+            "5m",
+            "critical",
+            "Low disk space",
+            "Volume {{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} of its space left.",
+            (
+                Scenario(
+                    volume_stats(ns, 5_000_000_000),
+                    "10m",
+                    True,
+                    {"namespace": ns, "persistentvolumeclaim": "data"},
+                    "5%",
+                ),
+                Scenario(volume_stats(ns, 11_000_000_000), "10m", False),
+            ),
+        ),
+        service_down(ns, NAME),
+        *[a for a in database_alerts(ns, database_cluster(service)) if a.name != "DatabaseConnectionFailure"],
+    )
+    selector = f'namespace="{ns}"'
+    dashboards = (
+        DashboardSpec(
+            "agent-skeptic-bench-overview",
+            "Agent Skeptic Bench / Overview",
+            (
+                http_row(ns, 5),
+                RowSpec(
+                    "Evaluations",
+                    (
+                        PanelSpec(
+                            "Evaluations per minute by model",
+                            (Query(f"sum by (model) (rate(evaluations_total{{{selector}}}[5m])) * 60", "{{model}}"),),
+                        ),
+                        PanelSpec(
+                            "Evaluations per minute by category",
+                            (
+                                Query(
+                                    f"sum by (category) (rate(evaluations_total{{{selector}}}[5m])) * 60",
+                                    "{{category}}",
+                                ),
+                            ),
+                        ),
+                        PanelSpec(
+                            "Evaluation response time p95",
+                            (
+                                Query(
+                                    "histogram_quantile(0.95, sum by (le) "
+                                    f"(rate(response_time_seconds_bucket{{{selector}}}[5m])))"
+                                ),
+                            ),
+                            "s",
+                            width=24,
+                        ),
+                    ),
+                ),
+                resources_row(ns),
+            ),
+            "Requests, evaluations and resources (S1-08).",
+            (NAME,),
+        ),
+        DashboardSpec(
+            "agent-skeptic-bench-data",
+            "Agent Skeptic Bench / Data Stores",
+            (database_row(ns, database_cluster(service)), redis_row(ns)),
+            "PostgreSQL and Redis health and backups.",
+            (NAME,),
+        ),
+    )
+    # S1-11: this service's alerts also go to the webhook receiver.
+    return Observability(alerts, dashboards, webhook=True)
+
+
 SERVICE = ServiceSpec(
+    observability=_observability(),
     name=NAME,
     manual="001-agent-skeptic-bench-operational-readiness.md",
     namespaces=(NAME,),

@@ -1,125 +1,34 @@
-"""Shared test helpers: a fresh Pulumi mock runtime per test, waiting on and finding registrations, the
-rendered stacks and their templated charts, one checkov run per stack, a local moto server, and
-external-tool gating."""
+"""Fixtures: a fresh Pulumi mock runtime per test, both stacks rendered once, their charts templated once, one
+checkov run per stack, a local moto server. Helpers live in tests/support."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-import pulumi
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from settings import STACKS  # noqa: E402
-from tools.mock_runtime import RecordingMonitor, Registration, start_mock_runtime  # noqa: E402
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
-MOTO_REGION = "eu-west-1"
-MOTO_ADMIN = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-
-
-# --- prerequisites ------------------------------------------------------------------------------
-
-
-def missing(message: str, allow_module_level: bool = False) -> NoReturn:
-    """A prerequisite is missing: fail under CI=true (CI must run every test), skip with MESSAGE elsewhere."""
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message, allow_module_level=allow_module_level)
-
-
-def need_tool(name: str, why: str = "") -> str:
-    """Path of an external tool; fails under CI=true when missing, skips elsewhere."""
-    found = shutil.which(name) or _venv_tool(name)
-    if found:
-        return found
-    missing(f"{name} is not installed{': ' + why if why else ''} (`make test` installs it)")
-
-
-def _venv_tool(name: str) -> str | None:
-    """Tools installed inside the repo: Python tools in their own virtualenvs, the rest under .tools/."""
-    folders = [
-        *(ROOT / ".venvs").glob("*/bin"),
-        ROOT / ".tools" / "node" / "node_modules" / ".bin",
-        ROOT / ".tools" / "bin",
-    ]
-    for folder in folders:
-        candidate = folder / name
-        if candidate.exists():
-            return str(candidate)
-    return None
-
-
-# --- the mock runtime ---------------------------------------------------------------------------
+from tests.support.runtime import STACKS, missing, program_run  # noqa: E402
+from tests.support.validators import (  # noqa: E402
+    CHECKOV_CHARTS,
+    CHECKOV_PROGRAM,
+    run_checkov,
+    templated_charts,
+    templated_or_error,
+)
+from tools.mock_runtime import RecordingMonitor, start_mock_runtime  # noqa: E402
 
 
 @pytest.fixture
 def mock_runtime() -> RecordingMonitor:
     """A fresh mock runtime (stack `prod`); the returned monitor records every registration."""
     return start_mock_runtime("prod", {"aws:region": "eu-west-1"}, set())
-
-
-def inputs_of(monitor: RecordingMonitor, resource, check):
-    """Output that runs CHECK(inputs) once RESOURCE is registered; return it from a @pulumi.runtime.test."""
-
-    def run(urn: str):
-        found = [r for r in monitor.registrations if r.urn == urn]
-        assert len(found) == 1, f"{urn} was not registered"
-        return check(found[0].inputs)
-
-    return resource.urn.apply(run)
-
-
-def when_registered(
-    monitor: RecordingMonitor, resources: Iterable[pulumi.Resource], check: Callable[[list[Registration]], Any]
-) -> pulumi.Output:
-    """Output that runs CHECK(every registration so far) once all RESOURCES are registered (the order in which
-    children register is not fixed); return it from a @pulumi.runtime.test."""
-    return pulumi.Output.all(*(r.urn for r in resources)).apply(lambda _: check(monitor.registrations))
-
-
-def one(source, type_: str, name: str | None = None) -> Registration:
-    """The single registration of TYPE_ (named NAME, when given) in SOURCE: the mock monitor, or anything with
-    `.registrations`."""
-    found = [r for r in source.registrations if r.type == type_ and name in (None, r.name)]
-    assert len(found) == 1, f"{len(found)} registrations of {type_}{f' {name!r}' if name else ''}"
-    return found[0]
-
-
-def by_kind_and_name(registrations: Iterable[Registration]) -> dict[tuple[str, str], Registration]:
-    """The Kubernetes objects among REGISTRATIONS by (kind, metadata.name)."""
-    return {
-        (r.inputs["kind"], r.inputs["metadata"]["name"]): r for r in registrations if r.custom and "kind" in r.inputs
-    }
-
-
-def assert_equal(actual, expected) -> None:
-    """An assertion usable in a lambda passed to `.apply`."""
-    assert actual == expected, f"{actual!r} != {expected!r}"
-
-
-# --- the whole program --------------------------------------------------------------------------
-
-_RENDERS: dict[str, object] = {}
-
-
-def program_run(stack: str):
-    """The whole program run once per stack per test session (under mocks), cached."""
-    from tools.mock_runtime import run_program
-
-    if stack not in _RENDERS:
-        _RENDERS[stack] = run_program(stack)
-    return _RENDERS[stack]
 
 
 @pytest.fixture(scope="session")
@@ -134,72 +43,6 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
-def rendered_documents(root: Path) -> dict[str, dict[str, Any]]:
-    """Every manifest of a render, by its path under `manifests/` (`<namespace or _cluster>/<Kind>-<name>.yaml`)."""
-    folder = root / "manifests"
-    return {str(path.relative_to(folder)): yaml.safe_load(path.read_text()) for path in sorted(folder.rglob("*.yaml"))}
-
-
-BUILTIN_API_GROUPS = {
-    "",
-    "admissionregistration.k8s.io",
-    "apiextensions.k8s.io",
-    "apps",
-    "autoscaling",
-    "batch",
-    "policy",
-    "networking.k8s.io",
-    "rbac.authorization.k8s.io",
-    "storage.k8s.io",
-    "scheduling.k8s.io",
-}
-
-
-def is_builtin(doc: dict) -> bool:
-    """A Kubernetes built-in kind (validated by kubernetes-validate), not a custom resource."""
-    return doc["apiVersion"].rpartition("/")[0] in BUILTIN_API_GROUPS
-
-
-def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
-    """The pod spec of a Pod or of a workload's pod template (a CronJob's through its job template)."""
-    if doc["kind"] == "Pod":
-        return doc["spec"]
-    if doc["kind"] == "CronJob":
-        return doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    return doc["spec"]["template"]["spec"]
-
-
-def containers(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every container of a pod spec: init, regular and ephemeral."""
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        yield from spec.get(key) or []
-
-
-# --- the upstream charts ------------------------------------------------------------------------
-
-_CHARTS: dict[Path, Any] = {}
-
-
-def templated_charts(render: Path):
-    """Every Helm release of RENDER templated with the program's values (`tools.charts.StackCharts`), once per
-    render; fails under CI=true when helm or a chart archive is missing (AI_PLATFORM_CHART_DIR), skips elsewhere."""
-    found = _templated_or_error(render)
-    if isinstance(found, Exception):
-        missing(str(found))
-    return found
-
-
-def _templated_or_error(render: Path):
-    from tools.charts import ChartsUnavailableError, template_render
-
-    if render not in _CHARTS:
-        try:
-            _CHARTS[render] = template_render(render)
-        except ChartsUnavailableError as error:
-            _CHARTS[render] = error
-    return _CHARTS[render]
-
-
 @pytest.fixture(scope="session")
 def charts(rendered) -> dict[str, Any]:
     """Both stacks' releases templated (`tools.charts.StackCharts` per stack)."""
@@ -209,31 +52,13 @@ def charts(rendered) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def crd_schemas(charts) -> dict[str, Any]:
     """Per stack, the strict schemas of the CRDs its charts install (and ECK's): tests/crd_schemas.py."""
-    from tests.crd_schemas import stack_schemas
+    from tests.support.crd_schemas import stack_schemas
     from tools.charts import ChartsUnavailableError
 
     try:
         return {stack: stack_schemas(charts[stack]) for stack in STACKS}
     except ChartsUnavailableError as error:
         missing(str(error))
-
-
-def run_checkov(directory: Path) -> dict[str, Any]:
-    """checkov's JSON report of the Kubernetes manifests under DIRECTORY."""
-    checkov = need_tool("checkov", "runs in its own virtualenv under .venvs/checkov")
-    result = subprocess.run(
-        [checkov, "-d", str(directory), "--framework", "kubernetes", "--skip-download", "-o", "json", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
-    )
-    assert result.returncode in (0, 1), result.stderr
-    report = json.loads(result.stdout)
-    return report[0] if isinstance(report, list) else report
-
-
-CHECKOV_PROGRAM, CHECKOV_CHARTS = "program", "charts"
 
 
 @pytest.fixture(scope="session")
@@ -245,19 +70,11 @@ def checkov_reports(rendered, tmp_path_factory) -> dict[str, dict[str, Any]]:
     for stack in STACKS:
         folder = tmp_path_factory.mktemp(f"checkov-{stack}")
         shutil.copytree(rendered[stack] / "manifests", folder / CHECKOV_PROGRAM)
-        charts = _templated_or_error(rendered[stack])
+        charts = templated_or_error(rendered[stack])
         if not isinstance(charts, Exception):
             charts.write(folder / CHECKOV_CHARTS, skip_kinds={"CustomResourceDefinition"})
         reports[stack] = run_checkov(folder)
     return reports
-
-
-def checkov_failures(report: dict[str, Any], part: str) -> list[dict[str, Any]]:
-    """The failed checks of REPORT in files under PART (`program` or `charts`)."""
-    return [f for f in report["results"]["failed_checks"] if f["file_path"].startswith(f"/{part}/")]
-
-
-# --- a local S3/IAM/KMS server ------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -279,10 +96,3 @@ def moto() -> Iterator[str]:
     finally:
         requests.post(f"{endpoint}/moto-api/reset", timeout=10)
         server.stop()
-
-
-def moto_client(endpoint: str, service: str, credentials: dict[str, str] = MOTO_ADMIN):
-    """A boto3 client of SERVICE talking to the moto server at ENDPOINT."""
-    import boto3
-
-    return boto3.client(service, endpoint_url=endpoint, region_name=MOTO_REGION, **credentials)

@@ -23,19 +23,15 @@ RUNS = 3
 
 
 def scale_catalog(factor: int) -> None:
-    """Replace the catalog in place with FACTOR renamed copies of every service (and of their alerts)."""
-    from services import CATALOG, observability
+    """Replace the catalog in place with FACTOR renamed copies of every service."""
+    from services import CATALOG
 
-    originals, watched = list(CATALOG.values()), observability.catalog()
+    originals = list(CATALOG.values())
     CATALOG.clear()
-    copies = {}
     for copy in range(factor):
         suffix = f"-{copy}" if copy else ""
         for spec in originals:
             CATALOG[spec.name + suffix] = _renamed(spec, suffix)
-            entry = watched[spec.name]
-            copies[spec.name + suffix] = replace(entry, service=spec.name + suffix, namespace=entry.namespace + suffix)
-    observability.catalog = lambda: copies
 
 
 def _renamed(spec, suffix: str):
@@ -56,14 +52,15 @@ def _renamed(spec, suffix: str):
             reader_roles={moved(ns): role for ns, role in database.reader_roles.items()},
         ),
         cache=cache and replace(cache, namespace=moved(cache.namespace)),
+        observability=replace(spec.observability, namespace=moved(spec.observability_namespace)),
     )
 
 
 def child(stack: str, factor: int) -> None:
     """Runs in its own process: imports first, then times the program alone."""
     import providers  # noqa: F401 - the program's modules, imported before the clock starts
-    import services.deploy  # noqa: F401
     import settings  # noqa: F401
+    import wiring.platform  # noqa: F401
     from tools.mock_runtime import run_program
 
     if factor > 1:

@@ -296,11 +296,18 @@ class ChartSource:
         return any(ref[: len(path)] == path for ref in self.references) or any(path[: len(ref)] == ref for ref in above)
 
 
+def _read(archive: tarfile.TarFile, member: tarfile.TarInfo) -> str:
+    content = archive.extractfile(member)
+    if content is None:
+        raise ValueError(f"{member.name} is not a regular file of the archive")
+    return content.read().decode(errors="replace")
+
+
 def chart_source(path: Path) -> ChartSource:
     """The ChartSource of a chart archive, subcharts included."""
     with tarfile.open(path) as archive_file:
         files = {
-            member.name: archive_file.extractfile(member).read().decode(errors="replace")
+            member.name: _read(archive_file, member)
             for member in archive_file.getmembers()
             if member.isfile()
             and (member.name.endswith(("/Chart.yaml", "/values.yaml")) or "/templates/" in member.name)

@@ -31,14 +31,14 @@ from typing import Any
 import yaml
 
 from components.pitr_drill import SCRATCH_MANIFEST
-from services.isolation import PRIVATE_RANGES as PRIVATE_CIDRS
 from settings import STACKS
 from tools.charts import ChartsUnavailableError, StackCharts, template_render
 from tools.mock_runtime import ROOT
+from wiring.isolation import PRIVATE_RANGES as PRIVATE_CIDRS
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 INPUT_KINDS = ("Namespace", "NetworkPolicy", *WORKLOAD_KINDS)
-PRIVATE_RANGES = tuple(ipaddress.ip_network(cidr) for cidr in PRIVATE_CIDRS)
+PRIVATE_RANGES = tuple(ipaddress.IPv4Network(cidr) for cidr in PRIVATE_CIDRS)
 INTERNET = "internet (public IPv4)"
 DNS = "kube-system/coredns"
 _LINE = re.compile(r"^(?P<source>\S+) => (?P<destination>\S+) : (?P<connections>.+)$")
@@ -324,13 +324,15 @@ def networks(ranges: Iterable[str]) -> list[ipaddress.IPv4Network]:
     for text in ranges:
         for part in text.split(","):
             first, _, last = part.strip().partition("-")
-            found += ipaddress.summarize_address_range(ipaddress.ip_address(first), ipaddress.ip_address(last or first))
+            found += ipaddress.summarize_address_range(
+                ipaddress.IPv4Address(first), ipaddress.IPv4Address(last or first)
+            )
     return list(ipaddress.collapse_addresses(found))
 
 
 def public_internet() -> list[ipaddress.IPv4Network]:
     """Every IPv4 address except the private, link-local and carrier-grade NAT ranges."""
-    remaining = [ipaddress.ip_network("0.0.0.0/0")]
+    remaining = [ipaddress.IPv4Network("0.0.0.0/0")]
     for private in PRIVATE_RANGES:
         remaining = [part for network in remaining for part in _without(network, private)]
     return list(ipaddress.collapse_addresses(remaining))

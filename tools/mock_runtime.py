@@ -133,17 +133,16 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state["bucketDomainName"] = f"{physical}.s3.amazonaws.com"
         return physical, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-        token, a = args.token, args.args
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        return self._invoke(args.token, args.args), []  # no check failures
+
+    def _invoke(self, token: str, a: dict) -> dict:
         if token == "docker:index/getRegistryImage:getRegistryImage":
             return {"name": a["name"], "sha256Digest": digest(a["name"]), "id": a["name"]}
         if token == "aws:ecr/getImage:getImage":
             host = f"{a['registryId']}.dkr.ecr.{a.get('region', self.region)}.amazonaws.com"
             reference = f"{host}/{a['repositoryName']}:{a['imageTag']}"
             return {**a, "imageDigest": digest(reference), "id": reference}
-        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            host = f"{a.get('registryId', ACCOUNT_ID)}.dkr.ecr.{self.region}.amazonaws.com"
-            return {"proxyEndpoint": f"https://{host}", "userName": "AWS", "password": "ecr-token", "id": host}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/mock", "userId": "mock"}
         if token in ("aws:index/getRegion:getRegion", "aws:index/region:Region"):
@@ -172,20 +171,28 @@ class RecordingMonitor(mocks.MockMonitor):
         return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), qualified_type, name])
 
     def _alias_urns(self, request) -> list[str]:
-        """Every old URN the resource answers to, as the engine derives them from the alias specs it was sent:
-        its own aliases, and its current and aliased names under each URN its parent answers to."""
+        """Every old URN the resource answers to, derived from its alias specs as the engine's step generator
+        does: a spec naming a parent that itself moved also answers under that parent's old URNs; and the
+        resource answers under each old URN of its parent (a `<parent>-x` child name follows a renamed parent).
+        The engine uses only the parent's alias that matched the state; offline every alias is a candidate."""
         own, names = [], [(request.type, request.name)]
         for alias in request.aliases:
             if alias.urn:
                 own.append(alias.urn)
                 continue
             spec = alias.spec
-            parent = "" if spec.noParent else spec.parentUrn or request.parent
-            own.append(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
-            if not (spec.noParent or spec.parentUrn):
-                names.append((spec.type or request.type, spec.name or request.name))
+            type_, name = spec.type or request.type, spec.name or request.name
+            if spec.noParent:
+                parents = [""]
+            elif spec.parentUrn:
+                parents = [spec.parentUrn, *self._aliases.get(spec.parentUrn, [])]
+            else:
+                parents = [request.parent]
+                names.append((type_, name))
+            own += [self.make_urn(parent, type_, name) for parent in parents]
+        parent_name = request.parent.rsplit("::", 1)[-1] if request.parent else ""
         inherited = [
-            self.make_urn(parent_alias, type_, name)
+            self.make_urn(parent_alias, type_, _renamed_with_parent(name, parent_name, parent_alias))
             for parent_alias in self._aliases.get(request.parent, [])
             for type_, name in names
         ]
@@ -232,6 +239,13 @@ class RecordingMonitor(mocks.MockMonitor):
         )
 
 
+def _renamed_with_parent(name: str, parent_name: str, parent_alias: str) -> str:
+    """A child named `<parent>-x` was `<old parent name>-x` under its parent's old URN."""
+    if parent_name and name.startswith(parent_name):
+        return parent_alias.rsplit("::", 1)[-1] + name[len(parent_name) :]
+    return name
+
+
 def _is_stack(urn: str) -> bool:
     return urn.split("::")[2] == "pulumi:pulumi:Stack"
 
@@ -263,7 +277,8 @@ def run_program(
     as a CI render without the stack's encryption key does. Raises `stack_config.ConfigError` where the CLI
     would refuse the stack and the program's `SettingsError` where the program would.
     """
-    import settings as platform_settings  # the program's own module, imported after sys.path is set
+    import settings as platform_settings  # the program's own modules, imported after sys.path is set
+    from services import CATALOG
 
     values = dict(load_stack_config(stack) if values is None else values)
     for key, value in (overrides or {}).items():
@@ -274,7 +289,7 @@ def run_program(
     for key, value in (secrets or {}).items():
         values[key] = stack_config.Secure(value)
     if fill_missing_secrets:
-        for key in platform_settings.required_secret_keys(values):
+        for key in platform_settings.required_secret_keys(CATALOG, values):
             values.setdefault(key, stack_config.Secure())
     project = load_project() if project is None else stack_config.checked_project(project)
     config = stack_config.merge(project, stack, values)
@@ -283,11 +298,15 @@ def run_program(
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")))
-        outputs, secret_outputs = _resolve_stack_outputs()
+        _sync_await(run_pulumi_func(_run_main))
+        outputs, secret_outputs = resolve_stack_outputs()
     finally:
         os.chdir(cwd)
     return ProgramRun(stack, monitor.registrations, outputs, secret_outputs, monitor.invokes)
+
+
+def _run_main() -> None:
+    runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
 
 def start_mock_runtime(stack: str, values: dict[str, str], secret_keys: set[str]) -> RecordingMonitor:
@@ -300,7 +319,8 @@ def start_mock_runtime(stack: str, values: dict[str, str], secret_keys: set[str]
     return monitor
 
 
-def _resolve_stack_outputs() -> tuple[dict[str, Any], set[str]]:
+def resolve_stack_outputs() -> tuple[dict[str, Any], set[str]]:
+    """What the program run last under mocks exported, resolved, and which of those exports are secret."""
     root = pulumi.runtime.settings.get_root_resource()
     exported = dict(getattr(root, "outputs", {}) or {})
     values: dict[str, Any] = {}

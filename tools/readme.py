@@ -16,12 +16,27 @@ README = ROOT / "README.md"
 
 
 def _alerts() -> str:
-    from services.observability import alert_table_markdown
+    """Every alert of the catalog: service, name, condition, for, severity, receivers."""
+    from services import CATALOG
+    from wiring.observability import receivers_of
 
-    return alert_table_markdown()
+    lines = ["| Service | Alert | Condition | For | Severity | Receivers |", "|---|---|---|---|---|---|"]
+    for name, spec in CATALOG.items():
+        for alert in spec.observability.alerts:
+            condition = " ".join(alert.expr.split()).replace("|", "\\|")
+            receivers = ", ".join(receivers_of(name, alert.severity))
+            lines.append(f"| {name} | {alert.name} | `{condition}` | {alert.for_} | {alert.severity} | {receivers} |")
+    return "\n".join(lines) + "\n"
 
 
-SECTIONS: dict[str, Callable[[], str]] = {"alerts": _alerts}
+def _architecture() -> str:
+    """The program's layers and which imports which."""
+    from tools.architecture import mermaid
+
+    return mermaid()
+
+
+SECTIONS: dict[str, Callable[[], str]] = {"alerts": _alerts, "architecture": _architecture}
 
 
 def _pattern(name: str) -> re.Pattern[str]:
@@ -33,10 +48,15 @@ def current(text: str, name: str) -> str | None:
     return match.group(2).strip() if match else None
 
 
+def _replacer(body: str) -> Callable[[re.Match[str]], str]:
+    """Keeps a generated section's markers and puts BODY between them."""
+    return lambda match: f"{match.group(1)}{body}\n{match.group(3)}"
+
+
 def regenerate(text: str) -> str:
     for name, build in SECTIONS.items():
         body = build().strip()
-        text = _pattern(name).sub(lambda m, body=body: f"{m.group(1)}{body}\n{m.group(3)}", text)
+        text = _pattern(name).sub(_replacer(body), text)
     return text
 
 

@@ -322,7 +322,7 @@ def config_set(values: dict[str, Any], project: str, command: ConfigSet, value: 
         raise ValueError(f"`pulumi config set {command.key}` prompts for a value; none was given")
     new: Any = json.loads(text) if command.json else text
     if command.path:
-        key, *path = _property_path(command.key)
+        key, path = _key_and_path(command.key)
         new = _coerce(new) if not command.json else new
         new = Secure(text) if command.secret else new
         full = qualified(project, key)
@@ -340,7 +340,7 @@ def config_rm(values: dict[str, Any], project: str, key: str, path: bool = False
     if not path:
         values.pop(qualified(project, key), None)
         return
-    top, *rest = _property_path(key)
+    top, rest = _key_and_path(key)
     full = qualified(project, top)
     if not rest:
         values.pop(full, None)
@@ -388,6 +388,14 @@ def _property_path(path: str) -> list[str | int]:
         parts.append(quoted if quoted is not None else int(index) if index is not None else name)
         position = match.end()
     return parts
+
+
+def _key_and_path(path: str) -> tuple[str, list[str | int]]:
+    """`a.b[0]` -> ("a", ["b", 0]): the config key a property path starts with, and the rest of the path."""
+    key, *rest = _property_path(path)
+    if not isinstance(key, str):
+        raise ValueError(f"invalid property path {path!r}: it must start with a config key")
+    return key, rest
 
 
 def _set_at(container: Any, path: Sequence[str | int], new: Any) -> Any:

@@ -9,19 +9,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.monitoring_stack import (
+from components.alert_routing import (
     PAGERDUTY_KEY,
     SLACK_KEY,
     SMTP_PASSWORD_KEY,
     WEBHOOK_TOKEN_KEY,
     AlertReceivers,
-    MonitoringStackArgs,
     ReceiverCredentials,
-    release_values,
     secret_dir,
 )
-from services.observability import WEBHOOK_SERVICES, receivers_of
-from tests.conftest import need_tool
+from components.monitoring_stack import MonitoringStackArgs, release_values
+from tests.support.runtime import need_tool
+from wiring.observability import receivers_of, webhook_services
 
 RECEIVERS = AlertReceivers(
     slack_channel="#platform-alerts",
@@ -30,7 +29,7 @@ RECEIVERS = AlertReceivers(
     smtp_smarthost="smtp.example.com:587",
     smtp_username="alertmanager",
     webhook_url="https://hooks.example.com/alerts",
-    webhook_services=WEBHOOK_SERVICES,
+    webhook_services=webhook_services(),
 )
 CREDENTIALS = ReceiverCredentials("routing-key", "https://hooks.slack.com/services/T/B/X", "smtp-pass", "token")
 

@@ -34,8 +34,9 @@ import requests
 from botocore.exceptions import ClientError
 
 from components.backup_bucket import ACCESS_LOG_PREFIX, BackupBucket, BackupBucketArgs, ObjectLock
-from tests.conftest import MOTO_REGION, ROOT, moto_client, one
-from tests.unit.test_backup_bucket import DUMP_WRITER, ISSUER_HOST, RESTORE_READER, WAL_ARCHIVER
+from tests.support.aws import MOTO_REGION, moto_client
+from tests.support.backups import DUMP_WRITER, ISSUER_HOST, RESTORE_READER, WAL_ARCHIVER
+from tests.support.runtime import ROOT, one
 from tools.mock_runtime import CLUSTER_STACK_OUTPUTS, RecordingMonitor
 
 BUCKET = "ai-platform-prod-backups"

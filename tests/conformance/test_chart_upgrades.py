@@ -10,8 +10,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.conformance.test_kubernetes_schemas import KUBERNETES_VERSIONS
-from tests.conftest import ROOT
+from tests.support.manifests import KUBERNETES_VERSIONS
+from tests.support.runtime import ROOT
 from tools import charts as tools_charts
 
 # Charts that keep CRDs in `crds/` folders: Helm installs those once and never upgrades them.

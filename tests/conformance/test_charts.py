@@ -17,18 +17,11 @@ import pytest
 import yaml
 
 import versions
-from tests.conformance.test_kubernetes_schemas import KUBERNETES_VERSIONS
-from tests.conformance.test_pod_security import WORKLOADS, enforced_levels, violations
-from tests.conftest import (
-    CHECKOV_CHARTS,
-    ROOT,
-    STACKS,
-    checkov_failures,
-    is_builtin,
-    pod_spec,
-    rendered_documents,
-)
-from tests.crd_schemas import validate_custom_resource
+from tests.support.crd_schemas import validate_custom_resource
+from tests.support.manifests import KUBERNETES_VERSIONS, is_builtin, pod_spec, rendered_documents
+from tests.support.pod_security import WORKLOADS, enforced_levels, violations
+from tests.support.runtime import ROOT, STACKS
+from tests.support.validators import CHECKOV_CHARTS, checkov_failures
 from tools import charts as tools_charts
 
 PINS = {

@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.conftest import CHECKOV_PROGRAM, STACKS, checkov_failures, rendered_documents, run_checkov
+from tests.support.manifests import rendered_documents
+from tests.support.runtime import STACKS
+from tests.support.validators import CHECKOV_PROGRAM, checkov_failures, run_checkov
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from policy_sentry.querying.actions import get_action_data, get_actions_for_service
 
-from tests.conftest import ROOT, STACKS
+from tests.support.runtime import ROOT, STACKS
 
 IAM = ROOT / ".github" / "iam"
 WORKFLOWS = ROOT / ".github" / "workflows"

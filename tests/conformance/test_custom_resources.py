@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import STACKS, is_builtin, rendered_documents
-from tests.crd_schemas import validate_custom_resource
+from tests.support.crd_schemas import validate_custom_resource
+from tests.support.manifests import is_builtin, rendered_documents
+from tests.support.runtime import STACKS
 
 
 @pytest.mark.parametrize("stack", STACKS)

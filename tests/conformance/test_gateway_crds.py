@@ -7,8 +7,9 @@ import copy
 
 import pytest
 
-from tests.conftest import STACKS, rendered_documents
-from tests.crd_schemas import validate_custom_resource
+from tests.support.crd_schemas import validate_custom_resource
+from tests.support.manifests import rendered_documents
+from tests.support.runtime import STACKS
 from tools.mock_runtime import load_stack_config, run_program
 from tools.render import is_kubernetes_object, manifest
 

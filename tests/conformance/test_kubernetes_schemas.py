@@ -5,7 +5,8 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
-from tests.conftest import STACKS, is_builtin, rendered_documents
+from tests.support.manifests import is_builtin, rendered_documents
+from tests.support.runtime import STACKS
 
 # 1.32 is the API floor the render is held to; 1.33 is the oldest release Envoy Gateway 1.9 supports.
 KUBERNETES_VERSIONS = ("1.32", "1.33")

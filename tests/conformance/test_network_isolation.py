@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
-from tests.conftest import ROOT, STACKS, need_tool
-from tests.stack.test_program import BLUE_GREEN, deployment_names
+from tests.support.program import BLUE_GREEN, deployment_names
+from tests.support.runtime import ROOT, STACKS, need_tool
 from tools.connectivity import (
     DNS,
     INTERNET,

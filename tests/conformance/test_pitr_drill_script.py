@@ -1,7 +1,7 @@
 """The point-in-time restore drill's script, run for real (X-09, S3-11).
 
 A real PostgreSQL archives its WAL into a directory (as the Barman Cloud plugin archives into S3) and has a
-base backup; `kubectl` is tests/fake_kubectl.py on PATH, which records every call and performs the recovery
+base backup; `kubectl` is tests/support/fake_kubectl.py on PATH, which records every call and performs the recovery
 CloudNativePG would: PostgreSQL replaying the archive up to the manifest's target time. So the drill's
 target time, markers and checks meet a real point-in-time recovery; a recovery that never becomes ready, one
 that ignores the target, and WAL that never reaches the archive each fail with their own message, and the
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.postgres_server import Runner, pg_tool, psql, server_runner, start_server, stop_server
+from tests.support.postgres_server import Runner, pg_tool, psql, server_runner, start_server, stop_server
+from tests.support.runtime import ROOT
 
 SCRIPT = ROOT / "scripts" / "postgres" / "pitr_drill.sh"
 NAMESPACE, SCRATCH = "platform-v2-stable", "platform-db-pitr"
@@ -125,7 +125,7 @@ def run_drill(source: Source, archive_timeout: int = 60, **fake: str) -> Drill:
     bin_dir = work / "bin"
     bin_dir.mkdir(exist_ok=True)
     kubectl = bin_dir / "kubectl"
-    kubectl.write_text(f'#!/bin/sh\nexec {sys.executable} {ROOT / "tests" / "fake_kubectl.py"} "$@"\n')
+    kubectl.write_text(f'#!/bin/sh\nexec {sys.executable} {ROOT / "tests" / "support" / "fake_kubectl.py"} "$@"\n')
     kubectl.chmod(0o755)
     manifest = work / "scratch-cluster.json"
     manifest.write_text(json.dumps(MANIFEST))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, STACKS, missing
+from tests.support.runtime import ROOT, STACKS, missing
 
 POLICY_PYTHON = ROOT / ".venvs" / "policy" / "bin" / "python"
 

@@ -13,13 +13,14 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import MOTO_REGION, ROOT, moto_client, need_tool
-from tests.postgres_server import (
+from tests.support.aws import MOTO_REGION, moto_client
+from tests.support.postgres_server import (
     Runner,
     SourceServer,
     pg_tool,
@@ -29,6 +30,7 @@ from tests.postgres_server import (
     stop_server,
     throwaway_server,
 )
+from tests.support.runtime import ROOT, need_tool
 
 SCRIPTS = ROOT / "scripts" / "postgres"
 SCHEMAS = ("production", "experiments_v1", "quarantine", "audit")
@@ -79,7 +81,7 @@ def workspace(runner):
 
 
 @pytest.fixture(scope="module")
-def source(runner, workspace) -> SourceServer:
+def source(runner, workspace) -> Iterator[SourceServer]:
     """A PostgreSQL server on a Unix socket only, with the owner role, a multi-schema database and data."""
     with throwaway_server(
         runner, workspace, "source", "local all postgres trust\nlocal all all scram-sha-256\n"
@@ -169,7 +171,7 @@ class Scripts:
     def dump_and_upload(self, **upload_env: str) -> None:
         dumped = self.dump()
         assert dumped.returncode == 0, dumped.stderr
-        uploaded = self.run("upload_dump.sh", DUMP_DIR=str(self.dump_dir), **upload_env)
+        uploaded = self.run("upload_dump.sh", as_server_user=False, DUMP_DIR=str(self.dump_dir), **upload_env)
         assert uploaded.returncode == 0, uploaded.stderr
 
     def fetch(self) -> tuple[subprocess.CompletedProcess, Path]:

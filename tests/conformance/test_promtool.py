@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.alert_rules import rule_groups
+from components.alert_rules import Alert, Scenario, rule_groups
 from components.dashboards import dashboard_json, panel_exprs
-from services.observability import Alert, Scenario, alert_specs, catalog
-from tests.conftest import need_tool
+from tests.support.catalog import SERVICES, alert_specs, alerts, dashboards
+from tests.support.runtime import need_tool
 
 RUNBOOKS = "https://runbooks.example.com"
-SERVICES = sorted(catalog())
 _VALUE_TEMPLATE = re.compile(r"\{\{[^}]*\$value[^}]*\}\}")
 _LABEL_TEMPLATE = re.compile(r"\{\{ \$labels\.(\w+) \}\}")
 
@@ -60,19 +59,19 @@ def test_rules_pass_promtool_check(service, tmp_path):
     rules = _write_rules(service, tmp_path)
     result = _promtool("check", "rules", rules.name, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"SUCCESS: {len(catalog()[service].alerts)} rules found" in result.stdout
+    assert f"SUCCESS: {len(alerts(service))} rules found" in result.stdout
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_alert_fires_and_stays_silent(service, tmp_path):
     """Each alert fires with its labels and annotations on its firing series, and not just under its
     threshold or before its `for` elapses (S0-05, S1-08, S2-06, S3-05, S4-09, X-09)."""
-    alerts = catalog()[service].alerts
-    for alert in alerts:
+    declared = alerts(service)
+    for alert in declared:
         outcomes = {s.fires for s in alert.scenarios}
         assert outcomes == {True, False}, f"{service}/{alert.name} needs a firing and a silent scenario"
     rules = _write_rules(service, tmp_path)
-    tests = [_case(service, alert, scenario) for alert in alerts for scenario in alert.scenarios]
+    tests = [_case(service, alert, scenario) for alert in declared for scenario in alert.scenarios]
     test_file = tmp_path / "tests.yaml"
     test_file.write_text(
         yaml.safe_dump({"rule_files": [rules.name], "evaluation_interval": "1m", "tests": tests}, sort_keys=False)
@@ -85,7 +84,7 @@ def test_every_alert_fires_and_stays_silent(service, tmp_path):
 def test_a_wrong_expectation_fails(tmp_path):
     """The harness is not vacuous: a silent scenario declared as firing makes promtool fail."""
     service = "ai-benchmark"
-    alert = next(a for a in catalog()[service].alerts if a.name == "HighErrorRate")
+    alert = next(a for a in alerts(service) if a.name == "HighErrorRate")
     silent = next(s for s in alert.scenarios if not s.fires)
     labels = {"endpoint": "/api/benchmark/run", "method": "POST", "status": "500"}
     wrong = Scenario(silent.series, silent.at, True, labels, "0.008")
@@ -100,7 +99,7 @@ def test_a_wrong_expectation_fails(tmp_path):
 @pytest.mark.parametrize("service", SERVICES)
 def test_dashboard_queries_are_valid_promql(service, tmp_path):
     """Every panel query of the service's dashboards parses (each is loaded as a recording rule)."""
-    exprs = [expr for spec in catalog()[service].dashboards for expr in panel_exprs(dashboard_json(spec))]
+    exprs = [expr for spec in dashboards(service) for expr in panel_exprs(dashboard_json(spec))]
     assert exprs, f"{service} has no dashboard query"
     rules = [{"record": f"dashboard:query_{i}", "expr": expr} for i, expr in enumerate(exprs)]
     path = tmp_path / "dashboards.rules.yaml"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from services import CATALOG
-from tests.conftest import STACKS, rendered_documents
+from tests.support.manifests import rendered_documents
+from tests.support.runtime import STACKS
 
 RBAC = "rbac.authorization.k8s.io"
 READ = {"get", "list", "watch"}

@@ -17,22 +17,23 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from components.app_deployment import Resources
-from components.redis_cache import (
+from components.redis_cache import RedisCacheArgs
+from components.redis_server import (
     AUTH_CONF_PATH,
     DATA_DIR,
     START_SCRIPT,
-    RedisCacheArgs,
     ping_command,
     redis_memory_bytes,
     render_auth_conf,
     render_exporter_password_file,
     render_redis_conf,
 )
-from tests.conftest import missing, need_tool
+from tests.support.runtime import missing, need_tool
 
 try:
     import redis
@@ -77,7 +78,7 @@ def _write_config(root: Path, args: RedisCacheArgs) -> tuple[Path, Path]:
     secret_dir.mkdir(exist_ok=True)
     (secret_dir / "auth.conf").write_text(render_auth_conf(PASSWORD, args.denied_commands))
     (secret_dir / "password").write_text(PASSWORD)
-    conf = render_redis_conf(args)
+    conf = render_redis_conf(args.maxmemory, args.maxmemory_policy)
     conf = conf.replace(f"dir {DATA_DIR}\n", f"dir {data_dir}\n")
     conf = conf.replace(f"include {AUTH_CONF_PATH}\n", f"include {secret_dir / 'auth.conf'}\n")
     assert str(data_dir) in conf and str(secret_dir) in conf, "the rendered paths changed: update the test"
@@ -245,7 +246,8 @@ def test_start_script_makes_pod_zero_primary_and_others_replicas(start_server):
 
 def _loaded(server: Server) -> bool:
     try:
-        return server.client().info("persistence")["loading"] == 0
+        # redis-py types every command as sync-or-async; the sync client returns the dict.
+        return cast(dict[str, Any], server.client().info("persistence"))["loading"] == 0
     except redis.exceptions.BusyLoadingError:
         return False
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import program_run
-from tests.postgres_server import pg_tool, server_runner, throwaway_server
+from tests.support.postgres_server import pg_tool, server_runner, throwaway_server
+from tests.support.runtime import program_run
 
 PASSWORD = "role-test-password"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from settings import SettingsError
-from tests.conftest import ROOT
+from tests.support.runtime import ROOT
 from tools.mock_runtime import run_program
 from tools.stack_config import ConfigError
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.conftest import STACKS, program_run
+from tests.support.runtime import STACKS, program_run
 from tools import diff, stack_config
 from tools.mock_runtime import CLUSTER_STACK_OUTPUTS, load_stack_config, run_program
 from tools.render import write_render

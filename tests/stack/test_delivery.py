@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STACKS, containers, pod_spec, program_run, rendered_documents
+from tests.support.manifests import containers, pod_spec, rendered_documents
+from tests.support.runtime import STACKS, program_run
 from tools.mock_runtime import digest, load_stack_config, run_program
 from tools.render import write_render
 

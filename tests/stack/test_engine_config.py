@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from settings import SettingsError
-from tests.conftest import ROOT, STACKS
+from tests.support.runtime import ROOT, STACKS
 from tools import stack_config
 from tools.mock_runtime import load_project, load_stack_config, run_program
 from tools.stack_config import ConfigError, ConfigSet, Secure
@@ -167,7 +167,8 @@ def test_the_render_cli_refuses_what_the_cli_refuses(tmp_path):
 
 def readme_commands() -> list[list[str]]:
     """The README's shell blocks, each as its command lines (comments and blank lines dropped, `&&` split)."""
-    blocks, current = [], None
+    blocks: list[list[str]] = []
+    current: list[str] | None = None
     for line in (ROOT / "README.md").read_text().splitlines():
         if line.startswith("```"):
             if current is None and line.strip() in ("```bash", "```sh"):
@@ -224,6 +225,7 @@ def test_the_readme_config_commands_render_every_step(stack):
 
 def test_the_readme_secrets_are_what_the_program_asks_for():
     """The README lists exactly the secrets the program can ask for, each with --secret."""
+    from services import CATALOG
     from settings import required_secret_keys
 
     everything_on = {"ai-platform:alerting": {"webhookUrl": "https://hooks.example.com/x"}}
@@ -233,7 +235,7 @@ def test_the_readme_secrets_are_what_the_program_asks_for():
         for command in block
         if command.startswith("pulumi config set --secret") and "--path" not in command
     }
-    assert {f"ai-platform:{key}" for key in listed} == set(required_secret_keys(everything_on))
+    assert {f"ai-platform:{key}" for key in listed} == set(required_secret_keys(CATALOG, everything_on))
 
 
 def _image(run, deployment: str) -> str:

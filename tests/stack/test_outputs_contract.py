@@ -17,8 +17,8 @@ import pytest
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from tests.conftest import ROOT, STACKS, program_run
-from tools.mock_runtime import PlatformMocks, run_program
+from tests.support.runtime import ROOT, STACKS, program_run
+from tools.mock_runtime import PlatformMocks, resolve_stack_outputs, run_program
 from tools.render import write_render
 
 SCHEMA = json.loads((ROOT / "contracts" / "stack-outputs.schema.json").read_text())
@@ -144,18 +144,7 @@ def run_consumer(code: str, stack: str) -> tuple[dict[str, Any], set[str]]:
     pulumi.runtime.settings.reset_options(project="consumer", stack=stack)
     pulumi.runtime.set_mocks(mocks, project="consumer", stack=stack, preview=False)
     _sync_await(run_pulumi_func(lambda: exec(compile(code, "consumer/__main__.py", "exec"), {"__name__": "__main__"})))
-    exported = dict(pulumi.runtime.settings.get_root_resource().outputs)
-    values, secret = {}, set()
-
-    async def resolve() -> None:
-        for key, value in exported.items():
-            output = pulumi.Output.from_input(value)
-            values[key] = await output.future()
-            if await output.is_secret():
-                secret.add(key)
-
-    _sync_await(resolve())
-    return values, secret
+    return resolve_stack_outputs()
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -5,19 +5,10 @@ from __future__ import annotations
 import pytest
 
 from services import CATALOG
-from tests.conftest import STACKS, program_run
+from tests.support.program import container, deployment_names, env_of
+from tests.support.runtime import STACKS, program_run
 
 MODES = ("enforce", "audit", "warn")
-# Delivery strategies both stack files set (X-05, X-06): S0-09, S4-10 blue-green; S3-02 canary.
-BLUE_GREEN = {"ai-benchmark-api", "platform-v2-api"}
-CANARY = {"cad-ml-platform"}
-
-
-def deployment_names(app: str) -> set[str]:
-    """The Deployments an app runs as under its delivery strategy."""
-    if app in BLUE_GREEN:
-        return {f"{app}-blue", f"{app}-green"}
-    return {app, f"{app}-canary"} if app in CANARY else {app}
 
 
 def deployments(stack):
@@ -29,14 +20,6 @@ def hpas(stack):
         r.inputs["metadata"]["name"]: r.inputs
         for r in program_run(stack).by_type("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
     }
-
-
-def container(deployment):
-    return deployment["spec"]["template"]["spec"]["containers"][0]
-
-
-def env_of(deployment):
-    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container(deployment)["env"]}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_random as random
 import pytest
 
-from tests.conftest import program_run, when_registered
+from tests.support.runtime import program_run, when_registered
 from tools import diff
 from tools.mock_runtime import ProgramRun, load_stack_config, run_program
 from tools.render import write_render

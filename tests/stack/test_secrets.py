@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from services import CATALOG
 from settings import required_secret_keys
-from tests.conftest import STACKS
+from tests.support.runtime import STACKS
 from tools.mock_runtime import load_stack_config, run_program
 from tools.render import clean, write_render
 
@@ -18,7 +19,7 @@ def test_secret_values_reach_only_secrets_and_no_rendered_file(tmp_path, stack):
     resource carry none of them, and no rendered file holds a configured or generated secret."""
     values = load_stack_config(stack)
     # Generated secrets come from the mock as `generated-<name>`.
-    secrets = {key: f"s3cr3t-{key.split(':')[1]}-value" for key in required_secret_keys(values)}
+    secrets = {key: f"s3cr3t-{key.split(':')[1]}-value" for key in required_secret_keys(CATALOG, values)}
     run = run_program(stack, secrets=secrets)
 
     for registration in run.registrations:

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from tests.conftest import STACKS, program_run
+from tests.support.runtime import STACKS, program_run
 from tools import urns
 
 
@@ -35,10 +35,15 @@ def test_a_rename_without_an_alias_is_caught():
         dataclasses.replace(r, urn=r.urn + "-renamed", aliases=[]) if r.type.endswith(":Namespace") else r
         for r in run.registrations
     ]
-    gone = urns.vanished(urns.read_baseline("prod"), dataclasses.replace(run, registrations=renamed))
-    assert gone == sorted(r.urn for r in run.registrations if r.type.endswith(":Namespace"))
-    assert len(gone) >= 10
-    aliased = [dataclasses.replace(r, aliases=[*r.aliases, r.urn.removesuffix("-renamed")]) for r in renamed]
+    baseline = urns.read_baseline("prod")
+    gone = urns.vanished(baseline, dataclasses.replace(run, registrations=renamed))
+    namespaces = [r for r in run.registrations if r.type.endswith(":Namespace")]
+    assert gone == sorted(urn for r in namespaces for urn in [r.urn, *r.aliases] if urn in baseline)
+    assert len(namespaces) >= 10
+    aliased = [
+        dataclasses.replace(r, urn=r.urn + "-renamed", aliases=[*r.aliases, r.urn]) if r in namespaces else r
+        for r in run.registrations
+    ]
     assert urns.vanished(urns.read_baseline("prod"), dataclasses.replace(run, registrations=aliased)) == []
 
 

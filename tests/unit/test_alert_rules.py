@@ -5,19 +5,22 @@ S2-06, S3-05, S4-09, X-09) and the README alert table (X-11, S1-11)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pulumi
 import pytest
 
-from components.alert_rules import AlertRules, AlertRulesArgs, AlertSpec, rule_groups
-from services.observability import alert_specs, alert_table_markdown, catalog, runbook_url
-from tests.conftest import inputs_of
+from components.alert_rules import AlertRules, AlertRulesArgs, AlertSpec, rule_groups, runbook_url
+from services import CATALOG
+from tests.support.catalog import SERVICES, alert_specs, alerts
+from tests.support.runtime import inputs_of
+from tools.readme import SECTIONS
 
 RUNBOOKS = "https://runbooks.staging.example.com/"
 
 
 def _alert(**overrides) -> AlertSpec:
-    base = dict(
+    base: dict[str, Any] = dict(
         name="HighErrorRate",
         expr='rate(http_requests_total{status=~"5.."}[5m]) > 0.1',
         for_="5m",
@@ -51,15 +54,15 @@ def test_prometheus_rule_structure(mock_runtime):
     return inputs_of(mock_runtime, rules.rule, check)
 
 
-@pytest.mark.parametrize("service", sorted(catalog()))
+@pytest.mark.parametrize("service", SERVICES)
 @pulumi.runtime.test
 def test_every_service_rule_matches_the_crd(crd_schemas, mock_runtime, service):
     """The PrometheusRule the program registers validates against the Prometheus Operator's schema."""
-    from tests.crd_schemas import validate_custom_resource
+    from tests.support.crd_schemas import validate_custom_resource
     from tools.render import clean
 
-    entry = catalog()[service]
-    rules = AlertRules(f"{service}-alerts", AlertRulesArgs(entry.namespace, service, alert_specs(service, RUNBOOKS)))
+    namespace = CATALOG[service].observability_namespace
+    rules = AlertRules(f"{service}-alerts", AlertRulesArgs(namespace, service, alert_specs(service, RUNBOOKS)))
 
     def check(inputs):
         assert validate_custom_resource(clean(inputs), crd_schemas["prod"]) == []
@@ -76,7 +79,7 @@ def test_every_service_rule_matches_the_crd(crd_schemas, mock_runtime, service):
 
 def test_crd_validation_catches_a_broken_rule(crd_schemas):
     """The schema check can fail: a rule without `expr` is refused."""
-    from tests.crd_schemas import validate_custom_resource
+    from tests.support.crd_schemas import validate_custom_resource
 
     doc = {
         "apiVersion": "monitoring.coreos.com/v1",
@@ -132,7 +135,7 @@ def test_manual_alerts_are_kept_exactly():
 
 
 def test_each_service_has_the_alerts_its_manual_and_data_tier_need():
-    names = {service: {a.name for a in entry.alerts} for service, entry in catalog().items()}
+    names = {service: {a.name for a in alerts(service)} for service in SERVICES}
     assert {
         "HighErrorRate",
         "ExtractionFailures",
@@ -183,10 +186,10 @@ def test_runbook_url_comes_from_the_base():
 
 
 def test_alert_table_lists_every_alert_with_its_receivers():
-    table = alert_table_markdown()
+    table = SECTIONS["alerts"]()
     lines = table.strip().splitlines()
     assert lines[0] == "| Service | Alert | Condition | For | Severity | Receivers |"
-    assert len(lines) == 2 + sum(len(entry.alerts) for entry in catalog().values())
+    assert len(lines) == 2 + sum(len(alerts(service)) for service in SERVICES)
     assert "| agent-skeptic-bench | HighErrorRate |" in table
     skeptic_critical = next(line for line in lines if line.startswith("| agent-skeptic-bench | HighErrorRate |"))
     assert skeptic_critical.endswith("| critical | webhook, pagerduty |")

@@ -1,5 +1,7 @@
 """AppDeployment: hardened pod, probes, HPA ownership of replicas, PDB (X-02, X-03, X-04)."""
 
+from typing import Any
+
 import pulumi
 
 from components.app_deployment import (
@@ -9,15 +11,15 @@ from components.app_deployment import (
     Probe,
     Probes,
     Resources,
-    Scheduling,
     SecretRef,
     WritableDir,
 )
-from tests.conftest import assert_equal, inputs_of
+from components.scheduling import Scheduling
+from tests.support.runtime import assert_equal, inputs_of
 
 
-def _args(**overrides) -> AppDeploymentArgs:
-    base = dict(
+def _args(**overrides: Any) -> AppDeploymentArgs:
+    base: dict[str, Any] = dict(
         namespace="team",
         image="registry.example.com/app:1.0.0",
         port=8000,

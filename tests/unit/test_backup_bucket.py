@@ -6,55 +6,32 @@ S1-09 (daily Postgres backups to S3, 30-day retention), X-12 (no static credenti
 """
 
 import json
+from typing import Any, cast
 
 import pulumi
 import pytest
 
+from components.backup_access import AccessGrant
 from components.backup_bucket import (
     ACCESS_LOG_PREFIX,
     IRSA_ANNOTATION,
-    AccessGrant,
     BackupBucket,
     BackupBucketArgs,
     ObjectLock,
     ReplicaTarget,
     backup_prefix,
 )
-from tests.conftest import one
+from tests.support.backups import DUMP_WRITER, ISSUER_HOST, RESTORE_READER, WAL_ARCHIVER
+from tests.support.runtime import one
 from tools.mock_runtime import CLUSTER_STACK_OUTPUTS
 
-ISSUER_HOST = CLUSTER_STACK_OUTPUTS["oidcIssuerUrl"].removeprefix("https://")
 DELETES = {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:*"}
 
-WAL_ARCHIVER = AccessGrant(
-    role_name="prod-db-wal",
-    namespace="db",
-    service_account="db-cluster",
-    prefixes=(backup_prefix("managed", "db"),),
-    access="write",
-    delete_own_objects=True,
-    head_bucket=True,
-)
-DUMP_WRITER = AccessGrant(
-    role_name="prod-db-dump",
-    namespace="db",
-    service_account="db-dump",
-    prefixes=(backup_prefix("daily", "db"), backup_prefix("hourly", "db")),
-    access="write",
-)
-RESTORE_READER = AccessGrant(
-    role_name="prod-db-restore-check",
-    namespace="db",
-    service_account="db-restore-check",
-    prefixes=(backup_prefix("daily", "db"),),
-    access="read",
-)
 
-
-def _args(**overrides) -> BackupBucketArgs:
+def _args(**overrides: Any) -> BackupBucketArgs:
     # The OIDC values come from the cluster stack, as in the program.
     cluster = pulumi.StackReference("acme/cluster/prod")
-    base = dict(
+    base: dict[str, Any] = dict(
         bucket_name="ai-platform-prod-backups",
         oidc_provider_arn=cluster.get_output("oidcProviderArn"),
         oidc_issuer_url=cluster.get_output("oidcIssuerUrl"),
@@ -362,21 +339,23 @@ def test_role_arns_and_service_account_annotation(mock_runtime):
     ).apply(check)
 
 
+# `cast(Any, ...)`: values the type checker refuses, to prove the checks at run time refuse them too.
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: backup_prefix("weekly", "db"), "retention class"),
+        (lambda: backup_prefix(cast(Any, "weekly"), "db"), "retention class"),
         (lambda: backup_prefix("daily", "/"), "owner must not be empty"),
         (lambda: AccessGrant("r", "ns", "sa", ("/daily/db/",), "write"), "prefixes must look like"),
         (lambda: AccessGrant("r", "ns", "sa", ("daily/db",), "write"), "prefixes must look like"),
         (lambda: AccessGrant("r", "ns", "sa", (), "read"), "at least one prefix"),
         (lambda: AccessGrant("r", "ns", "sa", ("daily/db/",), "read", delete_own_objects=True), "needs access=write"),
-        (lambda: ObjectLock("LEGAL", 30), "GOVERNANCE or COMPLIANCE"),
+        (lambda: ObjectLock(cast(Any, "LEGAL"), 30), "GOVERNANCE or COMPLIANCE"),
         (lambda: BackupBucketArgs("Bad_Name", "arn", "https://x", ()), "not a valid S3 bucket name"),
         (lambda: BackupBucketArgs("b" * 60, "arn", "https://x", ()), "not a valid S3 bucket name"),
         (
+            # No provider: the replica's name is refused before one would be used.
             lambda: BackupBucketArgs(
-                "b" * 56, "arn", "https://x", (), replica=ReplicaTarget("eu-central-1", None, "r")
+                "b" * 56, "arn", "https://x", (), replica=ReplicaTarget("eu-central-1", cast(Any, None), "r")
             ),
             f"{'b' * 56}-replica' is not a valid S3 bucket name",
         ),

@@ -1,18 +1,20 @@
 """BlueGreen: both colours side by side, Services route by colour, smoke tests gate the routing (X-05, S0-09, S4-10)."""
 
+from typing import Any
+
 import pulumi
 import pytest
 
 from components.app_deployment import AppDeploymentArgs, Autoscaling, Probe, Probes, Resources
 from components.blue_green import BlueGreen, BlueGreenArgs, SmokeTest
-from tests.conftest import by_kind_and_name, when_registered
+from tests.support.runtime import synth
 
 BLUE_IMAGE = "registry.example.com/api:1.0.0"
 GREEN_IMAGE = "registry.example.com/api:2.0.0"
 
 
 def _app(image: str = BLUE_IMAGE, **overrides) -> AppDeploymentArgs:
-    base = dict(
+    base: dict[str, Any] = dict(
         namespace="team",
         image=image,
         port=8000,
@@ -40,171 +42,137 @@ def _blue_green(active="blue", idle_replicas=None, smoke_test: SmokeTest | None 
     )
 
 
-def _when_registered(monitor, component: BlueGreen, check):
-    """Run CHECK(objects by (kind, name)) once every routing object is registered."""
-    children = [(c.deployment, c.service, c.hpa, c.pdb) for c in component.colours.values()]
-    resources = [
-        component.service,
-        component.preview_service,
-        *component.smoke_jobs.values(),
-        *component.network_policies,
-        *(r for group in children for r in group if r is not None),
-    ]
-    return when_registered(monitor, resources, lambda registrations: check(by_kind_and_name(registrations)))
-
-
 def _jobs(objects) -> dict:
     return {name: r for (kind, name), r in objects.items() if kind == "Job"}
 
 
-@pulumi.runtime.test
-def test_both_colours_run_as_full_app_deployments(mock_runtime):
-    def check(objects):
-        for colour, image in (("blue", BLUE_IMAGE), ("green", GREEN_IMAGE)):
-            deployment = objects[("Deployment", f"api-{colour}")].inputs
-            pod = deployment["spec"]["template"]
-            container = pod["spec"]["containers"][0]
-            assert container["image"] == image
-            assert container["name"] == "api", "the manuals' `kubectl set image ... api=` keeps working"
-            assert pod["metadata"]["labels"]["app"] == "api" and pod["metadata"]["labels"]["colour"] == colour
-            assert "replicas" not in deployment["spec"], "each colour's HPA owns its replicas"
-            hpa = objects[("HorizontalPodAutoscaler", f"api-hpa-{colour}")].inputs
-            assert hpa["spec"]["scaleTargetRef"]["name"] == f"api-{colour}"
-            assert hpa["spec"]["minReplicas"] == 3
-            assert ("PodDisruptionBudget", f"api-{colour}") in objects
-            assert objects[("Service", f"api-{colour}")].inputs["spec"]["selector"]["app.kubernetes.io/name"] == (
-                f"api-{colour}"
-            )
-
-    return _when_registered(mock_runtime, _blue_green(), check)
+def test_both_colours_run_as_full_app_deployments():
+    objects = synth(_blue_green).objects
+    for colour, image in (("blue", BLUE_IMAGE), ("green", GREEN_IMAGE)):
+        deployment = objects[("Deployment", f"api-{colour}")].inputs
+        pod = deployment["spec"]["template"]
+        container = pod["spec"]["containers"][0]
+        assert container["image"] == image
+        assert container["name"] == "api", "the manuals' `kubectl set image ... api=` keeps working"
+        assert pod["metadata"]["labels"]["app"] == "api" and pod["metadata"]["labels"]["colour"] == colour
+        assert "replicas" not in deployment["spec"], "each colour's HPA owns its replicas"
+        hpa = objects[("HorizontalPodAutoscaler", f"api-hpa-{colour}")].inputs
+        assert hpa["spec"]["scaleTargetRef"]["name"] == f"api-{colour}"
+        assert hpa["spec"]["minReplicas"] == 3
+        assert ("PodDisruptionBudget", f"api-{colour}") in objects
+        assert objects[("Service", f"api-{colour}")].inputs["spec"]["selector"]["app.kubernetes.io/name"] == (
+            f"api-{colour}"
+        )
 
 
 @pytest.mark.parametrize("active", ["blue", "green"])
-@pulumi.runtime.test
-def test_active_service_selects_the_active_colour_and_waits_for_its_smoke_test(mock_runtime, active):
-    component = _blue_green(active=active)
+def test_active_service_selects_the_active_colour_and_waits_for_its_smoke_test(active):
+    built = synth(lambda: _blue_green(active=active))
+    component, objects = built.component, built.objects
     idle = "green" if active == "blue" else "blue"
 
-    def check(objects):
-        service, preview = objects[("Service", "api")], objects[("Service", "api-preview")]
-        assert service.inputs["spec"]["selector"] == {"app.kubernetes.io/name": f"api-{active}"}
-        assert preview.inputs["spec"]["selector"] == {"app.kubernetes.io/name": f"api-{idle}"}
-        assert service.inputs["spec"]["ports"][0]["port"] == 8000
-        jobs = {r.inputs["metadata"]["labels"]["colour"]: r for r in _jobs(objects).values()}
-        assert jobs[active].urn in service.dependencies, "the switch waits for the smoke test of the colour"
-        assert jobs[idle].urn in preview.dependencies
-        assert jobs[idle].urn not in service.dependencies
+    service, preview = objects[("Service", "api")], objects[("Service", "api-preview")]
+    assert service.inputs["spec"]["selector"] == {"app.kubernetes.io/name": f"api-{active}"}
+    assert preview.inputs["spec"]["selector"] == {"app.kubernetes.io/name": f"api-{idle}"}
+    assert service.inputs["spec"]["ports"][0]["port"] == 8000
+    jobs = {r.inputs["metadata"]["labels"]["colour"]: r for r in _jobs(objects).values()}
+    assert jobs[active].urn in service.dependencies, "the switch waits for the smoke test of the colour"
+    assert jobs[idle].urn in preview.dependencies
+    assert jobs[idle].urn not in service.dependencies
 
     assert (component.active, component.idle) == (active, idle)
-    return _when_registered(mock_runtime, component, check)
 
 
-@pulumi.runtime.test
-def test_smoke_job_is_hardened_and_named_after_the_image_it_tests(mock_runtime):
-    component = _blue_green(smoke_test=SmokeTest(path="/ready", expected_status=204, timeout_seconds=90))
+def test_smoke_job_is_hardened_and_named_after_the_image_it_tests():
+    objects = synth(
+        lambda: _blue_green(smoke_test=SmokeTest(path="/ready", expected_status=204, timeout_seconds=90))
+    ).objects
 
-    def check(objects):
-        jobs = _jobs(objects)
-        assert len(jobs) == 2
-        green = next(r for name, r in jobs.items() if name.startswith("api-smoke-green-"))
-        blue = next(r for name, r in jobs.items() if name.startswith("api-smoke-blue-"))
-        # Same test, different images: different names (a new image is a new Job; Jobs are immutable).
-        assert green.inputs["metadata"]["name"] != blue.inputs["metadata"]["name"]
-        assert len(green.inputs["metadata"]["name"]) <= 63
-        spec = green.inputs["spec"]
-        assert spec["backoffLimit"] >= 1
-        assert spec["activeDeadlineSeconds"] == 90
-        assert "ttlSecondsAfterFinished" not in spec, "Pulumi owns the Job: the cluster must not remove it"
-        pod = spec["template"]["spec"]
-        assert pod["automountServiceAccountToken"] is False
-        assert pod["restartPolicy"] == "Never"
-        assert pod["securityContext"]["runAsNonRoot"] is True
-        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-        container = pod["containers"][0]
-        assert container["image"].startswith("curlimages/curl:")
-        assert container["securityContext"]["runAsUser"] == 100
-        assert container["securityContext"]["readOnlyRootFilesystem"] is True
-        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
-        assert set(container["resources"]) == {"requests", "limits"}
-        env = {e["name"]: e["value"] for e in container["env"]}
-        assert env["URL"] == "http://api-green.team.svc.cluster.local:8000/ready"
-        assert env["EXPECTED_STATUS"] == "204"
-        annotations = green.inputs["metadata"]["annotations"]
-        assert annotations["pulumi.com/replaceUnready"] == "true"
-        reasons = "\n".join(v for k, v in annotations.items() if k.startswith("checkov.io/skip"))
-        assert "CKV_K8S_40=" in reasons and "UID 100" in reasons, "the fixed UID carries its reason"
-        assert "CKV_K8S_43=" in reasons, "a tag-pinned curl image is an accepted finding with a reason"
-        green_app = objects[("Deployment", "api-green")]
-        assert green_app.urn in green.dependencies, "the test runs once the colour has rolled out"
-
-    return _when_registered(mock_runtime, component, check)
+    jobs = _jobs(objects)
+    assert len(jobs) == 2
+    green = next(r for name, r in jobs.items() if name.startswith("api-smoke-green-"))
+    blue = next(r for name, r in jobs.items() if name.startswith("api-smoke-blue-"))
+    # Same test, different images: different names (a new image is a new Job; Jobs are immutable).
+    assert green.inputs["metadata"]["name"] != blue.inputs["metadata"]["name"]
+    assert len(green.inputs["metadata"]["name"]) <= 63
+    spec = green.inputs["spec"]
+    assert spec["backoffLimit"] >= 1
+    assert spec["activeDeadlineSeconds"] == 90
+    assert "ttlSecondsAfterFinished" not in spec, "Pulumi owns the Job: the cluster must not remove it"
+    pod = spec["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["restartPolicy"] == "Never"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    container = pod["containers"][0]
+    assert container["image"].startswith("curlimages/curl:")
+    assert container["securityContext"]["runAsUser"] == 100
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert set(container["resources"]) == {"requests", "limits"}
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["URL"] == "http://api-green.team.svc.cluster.local:8000/ready"
+    assert env["EXPECTED_STATUS"] == "204"
+    annotations = green.inputs["metadata"]["annotations"]
+    assert annotations["pulumi.com/replaceUnready"] == "true"
+    reasons = "\n".join(v for k, v in annotations.items() if k.startswith("checkov.io/skip"))
+    assert "CKV_K8S_40=" in reasons and "UID 100" in reasons, "the fixed UID carries its reason"
+    assert "CKV_K8S_43=" in reasons, "a tag-pinned curl image is an accepted finding with a reason"
+    green_app = objects[("Deployment", "api-green")]
+    assert green_app.urn in green.dependencies, "the test runs once the colour has rolled out"
 
 
-@pulumi.runtime.test
-def test_a_pinned_smoke_image_needs_no_suppression(mock_runtime):
-    pinned = pulumi.Output.from_input("curlimages/curl@sha256:" + "a" * 64)
-    component = _blue_green(smoke_test=SmokeTest(image=pinned))
+def test_a_pinned_smoke_image_needs_no_suppression():
+    pinned = "curlimages/curl@sha256:" + "a" * 64
+    objects = synth(lambda: _blue_green(smoke_test=SmokeTest(image=pulumi.Output.from_input(pinned)))).objects
 
-    def check(objects):
-        for job in _jobs(objects).values():
-            annotations = job.inputs["metadata"]["annotations"]
-            assert not any(v.startswith("CKV_K8S_43=") for v in annotations.values())
-            assert job.inputs["spec"]["template"]["spec"]["containers"][0]["image"].endswith("a" * 64)
-
-    return _when_registered(mock_runtime, component, check)
+    for job in _jobs(objects).values():
+        annotations = job.inputs["metadata"]["annotations"]
+        assert not any(v.startswith("CKV_K8S_43=") for v in annotations.values())
+        assert job.inputs["spec"]["template"]["spec"]["containers"][0]["image"].endswith("a" * 64)
 
 
-@pulumi.runtime.test
-def test_idle_replicas_scale_only_the_idle_colour_down(mock_runtime):
-    component = _blue_green(active="green", idle_replicas=0)
+def test_idle_replicas_scale_only_the_idle_colour_down():
+    built = synth(lambda: _blue_green(active="green", idle_replicas=0))
+    component, objects = built.component, built.objects
     assert set(component.smoke_jobs) == {"green"}, "a colour without pods has nothing to test"
     assert component.colours["blue"].hpa is None and component.colours["blue"].pdb is None
 
-    def check(objects):
-        assert objects[("Deployment", "api-blue")].inputs["spec"]["replicas"] == 0
-        assert "replicas" not in objects[("Deployment", "api-green")].inputs["spec"]
-        assert ("HorizontalPodAutoscaler", "api-hpa-green") in objects
-        assert ("HorizontalPodAutoscaler", "api-hpa-blue") not in objects
-        preview = objects[("Service", "api-preview")]
-        assert not any(r.urn in preview.dependencies for r in _jobs(objects).values())
-
-    return _when_registered(mock_runtime, component, check)
+    assert objects[("Deployment", "api-blue")].inputs["spec"]["replicas"] == 0
+    assert "replicas" not in objects[("Deployment", "api-green")].inputs["spec"]
+    assert ("HorizontalPodAutoscaler", "api-hpa-green") in objects
+    assert ("HorizontalPodAutoscaler", "api-hpa-blue") not in objects
+    preview = objects[("Service", "api-preview")]
+    assert not any(r.urn in preview.dependencies for r in _jobs(objects).values())
 
 
-@pulumi.runtime.test
-def test_idle_replicas_above_zero_hold_the_idle_colour_through_its_hpa(mock_runtime):
+def test_idle_replicas_above_zero_hold_the_idle_colour_through_its_hpa():
     """The program never writes `replicas` that an HPA owns: the idle colour's HPA holds it at the number."""
-    component = _blue_green(active="blue", idle_replicas=2)
+    built = synth(lambda: _blue_green(active="blue", idle_replicas=2))
+    component, objects = built.component, built.objects
     assert set(component.smoke_jobs) == {"blue", "green"}
 
-    def check(objects):
-        for colour in ("blue", "green"):
-            assert "replicas" not in objects[("Deployment", f"api-{colour}")].inputs["spec"]
-        idle = objects[("HorizontalPodAutoscaler", "api-hpa-green")].inputs["spec"]
-        assert (idle["minReplicas"], idle["maxReplicas"]) == (2, 2)
-        active = objects[("HorizontalPodAutoscaler", "api-hpa-blue")].inputs["spec"]
-        assert (active["minReplicas"], active["maxReplicas"]) != (2, 2)
-
-    return _when_registered(mock_runtime, component, check)
+    for colour in ("blue", "green"):
+        assert "replicas" not in objects[("Deployment", f"api-{colour}")].inputs["spec"]
+    idle = objects[("HorizontalPodAutoscaler", "api-hpa-green")].inputs["spec"]
+    assert (idle["minReplicas"], idle["maxReplicas"]) == (2, 2)
+    active = objects[("HorizontalPodAutoscaler", "api-hpa-blue")].inputs["spec"]
+    assert (active["minReplicas"], active["maxReplicas"]) != (2, 2)
 
 
-@pulumi.runtime.test
-def test_smoke_pods_may_reach_both_colours_through_default_deny(mock_runtime):
-    component = _blue_green()
+def test_smoke_pods_may_reach_both_colours_through_default_deny():
+    objects = synth(_blue_green).objects
 
-    def check(objects):
-        egress = objects[("NetworkPolicy", "api-smoke-test-egress")].inputs["spec"]
-        assert egress["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "api-smoke"}}
-        assert egress["egress"] == [
-            {"to": [{"podSelector": {"matchLabels": {"app": "api"}}}], "ports": [{"protocol": "TCP", "port": 8000}]}
-        ]
-        ingress = objects[("NetworkPolicy", "api-smoke-test-ingress")].inputs["spec"]
-        assert ingress["podSelector"] == {"matchLabels": {"app": "api"}}
-        assert ingress["ingress"][0]["from"] == [{"podSelector": egress["podSelector"]}]
-        job = next(iter(_jobs(objects).values()))
-        assert job.inputs["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == "api-smoke"
-
-    return _when_registered(mock_runtime, component, check)
+    egress = objects[("NetworkPolicy", "api-smoke-test-egress")].inputs["spec"]
+    assert egress["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "api-smoke"}}
+    assert egress["egress"] == [
+        {"to": [{"podSelector": {"matchLabels": {"app": "api"}}}], "ports": [{"protocol": "TCP", "port": 8000}]}
+    ]
+    ingress = objects[("NetworkPolicy", "api-smoke-test-ingress")].inputs["spec"]
+    assert ingress["podSelector"] == {"matchLabels": {"app": "api"}}
+    assert ingress["ingress"][0]["from"] == [{"podSelector": egress["podSelector"]}]
+    job = next(iter(_jobs(objects).values()))
+    assert job.inputs["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == "api-smoke"
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,11 @@
 """Canary: stable and canary Deployments behind a weighted Gateway API route (X-06, S3-02)."""
 
-import pulumi
 import pytest
 
 from components.app_deployment import AppDeploymentArgs, Autoscaling, Probe, Probes, Resources
 from components.canary import Canary, CanaryArgs, GatewayListener
-from tests.conftest import by_kind_and_name, when_registered
-from tests.crd_schemas import validate_custom_resource
+from tests.support.crd_schemas import validate_custom_resource
+from tests.support.runtime import synth
 from tools.render import clean
 
 STABLE_IMAGE = "registry.example.com/cad:1.2.2"
@@ -39,65 +38,48 @@ def _canary(weight: int, replicas: int = 1) -> Canary:
     )
 
 
-def _when_registered(monitor, canary: Canary, check):
-    resources = [canary.route, *_children(canary.stable), *_children(canary.canary)]
-
-    def run(registrations):
-        return check({key: r.inputs for key, r in by_kind_and_name(registrations).items()})
-
-    return when_registered(monitor, resources, run)
-
-
 def _children(app) -> list:
     return [r for r in (app.deployment, app.service, app.hpa, app.pdb) if r is not None]
 
 
-@pulumi.runtime.test
-def test_stable_and_canary_deployments_share_the_container_name(mock_runtime):
-    def check(objects):
-        stable, canary = objects[("Deployment", "cad")], objects[("Deployment", "cad-canary")]
-        for deployment, image, track in ((stable, STABLE_IMAGE, "stable"), (canary, CANARY_IMAGE, "canary")):
-            container = deployment["spec"]["template"]["spec"]["containers"][0]
-            # The manual: `kubectl set image deployment/cad-ml-platform-canary cad-ml-platform=...`.
-            assert container["name"] == "cad"
-            assert container["image"] == image
-            assert {"app": "cad", "track": track}.items() <= deployment["spec"]["template"]["metadata"][
-                "labels"
-            ].items()
-        assert "replicas" not in stable["spec"], "the stable app keeps its HPA"
-        assert canary["spec"]["replicas"] == 2
-        assert ("HorizontalPodAutoscaler", "cad") in objects
-        assert ("HorizontalPodAutoscaler", "cad-canary") not in objects
-        assert objects[("Service", "cad")]["spec"]["selector"]["app.kubernetes.io/name"] == "cad"
-        assert objects[("Service", "cad-canary")]["spec"]["selector"]["app.kubernetes.io/name"] == "cad-canary"
-
-    return _when_registered(mock_runtime, _canary(10, replicas=2), check)
+def test_stable_and_canary_deployments_share_the_container_name():
+    objects = synth(lambda: _canary(10, replicas=2)).manifests
+    stable, canary = objects[("Deployment", "cad")], objects[("Deployment", "cad-canary")]
+    for deployment, image, track in ((stable, STABLE_IMAGE, "stable"), (canary, CANARY_IMAGE, "canary")):
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        # The manual: `kubectl set image deployment/cad-ml-platform-canary cad-ml-platform=...`.
+        assert container["name"] == "cad"
+        assert container["image"] == image
+        assert {"app": "cad", "track": track}.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    assert "replicas" not in stable["spec"], "the stable app keeps its HPA"
+    assert canary["spec"]["replicas"] == 2
+    assert ("HorizontalPodAutoscaler", "cad") in objects
+    assert ("HorizontalPodAutoscaler", "cad-canary") not in objects
+    assert objects[("Service", "cad")]["spec"]["selector"]["app.kubernetes.io/name"] == "cad"
+    assert objects[("Service", "cad-canary")]["spec"]["selector"]["app.kubernetes.io/name"] == "cad-canary"
 
 
 @pytest.mark.parametrize("weight", [0, 25, 100])
-@pulumi.runtime.test
 def test_route_sends_weight_percent_to_the_canary(crd_schemas, mock_runtime, weight):
-    canary = _canary(weight, replicas=0 if weight == 0 else 1)
+    built = synth(lambda: _canary(weight, replicas=0 if weight == 0 else 1))
+    canary, objects = built.component, built.manifests
     assert canary.weights == {"cad": 100 - weight, "cad-canary": weight}
 
-    def check(objects):
-        route = objects[("HTTPRoute", "cad")]
-        assert route["metadata"]["namespace"] == "cad"
-        assert route["spec"]["hostnames"] == ["api.example.com"]
-        assert route["spec"]["parentRefs"] == [
-            {
-                "group": "gateway.networking.k8s.io",
-                "kind": "Gateway",
-                "name": "public",
-                "namespace": "gateway",
-                "sectionName": "https-api-example-com",
-            }
-        ]
-        backends = {b["name"]: b["weight"] for b in route["spec"]["rules"][0]["backendRefs"]}
-        assert backends == {"cad": 100 - weight, "cad-canary": weight}
-        assert validate_custom_resource(clean(route), crd_schemas["prod"]) == []
-
-    return _when_registered(mock_runtime, canary, check)
+    route = objects[("HTTPRoute", "cad")]
+    assert route["metadata"]["namespace"] == "cad"
+    assert route["spec"]["hostnames"] == ["api.example.com"]
+    assert route["spec"]["parentRefs"] == [
+        {
+            "group": "gateway.networking.k8s.io",
+            "kind": "Gateway",
+            "name": "public",
+            "namespace": "gateway",
+            "sectionName": "https-api-example-com",
+        }
+    ]
+    backends = {b["name"]: b["weight"] for b in route["spec"]["rules"][0]["backendRefs"]}
+    assert backends == {"cad": 100 - weight, "cad-canary": weight}
+    assert validate_custom_resource(clean(route), crd_schemas["prod"]) == []
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,8 @@ from components.dashboards import (
     good_below,
     panel_exprs,
 )
-from services.observability import catalog
-from tests.conftest import inputs_of
+from tests.support.catalog import SERVICES, dashboards
+from tests.support.runtime import inputs_of
 
 
 def _dashboard(uid: str = "svc-overview") -> DashboardSpec:
@@ -123,7 +123,7 @@ def test_duplicate_uids_are_refused(mock_runtime):
 
 
 def _titles(service: str) -> list[str]:
-    return [d.title for d in catalog()[service].dashboards]
+    return [d.title for d in dashboards(service)]
 
 
 def test_manual_dashboards_exist():
@@ -134,7 +134,7 @@ def test_manual_dashboards_exist():
         "AI Benchmark / Database Metrics",
         "AI Benchmark / Benchmark Analytics",
     ]
-    cad_uids = [d.uid for d in catalog()["cad-ml-platform"].dashboards]
+    cad_uids = [d.uid for d in dashboards("cad-ml-platform")]
     assert cad_uids == ["observability", "providers", "performance", "slo"]
     assert _titles("platform") == [
         "Platform / V2 Production SLO Compliance",
@@ -142,12 +142,12 @@ def test_manual_dashboards_exist():
         "Platform / V3 Quarantine Statistics",
     ]
     assert _titles("docc2context") and _titles("agent-skeptic-bench")
-    uids = [d.uid for entry in catalog().values() for d in entry.dashboards]
+    uids = [d.uid for service in SERVICES for d in dashboards(service)]
     assert len(uids) == len(set(uids)), "dashboard uids are unique across services"
 
 
 def _thresholds(service: str, uid: str, title: str) -> list[dict]:
-    spec = next(d for d in catalog()[service].dashboards if d.uid == uid)
+    spec = next(d for d in dashboards(service) if d.uid == uid)
     panel = next(p for p in dashboard_json(spec)["panels"] if p.get("title") == title)
     return panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
 
@@ -174,7 +174,7 @@ def test_every_panel_queries_its_own_namespace():
         "cad-ml-platform": ("cad-ml-platform",),
         "platform": ("platform-v2-stable", "platform-v1-exp", "platform-v3-quarantine"),
     }
-    for service, entry in catalog().items():
-        for spec in entry.dashboards:
+    for service in SERVICES:
+        for spec in dashboards(service):
             for expr in panel_exprs(dashboard_json(spec)):
                 assert any(f'namespace="{ns}"' in expr for ns in namespaces[service]), (service, spec.uid, expr)

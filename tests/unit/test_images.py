@@ -1,8 +1,8 @@
-"""services.images.pinned: tag references resolved to the registry's digest (pinImages)."""
+"""components.image_pinning.pinned: tag references resolved to the registry's digest (pinImages)."""
 
 import pulumi
 
-from services.images import pinned
+from components.image_pinning import pinned
 from tools.mock_runtime import digest
 
 

@@ -5,19 +5,16 @@ login generated and kept in a Secret (X-12)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pulumi
 import pytest
 from pulumi.runtime import rpc
 
+from components.alert_routing import AlertReceivers, ReceiverCredentials
 from components.app_deployment import Resources
-from components.monitoring_stack import (
-    AlertReceivers,
-    MonitoringStack,
-    MonitoringStackArgs,
-    ReceiverCredentials,
-)
-from tests.conftest import inputs_of, one, when_registered
+from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+from tests.support.runtime import inputs_of, one, when_registered
 
 DUMMY = {
     "pagerduty": "pd-routing-key-0123456789",
@@ -36,14 +33,14 @@ RECEIVERS = AlertReceivers(
 )
 
 
-def _args(**overrides) -> MonitoringStackArgs:
+def _args(**overrides: Any) -> MonitoringStackArgs:
     credentials = ReceiverCredentials(
         pulumi.Output.secret(DUMMY["pagerduty"]),
         pulumi.Output.secret(DUMMY["slack"]),
         pulumi.Output.secret(DUMMY["smtp"]),
         pulumi.Output.secret(DUMMY["webhook"]),
     )
-    base = dict(
+    base: dict[str, Any] = dict(
         receivers=RECEIVERS,
         credentials=credentials,
         storage_class="gp3",

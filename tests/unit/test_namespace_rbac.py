@@ -12,7 +12,7 @@ from components.namespace_rbac import (
     Rule,
     check_rules,
 )
-from tests.conftest import inputs_of
+from tests.support.runtime import inputs_of
 
 
 def _grants(rules, group, resource):

@@ -13,7 +13,7 @@ from components.network_policies import (
     baseline_specs,
     policy_specs,
 )
-from tests.conftest import inputs_of, one, when_registered
+from tests.support.runtime import inputs_of, one, when_registered
 
 API = Pods("api", "shop", {"app": "api"})
 DB = Pods("db", "shop", {"cnpg.io/cluster": "shop-db"})

@@ -21,9 +21,9 @@ from components.pitr_drill import (
     PointInTimeDrillArgs,
     drill_names,
 )
-from components.postgres_cluster import BARMAN_PLUGIN, SCRIPTS_DIR
-from tests.conftest import by_kind_and_name, when_registered
-from tests.crd_schemas import validate_custom_resource
+from components.postgres_backups import BARMAN_PLUGIN, SCRIPTS_DIR
+from tests.support.crd_schemas import validate_custom_resource
+from tests.support.runtime import by_kind_and_name, when_registered
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/ai-platform-prod-platform-pitr-drill"
 ARGS = PointInTimeDrillArgs(

@@ -5,7 +5,7 @@ import pulumi
 
 from components.network_policies import Flow, Network, Pods
 from components.platform_addons import HelmAddon, PlatformAddons, PlatformAddonsArgs
-from tests.conftest import one, when_registered
+from tests.support.runtime import one, when_registered
 
 POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 OPERATOR = Pods("operator", "operators", {"app": "operator"})

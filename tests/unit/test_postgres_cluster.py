@@ -3,21 +3,16 @@ restore check (X-09, X-12, S0-03, S1-07, S1-09, S1-10, S3-04, S3-11, S4-05)."""
 
 import json
 from dataclasses import replace
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 from pulumi.runtime import rpc
 
-from components.postgres_cluster import (
-    BackupServiceAccounts,
-    BaseBackups,
-    LogicalDumps,
-    PostgresCluster,
-    PostgresClusterArgs,
-    backup_service_accounts,
-)
-from tests.conftest import ROOT, inputs_of, one
+from components.postgres_backups import BackupServiceAccounts, BaseBackups, LogicalDumps, backup_service_accounts
+from components.postgres_cluster import PostgresCluster, PostgresClusterArgs
+from tests.support.runtime import ROOT, inputs_of, one
 
 SCHEMAS = ("production", "experiments_v1", "quarantine", "audit")
 # What the mock runtime returns as `result` of the RandomPassword `db-owner-password`.
@@ -28,8 +23,8 @@ SECRET = "kubernetes:core/v1:Secret"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 
 
-def _args(**overrides) -> PostgresClusterArgs:
-    base = dict(
+def _args(**overrides: Any) -> PostgresClusterArgs:
+    base: dict[str, Any] = dict(
         namespace="platform-v2-stable",
         database="platform",
         owner="platform_user",

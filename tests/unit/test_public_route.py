@@ -3,9 +3,10 @@
 import pulumi
 import pytest
 
-from components.public_route import AcmeIssuer, Backend, PublicHost, PublicRoute, PublicRouteArgs
-from tests.conftest import when_registered
-from tests.crd_schemas import validate_custom_resource
+from components.public_hosts import Backend, PublicHost
+from components.public_route import AcmeIssuer, PublicRoute, PublicRouteArgs
+from tests.support.crd_schemas import validate_custom_resource
+from tests.support.runtime import when_registered
 from tools.render import manifest
 
 PROXIES = {"gateway.envoyproxy.io/owning-gateway-name": "public"}

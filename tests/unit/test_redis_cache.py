@@ -5,6 +5,7 @@ S1-08 (`up{job="redis"}`), S1-10 (replicas), S2-03 (memory), S3-04, X-12 (no pla
 """
 
 import json
+from typing import Any
 
 import kubernetes_validate
 import pulumi
@@ -13,8 +14,8 @@ from pulumi.runtime import rpc
 
 from components.app_deployment import Resources
 from components.redis_cache import RedisCache, RedisCacheArgs
-from tests.conftest import assert_equal, inputs_of, one, when_registered
-from tests.crd_schemas import validate_custom_resource
+from tests.support.crd_schemas import validate_custom_resource
+from tests.support.runtime import assert_equal, inputs_of, one, when_registered
 from tools.render import clean, manifest
 
 # What the mock runtime returns as the RandomPassword result of component `cache`.
@@ -22,8 +23,8 @@ MOCK_PASSWORD = "generated-cache-password"
 SERVICE = "kubernetes:core/v1:Service"
 
 
-def _args(**overrides) -> RedisCacheArgs:
-    base = dict(
+def _args(**overrides: Any) -> RedisCacheArgs:
+    base: dict[str, Any] = dict(
         namespace="team",
         maxmemory="1gb",
         maxmemory_policy="allkeys-lru",

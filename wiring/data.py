@@ -1,34 +1,26 @@
 """Wiring of the data tier: the stack's backup bucket, each service's Postgres and Redis.
 
 Each service namespace gets `database-secret` and `redis-secret` (key `url`) for its apps; only the
-service's own apps are allowed to reach its stores (NetworkPolicies in services/isolation.py).
+service's own apps are allowed to reach its stores (NetworkPolicies in wiring/isolation.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pulumi
 
-from components.backup_bucket import (
-    AccessGrant,
-    BackupBucket,
-    BackupBucketArgs,
-    ObjectLock,
-    ReplicaTarget,
-    backup_prefix,
-)
+from components.app_secret import AppSecret, AppSecretArgs
+from components.backup_access import AccessGrant
+from components.backup_bucket import BackupBucket, BackupBucketArgs, ObjectLock, ReplicaTarget, backup_prefix
 from components.pitr_drill import PointInTimeDrill, PointInTimeDrillArgs, drill_names
-from components.postgres_cluster import (
-    BaseBackups,
-    LogicalDumps,
-    PostgresCluster,
-    PostgresClusterArgs,
-    backup_service_accounts,
-)
+from components.postgres_backups import BaseBackups, LogicalDumps, backup_service_accounts
+from components.postgres_cluster import PostgresCluster, PostgresClusterArgs
 from components.redis_cache import RedisCache, RedisCacheArgs
 from providers import Providers
-from services import images
-from services.common import CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
-from settings import ServiceSettings, Settings
+from services.conventions import CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
+from settings import CacheSettings, DatabaseSettings, Settings
 from versions import (
     AWS_CLI_IMAGE,
     KUBECTL_IMAGE,
@@ -37,6 +29,7 @@ from versions import (
     REDIS_EXPORTER_IMAGE,
     REDIS_IMAGE,
 )
+from wiring.context import ServiceContext
 
 BACKUPS_OWNER = "backups"
 """Value of the `service` tag on the shared backup bucket and its roles."""
@@ -89,12 +82,12 @@ def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
     return BackupBucket(
         "backups",
         BackupBucketArgs(
-            bucket_name=backup.bucketName,
+            bucket_name=backup.bucket_name,
             oidc_provider_arn=providers.oidc_provider_arn,
             oidc_issuer_url=providers.oidc_issuer_url,
             grants=tuple(grants),
-            object_lock=ObjectLock(backup.objectLock.mode, backup.objectLock.days) if backup.objectLock else None,
-            operator_role_arn=backup.operatorRoleArn,
+            object_lock=ObjectLock(backup.object_lock.mode, backup.object_lock.days) if backup.object_lock else None,
+            operator_role_arn=backup.operator_role_arn,
             replica=ReplicaTarget(
                 backup.replication.region,
                 providers.aws(BACKUPS_OWNER, backup.replication.region),
@@ -109,23 +102,47 @@ def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
     )
 
 
-def deploy_database(
-    service: ServiceSettings,
-    settings: Settings,
-    bucket: BackupBucket,
-    namespace: pulumi.Input[str],
-    pin: images.Pinning,
-    opts: pulumi.ResourceOptions,
-) -> PostgresCluster:
-    """The service's CloudNativePG cluster with WAL archiving, base backups, dumps, restore checks and a weekly
-    point-in-time restore drill."""
-    database = service.database
-    assert database is not None
-    spec, name = database.spec, service.spec.name
-    cluster = PostgresCluster(
+@dataclass(frozen=True)
+class Stores:
+    """A service's data stores, as deployed."""
+
+    cache: RedisCache | None
+    database: PostgresCluster | None
+    drill: PointInTimeDrill | None
+    """The database's point-in-time restore drill."""
+    outputs: dict[str, Any]
+    """Stack outputs `redis` and `database` (hosts and Secret names, never values; null when absent)."""
+
+
+def deploy_stores(ctx: ServiceContext) -> Stores:
+    """The service's Redis and Postgres."""
+    bucket, service = ctx.platform.bucket, ctx.service
+    cache = _deploy_cache(ctx, service.cache) if service.cache is not None else None
+    database = drill = None
+    outputs: dict[str, Any] = {"redis": None, "database": None}
+    if cache is not None:
+        outputs["redis"] = {"host": cache.host, "secretName": cache.url_secret_name}
+    if service.database is not None and bucket is not None:
+        database = _deploy_database(ctx, service.database, bucket)
+        drill = _deploy_drill(ctx, service.database, bucket, database)
+        _share_database_secret(ctx, service.database, database)
+        outputs["database"] = {
+            "cluster": database.cluster_name,
+            "host": database.rw_host,
+            "readOnlyHost": database.ro_host,
+            "secretName": database.app_secret_name,
+            "backupRoleArns": backup_role_arns(ctx.settings, bucket, ctx.name),
+        }
+    return Stores(cache, database, drill, outputs)
+
+
+def _deploy_database(ctx: ServiceContext, database: DatabaseSettings, bucket: BackupBucket) -> PostgresCluster:
+    """The service's CloudNativePG cluster with WAL archiving, base backups, dumps and restore checks."""
+    settings, pin, spec, name = ctx.settings, ctx.platform.pin, database.spec, ctx.name
+    return PostgresCluster(
         database_cluster(name),
         PostgresClusterArgs(
-            namespace=namespace,
+            namespace=ctx.namespace_ref(spec.namespace),
             database=spec.database,
             owner=spec.owner,
             app_secret_name=DATABASE_URL.secret,
@@ -153,12 +170,19 @@ def deploy_database(
             part_of=name,
             protect=settings.protect_data,
         ),
-        opts,
+        ctx.after_operators,
     )
-    PointInTimeDrill(
+
+
+def _deploy_drill(
+    ctx: ServiceContext, database: DatabaseSettings, bucket: BackupBucket, cluster: PostgresCluster
+) -> PointInTimeDrill:
+    """A weekly point-in-time restore of the database into a scratch cluster, checked and removed (X-09, S3-11)."""
+    settings, pin, spec, name = ctx.settings, ctx.platform.pin, database.spec, ctx.name
+    return PointInTimeDrill(
         drill_names(cluster.cluster_name).job,
         PointInTimeDrillArgs(
-            namespace=namespace,
+            namespace=ctx.namespace_ref(spec.namespace),
             cluster=cluster.cluster_name,
             object_store=cluster.object_store_name,
             database=spec.database,
@@ -174,9 +198,23 @@ def deploy_database(
             part_of=name,
         ),
         # The drill reads the cluster's Secrets and object store, which exist once the cluster does.
-        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[cluster.cluster])),
+        pulumi.ResourceOptions.merge(ctx.after_operators, pulumi.ResourceOptions(depends_on=[cluster.cluster])),
     )
-    return cluster
+
+
+def _share_database_secret(ctx: ServiceContext, settings: DatabaseSettings, database: PostgresCluster) -> None:
+    """The service's other namespaces connect to the same database, each as its own role."""
+    for namespace, reader in settings.spec.reader_roles.items():
+        AppSecret(
+            f"{namespace}-{DATABASE_URL.secret}",
+            AppSecretArgs(
+                namespace=ctx.namespace_ref(namespace),
+                secret_name=DATABASE_URL.secret,
+                values={DATABASE_URL.key: database.role_urls[reader.role]},
+                labels=ctx.labels,
+            ),
+            ctx.kubernetes,
+        )
 
 
 def backup_role_arns(settings: Settings, bucket: BackupBucket, service: str) -> dict[str, pulumi.Output[str]]:
@@ -193,19 +231,12 @@ def _role(settings: Settings, service: str, purpose: str) -> str:
     return f"ai-platform-{settings.stack}-{service}-{purpose}"
 
 
-def deploy_cache(
-    service: ServiceSettings,
-    namespace: pulumi.Input[str],
-    pin: images.Pinning,
-    protect: bool,
-    opts: pulumi.ResourceOptions,
-) -> RedisCache:
-    cache = service.cache
-    assert cache is not None
+def _deploy_cache(ctx: ServiceContext, cache: CacheSettings) -> RedisCache:
+    pin = ctx.platform.pin
     return RedisCache(
         f"{cache.spec.namespace}-redis",
         RedisCacheArgs(
-            namespace=namespace,
+            namespace=ctx.namespace_ref(cache.spec.namespace),
             kubernetes_name=CACHE_HOST,
             maxmemory=cache.spec.maxmemory,
             maxmemory_policy=cache.spec.policy,
@@ -217,8 +248,8 @@ def deploy_cache(
             url_secret_key=CACHE_URL.key,
             image=pin(REDIS_IMAGE),
             exporter_image=pin(REDIS_EXPORTER_IMAGE),
-            part_of=service.spec.name,
-            protect=protect,
+            part_of=ctx.name,
+            protect=ctx.settings.protect_data,
         ),
-        opts,
+        ctx.after_operators,
     )

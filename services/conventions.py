@@ -1,7 +1,7 @@
 """Conventions shared by the service modules."""
 
 from components.app_deployment import Probe, Probes, Resources, SecretRef
-from services.catalog import CacheSpec, ConfigSecret
+from services.spec import CacheSpec, ConfigSecret
 
 # X-02: `/health` for liveness, `/ready` for readiness on the app port.
 HTTP_PROBES = Probes(liveness=Probe("/health", initial_delay_seconds=10), readiness=Probe("/ready", period_seconds=5))
@@ -31,15 +31,6 @@ CACHE_HOST = "redis"
 
 def database_cluster(service: str) -> str:
     return f"{service}-db"
-
-
-# Alert receiver credentials (X-11, S1-11), needed while this program runs the monitoring stack.
-ALERTING_SECRETS = {
-    "pagerduty": ConfigSecret("pagerdutyRoutingKey", "PagerDuty Events v2 routing key (critical alerts)"),
-    "slack": ConfigSecret("slackApiUrl", "Slack incoming-webhook URL (warning alerts)"),
-    "smtp": ConfigSecret("smtpPassword", "SMTP password of the alert e-mails (info alerts)"),
-    "webhook": ConfigSecret("webhookToken", "bearer token of the alert webhook (when alerting.webhookUrl is set)"),
-}
 
 
 def redis_1gb(namespace: str, policy: str = "allkeys-lru") -> CacheSpec:

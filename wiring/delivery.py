@@ -12,103 +12,134 @@ at `prom.<domain>` and `grafana.<domain>`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
 
+from components import kube
 from components.app_deployment import AppDeployment, AppDeploymentArgs
 from components.blue_green import BlueGreen, BlueGreenArgs, SmokeTest
 from components.canary import TRACK_LABEL, Canary, CanaryArgs, GatewayListener
 from components.dns_records import DnsRecords, DnsRecordsArgs
+from components.kube import Resources
 from components.monitoring_stack import MonitoringStack
-from components.public_route import AcmeIssuer, Backend, PublicHost, PublicRoute, PublicRouteArgs, listener_name
+from components.public_hosts import Backend, PublicHost, listener_name
+from components.public_route import AcmeIssuer, PublicRoute, PublicRouteArgs
 from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
-from providers import Providers
-from services import images
-from services.addons import GATEWAY_CONTROLLER, GATEWAY_NAMESPACE, envoy_proxies
-from services.catalog import AppSpec
-from services.common import GATEWAY_NAME
+from services.conventions import GATEWAY_NAME
+from services.spec import AppSpec
 from settings import AppSettings, BlueGreenSettings, CanarySettings, Settings
 from versions import CURL_IMAGE
+from wiring.addons import GATEWAY_CONTROLLER, GATEWAY_NAMESPACE, envoy_proxies
+from wiring.context import PlatformContext, ServiceContext
 
-# Host names the manuals give (S3-03); every other public app is served at `<app>.<domain>`.
-HOST_LABELS = {"cad-ml-platform": "api"}
 # Only cert-manager's HTTP-01 solver pods run in the Gateway's namespace.
 GATEWAY_QUOTA = Quota(requests_cpu="500m", requests_memory="512Mi", limits_cpu="1", limits_memory="1Gi", pods=10)
-
-ArgsBuilder = Callable[[AppSettings], AppDeploymentArgs]
-"""Builds an app's AppDeploymentArgs from its settings (services/deploy.py `app_args`)."""
 
 
 @dataclass(frozen=True)
 class DeliveredApp:
     """An app as deployed by its delivery strategy."""
 
+    spec: AppSpec
     component: AppDeployment | BlueGreen | Canary
     namespace: pulumi.Input[str]
     """The app's namespace (the Namespace's name output)."""
     url: pulumi.Output[str]
     """In-cluster URL of the Service the manuals name (`<app>`)."""
     outputs: dict[str, Any]
-    """Stack outputs: `publicUrl` of public apps, `activeColour` of blue-green apps; null for the others (X-13)."""
+    """Stack outputs: `publicUrl` of public apps, `activeColour` of blue-green apps (null otherwise)."""
 
 
-def deploy_app(
-    name: str,
-    app: AppSettings,
-    settings: Settings,
-    build_args: ArgsBuilder,
-    pin: images.Pinning,
-    opts: pulumi.ResourceOptions,
-) -> DeliveredApp:
-    """Declare APP with the component its delivery strategy asks for.
-
-    OPTS must make it wait for the operators whose CRDs its custom resources need (ServiceMonitors,
-    a canary's HTTPRoute).
-    """
-    public_url = f"https://{public_host(settings, app.spec)}" if app.spec.public else None
-    outputs: dict[str, Any] = {"publicUrl": public_url, "activeColour": None}
+def deploy_app(ctx: ServiceContext, app: AppSettings) -> DeliveredApp:
+    """Declare APP with the component its delivery strategy asks for (it may declare custom resources:
+    ServiceMonitors, a canary's HTTPRoute, so it waits for the operators)."""
+    settings, name = ctx.settings, app.spec.name
+    opts = ctx.after_operators
+    outputs: dict[str, Any] = {
+        "publicUrl": f"https://{public_host(settings, app.spec)}" if app.spec.public else None,
+        "activeColour": None,
+    }
     component: AppDeployment | BlueGreen | Canary
     match app.delivery:
         case BlueGreenSettings() as blue_green:
             # Only the colours' images are deployed (and looked up when pinned), not the app's default image.
-            args = _blue_green_args(app, blue_green, pin, build_args)
-            component, namespace = BlueGreen(name, args, opts), args.blue.namespace
+            component = BlueGreen(name, _blue_green_args(ctx, app, blue_green), opts)
             outputs["activeColour"] = blue_green.active
         case CanarySettings() as canary:
-            args = _canary_args(app, canary, settings, build_args)
-            component, namespace = Canary(name, args, opts), args.stable.namespace
+            component = Canary(name, _canary_args(ctx, app, canary), opts)
         case _:
-            args = build_args(app)
-            component, namespace = AppDeployment(name, args, opts), args.namespace
-    return DeliveredApp(component, namespace, component.url, outputs)
+            component = AppDeployment(name, app_args(ctx, app), opts)
+    return DeliveredApp(app.spec, component, ctx.namespace_ref(app.spec.namespace), component.url, outputs)
 
 
-def _blue_green_args(
-    app: AppSettings, delivery: BlueGreenSettings, pin: images.Pinning, build_args: ArgsBuilder
-) -> BlueGreenArgs:
+def app_args(ctx: ServiceContext, app: AppSettings) -> AppDeploymentArgs:
+    """AppDeploymentArgs of APP, its image deployed as the stack pins images."""
+    spec = app.spec
+    image = ctx.platform.pin(app.image)
+    return AppDeploymentArgs(
+        namespace=ctx.namespace_ref(spec.namespace),
+        image=image,
+        port=spec.port,
+        probes=spec.probes,
+        resources=_with_ephemeral_storage(app.resources, spec.ephemeral_storage),
+        container_name=spec.container_name,
+        part_of=ctx.name,
+        replicas=app.replicas,
+        autoscaling=app.autoscaling,
+        metrics_port=spec.metrics_port,
+        service_monitor=True,
+        env=app.env,
+        secret_env=spec.secret_env,
+        config_files=spec.config_files,
+        config_mount_path=spec.config_mount_path,
+        writable_dirs=spec.writable_dirs,
+        scheduling=app.scheduling,
+        termination_grace_seconds=spec.termination_grace_seconds,
+        annotations=kube.checkov_skips(_accepted_findings(app, image)),
+    )
+
+
+def _accepted_findings(app: AppSettings, image: pulumi.Input[str]) -> dict[str, str]:
+    """checkov findings this app accepts on purpose, each with its reason (kept on the object)."""
+    findings = kube.unpinned_image_finding(image)
+    if app.spec.secret_env:
+        findings["CKV_K8S_35"] = "the app reads these secrets from env as its manual specifies (secretKeyRef only)"
+    return findings
+
+
+def _with_ephemeral_storage(resources: Resources, storage: str | None) -> Resources:
+    if storage is None:
+        return resources
+    return Resources(
+        {**resources.requests, "ephemeral-storage": storage}, {**resources.limits, "ephemeral-storage": storage}
+    )
+
+
+def _blue_green_args(ctx: ServiceContext, app: AppSettings, delivery: BlueGreenSettings) -> BlueGreenArgs:
     smoke = delivery.smoke_test
     return BlueGreenArgs(
-        blue=build_args(replace(app, image=delivery.images["blue"])),
-        green=build_args(replace(app, image=delivery.images["green"])),
+        blue=app_args(ctx, replace(app, image=delivery.images["blue"])),
+        green=app_args(ctx, replace(app, image=delivery.images["green"])),
         active=delivery.active,
         idle_replicas=delivery.idle_replicas,
         smoke_test=SmokeTest(
             path=smoke.path,
-            expected_status=smoke.expectedStatus,
-            timeout_seconds=smoke.timeoutSeconds,
-            image=pin(CURL_IMAGE),
+            expected_status=smoke.expected_status,
+            timeout_seconds=smoke.timeout_seconds,
+            image=ctx.platform.pin(CURL_IMAGE),
         ),
     )
 
 
-def _canary_args(app: AppSettings, delivery: CanarySettings, settings: Settings, build_args: ArgsBuilder) -> CanaryArgs:
+def _canary_args(ctx: ServiceContext, app: AppSettings, delivery: CanarySettings) -> CanaryArgs:
+    settings = ctx.settings
     host = public_host(settings, app.spec)
     return CanaryArgs(
-        stable=build_args(app),
-        canary=build_args(replace(app, image=delivery.image)),
+        stable=app_args(ctx, app),
+        canary=app_args(ctx, replace(app, image=delivery.image)),
         weight=delivery.weight,
         canary_replicas=delivery.replicas,
         hostnames=[host],
@@ -116,64 +147,46 @@ def _canary_args(app: AppSettings, delivery: CanarySettings, settings: Settings,
     )
 
 
-def peak_pods(app: AppSettings) -> int:
-    """Most pods APP runs at once: every Deployment its delivery keeps, each with one rolling-update surge pod."""
-    ceiling = (app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1
-    match app.delivery:
-        case BlueGreenSettings(idle_replicas=None):
-            return 2 * ceiling
-        case BlueGreenSettings(idle_replicas=idle) | CanarySettings(replicas=idle):
-            return ceiling + idle + 1
-    return ceiling
-
-
 def public_host(settings: Settings, spec: AppSpec) -> str:
     """Public host name of a public app."""
-    return f"{HOST_LABELS.get(spec.name, spec.name)}.{settings.domain}"
+    return f"{spec.host_label or spec.name}.{settings.domain}"
 
 
-def deploy_routes(
-    settings: Settings,
-    providers: Providers,
-    services: Mapping[str, Any],
-    monitoring: MonitoringStack | None,
-    depends_on: Sequence[pulumi.Resource] = (),
-) -> PublicRoute:
+def deploy_routes(platform: PlatformContext, apps: Mapping[str, DeliveredApp]) -> PublicRoute:
     """The Gateway, certificates and routes of every public host (X-15, S3-03), and their DNS records when
-    `ai-platform:dns.zoneId` names the zone.
+    `ai-platform:dns.zone_id` names the zone.
 
-    SERVICES are deploy_platform's per-service outputs: each app's `namespace` there is its Namespace's
-    output, so routes and policies placed in app namespaces wait for them. MONITORING, when this program
-    runs it, gets the `prom.` and `grafana.` hosts. DEPENDS_ON: what must exist first (the add-on releases
-    that install the Gateway API and cert-manager CRDs).
+    APPS are every service's deployed apps by name: routes and policies placed in their namespaces wait for
+    those namespaces. The monitoring stack, when this program runs it, gets the `prom.` and `grafana.` hosts.
+    Everything waits for the add-on releases that install the Gateway API and cert-manager CRDs.
     """
-    opts = pulumi.ResourceOptions(provider=providers.kubernetes)
+    settings, kubernetes = platform.settings, platform.kubernetes
     gateway = settings.gateway
     namespace = TenantNamespace(
         gateway.namespace,
         TenantNamespaceArgs(quota=GATEWAY_QUOTA, labels={"app.kubernetes.io/part-of": "ai-platform"}),
-        opts,
+        kubernetes,
     )
     hosts, namespaces = [], {gateway.namespace: namespace.namespace.metadata.name}
     for service in settings.enabled_services:
         for app in service.apps.values():
             if app.spec.public:
                 hosts.append(_app_host(settings, app))
-                namespaces[app.spec.namespace] = services[service.spec.name]["apps"][app.spec.name]["namespace"]
-    if monitoring is not None:
+                namespaces[app.spec.namespace] = apps[app.spec.name].namespace
+    if platform.monitoring is not None:
         hosts += [
             PublicHost(f"{label}.{settings.domain}", gateway.namespace, (backend,))
-            for label, backend in _monitoring_backends(monitoring).items()
+            for label, backend in _monitoring_backends(platform.monitoring).items()
         ]
-    issuer = settings.tls.clusterIssuer
+    issuer = settings.tls.cluster_issuer
     ours = settings.addons.gateway
     route = PublicRoute(
         GATEWAY_NAME,
         PublicRouteArgs(
             namespace=namespace.namespace.metadata.name,
-            gateway_class=gateway.className,
+            gateway_class=gateway.class_name,
             hosts=hosts,
-            issuer=AcmeIssuer(issuer.name, issuer.acmeEmail, issuer.acmeServer),
+            issuer=AcmeIssuer(issuer.name, issuer.acme_email, issuer.acme_server),
             gateway_name=GATEWAY_NAME,
             # With our Envoy Gateway we know its class and where its proxies run; otherwise the cluster team's.
             gateway_class_controller=GATEWAY_CONTROLLER if ours else None,
@@ -182,13 +195,13 @@ def deploy_routes(
             namespaces=namespaces,
             part_of="ai-platform",
         ),
-        pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(depends_on))),
+        platform.after_operators,
     )
-    if settings.dns.zoneId:
+    if settings.dns.zone_id:
         DnsRecords(
             "public-dns",
-            DnsRecordsArgs(settings.dns.zoneId, sorted(route.urls), route.address, settings.dns.ttl),
-            pulumi.ResourceOptions(provider=providers.aws("dns")),
+            DnsRecordsArgs(settings.dns.zone_id, sorted(route.urls), route.address, settings.dns.ttl),
+            pulumi.ResourceOptions(provider=platform.providers.aws("dns")),
         )
     return route
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from components.alert_rules import Alert
 from components.app_deployment import Autoscaling, Probes, Resources, SecretRef, WritableDir
+from components.dashboards import DashboardSpec
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,10 @@ class AppSpec:
     """Needs outbound HTTPS to AI provider APIs."""
     public: bool = False
     """Served to the outside through the Gateway."""
+    host_label: str | None = None
+    """First label of its public host under the stack's domain; defaults to the app name (`<app>.<domain>`)."""
+    egress_policy_name: str | None = None
+    """Name of the NetworkPolicy listing where its pods may connect, when a manual names it; `<app>-egress`."""
     termination_grace_seconds: int = 30
 
     @property
@@ -121,6 +127,18 @@ class CacheSpec:
 
 
 @dataclass(frozen=True)
+class Observability:
+    """What a service is watched with (X-10): its alerts, each with the scenarios that prove it, and dashboards."""
+
+    alerts: tuple[Alert, ...] = ()
+    dashboards: tuple[DashboardSpec, ...] = ()
+    namespace: str | None = None
+    """Namespace of the PrometheusRule and dashboard ConfigMaps; the service's first namespace when unset."""
+    webhook: bool = False
+    """Alerts also go to the webhook receiver (S1-11)."""
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     """One system of the manuals."""
 
@@ -130,8 +148,14 @@ class ServiceSpec:
     secrets: tuple[SecretSpec, ...] = ()
     database: DatabaseSpec | None = None
     cache: CacheSpec | None = None
+    observability: Observability = Observability()
     manual: str = ""
     """File name of the manual in the seeds, for docs and runbook links."""
+
+    @property
+    def observability_namespace(self) -> str:
+        """Where the service's PrometheusRule and dashboards live."""
+        return self.observability.namespace or self.namespaces[0]
 
     @property
     def config_secrets(self) -> list[ConfigSecret]:

@@ -20,8 +20,8 @@ nothing else of `platform-v2-stable`; V2's pods reach no V1 or V3 pod (their egr
 manual's `v2-isolation` policy). At the database level V1 and V3 connect as their own roles, which own
 only their schema (DatabaseSpec.reader_roles), never as V2's schema owner.
 
-The add-ons' namespaces (`addon_flows`; PlatformAddons and MonitoringStack write the policies) deny all
-traffic by default too, and allow:
+The add-ons' namespaces (`addon_flows`; PlatformAddons and MonitoringStack write the policies before their
+releases) deny all traffic by default too, and allow:
 - every operator and controller, Grafana's sidecars and the charts' hook Jobs: the Kubernetes API;
 - the API server (from the cluster's network) to the webhooks: cert-manager, CloudNativePG, the Prometheus
   Operator, Envoy Gateway;
@@ -33,34 +33,41 @@ traffic by default too, and allow:
 - the CloudNativePG operator to the Barman Cloud plugin;
 - load-balancer clients to the Envoy proxies; the proxies to Envoy Gateway (xDS) and to the public
   backends: the apps, cert-manager's HTTP-01 solvers, Prometheus and Grafana.
-"""
+
+The add-ons' side of the services' own flows (Prometheus scraping an app, the CloudNativePG operator reaching
+a database, the Envoy proxies reaching a public app) is written after the services exist, from what their
+components publish, in policies of its own (`deploy_addon_sides`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import pulumi
 
-from components import kube
 from components.cluster_viewer import ClusterViewer, ClusterViewerArgs
 from components.namespace_rbac import NamespaceRbac, NamespaceRbacArgs
-from components.network_policies import KUBE_DNS, Flow, Network, NetworkPolicies, NetworkPoliciesArgs, Pods
-from components.pitr_drill import drill_names
-from components.postgres_cluster import POSTGRES_PORT, backup_service_accounts
+from components.network_policies import (
+    KUBE_DNS,
+    Flow,
+    Network,
+    NetworkPolicies,
+    NetworkPoliciesArgs,
+    Pods,
+    policy_specs,
+)
+from components.pitr_drill import PointInTimeDrill
+from components.postgres_cluster import PostgresCluster
 from components.public_route import ACME_SOLVER_LABELS, ACME_SOLVER_PORT
-from components.redis_cache import METRICS_PORT as REDIS_METRICS_PORT
-from components.redis_cache import PORT as REDIS_PORT
-from components.tenant_namespace import TenantNamespace
-from services import addons
-from services.addons import CNPG_OPERATOR, PROMETHEUS
-from services.catalog import AppSpec
-from services.common import CACHE_HOST, GATEWAY_NAME, database_cluster
-from settings import NetworkPolicyConfig, ServiceSettings, Settings
+from components.redis_cache import RedisCache
+from services.conventions import GATEWAY_NAME
+from settings import NetworkPolicyConfig, Settings
+from wiring import addons
+from wiring.context import PlatformContext, ServiceContext
+from wiring.data import Stores
+from wiring.delivery import DeliveredApp
 
 HTTPS = 443
-CNPG_STATUS_PORT = 8000
-"""Instance manager's status endpoint; the operator polls it and instances query each other."""
-POSTGRES_METRICS_PORT = 9187
 
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10")
 """Private, link-local (instance metadata) and carrier-grade NAT ranges: never reached through the internet rule."""
@@ -72,28 +79,27 @@ ANYWHERE = Network("anywhere", ("0.0.0.0/0",))
 """Clients of the public load balancer (it keeps their addresses)."""
 HTTP = 80
 
-# S4-04: the manual names V2's isolation policy; it is the allow-list of where V2's API pods may connect.
-EGRESS_POLICY_NAMES = {"platform-v2-api": "v2-isolation"}
+# The add-on pods that reach into the services' namespaces; their egress to the services is a policy of its own,
+# written once the services exist (`deploy_addon_sides`), beside the add-on's own policies.
+SCRAPER = replace(addons.PROMETHEUS, egress_policy_name="prometheus-to-services")
+DATABASE_OPERATOR = replace(addons.CNPG_OPERATOR, egress_policy_name="cloudnative-pg-to-databases")
 
 
-def deploy_service_isolation(
-    service: ServiceSettings,
-    settings: Settings,
-    namespaces: Mapping[str, TenantNamespace],
-    opts: pulumi.ResourceOptions,
-) -> None:
-    """NetworkPolicies and Roles in each of the service's namespaces."""
-    flows = service_flows(service, settings.network_policy)
-    labels = {"app.kubernetes.io/part-of": service.spec.name}
-    rbac = settings.rbac
-    for name, namespace in namespaces.items():
+def deploy_service_isolation(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores: Stores) -> list[Flow]:
+    """NetworkPolicies and Roles in each of the service's namespaces; returns the service's flows (the add-ons'
+    side of them is written once every service exists)."""
+    flows = service_flows(ctx, apps, stores)
+    rbac = ctx.settings.rbac
+    for name, namespace in ctx.namespaces.items():
         namespace_ref = namespace.namespace.metadata.name
-        NetworkPolicies(f"{name}-isolation", NetworkPoliciesArgs(name, flows, namespace_ref, labels), opts)
+        opts = ctx.kubernetes
+        NetworkPolicies(f"{name}-isolation", NetworkPoliciesArgs(name, flows, namespace_ref, ctx.labels), opts)
         NamespaceRbac(
             f"{name}-rbac",
-            NamespaceRbacArgs(namespace_ref, rbac.operatorsGroup, rbac.deployersGroup, labels=labels),
+            NamespaceRbacArgs(namespace_ref, rbac.operators_group, rbac.deployers_group, labels=ctx.labels),
             opts,
         )
+    return flows
 
 
 def deploy_cluster_access(settings: Settings, opts: pulumi.ResourceOptions) -> ClusterViewer:
@@ -106,105 +112,134 @@ def deploy_cluster_access(settings: Settings, opts: pulumi.ResourceOptions) -> C
         )
     return ClusterViewer(
         "cluster-viewer",
-        ClusterViewerArgs(settings.rbac.operatorsGroup, labels={"app.kubernetes.io/part-of": "ai-platform"}),
+        ClusterViewerArgs(settings.rbac.operators_group, labels={"app.kubernetes.io/part-of": "ai-platform"}),
         opts,
     )
 
 
-def service_flows(service: ServiceSettings, network: NetworkPolicyConfig) -> list[Flow]:
-    """Every connection the service's pods may open or accept."""
-    database = _database_pods(service)
-    cache = _cache_pods(service)
+def service_flows(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores: Stores) -> list[Flow]:
+    """Every connection the service's pods may open or accept, from what its components publish."""
+    service = ctx.service
+    database = _database_pods(ctx, stores.database)
+    cache = _cache_pods(ctx, stores.cache)
     flows = []
-    for app in service.apps.values():
-        pods = app_pods(app.spec)
-        flows.append(Flow(PROMETHEUS, pods, (app.spec.metrics_port or app.spec.port,)))
-        if app.spec.uses_database and database is not None:
-            flows.append(Flow(pods, database, (POSTGRES_PORT,)))
-        if app.spec.uses_cache and cache is not None:
-            flows.append(Flow(pods, cache, (REDIS_PORT,)))
+    for name, app in service.apps.items():
+        component = apps[name].component
+        pods = Pods(name, app.spec.namespace, component.selector, app.spec.egress_policy_name)
+        flows.append(Flow(SCRAPER, pods, (component.metrics_port,)))
+        if app.spec.uses_database and database is not None and stores.database is not None:
+            flows.append(Flow(pods, database, (stores.database.port,)))
+        if app.spec.uses_cache and cache is not None and stores.cache is not None:
+            flows.append(Flow(pods, cache, (stores.cache.port,)))
         if app.spec.calls_ai_providers:
             flows.append(Flow(pods, INTERNET, (HTTPS,)))
-    if database is not None:
-        flows += _database_flows(database, network)
-    if cache is not None:
-        flows += [Flow(cache, cache, (REDIS_PORT,)), Flow(PROMETHEUS, cache, (REDIS_METRICS_PORT,))]
+    if database is not None and stores.database is not None:
+        flows += _database_flows(stores.database, database, ctx.settings.network_policy)
+    if database is not None and stores.database is not None and stores.drill is not None:
+        flows += _drill_flows(stores.drill, stores.database, database, ctx.settings.network_policy)
+    if cache is not None and stores.cache is not None:
+        flows += [Flow(cache, cache, (stores.cache.port,)), Flow(SCRAPER, cache, (stores.cache.metrics_port,))]
     return flows
 
 
-def app_pods(spec: AppSpec) -> Pods:
-    """Every pod of the app: rolling, both blue-green colours and a canary all carry `app: <app>`."""
-    return Pods(spec.name, spec.namespace, {"app": spec.name}, EGRESS_POLICY_NAMES.get(spec.name))
-
-
-def _database_pods(service: ServiceSettings) -> Pods | None:
-    if service.database is None:
+def _database_pods(ctx: ServiceContext, database: PostgresCluster | None) -> Pods | None:
+    if database is None or ctx.service.database is None:
         return None
-    cluster = database_cluster(service.spec.name)
-    # CloudNativePG labels instances (and its initdb/join jobs) with the cluster name.
-    return Pods(cluster, service.database.spec.namespace, {"cnpg.io/cluster": cluster})
+    return Pods(database.cluster_name, ctx.service.database.spec.namespace, database.selector)
 
 
-def _cache_pods(service: ServiceSettings) -> Pods | None:
-    if service.cache is None:
+def _cache_pods(ctx: ServiceContext, cache: RedisCache | None) -> Pods | None:
+    if cache is None or ctx.service.cache is None:
         return None
-    return Pods(CACHE_HOST, service.cache.spec.namespace, kube.selector_labels(CACHE_HOST))
+    return Pods(cache.service_name, ctx.service.cache.spec.namespace, cache.selector)
 
 
-def _database_flows(database: Pods, network: NetworkPolicyConfig) -> list[Flow]:
-    jobs = backup_service_accounts(database.labels["cnpg.io/cluster"])
-    dump = Pods(jobs.dump_writer, database.namespace, kube.selector_labels(jobs.dump_writer))
-    restore_check = Pods(jobs.restore_reader, database.namespace, kube.selector_labels(jobs.restore_reader))
-    aws = Network("aws-apis", tuple(network.awsEndpointCidrs)) if network.awsEndpointCidrs else INTERNET
-    api_server = Network("kubernetes-api", tuple(network.apiServerCidrs))
-    return [
-        Flow(CNPG_OPERATOR, database, (CNPG_STATUS_PORT, POSTGRES_PORT)),
-        Flow(database, database, (POSTGRES_PORT, CNPG_STATUS_PORT)),
-        Flow(PROMETHEUS, database, (POSTGRES_METRICS_PORT,)),
-        Flow(database, api_server, (network.apiServerPort,)),
-        Flow(database, aws, (HTTPS,)),
-        Flow(dump, database, (POSTGRES_PORT,)),
-        Flow(dump, aws, (HTTPS,)),
-        Flow(restore_check, aws, (HTTPS,)),
-        *_drill_flows(database, aws, api_server, network.apiServerPort),
+def _database_flows(database: PostgresCluster, pods: Pods, network: NetworkPolicyConfig) -> list[Flow]:
+    aws, api_server = _aws_apis(network), _api_server(network)
+    flows = [
+        Flow(DATABASE_OPERATOR, pods, (database.status_port, database.port)),
+        Flow(pods, pods, (database.port, database.status_port)),
+        Flow(SCRAPER, pods, (database.metrics_port,)),
+        Flow(pods, api_server, (network.api_server_port,)),
+        Flow(pods, aws, (HTTPS,)),
     ]
+    # The dump job reaches the database and S3/STS, the restore check only S3/STS.
+    for job, selector in sorted(database.job_selectors.items()):
+        jobs = Pods(job, pods.namespace, selector)
+        if job == database.dump_cronjob_name:
+            flows.append(Flow(jobs, pods, (database.port,)))
+        flows.append(Flow(jobs, aws, (HTTPS,)))
+    return flows
 
 
-def _drill_flows(database: Pods, aws: Network, api_server: Network, api_server_port: int) -> list[Flow]:
+def _drill_flows(
+    drill: PointInTimeDrill, cluster: PostgresCluster, database: Pods, network: NetworkPolicyConfig
+) -> list[Flow]:
     """The point-in-time drill writes markers to the database, drives its scratch cluster through the API and
     checks it; the scratch cluster recovers like an instance (operator, API, S3)."""
-    names = drill_names(database.labels["cnpg.io/cluster"])
-    drill = Pods(names.job, database.namespace, kube.selector_labels(names.job))
-    scratch = Pods(names.scratch_cluster, database.namespace, {"cnpg.io/cluster": names.scratch_cluster})
+    aws, api_server = _aws_apis(network), _api_server(network)
+    postgres, status = cluster.port, cluster.status_port
+    jobs = Pods(drill.cronjob_name, database.namespace, drill.selector)
+    scratch = Pods(drill.scratch_cluster_name, database.namespace, drill.scratch_selector)
     return [
-        Flow(drill, database, (POSTGRES_PORT,)),
-        Flow(drill, scratch, (POSTGRES_PORT,)),
-        Flow(drill, api_server, (api_server_port,)),
-        Flow(CNPG_OPERATOR, scratch, (CNPG_STATUS_PORT, POSTGRES_PORT)),
-        Flow(scratch, scratch, (POSTGRES_PORT, CNPG_STATUS_PORT)),
-        Flow(scratch, api_server, (api_server_port,)),
+        Flow(jobs, database, (postgres,)),
+        Flow(jobs, scratch, (postgres,)),
+        Flow(jobs, api_server, (network.api_server_port,)),
+        Flow(DATABASE_OPERATOR, scratch, (status, postgres)),
+        Flow(scratch, scratch, (postgres, status)),
+        Flow(scratch, api_server, (network.api_server_port,)),
         Flow(scratch, aws, (HTTPS,)),
     ]
 
 
-def platform_flows(settings: Settings) -> list[Flow]:
-    """Every connection the platform allows: the services' and the add-ons'."""
-    flows = [flow for service in settings.enabled_services for flow in service_flows(service, settings.network_policy)]
-    return flows + addon_flows(settings)
+def _aws_apis(network: NetworkPolicyConfig) -> Network:
+    """Where S3 and STS calls go: the VPC endpoints when configured, else the internet on 443."""
+    return Network("aws-apis", tuple(network.aws_endpoint_cidrs)) if network.aws_endpoint_cidrs else INTERNET
+
+
+def _api_server(network: NetworkPolicyConfig) -> Network:
+    return Network("kubernetes-api", tuple(network.api_server_cidrs))
+
+
+def deploy_addon_sides(
+    platform: PlatformContext, flows: Sequence[Flow], namespaces: Mapping[str, pulumi.Input[str]]
+) -> None:
+    """The add-ons' side of the services' FLOWS, in each add-on namespace this program owns (NAMESPACES: name ->
+    its Namespace's name output)."""
+    for namespace, ref in sorted(namespaces.items()):
+        if not policy_specs(namespace, flows):
+            continue  # no service flow starts or ends in this add-on's namespace
+        NetworkPolicies(
+            f"{namespace}-service-flows",
+            NetworkPoliciesArgs(namespace, flows, ref, {"app.kubernetes.io/part-of": "ai-platform"}),
+            platform.kubernetes,
+        )
+
+
+def public_backend_flows(settings: Settings, apps: Mapping[str, DeliveredApp]) -> list[Flow]:
+    """The Gateway's proxies to every public app, on its port (the app's side is PublicRoute's)."""
+    proxies = replace(
+        addons.envoy_proxies(GATEWAY_NAME, settings.gateway.namespace), egress_policy_name="envoy-to-apps"
+    )
+    return [
+        Flow(proxies, Pods(name, app.spec.namespace, app.component.selector), (app.component.port,))
+        for name, app in sorted(apps.items())
+        if app.spec.public
+    ]
 
 
 def addon_flows(settings: Settings) -> list[Flow]:
     """Connections of the add-ons this program installs (X-07, X-10, X-16)."""
     network = settings.network_policy
-    api = (Network("kubernetes-api", tuple(network.apiServerCidrs)), (network.apiServerPort,))
+    api = (_api_server(network), (network.api_server_port,))
     switches = settings.addons
     flows = []
     if switches.monitoring:
         flows += _monitoring_flows(settings, api)
-    if switches.certManager:
+    if switches.cert_manager:
         flows += _cert_manager_flows(api)
-    if switches.cloudnativePg:
-        flows += _cnpg_flows(api, with_barman=switches.barmanCloud)
+    if switches.cloudnative_pg:
+        flows += _cnpg_flows(api, with_barman=switches.barman_cloud)
     if switches.gateway:
         flows += _gateway_flows(settings, api)
     return flows
@@ -240,17 +275,17 @@ def _monitoring_flows(settings: Settings, api: API) -> list[Flow]:
         Flow(addons.GRAFANA, addons.PROMETHEUS, (addons.PROMETHEUS_PORT,)),
         Flow(addons.GRAFANA, addons.ALERTMANAGER, (addons.ALERTMANAGER_PORT,)),
     ]
-    if settings.addons.certManager:
+    if settings.addons.cert_manager:
         metrics = (addons.CERT_MANAGER_METRICS_PORT,)
         scraped = (addons.CERT_MANAGER_CONTROLLER, addons.CERT_MANAGER_CAINJECTOR, addons.CERT_MANAGER_WEBHOOK)
         flows += [Flow(addons.PROMETHEUS, pods, metrics) for pods in scraped]
-    if settings.addons.cloudnativePg:
+    if settings.addons.cloudnative_pg:
         flows.append(Flow(addons.PROMETHEUS, addons.CNPG_OPERATOR, (addons.CNPG_METRICS_PORT,)))
     # Receivers: PagerDuty, Slack and the webhook over HTTPS; e-mail through the SMTP relay.
-    if settings.alerting is not None:
-        smtp_port = int(settings.alerting.smtpSmarthost.rpartition(":")[2])
+    if settings.monitoring is not None:
+        smtp_port = int(settings.monitoring.alerting.smtp_smarthost.rpartition(":")[2])
         flows.append(Flow(addons.ALERTMANAGER, INTERNET, tuple(sorted({HTTPS, smtp_port}))))
-    if settings.monitoring.alertmanagerReplicas > 1:
+    if settings.monitoring is not None and settings.monitoring.config.alertmanager_replicas > 1:
         peers = (addons.ALERTMANAGER_CLUSTER_PORT,)
         flows += [Flow(addons.ALERTMANAGER, addons.ALERTMANAGER, peers, protocol) for protocol in ("TCP", "UDP")]
     return flows
@@ -287,10 +322,6 @@ def _gateway_flows(settings: Settings, api: API) -> list[Flow]:
         Flow(ANYWHERE, proxies, addons.ENVOY_PROXY_PORTS),
         Flow(proxies, Pods("acme-http01-solver", settings.gateway.namespace, ACME_SOLVER_LABELS), (ACME_SOLVER_PORT,)),
     ]
-    for service in settings.enabled_services:
-        flows += [
-            Flow(proxies, app_pods(app.spec), (app.spec.port,)) for app in service.apps.values() if app.spec.public
-        ]
     if settings.addons.monitoring:
         flows += [
             Flow(proxies, addons.PROMETHEUS, (addons.PROMETHEUS_PORT,)),

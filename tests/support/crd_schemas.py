@@ -52,7 +52,7 @@ def stack_schemas(charts) -> Schemas:
 
 def validate_custom_resource(doc: dict[str, Any], schemas: Schemas) -> list[str]:
     """Every schema violation of DOC as `Kind/name: path: message`; an unknown apiVersion/kind is an error."""
-    api_version, kind = doc.get("apiVersion"), doc.get("kind")
+    api_version, kind = doc.get("apiVersion", ""), doc.get("kind", "")
     name = (doc.get("metadata") or {}).get("name", "?")
     schema = schemas.get((api_version, kind))
     if schema is None:

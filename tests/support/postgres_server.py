@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import missing, need_tool
+from tests.support.runtime import missing, need_tool
 
 
 def pg_tool(name: str) -> str:

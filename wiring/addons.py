@@ -15,7 +15,7 @@ from components import kube
 from components.kube import Resources
 from components.network_policies import Pods
 from components.platform_addons import HelmAddon
-from services.common import MONITORING_NAMESPACE
+from services.conventions import MONITORING_NAMESPACE
 
 CNPG_NAMESPACE = "cnpg-system"
 CERT_MANAGER_NAMESPACE = "cert-manager"
@@ -116,9 +116,9 @@ BARMAN_CLOUD = HelmAddon(
 
 # Keyed by the `ai-platform:addons` switch that turns each one off.
 ADDONS = {
-    "certManager": CERT_MANAGER,
-    "cloudnativePg": CLOUDNATIVE_PG,
-    "barmanCloud": BARMAN_CLOUD,
+    "cert_manager": CERT_MANAGER,
+    "cloudnative_pg": CLOUDNATIVE_PG,
+    "barman_cloud": BARMAN_CLOUD,
     "gateway": ENVOY_GATEWAY,
 }
 
@@ -126,7 +126,7 @@ ADDONS = {
 # --- the pods the charts run, by the labels the charts (and their operators) give them -------------------
 # The connectivity test templates the charts and proves every flow below reaches these pods.
 
-# kube-prometheus-stack (services/monitoring.py deploys it in MONITORING_NAMESPACE).
+# kube-prometheus-stack (wiring/observability.py deploys it in MONITORING_NAMESPACE).
 PROMETHEUS = Pods("prometheus", MONITORING_NAMESPACE, {"app.kubernetes.io/name": "prometheus"})
 ALERTMANAGER = Pods("alertmanager", MONITORING_NAMESPACE, {"app.kubernetes.io/name": "alertmanager"})
 GRAFANA = Pods("grafana", MONITORING_NAMESPACE, {"app.kubernetes.io/name": "grafana"})

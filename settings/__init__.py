@@ -1,0 +1,173 @@
+"""Typed, validated settings of one stack: the only reader of Pulumi config.
+
+`load(catalog)` reads every `ai-platform:*` key, checks each against the schema and against the catalog,
+and reports every problem at once, each with its key path and what is allowed, before any resource is
+registered; missing secrets are listed with the command that sets them.
+
+    settings/schema.py     the keys as the stack files write them (pydantic, camelCase aliases)
+    settings/models.py     the settings the program uses (the catalog's specs with the stack's overrides)
+    settings/overrides.py  merging and the checks that need several keys or the catalog
+    settings/secrets.py    the secrets a stack needs
+    settings/reader.py     reading config from Pulumi
+    settings/errors.py     how problems are reported
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import pulumi
+from pydantic import BaseModel, ValidationError
+
+from services.spec import ServiceSpec
+from settings import overrides, reader, secrets
+from settings.errors import PROJECT, STACKS, SettingsError, config_key, describe
+from settings.models import (
+    AppSettings,
+    BlueGreenSettings,
+    CacheSettings,
+    CanarySettings,
+    ClusterCredentials,
+    ClusterStack,
+    DatabaseSettings,
+    MonitoringStackSettings,
+    ServiceSettings,
+    Settings,
+)
+from settings.schema import ClusterConfig, NetworkPolicyConfig, QuotaConfig, RawSettings, ServiceConfig
+from settings.secrets import ALERTING_SECRETS
+
+__all__ = [
+    "ALERTING_SECRETS",
+    "PROJECT",
+    "STACKS",
+    "AppSettings",
+    "BlueGreenSettings",
+    "CacheSettings",
+    "CanarySettings",
+    "ClusterCredentials",
+    "ClusterStack",
+    "DatabaseSettings",
+    "MonitoringStackSettings",
+    "NetworkPolicyConfig",
+    "QuotaConfig",
+    "ServiceSettings",
+    "Settings",
+    "SettingsError",
+    "load",
+    "required_secret_keys",
+]
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def load(catalog: Mapping[str, ServiceSpec]) -> Settings:
+    """Read, validate and merge this stack's config onto CATALOG; raise SettingsError listing every problem."""
+    raw_values, secret_keys = reader.read_values()
+    problems = reader.unknown_keys(secrets.known_secret_keys(catalog))
+    # Services are validated one by one so that a mistake in one still lets the others be checked.
+    raw = _validate(RawSettings, {**raw_values, "services": {}}, (), problems)
+    problems += _check_environment(raw_values.get("environment"))
+    given = _validate_services(catalog, raw_values.get("services") or {}, problems)
+    if raw is not None and raw.cluster.kubeconfig and config_key("cluster") not in secret_keys:
+        problems.append(f"{config_key('cluster')}.kubeconfig: must be set with --secret")
+    # With invalid top-level keys, the overrides are still merged onto the catalog to check them too.
+    services = overrides.merge(catalog, raw or RawSettings.model_construct(image_registry="", image_tag=""), given)
+    problems += overrides.check_merged(services, given)
+    problems += overrides.check_replication(raw) if raw is not None else []
+    if raw is not None and raw.addons.monitoring and raw.alerting is None:
+        problems.append(f"{config_key('alerting')}: is required while addons.monitoring is on (where alerts go)")
+    needed = secrets.requirements(
+        catalog,
+        [name for name, service in services.items() if service.enabled],
+        monitoring=raw is not None and raw.addons.monitoring,
+        webhook=bool(raw and raw.alerting and raw.alerting.webhook_url),
+    )
+    missing = secrets.missing(needed)
+    problems += missing.plain
+    if raw is None or problems or missing.commands:
+        raise SettingsError(problems, missing.commands)
+    return _settings(raw, services, {key: reader.require_secret(key) for key in sorted(needed)})
+
+
+def required_secret_keys(catalog: Mapping[str, ServiceSpec], values: Mapping[str, Any]) -> list[str]:
+    """Fully qualified config secrets a stack needs, given its stack-file config VALUES (for offline renders)."""
+    return secrets.required_secret_keys(catalog, values)
+
+
+def _settings(
+    raw: RawSettings, services: dict[str, ServiceSettings], values: dict[str, pulumi.Output[str]]
+) -> Settings:
+    return Settings(
+        stack=pulumi.get_stack(),
+        environment=raw.environment,
+        domain=raw.domain,
+        region=raw.region,
+        cluster=_cluster(raw.cluster),
+        image_registry=raw.image_registry,
+        protect_data=raw.protect_data,
+        addons=raw.addons,
+        backup=raw.backup,
+        monitoring=_monitoring(raw, values),
+        runbook_base_url=raw.monitoring.runbook_base_url or f"https://runbooks.{raw.domain}",
+        pin_images=raw.pin_images,
+        gateway=raw.gateway,
+        tls=raw.tls,
+        network_policy=raw.network_policy,
+        rbac=raw.rbac,
+        dns=raw.dns,
+        services=services,
+        secrets=values,
+    )
+
+
+def _monitoring(raw: RawSettings, values: dict[str, pulumi.Output[str]]) -> MonitoringStackSettings | None:
+    if not raw.addons.monitoring or raw.alerting is None:
+        return None
+    credentials = {name: values[s.config_key] for name, s in ALERTING_SECRETS.items() if s.config_key in values}
+    return MonitoringStackSettings(raw.monitoring, raw.alerting, credentials)
+
+
+def _cluster(cluster: ClusterConfig) -> ClusterStack | ClusterCredentials:
+    if cluster.stack:
+        return ClusterStack(cluster.stack, cluster.name or cluster.stack)
+    # ClusterConfig's own checks: a name with kubeconfig, the IRSA provider with kubeconfig or context.
+    if not (cluster.oidc_provider_arn and cluster.oidc_issuer_url and (cluster.name or cluster.context)):
+        raise SettingsError([f"{config_key('cluster')}: incomplete"])
+    return ClusterCredentials(
+        identifier=cluster.name or cluster.context or "",
+        oidc_provider_arn=cluster.oidc_provider_arn,
+        oidc_issuer_url=cluster.oidc_issuer_url,
+        kubeconfig=pulumi.Output.secret(cluster.kubeconfig) if cluster.kubeconfig else None,
+        context=cluster.context,
+    )
+
+
+def _validate(model: type[_M], value: Any, prefix: tuple[str, ...], problems: list[str]) -> _M | None:
+    try:
+        return model.model_validate(value)
+    except ValidationError as error:
+        problems += describe(error, RawSettings, prefix)
+        return None
+
+
+def _validate_services(catalog: Mapping[str, ServiceSpec], given: Any, problems: list[str]) -> dict[str, ServiceConfig]:
+    if not isinstance(given, dict):
+        problems.append(f"{config_key('services')}: must be a map of service name to settings, got {given!r}")
+        return {}
+    problems += overrides.check_names(catalog, given)
+    validated = {}
+    for name, value in given.items():
+        if name in catalog:
+            config = _validate(ServiceConfig, value, ("services", name), problems)
+            if config is not None:
+                validated[name] = config
+    return validated
+
+
+def _check_environment(environment: Any) -> list[str]:
+    stack = pulumi.get_stack()
+    if stack in STACKS and environment in STACKS and environment != stack:
+        return [f"{config_key('environment')}: must match the stack {stack!r}, got {environment!r}"]
+    return []

@@ -1,0 +1,154 @@
+"""The validated settings the program uses: the catalog's specs with this stack's config applied.
+
+The types say what is present when: a monitoring stack has its alert routing, a cluster reached with its
+own credentials has its IRSA provider, a blue-green app has both colours' images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.app_deployment import Autoscaling, Resources
+from components.scheduling import Scheduling
+from services.spec import AppSpec, CacheSpec, DatabaseSpec, ServiceSpec
+from settings.schema import (
+    AddonsConfig,
+    AlertingConfig,
+    BackupConfig,
+    DnsConfig,
+    GatewayConfig,
+    MonitoringConfig,
+    NetworkPolicyConfig,
+    QuotaConfig,
+    RbacConfig,
+    SmokeTestConfig,
+    TlsConfig,
+)
+
+
+@dataclass(frozen=True)
+class BlueGreenSettings:
+    """Both colours run; `active` takes the traffic (X-05)."""
+
+    active: str
+    images: dict[str, str]
+    """Colour -> image."""
+    idle_replicas: int | None
+    """Fixed replicas of the idle colour; None scales it like the active one."""
+    smoke_test: SmokeTestConfig
+
+
+@dataclass(frozen=True)
+class CanarySettings:
+    """`<app>-canary` runs `image` and gets `weight` percent of the public traffic (X-06)."""
+
+    image: str
+    weight: int
+    replicas: int
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """One app: the manual's spec with this stack's overrides applied."""
+
+    spec: AppSpec
+    image: str
+    replicas: int
+    autoscaling: Autoscaling | None
+    resources: Resources
+    env: dict[str, str]
+    scheduling: Scheduling | None
+    delivery: BlueGreenSettings | CanarySettings | None = None
+    """None: rolling updates of one Deployment."""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    spec: DatabaseSpec
+    instances: int
+    storage_size: str
+    storage_class: str | None
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    spec: CacheSpec
+    replicas: int
+    storage_size: str
+    storage_class: str | None
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    spec: ServiceSpec
+    enabled: bool
+    apps: dict[str, AppSettings]
+    quota: QuotaConfig | None
+    database: DatabaseSettings | None
+    """Present when the service's manual gives it Postgres."""
+    cache: CacheSettings | None
+    """Present when the service's manual gives it Redis."""
+
+
+@dataclass(frozen=True)
+class ClusterStack:
+    """The cluster team's stack exports the kubeconfig and the IRSA provider (`cluster.stack`)."""
+
+    stack: str
+    identifier: str
+    """The cluster's stable name for the Kubernetes provider (`clusterIdentifier`)."""
+
+
+@dataclass(frozen=True)
+class ClusterCredentials:
+    """A kubeconfig (secret) or a context of the local kubeconfig, and the cluster's IRSA provider."""
+
+    identifier: str
+    """The cluster's stable name for the Kubernetes provider (`clusterIdentifier`)."""
+    oidc_provider_arn: str
+    oidc_issuer_url: str
+    kubeconfig: pulumi.Output[str] | None = None
+    context: str | None = None
+    """Exactly one of kubeconfig and context is set."""
+
+
+@dataclass(frozen=True)
+class MonitoringStackSettings:
+    """kube-prometheus-stack run by this program (`addons.monitoring`), with where its alerts go."""
+
+    config: MonitoringConfig
+    alerting: AlertingConfig
+    credentials: dict[str, pulumi.Output[str]]
+    """Receiver credential (`pagerduty`, `slack`, `smtp`, `webhook` when set) -> its secret value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    stack: str
+    environment: str
+    domain: str
+    region: str
+    cluster: ClusterStack | ClusterCredentials
+    image_registry: str
+    protect_data: bool
+    addons: AddonsConfig
+    backup: BackupConfig
+    monitoring: MonitoringStackSettings | None
+    """None when the cluster team runs the monitoring stack (its rules and dashboards still apply)."""
+    runbook_base_url: str
+    """Where every alert's runbook link points (`<base>/<service>/<alert>`)."""
+    pin_images: bool
+    gateway: GatewayConfig
+    tls: TlsConfig
+    network_policy: NetworkPolicyConfig
+    rbac: RbacConfig
+    dns: DnsConfig
+    services: dict[str, ServiceSettings]
+    secrets: dict[str, pulumi.Output[str]]
+    """Config secret key -> value (secret Output)."""
+
+    @property
+    def enabled_services(self) -> list[ServiceSettings]:
+        return [s for s in self.services.values() if s.enabled]

@@ -1,0 +1,1 @@
+"""What the tests share: the program under mocks, the catalog's expectations, external tools."""

@@ -1,0 +1,1 @@
+"""Wiring: turns the validated settings and the service catalog into components, one step per concern."""
