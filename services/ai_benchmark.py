@@ -301,6 +301,7 @@ SERVICE = ServiceSpec(
                 "REDIS_URL": CACHE_URL,
             },
             calls_ai_providers=True,
+            serves_requests=False,
             termination_grace_seconds=120,  # lets a running benchmark step finish
         ),
     ),

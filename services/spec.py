@@ -64,11 +64,19 @@ class AppSpec:
     """Needs outbound HTTPS to AI provider APIs."""
     public: bool = False
     """Served to the outside through the Gateway."""
+    serves_requests: bool = True
+    """Reached through its Service; False for a worker that takes its work from a queue (nothing to switch or
+    split, so neither blue-green nor canary)."""
     host_label: str | None = None
     """First label of its public host under the stack's domain; defaults to the app name (`<app>.<domain>`)."""
     egress_policy_name: str | None = None
     """Name of the NetworkPolicy listing where its pods may connect, when a manual names it; `<app>-egress`."""
     termination_grace_seconds: int = 30
+
+    @property
+    def public_host_label(self) -> str:
+        """First label of its public host (`<label>.<domain>`)."""
+        return self.host_label or self.name
 
     @property
     def uses_database(self) -> bool:

@@ -7,6 +7,7 @@ own credentials has its IRSA provider, a blue-green app has both colours' images
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import pulumi
 
@@ -26,6 +27,24 @@ from settings.schema import (
     SmokeTestConfig,
     TlsConfig,
 )
+
+BACKUPS_OWNER = "backups"
+"""Owner (the `service` tag, the role names) of the shared backup bucket and its replication."""
+
+
+class BackupRole(StrEnum):
+    """The IAM roles of each database's backups, and the bucket's replication role (owner `backups`)."""
+
+    WAL = "wal"
+    DUMP = "dump"
+    RESTORE_CHECK = "restore-check"
+    PITR_DRILL = "pitr-drill"
+    REPLICATION = "replication"
+
+
+def iam_role_name(stack: str, owner: str, role: BackupRole) -> str:
+    # IAM role names are account-wide: the stack keeps staging and prod apart.
+    return f"ai-platform-{stack}-{owner}-{role}"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""The catalog's specs with this stack's overrides applied, and the checks that need several keys or the
-catalog: names the catalog knows, scaling bounds, requests within limits, delivery keys per strategy."""
+"""The catalog's specs with this stack's overrides applied, after checking that they name what the catalog knows
+(the checks of the merged settings are in settings/checks.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from pydantic.alias_generators import to_camel
-
-from components import quantity
 from components.app_deployment import Resources
 from components.scheduling import Scheduling
 from services.spec import AppSpec, CacheSpec, DatabaseSpec, ServiceSpec
@@ -23,8 +20,6 @@ from settings.models import (
     ServiceSettings,
 )
 from settings.schema import (
-    REQUIRED_STRATEGY_KEYS,
-    STRATEGY_KEYS,
     AppConfig,
     CacheConfig,
     ColourImagesConfig,
@@ -48,8 +43,8 @@ def check_names(catalog: Catalog, services: dict[str, Any]) -> list[str]:
         if name not in catalog:
             problems.append(f"{base}.{name}: unknown service; allowed are {', '.join(catalog)}")
             continue
-        apps = (override or {}).get("apps") if isinstance(override, dict) else None
-        for app in apps or {}:
+        apps = override.get("apps") if isinstance(override, dict) else None
+        for app in apps if isinstance(apps, dict) else {}:
             known = [a.name for a in catalog[name].apps]
             if app not in known:
                 problems.append(f"{base}.{name}.apps.{app}: unknown app; allowed are {', '.join(known)}")
@@ -58,7 +53,8 @@ def check_names(catalog: Catalog, services: dict[str, Any]) -> list[str]:
 
 def merge(catalog: Catalog, raw: RawSettings, overrides: Mapping[str, ServiceConfig]) -> dict[str, ServiceSettings]:
     merged = {}
-    spot = Scheduling(dict(raw.spot.node_selector), tuple(raw.spot.tolerations))
+    tolerations = tuple(t.model_dump(by_alias=True, exclude_none=True) for t in raw.spot.tolerations)
+    spot = Scheduling(dict(raw.spot.node_selector), tolerations)
     for name, spec in catalog.items():
         override = overrides.get(name, ServiceConfig())
         apps = {app.name: _merge_app(app, override.apps.get(app.name, AppConfig()), raw, spot) for app in spec.apps}
@@ -143,84 +139,3 @@ def _merge_amounts(base: Mapping[str, str], override: ResourceAmounts | None) ->
     if override is not None:
         merged.update({k: v for k, v in override.model_dump().items() if v is not None})
     return merged
-
-
-def check_merged(services: Mapping[str, ServiceSettings], overrides: Mapping[str, ServiceConfig]) -> list[str]:
-    problems = []
-    for name, service in services.items():
-        for store, kind in (("database", "Postgres"), ("cache", "Redis")):
-            if getattr(service, store) is None and name in overrides and getattr(overrides[name], store):
-                problems.append(f"{SERVICES_KEY}.{name}.{store}: {name} has no {kind} in its manual")
-        for app_name, app in service.apps.items():
-            path = f"{SERVICES_KEY}.{name}.apps.{app_name}"
-            given = overrides[name].apps.get(app_name) if name in overrides else None
-            problems += _check_scaling(path, app, given.model_fields_set if given else set())
-            problems += _check_requests_within_limits(path, app)
-            problems += _check_delivery(f"{path}.delivery", app, given.delivery if given else None)
-            clash = sorted(set(app.env) & set(app.spec.secret_env))
-            if clash:
-                problems.append(f"{path}.env: {', '.join(clash)} come from Secrets and cannot be set as plain env")
-    return problems
-
-
-def check_replication(raw: RawSettings) -> list[str]:
-    """The backup copy must survive the loss of the bucket's region, and its derived name must be valid."""
-    replication = raw.backup.replication
-    if replication is None:
-        return []
-    key = f"{config_key('backup')}.replication.region"
-    problems = []
-    if replication.region == raw.region:
-        problems.append(f"{key}: must be another region than aws:region ({raw.region}), got {replication.region!r}")
-    replica = f"{raw.backup.bucket_name}-replica"
-    if len(replica) > 63:
-        problems.append(
-            f"{config_key('backup')}.bucketName: the replica bucket {replica!r} would be longer than 63 characters; "
-            "use a bucket name of at most 55"
-        )
-    return problems
-
-
-def _check_scaling(path: str, app: AppSettings, override: set[str]) -> list[str]:
-    scaling = app.autoscaling
-    if scaling is None and ({"min_replicas", "max_replicas"} & set(override)):
-        return [f"{path}: this app is not autoscaled; set replicas instead of minReplicas/maxReplicas"]
-    if scaling is not None and "replicas" in override:
-        return [f"{path}.replicas: this app is autoscaled (the HPA owns replicas); set minReplicas/maxReplicas"]
-    if scaling is not None and scaling.min_replicas > scaling.max_replicas:
-        return [f"{path}.minReplicas: must be <= maxReplicas ({scaling.max_replicas}), got {scaling.min_replicas}"]
-    return []
-
-
-def _check_delivery(path: str, app: AppSettings, given: DeliveryConfig | None) -> list[str]:
-    """Each strategy takes only its own keys, and needs the ones it cannot guess."""
-    if given is None:
-        return []
-    strategy, chosen = given.strategy, given.model_fields_set - {"strategy"}
-    problems = [
-        f"{path}.{to_camel(key)}: only applies to strategy {_strategy_of(key)}, not {strategy}"
-        for key in sorted(chosen - STRATEGY_KEYS[strategy])
-    ]
-    problems += [
-        f"{path}.{to_camel(key)}: is required for strategy {strategy}"
-        for key in sorted(REQUIRED_STRATEGY_KEYS.get(strategy, set()) - chosen)
-    ]
-    if strategy == "canary" and not app.spec.public:
-        problems.append(f"{path}.strategy: canary splits public traffic at the Gateway; {app.spec.name} is not public")
-    canary = app.delivery
-    if isinstance(canary, CanarySettings) and canary.weight > 0 and canary.replicas == 0:
-        problems.append(f"{path}.canaryReplicas: must be >= 1 while weight is above 0, got 0")
-    return problems
-
-
-def _strategy_of(key: str) -> str:
-    return next(strategy for strategy, keys in STRATEGY_KEYS.items() if key in keys)
-
-
-def _check_requests_within_limits(path: str, app: AppSettings) -> list[str]:
-    problems = []
-    for resource, request in app.resources.requests.items():
-        limit = app.resources.limits.get(resource)
-        if limit is not None and quantity.parse(request) > quantity.parse(limit):
-            problems.append(f"{path}.resources.requests.{resource}: must be <= the limit {limit}, got {request}")
-    return problems

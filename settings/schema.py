@@ -6,71 +6,43 @@ here, one key at a time. Checks that need several keys, or the catalog, are in `
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from components import quantity
 from components.backup_bucket import BACKUP_WINDOW_DAYS
-from components.validation import DNS_LABEL, DNS_NAME
-
-_REGISTRY = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
-_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_IMAGE = re.compile(
-    rf"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
-    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+from settings.values import (
+    REGISTRY,
+    BucketName,
+    Cidr,
+    Cpu,
+    DnsName,
+    Email,
+    EnvName,
+    HostPort,
+    ImageRef,
+    ImageTag,
+    LabelKey,
+    LabelValue,
+    Memory,
+    ObjectName,
+    QuotaCpu,
+    QuotaMemory,
+    QuotaStorage,
+    Region,
+    Storage,
+    StorageClassName,
+    check,
+    https_url,
+    matches,
 )
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
-_BUCKET = re.compile(r"^(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_URL_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_OBJECT_NAME = re.compile(rf"^{DNS_LABEL}$")
-_CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,199}$")
-_STACK_REF = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-
-
-# ---------------------------------------------------------------------------------------------------
-# Value checks shared by the config models
-
-
-def _check(pattern: re.Pattern[str], what: str) -> AfterValidator:
-    def validate(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(f"must be {what}, got {value!r}")
-        return value
-
-    return AfterValidator(validate)
-
-
-def _image(value: str) -> str:
-    match = _IMAGE.match(value)
-    if not match:
-        raise ValueError(f"must be an image reference like registry/repo:tag or repo@sha256:<digest>, got {value!r}")
-    if not (match["tag"] or match["digest"]):
-        raise ValueError(f"must name a tag or a digest (an implicit :latest can move), got {value!r}")
-    if match["tag"] == "latest" and not match["digest"]:
-        raise ValueError(f"must not use the moving tag :latest, got {value!r}")
-    return value
-
-
-def _cidr(value: str) -> str:
-    try:
-        if "/" not in value:  # a bare address would silently mean /32
-            raise ValueError(value)
-        ipaddress.ip_network(value)
-    except ValueError:
-        raise ValueError(f"must be a CIDR like 10.0.0.0/16 with no host bits set, got {value!r}") from None
-    return value
 
 
 def _group(value: str) -> str:
     # A Role bound to a `system:` group (e.g. system:authenticated) would grant it to every user.
-    if not value.strip() or value.startswith("system:"):
-        raise ValueError(f"must be a group of your authenticator, not empty or a system: group, got {value!r}")
+    if not value.strip() or value != value.strip() or value.startswith("system:"):
+        raise ValueError("must be a group of your authenticator: not empty, no surrounding spaces, not a system: group")
     return value
 
 
@@ -79,11 +51,15 @@ def _unset_when_empty(value: Any) -> Any:
     return None if value == {} else value
 
 
-DnsName = Annotated[str, _check(DNS_NAME, "a DNS name like example.com")]
-Quantity = Annotated[str, _check(quantity.QUANTITY_PATTERN, "a Kubernetes quantity like 500m, 2, 512Mi or 4Gi")]
-ImageRef = Annotated[str, AfterValidator(_image)]
-EnvName = Annotated[str, _check(_ENV_NAME, "an environment variable name ([A-Za-z_][A-Za-z0-9_]*)")]
 Replicas = Annotated[int, Field(ge=1, le=100)]
+HttpsUrl = Annotated[str, https_url()]
+RETENTION_SIZE = r"[1-9][0-9]*(MB|GB|TB)"
+RoleArn = Annotated[
+    str, matches(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/.+", "an IAM role ARN, arn:aws:iam::<account>:role/<name>")
+]
+_OIDC_ARN = r"arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/.+"
+_CLUSTER_NAME = r"[A-Za-z0-9][A-Za-z0-9._/:-]{0,199}"
+_STACK_REF = r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
 
 
 class _Strict(BaseModel):
@@ -93,8 +69,8 @@ class _Strict(BaseModel):
 
 
 class ResourceAmounts(_Strict):
-    cpu: Quantity | None = None
-    memory: Quantity | None = None
+    cpu: Cpu | None = None
+    memory: Memory | None = None
 
 
 class ResourcesConfig(_Strict):
@@ -103,7 +79,6 @@ class ResourcesConfig(_Strict):
 
 
 Colour = Literal["blue", "green"]
-ObjectName = Annotated[str, _check(_OBJECT_NAME, "a lower-case DNS label (letters, digits, '-')")]
 STRATEGY_KEYS = {
     "rolling": set(),
     "blue-green": {"active", "images", "idle_replicas", "smoke_test"},
@@ -116,7 +91,7 @@ REQUIRED_STRATEGY_KEYS = {"blue-green": {"active"}, "canary": {"canary_image", "
 class SmokeTestConfig(_Strict):
     """The request a blue-green colour must answer before a Service routes to it (S0-09)."""
 
-    path: Annotated[str, _check(_URL_PATH, "a URL path starting with /")] = "/health"
+    path: Annotated[str, matches(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*", "a URL path starting with /")] = "/health"
     expected_status: Annotated[int, Field(ge=100, le=599)] = 200
     timeout_seconds: Annotated[int, Field(ge=5, le=900)] = 60
 
@@ -148,8 +123,8 @@ class GatewayConfig(_Strict):
 
 class ClusterIssuerConfig(_Strict):
     name: ObjectName = "letsencrypt"
-    acme_email: Annotated[str, _check(_EMAIL, "an e-mail address")]
-    acme_server: Annotated[str, Field(pattern=r"^https://")] = "https://acme-v02.api.letsencrypt.org/directory"
+    acme_email: Email
+    acme_server: HttpsUrl = "https://acme-v02.api.letsencrypt.org/directory"
 
 
 class TlsConfig(_Strict):
@@ -164,19 +139,19 @@ class NetworkPolicyConfig(_Strict):
     enforced: bool = True
     """The CNI enforces NetworkPolicy (EKS: the vpc-cni add-on with enableNetworkPolicy "true")."""
     # EKS's `kubernetes` Service: the first address of the service CIDR (172.20.0.0/16 or 10.100.0.0/16).
-    api_server_cidrs: Annotated[list[Annotated[str, AfterValidator(_cidr)]], Field(min_length=1)] = [
+    api_server_cidrs: Annotated[list[Cidr], Field(min_length=1)] = [
         "172.20.0.1/32",
         "10.100.0.1/32",
     ]
     api_server_port: Annotated[int, Field(ge=1, le=65535)] = 443
-    aws_endpoint_cidrs: list[Annotated[str, AfterValidator(_cidr)]] = []
+    aws_endpoint_cidrs: list[Cidr] = []
     """Where S3/STS calls go (VPC endpoints); empty: the internet on 443."""
 
 
 class DnsConfig(_Strict):
     """Route 53 records of the public hosts, pointing at the Gateway (optional: unset, DNS is managed elsewhere)."""
 
-    zone_id: Annotated[str, Field(pattern=r"^Z[A-Z0-9]{1,31}$")] | None = None
+    zone_id: Annotated[str, matches(r"Z[A-Z0-9]{1,31}", "a Route 53 hosted zone id like Z0123456789ABC")] | None = None
     """Hosted zone of `domain` (e.g. Z0123456789ABCDEFGHIJ)."""
     ttl: Annotated[int, Field(ge=30, le=86400)] = 300
 
@@ -187,6 +162,16 @@ class RbacConfig(_Strict):
     operators_group: Annotated[str, AfterValidator(_group)] = "ai-platform-operators"
     deployers_group: Annotated[str, AfterValidator(_group)] = "ai-platform-deployers"
 
+    @model_validator(mode="after")
+    def _separate(self) -> RbacConfig:
+        # One group in both bindings would give every read-only operator the right to deploy.
+        if self.operators_group == self.deployers_group:
+            raise ValueError(
+                f"operatorsGroup and deployersGroup must be two groups: {self.operators_group!r} would hold both "
+                "the read-only and the deploy rights"
+            )
+        return self
+
 
 class AppConfig(_Strict):
     image: ImageRef | None = None
@@ -195,28 +180,33 @@ class AppConfig(_Strict):
     max_replicas: Replicas | None = None
     resources: ResourcesConfig | None = None
     env: dict[EnvName, str] | None = None
+    """Plain values only: they land in the Deployment as they are."""
     spot: bool | None = None
     delivery: DeliveryConfig | None = None
 
 
 class QuotaConfig(_Strict):
-    requests_cpu: Quantity | None = None
-    requests_memory: Quantity | None = None
-    limits_cpu: Quantity | None = None
-    limits_memory: Quantity | None = None
+    requests_cpu: QuotaCpu | None = None
+    requests_memory: QuotaMemory | None = None
+    limits_cpu: QuotaCpu | None = None
+    limits_memory: QuotaMemory | None = None
     pods: Annotated[int, Field(ge=1, le=1000)] | None = None
+    requests_storage: QuotaStorage | None = None
+    """Sum of the namespace's volume claims (default 500Gi)."""
+    persistent_volume_claims: Annotated[int, Field(ge=1, le=1000)] | None = None
+    """Number of volume claims (default 10)."""
 
 
 class DatabaseConfig(_Strict):
     instances: Annotated[int, Field(ge=1, le=9)] | None = None
-    storage_size: Quantity | None = None
-    storage_class: str | None = None
+    storage_size: Storage | None = None
+    storage_class: StorageClassName | None = None
 
 
 class CacheConfig(_Strict):
     replicas: Annotated[int, Field(ge=1, le=5)] | None = None
-    storage_size: Quantity | None = None
-    storage_class: str | None = None
+    storage_size: Storage | None = None
+    storage_class: StorageClassName | None = None
 
 
 class ServiceConfig(_Strict):
@@ -232,7 +222,7 @@ def _covers_backup_window(days: int) -> int:
     if days < BACKUP_WINDOW_DAYS:
         raise ValueError(
             f"must be at least {BACKUP_WINDOW_DAYS} (the backup window: dumps, base backups and WAL are kept "
-            f"{BACKUP_WINDOW_DAYS} days, and a shorter lock leaves them deletable), got {days}"
+            f"{BACKUP_WINDOW_DAYS} days, and a shorter lock leaves them deletable)"
         )
     return days
 
@@ -243,24 +233,24 @@ class ObjectLockConfig(_Strict):
 
 
 class ReplicationConfig(_Strict):
-    region: Annotated[str, _check(_REGION, "an AWS region like eu-central-1")]
+    region: Region
 
 
 class BackupConfig(_Strict):
-    bucket_name: Annotated[str, _check(_BUCKET, "an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)")]
+    bucket_name: BucketName
     object_lock: ObjectLockConfig | None = None
     replication: ReplicationConfig | None = None
-    operator_role_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$")] | None = None
+    operator_role_arn: RoleArn | None = None
 
 
 class ClusterConfig(_Strict):
-    name: Annotated[str, _check(_CLUSTER_NAME, "a cluster name (letters, digits, '.', '_', '/', '-')")] | None = None
+    name: Annotated[str, matches(_CLUSTER_NAME, "a cluster name (letters, digits, '.', '_', '/', '-')")] | None = None
     """Identifies the cluster to the Kubernetes provider across credential changes; defaults to stack/context."""
     kubeconfig: str | None = None
     context: str | None = None
-    stack: Annotated[str, _check(_STACK_REF, "a stack reference like org/project/stack")] | None = None
-    oidc_provider_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/.+$")] | None = None
-    oidc_issuer_url: Annotated[str, Field(pattern=r"^https://")] | None = None
+    stack: Annotated[str, matches(_STACK_REF, "a stack reference like org/project/stack")] | None = None
+    oidc_provider_arn: Annotated[str, matches(_OIDC_ARN, "an IAM OIDC provider ARN")] | None = None
+    oidc_issuer_url: HttpsUrl | None = None
 
     @model_validator(mode="after")
     def _one_way_in(self) -> ClusterConfig:
@@ -278,9 +268,26 @@ class ClusterConfig(_Strict):
         return self
 
 
+class TolerationConfig(_Strict):
+    """A Kubernetes toleration, as the API server validates it."""
+
+    key: LabelKey | None = None
+    operator: Literal["Exists", "Equal"] = "Equal"
+    value: LabelValue | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TolerationConfig:
+        if self.operator == "Exists" and self.value:
+            raise ValueError("with operator Exists, give no value (Exists matches any value of the key)")
+        if self.key is None and self.operator != "Exists":
+            raise ValueError("without a key, the operator must be Exists (tolerating every taint)")
+        return self
+
+
 class SpotConfig(_Strict):
-    node_selector: dict[str, str] = {"eks.amazonaws.com/capacityType": "SPOT"}
-    tolerations: list[dict[str, str]] = []
+    node_selector: dict[LabelKey, LabelValue] = {"eks.amazonaws.com/capacityType": "SPOT"}
+    tolerations: list[TolerationConfig] = []
 
 
 class AddonsConfig(_Strict):
@@ -297,25 +304,25 @@ class AddonsConfig(_Strict):
 class MonitoringConfig(_Strict):
     """Prometheus retention and storage (S3-10), replicas, runbook links."""
 
-    retention: Annotated[str, Field(pattern=r"^[1-9][0-9]*(h|d|w|y)$")] = "15d"
-    retention_size: Annotated[str, Field(pattern=r"^[1-9][0-9]*(MB|GB|TB)$")] = "50GB"
-    prometheus_storage_size: Quantity = "64Gi"
-    alertmanager_storage_size: Quantity = "2Gi"
-    storage_class: str | None = None
+    retention: Annotated[str, matches(r"[1-9][0-9]*(h|d|w|y)", "a duration like 15d (units h, d, w, y)")] = "15d"
+    retention_size: Annotated[str, matches(RETENTION_SIZE, "a size like 50GB (units MB, GB, TB)")] = "50GB"
+    prometheus_storage_size: Storage = "64Gi"
+    alertmanager_storage_size: Storage = "2Gi"
+    storage_class: StorageClassName | None = None
     prometheus_replicas: Annotated[int, Field(ge=1, le=3)] = 1
     alertmanager_replicas: Annotated[int, Field(ge=1, le=5)] = 1
-    runbook_base_url: Annotated[str, Field(pattern=r"^https://")] | None = None
+    runbook_base_url: Annotated[str, https_url(query=False)] | None = None
 
 
 class AlertingConfig(_Strict):
     """Where alerts go by severity (X-11); the credentials are separate secrets."""
 
-    slack_channel: Annotated[str, Field(pattern=r"^#[a-z0-9_-]{1,80}$")]
-    email_to: Annotated[str, _check(_EMAIL, "an e-mail address")]
-    email_from: Annotated[str, _check(_EMAIL, "an e-mail address")]
-    smtp_smarthost: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")]
-    smtp_username: str
-    webhook_url: Annotated[str, Field(pattern=r"^https://")] | None = None
+    slack_channel: Annotated[str, matches(r"#[a-z0-9_-]{1,80}", "a Slack channel like #alerts (lower-case)")]
+    email_to: Email
+    email_from: Email
+    smtp_smarthost: HostPort
+    smtp_username: Annotated[str, check(lambda v: bool(v.strip()), "the SMTP login (not empty)")]
+    webhook_url: HttpsUrl | None = None
 
 
 class RawSettings(_Strict):
@@ -323,12 +330,10 @@ class RawSettings(_Strict):
 
     environment: Literal["staging", "prod"]
     domain: DnsName
-    region: Annotated[str, _check(_REGION, "an AWS region like eu-west-1")]
+    region: Region
     cluster: ClusterConfig
-    image_registry: Annotated[
-        str, _check(_REGISTRY, "a registry host with optional path, like registry.example.com/ai")
-    ]
-    image_tag: Annotated[str, Field(pattern=r"^[\w][\w.-]{0,127}$")]
+    image_registry: Annotated[str, matches(*REGISTRY)]
+    image_tag: ImageTag
     protect_data: bool = False
     spot: SpotConfig = SpotConfig()
     addons: AddonsConfig = AddonsConfig()
@@ -342,3 +347,5 @@ class RawSettings(_Strict):
     rbac: RbacConfig = RbacConfig()
     dns: DnsConfig = DnsConfig()
     services: dict[str, ServiceConfig] = {}
+    acknowledge_data_loss: list[str] = []
+    """What a prod stack gives up on purpose (settings/data_loss.py), exactly: see the README, Retiring a service."""

@@ -55,6 +55,28 @@ def required_secret_keys(catalog: Mapping[str, ServiceSpec], values: Mapping[str
     return sorted(f"{PROJECT}:{key}" for key in needed)
 
 
+def unused(catalog: Mapping[str, ServiceSpec], needed: Needed, monitoring: bool) -> list[str]:
+    """Warnings for the secrets that are set but that no enabled feature uses: a leftover credential is still a
+    credential (rotate it where it was issued, then remove it)."""
+    users: dict[str, list[str]] = {}
+    for name, spec in catalog.items():
+        for secret in spec.config_secrets:
+            users.setdefault(secret.config_key, []).append(name)
+    why = {
+        key: f"used only by {', '.join(names)}, {'which is' if len(names) == 1 else 'which are'} disabled"
+        for key, names in users.items()
+    }
+    for name, secret in ALERTING_SECRETS.items():
+        why[secret.config_key] = (
+            "alerting.webhookUrl is not set" if name == "webhook" and monitoring else "addons.monitoring is off"
+        )
+    return [
+        f"{PROJECT}:{key} is set but nothing uses it ({reason}); remove it with `pulumi config rm {key}`"
+        for key, reason in sorted(why.items())
+        if key not in needed and pulumi.runtime.get_config(f"{PROJECT}:{key}")
+    ]
+
+
 def known_secret_keys(catalog: Mapping[str, ServiceSpec]) -> set[str]:
     secrets = [*ALERTING_SECRETS.values(), *(s for spec in catalog.values() for s in spec.config_secrets)]
     return {f"{PROJECT}:{s.config_key}" for s in secrets}

@@ -21,6 +21,7 @@ from components.redis_cache import RedisCache, RedisCacheArgs
 from providers import Providers
 from services.conventions import CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
 from settings import CacheSettings, DatabaseSettings, Settings
+from settings.models import BACKUPS_OWNER, BackupRole, iam_role_name
 from versions import (
     AWS_CLI_IMAGE,
     KUBECTL_IMAGE,
@@ -30,9 +31,6 @@ from versions import (
     REDIS_IMAGE,
 )
 from wiring.context import ServiceContext
-
-BACKUPS_OWNER = "backups"
-"""Value of the `service` tag on the shared backup bucket and its roles."""
 
 
 def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
@@ -46,7 +44,7 @@ def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
         grants += [
             # Barman owns its prefix: it enforces the 30-day retention itself, so it may delete there.
             AccessGrant(
-                role_name=_role(settings, service, "wal"),
+                role_name=_role(settings, service, BackupRole.WAL),
                 namespace=namespace,
                 service_account=who.wal_archiver,
                 prefixes=(backup_prefix("managed", service),),
@@ -55,14 +53,14 @@ def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
                 head_bucket=True,
             ),
             AccessGrant(
-                role_name=_role(settings, service, "dump"),
+                role_name=_role(settings, service, BackupRole.DUMP),
                 namespace=namespace,
                 service_account=who.dump_writer,
                 prefixes=(backup_prefix("daily", service),),
                 access="write",
             ),
             AccessGrant(
-                role_name=_role(settings, service, "restore-check"),
+                role_name=_role(settings, service, BackupRole.RESTORE_CHECK),
                 namespace=namespace,
                 service_account=who.restore_reader,
                 prefixes=(backup_prefix("daily", service),),
@@ -70,7 +68,7 @@ def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
             ),
             # The point-in-time drill's scratch cluster reads base backups and WAL, and writes nothing.
             AccessGrant(
-                role_name=_role(settings, service, "pitr-drill"),
+                role_name=_role(settings, service, BackupRole.PITR_DRILL),
                 namespace=namespace,
                 service_account=drill_names(database_cluster(service)).scratch_cluster,
                 prefixes=(backup_prefix("managed", service),),
@@ -91,7 +89,7 @@ def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
             replica=ReplicaTarget(
                 backup.replication.region,
                 providers.aws(BACKUPS_OWNER, backup.replication.region),
-                _role(settings, BACKUPS_OWNER, "replication"),
+                _role(settings, BACKUPS_OWNER, BackupRole.REPLICATION),
             )
             if backup.replication
             else None,
@@ -149,11 +147,13 @@ def _deploy_database(ctx: ServiceContext, database: DatabaseSettings, bucket: Ba
             backup_bucket=bucket.bucket_name,
             aws_region=settings.region,
             kms_key_arn=bucket.kms_key_arn,
-            base_backups=BaseBackups(backup_prefix("managed", name), bucket.role_arns[_role(settings, name, "wal")]),
+            base_backups=BaseBackups(
+                backup_prefix("managed", name), bucket.role_arns[_role(settings, name, BackupRole.WAL)]
+            ),
             dumps=LogicalDumps(
                 prefix=f"{backup_prefix('daily', name)}dumps",
-                writer_role_arn=bucket.role_arns[_role(settings, name, "dump")],
-                reader_role_arn=bucket.role_arns[_role(settings, name, "restore-check")],
+                writer_role_arn=bucket.role_arns[_role(settings, name, BackupRole.DUMP)],
+                reader_role_arn=bucket.role_arns[_role(settings, name, BackupRole.RESTORE_CHECK)],
                 schemas=spec.schemas,
                 tools_image=pin(POSTGRES_TOOLS_IMAGE),
                 aws_cli_image=pin(AWS_CLI_IMAGE),
@@ -188,7 +188,7 @@ def _deploy_drill(
             database=spec.database,
             owner=spec.owner,
             credentials_secret=cluster.credentials_secret_name,
-            role_arn=bucket.role_arns[_role(settings, name, "pitr-drill")],
+            role_arn=bucket.role_arns[_role(settings, name, BackupRole.PITR_DRILL)],
             image_name=pin(POSTGRES_IMAGE),
             storage_size=database.storage_size,
             storage_class=database.storage_class,
@@ -220,15 +220,14 @@ def _share_database_secret(ctx: ServiceContext, settings: DatabaseSettings, data
 def backup_role_arns(settings: Settings, bucket: BackupBucket, service: str) -> dict[str, pulumi.Output[str]]:
     """The IRSA roles of SERVICE's backups, for other teams' key and bucket policies (X-13)."""
     return {
-        "walArchiver": bucket.role_arns[_role(settings, service, "wal")],
-        "dumpWriter": bucket.role_arns[_role(settings, service, "dump")],
-        "restoreChecker": bucket.role_arns[_role(settings, service, "restore-check")],
+        "walArchiver": bucket.role_arns[_role(settings, service, BackupRole.WAL)],
+        "dumpWriter": bucket.role_arns[_role(settings, service, BackupRole.DUMP)],
+        "restoreChecker": bucket.role_arns[_role(settings, service, BackupRole.RESTORE_CHECK)],
     }
 
 
-def _role(settings: Settings, service: str, purpose: str) -> str:
-    # IAM role names are account-wide: the stack keeps staging and prod apart.
-    return f"ai-platform-{settings.stack}-{service}-{purpose}"
+def _role(settings: Settings, owner: str, role: BackupRole) -> str:
+    return iam_role_name(settings.stack, owner, role)
 
 
 def _deploy_cache(ctx: ServiceContext, cache: CacheSettings) -> RedisCache:

@@ -28,7 +28,7 @@ from components.monitoring_stack import MonitoringStack
 from components.public_hosts import Backend, PublicHost, listener_name
 from components.public_route import AcmeIssuer, PublicRoute, PublicRouteArgs
 from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
-from services.conventions import GATEWAY_NAME
+from services.conventions import GATEWAY_NAME, GRAFANA_HOST_LABEL, PROMETHEUS_HOST_LABEL
 from services.spec import AppSpec
 from settings import AppSettings, BlueGreenSettings, CanarySettings, Settings
 from versions import CURL_IMAGE
@@ -149,7 +149,7 @@ def _canary_args(ctx: ServiceContext, app: AppSettings, delivery: CanarySettings
 
 def public_host(settings: Settings, spec: AppSpec) -> str:
     """Public host name of a public app."""
-    return f"{spec.host_label or spec.name}.{settings.domain}"
+    return f"{spec.public_host_label}.{settings.domain}"
 
 
 def deploy_routes(platform: PlatformContext, apps: Mapping[str, DeliveredApp]) -> PublicRoute:
@@ -208,8 +208,8 @@ def deploy_routes(platform: PlatformContext, apps: Mapping[str, DeliveredApp]) -
 
 def _monitoring_backends(monitoring: MonitoringStack) -> dict[str, Backend]:
     return {
-        "prom": Backend(monitoring.prometheus_service_name, monitoring.namespace, 9090),
-        "grafana": Backend(monitoring.grafana_service_name, monitoring.namespace, 80),
+        PROMETHEUS_HOST_LABEL: Backend(monitoring.prometheus_service_name, monitoring.namespace, 9090),
+        GRAFANA_HOST_LABEL: Backend(monitoring.grafana_service_name, monitoring.namespace, 80),
     }
 
 

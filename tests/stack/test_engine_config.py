@@ -113,7 +113,10 @@ def test_stack_files_are_yaml_1_2(tmp_path):
     assert values["ai-platform:services"]["docc2context"]["enabled"] == "no"
     with pytest.raises(SettingsError) as caught:
         run_program("staging", values=values)
-    assert "ai-platform:services.docc2context.enabled: Input should be a valid boolean, got 'no'" in str(caught.value)
+    assert (
+        "ai-platform:services.docc2context.enabled: must be true or false, unquoted (YAML 1.2 reads yes, no, on "
+        "and off as text), got 'no'"
+    ) in str(caught.value)
 
 
 def test_an_unquoted_version_is_a_number_to_the_cli(tmp_path):

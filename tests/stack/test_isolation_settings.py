@@ -28,11 +28,11 @@ def policy(run, namespace: str, name: str) -> dict:
     [
         (
             {NETWORK: {"apiServerCidrs": ["10.100.0.1"]}},
-            "ai-platform:networkPolicy.apiServerCidrs.0: must be a CIDR like 10.0.0.0/16",
+            "ai-platform:networkPolicy.apiServerCidrs[0]: must be a CIDR like 10.0.0.0/16",
         ),
         ({NETWORK: {"apiServerCidrs": []}}, "ai-platform:networkPolicy.apiServerCidrs: List should have at least 1"),
-        ({NETWORK: {"awsEndpointCidrs": ["10.0.0.5/16"]}}, "ai-platform:networkPolicy.awsEndpointCidrs.0: must be"),
-        ({NETWORK: {"apiServerPort": 0}}, "ai-platform:networkPolicy.apiServerPort: Input should be greater than"),
+        ({NETWORK: {"awsEndpointCidrs": ["10.0.0.5/16"]}}, "ai-platform:networkPolicy.awsEndpointCidrs[0]: must be"),
+        ({NETWORK: {"apiServerPort": 0}}, "ai-platform:networkPolicy.apiServerPort: must be greater than"),
         ({NETWORK: {"enforce": True}}, "ai-platform:networkPolicy.enforce: unknown key; allowed keys are"),
         ({RBAC: {"operatorsGroup": "system:authenticated"}}, "ai-platform:rbac.operatorsGroup: must be a group"),
         ({RBAC: {"deployersGroup": ""}}, "ai-platform:rbac.deployersGroup: must be a group"),

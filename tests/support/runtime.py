@@ -13,8 +13,10 @@ import pytest
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from settings import STACKS
+from settings import STACKS, SettingsError
+from tools import mock_runtime
 from tools.mock_runtime import ROOT, ProgramRun, RecordingMonitor, Registration, run_program, start_mock_runtime
+from tools.stack_config import ConfigError
 
 __all__ = ["ROOT", "STACKS"]
 
@@ -84,6 +86,37 @@ def synth(build: Callable[[], T], stack: str = "prod") -> Synth[T]:
     built: list[T] = []
     _sync_await(run_pulumi_func(lambda: built.append(build())))
     return Synth(built[0], list(monitor.registrations))
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A run of the program that refused its config."""
+
+    error: SettingsError | ConfigError
+    registered: list[Registration]
+    """Everything the program registered before it stopped (nothing, when the settings stop it first)."""
+
+    @property
+    def message(self) -> str:
+        return str(self.error)
+
+
+def refusal(stack: str, **run_args: Any) -> Refusal:
+    """Run the program for STACK (`run_program`'s arguments) expecting it to refuse the config; fails when it
+    does not, or when it stops with anything but the settings' or the CLI's refusal."""
+    monitors: list[RecordingMonitor] = []
+
+    def recording(*args: Any) -> RecordingMonitor:
+        monitors.append(start_mock_runtime(*args))
+        return monitors[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mock_runtime, "start_mock_runtime", recording)
+        try:
+            run_program(stack, **run_args)
+        except (SettingsError, ConfigError) as error:
+            return Refusal(error, [r for monitor in monitors for r in monitor.registrations])
+    pytest.fail(f"the program accepted the config {run_args}")
 
 
 # --- registrations ------------------------------------------------------------------------------

@@ -1,0 +1,48 @@
+"""What a service runs at its peak, per namespace: the facts its quota is sized from and checked against."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from components import quantity
+from components.kube import Resources
+from components.redis_cache import EXPORTER_RESOURCES
+from settings.models import AppSettings, BlueGreenSettings, CanarySettings, ServiceSettings
+
+
+def peak_pods(app: AppSettings) -> int:
+    """Most pods APP runs at once: every Deployment its delivery keeps, each with one rolling-update surge pod."""
+    ceiling = (app.autoscaling.max_replicas if app.autoscaling else app.replicas) + 1
+    match app.delivery:
+        case BlueGreenSettings(idle_replicas=None):
+            return 2 * ceiling
+        case BlueGreenSettings(idle_replicas=int(idle)) | CanarySettings(replicas=idle):
+            return ceiling + idle + 1
+    return ceiling
+
+
+def footprint(service: ServiceSettings, namespace: str) -> list[tuple[Resources, int]]:
+    """(resources per pod, most pods at once) of everything the service runs in NAMESPACE."""
+    items = [(app.resources, peak_pods(app)) for app in service.apps.values() if app.spec.namespace == namespace]
+    if service.cache is not None and service.cache.spec.namespace == namespace:
+        items += [(service.cache.spec.resources, service.cache.replicas), (EXPORTER_RESOURCES, service.cache.replicas)]
+    if service.database is not None and service.database.spec.namespace == namespace:
+        items.append((service.database.spec.resources, service.database.instances))
+    return items
+
+
+def peak(items: list[tuple[Resources, int]], side: str, resource: str) -> Decimal:
+    """Sum of SIDE (`requests`, `limits`) of RESOURCE over ITEMS at their most pods."""
+    return sum((quantity.parse(getattr(r, side)[resource]) * n for r, n in items), Decimal(0))
+
+
+def volume_claims(service: ServiceSettings, namespace: str) -> list[str]:
+    """The size of every volume claim in NAMESPACE: each database instance, the point-in-time drill's scratch
+    instance (the database's size), each Redis replica."""
+    claims = []
+    database, cache = service.database, service.cache
+    if database is not None and database.spec.namespace == namespace:
+        claims += [database.storage_size] * (database.instances + 1)
+    if cache is not None and cache.spec.namespace == namespace:
+        claims += [cache.storage_size] * cache.replicas
+    return claims
