@@ -42,13 +42,12 @@ def required_secret_keys(catalog: Mapping[str, ServiceSpec], values: Mapping[str
     """Fully qualified config secrets a stack needs, given its stack-file config VALUES (for offline renders)."""
 
     def structured(key: str) -> dict[str, Any]:
-        value = values.get(config_key(key)) or {}
-        return value if isinstance(value, dict) else {}
+        return _section(values.get(config_key(key)))
 
     overrides = structured("services")
     needed = requirements(
         catalog,
-        [name for name in catalog if (overrides.get(name) or {}).get("enabled", True) is not False],
+        [name for name in catalog if _section(overrides.get(name)).get("enabled", True) is not False],
         monitoring=structured("addons").get("monitoring", True) is not False,
         webhook=bool(structured("alerting").get("webhookUrl")),
     )
@@ -75,6 +74,11 @@ def unused(catalog: Mapping[str, ServiceSpec], needed: Needed, monitoring: bool)
         for key, reason in sorted(why.items())
         if key not in needed and pulumi.runtime.get_config(f"{PROJECT}:{key}")
     ]
+
+
+def _section(value: Any) -> dict[str, Any]:
+    """A structured value as a map (what validation will refuse reads as empty here)."""
+    return value if isinstance(value, dict) else {}
 
 
 def known_secret_keys(catalog: Mapping[str, ServiceSpec]) -> set[str]:

@@ -64,6 +64,11 @@ def test_what_a_stack_does_not_have_is_null_not_absent(tmp_path):
         overrides={
             "ai-platform:addons": {"monitoring": False},
             "ai-platform:services": {name: {"enabled": False} for name in without},
+            # prod gives these up only when it says so (settings/data_loss.py)
+            "ai-platform:acknowledgeDataLoss": [
+                "addons.monitoring",
+                *(f"services.{n}.enabled" for n in sorted(without)),
+            ],
         },
     )
     write_render(run, out)

@@ -61,7 +61,15 @@ def heads(tmp_path_factory) -> dict[str, Path]:
     return {
         "same": _render(tmp_path_factory, "diff-same"),
         "changed": _render(tmp_path_factory, "diff-changed", overrides={SERVICES: _services(debug_logging)}),
-        "fewer": _render(tmp_path_factory, "diff-fewer", overrides={SERVICES: _services(without_docc2context)}),
+        "fewer": _render(
+            tmp_path_factory,
+            "diff-fewer",
+            # prod retires a service only with the acknowledgement (settings/data_loss.py)
+            overrides={
+                SERVICES: _services(without_docc2context),
+                "ai-platform:acknowledgeDataLoss": ["services.docc2context.enabled"],
+            },
+        ),
         "replaced": _render(tmp_path_factory, "diff-replaced", overrides={SERVICES: _services(bigger_cache)}),
         "secret": _render(tmp_path_factory, "diff-secret", secrets={"ai-platform:openaiApiKey": LEAKED_KEY}),
     }

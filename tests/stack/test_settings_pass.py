@@ -1,0 +1,197 @@
+"""The settings pass as a whole: no input makes the program fail any other way than by refusing it, what prod may
+give up only with its acknowledgement, warnings for secrets set for nothing, and the rules the pass shares with
+the policy pack and the wiring."""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+import settings
+from services import CATALOG
+from settings import SettingsError, values
+from settings.models import BACKUPS_OWNER, BackupRole, iam_role_name
+from tests.support.runtime import ROOT, STACKS, refusal
+from tools import stack_config
+from tools.mock_runtime import load_project, load_stack_config, run_program, start_mock_runtime
+
+SERVICES = "ai-platform:services"
+ACK = "ai-platform:acknowledgeDataLoss"
+WRONG = (None, True, "no", "3", 2.5, -1, 0, "", "x" * 300, {"x": 1}, ["x"])
+"""What an operator may put anywhere by mistake (None: the key removed)."""
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield path
+    if isinstance(value, dict):
+        for name, inner in value.items():
+            yield from _paths(inner, (*path, name))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _paths(inner, (*path, index))
+
+
+def _mutated(config: dict[str, Any], key: str, path: tuple[Any, ...], new: Any) -> dict[str, Any]:
+    config = copy.deepcopy(config)
+    if not path:
+        config.pop(key) if new is None else config.__setitem__(key, new)
+        return config
+    node = config[key]
+    for part in path[:-1]:
+        node = node[part]
+    if new is None and isinstance(node, dict):
+        node.pop(path[-1])
+    else:
+        node[path[-1]] = new
+    return config
+
+
+def _mutations(stack: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    base = load_stack_config(stack)
+    for key, value in base.items():
+        for path in _paths(value):
+            for new in WRONG:
+                yield f"{key}{list(path)} = {new!r:.20}", _mutated(base, key, path, new)
+
+
+def _load_settings(stack: str, config: dict[str, Any]) -> None:
+    """settings.load (only) on CONFIG, as the program's first step under the CLI's rules."""
+    config = dict(config)
+    for name in settings.required_secret_keys(CATALOG, config):
+        config.setdefault(name, stack_config.Secure())
+    merged = stack_config.merge(load_project(), stack, config)
+    start_mock_runtime(stack, merged.values, set(merged.secret_keys))
+    _sync_await(run_pulumi_func(lambda: settings.load(CATALOG)))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_input_fails_but_by_being_refused(stack):
+    """Every key and every level of the stack file replaced by each plausible mistake: the settings refuse it
+    (SettingsError, or the CLI's ConfigError) or accept it; nothing else escapes. What they accept, the whole
+    program then deploys without a component objecting (one run per top-level key and kind of value)."""
+    accepted = {}
+    for name, config in _mutations(stack):
+        try:
+            _load_settings(stack, config)
+        except (SettingsError, stack_config.ConfigError):
+            continue
+        top = name.split("[")[0]
+        if not name.endswith("= None"):
+            accepted.setdefault((top, name.rsplit("= ", 1)[1][:1]), config)
+    assert accepted, "some mistakes are harmless (a storage class named 'no'), and must deploy"
+    for config in accepted.values():
+        run_program(stack, values=config)
+
+
+def test_prod_gives_up_protection_only_with_its_acknowledgement():
+    overrides = {"ai-platform:protectData": False, ACK: ["protectData"]}
+    run = run_program("prod", overrides=overrides)
+    stateful = [r for r in run.registrations if r.type in ("aws:s3/bucket:Bucket", "aws:kms/key:Key")]
+    assert stateful and not any(r.protect for r in stateful)
+    assert not any(r.protect for r in run.registrations)
+
+
+def test_prod_retires_a_service_with_its_acknowledgement():
+    overrides = {SERVICES: {"docc2context": {"enabled": False}}, ACK: ["services.docc2context.enabled"]}
+    run = run_program("prod", overrides=overrides)
+    assert run.outputs["services"]["docc2context"] is None
+    namespaces = {r.inputs["metadata"]["name"] for r in run.by_type("kubernetes:core/v1:Namespace")}
+    assert "docc2context" not in namespaces
+    assert any(r.protect for r in run.registrations), "everything else stays protected"
+
+
+def test_the_guard_follows_the_environment_not_the_stack_name():
+    """A prod environment under another stack name is guarded too; staging disables freely."""
+    prod_values = load_stack_config("prod")
+    refused = refusal("prod-eu", values=prod_values, overrides={"ai-platform:protectData": False})
+    assert any(p.startswith("ai-platform:protectData: must stay on") for p in refused.error.problems)
+    run = run_program("staging", overrides={SERVICES: {"docc2context": {"enabled": False}}})
+    assert run.outputs["services"]["docc2context"] is None
+
+
+def test_a_storage_quota_the_stack_sets_reaches_the_namespace():
+    overrides = {
+        SERVICES: {"cad-ml-platform": {"database": {"storageSize": "200Gi"}, "quota": {"requestsStorage": "1Ti"}}}
+    }
+    run = run_program("staging", overrides=overrides)
+    quotas = [
+        r
+        for r in run.by_type("kubernetes:core/v1:ResourceQuota")
+        if r.inputs["metadata"]["namespace"] == "cad-ml-platform"
+    ]
+    assert [q.inputs["spec"]["hard"]["requests.storage"] for q in quotas] == ["1Ti"]
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides"),
+    [
+        ("staging", {"ai-platform:imageTag": "main"}),  # without pinning, staging may follow a branch
+        ("staging", {"ai-platform:imageTag": "1.5"}),
+        (
+            "prod",
+            {
+                SERVICES: {
+                    "docc2context": {
+                        "apps": {"docc2context-api": {"image": f"r.example.com/d:stable@sha256:{'0' * 64}"}}
+                    }
+                }
+            },
+        ),
+    ],
+)
+def test_tags_that_move_are_accepted_where_they_cannot_surprise(stack, overrides):
+    run_program(stack, overrides=overrides)
+
+
+def test_a_secret_set_for_a_feature_that_is_off_is_warned_about_without_its_value(monkeypatch):
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: warnings.append(message))
+    secret = "sk-live-leftover-0123456789abcdefghij"
+    run_program(
+        "staging",
+        overrides={
+            SERVICES: {"platform": {"enabled": False}},
+            "ai-platform:alerting": None,
+            "ai-platform:addons": {"monitoring": False},
+        },
+        secrets={"ai-platform:primaryAiApiKey": secret, "ai-platform:webhookToken": secret},
+    )
+    assert any(
+        w.startswith("ai-platform:primaryAiApiKey is set but nothing uses it (used only by platform") for w in warnings
+    )
+    assert any(
+        w.startswith("ai-platform:webhookToken is set but nothing uses it (addons.monitoring is off") for w in warnings
+    )
+    assert not any(secret in w for w in warnings)
+    warnings.clear()
+    run_program("staging")
+    assert not [w for w in warnings if "nothing uses it" in w]
+
+
+def test_the_secret_patterns_are_the_policy_packs():
+    """The settings refuse every env value the policy pack would refuse at preview, by the same patterns."""
+    tree = ast.parse((ROOT / "policy" / "policies.py").read_text())
+    pack = {
+        target.id: ast.literal_eval(node.value.args[0])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and node.value.args
+        for target in node.targets
+        if isinstance(target, ast.Name) and target.id in ("SECRET_NAME", "CREDENTIAL_VALUE")
+    }
+    assert pack == {"SECRET_NAME": values.SECRET_NAME.pattern, "CREDENTIAL_VALUE": values.CREDENTIAL_VALUE.pattern}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_role_names_checked_are_the_roles_deployed(stack):
+    """The settings check the length of exactly the IAM role names the wiring gives the roles."""
+    run = run_program(stack)
+    deployed = {r.inputs["name"] for r in run.by_type("aws:iam/role:Role")}
+    owners = [*CATALOG, BACKUPS_OWNER]
+    assert deployed and deployed <= {iam_role_name(stack, owner, role) for owner in owners for role in BackupRole}
