@@ -15,7 +15,7 @@ from decimal import Decimal
 from pydantic.alias_generators import to_camel
 
 from components import quantity
-from components.redis_cache import redis_memory_bytes
+from components.redis_server import redis_memory_bytes
 from components.tenant_namespace import Quota
 from services.conventions import GRAFANA_HOST_LABEL, MONITORING_NAMESPACE, PROMETHEUS_HOST_LABEL
 from settings.errors import config_key, shown

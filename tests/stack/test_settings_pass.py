@@ -69,7 +69,11 @@ def _load_settings(stack: str, config: dict[str, Any]) -> None:
         config.setdefault(name, stack_config.Secure())
     merged = stack_config.merge(PROJECT, stack, config)
     start_mock_runtime(stack, merged.values, set(merged.secret_keys))
-    _sync_await(run_pulumi_func(lambda: settings.load(CATALOG)))
+
+    def load() -> None:
+        settings.load(CATALOG)
+
+    _sync_await(run_pulumi_func(load))
 
 
 @pytest.mark.parametrize("stack", STACKS)
