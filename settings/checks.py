@@ -138,7 +138,8 @@ def _check_env(path: str, app: AppSettings) -> list[str]:
     if clash:
         problems.append(f"{path}: {', '.join(clash)} come from Secrets and cannot be set as plain env")
     for name, value in sorted(app.env.items()):
-        named_secret = secret_env_name(name) and name not in app.spec.env  # the manual's own settings are not
+        # A name the manual itself gives a plain value (e.g. a pool size) is a setting, whatever it is called.
+        named_secret = secret_env_name(name) and name not in app.spec.env
         if name not in clash and (named_secret or CREDENTIAL_VALUE.search(value)):
             problems.append(
                 f"{path}.{name}: must be a plain setting, not a secret: env values are written into the Deployment "
