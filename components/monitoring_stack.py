@@ -56,7 +56,7 @@ PROMETHEUS_GID = 2000
 # The chart truncates its full name to 26 characters; longer release names would change Service names.
 _MAX_RELEASE_NAME = 26
 # Head block, WAL and compaction need room above the retention size.
-_MAX_RETENTION_SHARE_OF_VOLUME = Decimal("0.85")
+MAX_RETENTION_SHARE_OF_VOLUME = Decimal("0.85")
 
 # Everything else the chart runs (besides Grafana): the operator, its config reloaders, kube-state-metrics,
 # node-exporter and the admission webhook's certificate Jobs.
@@ -254,10 +254,10 @@ def _validate(args: MonitoringStackArgs) -> None:
             f"retention_size must look like 50GB (units B, KB, MB, GB, TB, PB), got {args.retention_size!r}"
         )
     volume_bytes = quantity.parse(args.prometheus_storage_size)
-    if retention_bytes > volume_bytes * _MAX_RETENTION_SHARE_OF_VOLUME:
+    if retention_bytes > volume_bytes * MAX_RETENTION_SHARE_OF_VOLUME:
         raise ValueError(
             f"retention_size {args.retention_size} does not fit prometheus_storage_size {args.prometheus_storage_size}"
-            f" (at most {int(_MAX_RETENTION_SHARE_OF_VOLUME * 100)} % of it, the rest is head block and WAL)"
+            f" (at most {int(MAX_RETENTION_SHARE_OF_VOLUME * 100)} % of it, the rest is head block and WAL)"
         )
 
 

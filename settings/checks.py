@@ -15,8 +15,10 @@ from decimal import Decimal
 from pydantic.alias_generators import to_camel
 
 from components import quantity
+from components.monitoring_stack import MAX_RETENTION_SHARE_OF_VOLUME
 from components.redis_server import redis_memory_bytes
 from components.tenant_namespace import Quota
+from components.validation import prometheus_size_bytes
 from services.conventions import GRAFANA_HOST_LABEL, MONITORING_NAMESPACE, PROMETHEUS_HOST_LABEL
 from settings.errors import config_key, shown
 from settings.footprint import footprint, peak, volume_claims
@@ -46,9 +48,6 @@ PRODUCTION = "prod"
 _MAX_IAM_ROLE_NAME = 64
 _MAX_HOST = 253 - len("https-")
 """A public host's listener is `https-<host with dots as dashes>`, a Gateway API section name (253 at most)."""
-# Prometheus keeps at most this share of its volume as blocks (monitoring_stack: the rest is head block and WAL).
-_RETENTION_SHARE_OF_VOLUME = Decimal("0.85")
-_RETENTION_UNITS = {"MB": 2, "GB": 3, "TB": 4}
 _DEFAULT_QUOTA = Quota(requests_cpu="0", requests_memory="0", limits_cpu="0", limits_memory="0", pods=0)
 """A quota's defaults for what the stack does not size (volume claims)."""
 _RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -310,13 +309,12 @@ def _check_hosts(raw: RawSettings, services: Mapping[str, ServiceSettings]) -> l
 
 def _check_monitoring(raw: RawSettings) -> list[str]:
     monitoring, key = raw.monitoring, config_key("monitoring")
-    size = monitoring.retention_size  # the schema's RETENTION_SIZE: digits, then MB, GB or TB
-    retained = Decimal(size[:-2]) * 1024 ** _RETENTION_UNITS[size[-2:]]
+    retained = prometheus_size_bytes(monitoring.retention_size)  # the schema checked its form
     volume = quantity.parse(monitoring.prometheus_storage_size)
-    if not raw.addons.monitoring or retained <= volume * _RETENTION_SHARE_OF_VOLUME:
+    if not raw.addons.monitoring or retained is None or retained <= volume * MAX_RETENTION_SHARE_OF_VOLUME:
         return []
     return [
-        f"{key}.retentionSize: must be at most {int(_RETENTION_SHARE_OF_VOLUME * 100)} % of prometheusStorageSize "
+        f"{key}.retentionSize: must be at most {int(MAX_RETENTION_SHARE_OF_VOLUME * 100)} % of prometheusStorageSize "
         f"({monitoring.prometheus_storage_size}; the rest holds the head block and WAL), got "
         f"{monitoring.retention_size}: lower it or grow the volume"
     ]
