@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.runtime import STACKS, missing, program_run  # noqa: E402
+from tests.support.runtime import STACKS, missing, program_run, start_unit_runtime  # noqa: E402
 from tests.support.validators import (  # noqa: E402
     CHECKOV_CHARTS,
     CHECKOV_PROGRAM,
@@ -22,13 +22,14 @@ from tests.support.validators import (  # noqa: E402
     templated_charts,
     templated_or_error,
 )
-from tools.mock_runtime import RecordingMonitor, start_mock_runtime  # noqa: E402
+from tools.mock_runtime import RecordingMonitor  # noqa: E402
 
 
 @pytest.fixture
 def mock_runtime() -> RecordingMonitor:
-    """A fresh mock runtime (stack `prod`); the returned monitor records every registration."""
-    return start_mock_runtime("prod", {"aws:region": "eu-west-1"}, set())
+    """A fresh mock runtime (stack `prod`); the returned monitor records every registration, completing them in
+    a shuffled order (tests/support/runtime.py ShuffledMonitor)."""
+    return start_unit_runtime()
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import runpy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -309,10 +310,16 @@ def _run_main() -> None:
     runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
 
 
-def start_mock_runtime(stack: str, values: dict[str, str], secret_keys: set[str]) -> RecordingMonitor:
-    """A fresh mock runtime for STACK with the given config texts (also used by unit tests)."""
+def start_mock_runtime(
+    stack: str,
+    values: dict[str, str],
+    secret_keys: set[str],
+    monitor_type: Callable[[pulumi.runtime.Mocks], RecordingMonitor] = RecordingMonitor,
+) -> RecordingMonitor:
+    """A fresh mock runtime for STACK with the given config texts (also used by unit tests, which pass a
+    MONITOR_TYPE that completes registrations in a shuffled order)."""
     mocks_ = PlatformMocks(values.get("aws:region", "eu-west-1"))
-    monitor = RecordingMonitor(mocks_)
+    monitor = monitor_type(mocks_)
     pulumi.runtime.settings.reset_options(project=PROJECT, stack=stack)
     pulumi.runtime.set_all_config(dict(values), sorted(secret_keys))
     pulumi.runtime.set_mocks(mocks_, project=PROJECT, stack=stack, preview=False, monitor=monitor)

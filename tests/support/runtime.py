@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, NoReturn, TypeVar
@@ -60,6 +62,34 @@ def _venv_tool(name: str) -> str | None:
 # --- the mock runtime ---------------------------------------------------------------------------
 
 
+PAUSE, STALL, STALL_ODDS = 0.002, (0.01, 0.04), 6
+"""How long (seconds) a unit test's mock monitor holds a registration: up to PAUSE, or a STALL one time in
+STALL_ODDS."""
+
+
+class ShuffledMonitor(RecordingMonitor):
+    """Completes each registration after a random pause (the SDK calls the monitor from a thread pool), so the
+    order in which registrations complete changes from run to run as it does on a loaded machine: a check that
+    reads a registration it did not wait for fails here, often, instead of once in a while under load. Most
+    pauses are short; one in STALL_ODDS is a stall, as when the machine deschedules a thread, so one
+    registration can finish after a whole chain of others. The pauses come from `random`, which
+    pytest-randomly seeds per test."""
+
+    def __init__(self, mocks_: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks_)
+        self._pauses = random.Random(random.getrandbits(64))
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        stalled = self._pauses.randrange(STALL_ODDS) == 0
+        time.sleep(self._pauses.uniform(*STALL if stalled else (0, PAUSE)))
+        return super().RegisterResource(request)
+
+
+def start_unit_runtime(stack: str = "prod") -> RecordingMonitor:
+    """A fresh mock runtime for a unit test: completion order shuffled (ShuffledMonitor)."""
+    return start_mock_runtime(stack, {"aws:region": "eu-west-1"}, set(), ShuffledMonitor)
+
+
 @dataclass(frozen=True)
 class Synth(Generic[T]):
     """What `synth` rendered: the component built and every resource it registered."""
@@ -82,7 +112,7 @@ def synth(build: Callable[[], T], stack: str = "prod") -> Synth[T]:
     """Run BUILD (which declares a component) under a fresh mock runtime until every registration it caused has
     completed, and return the component and what it registered, the way cdk8s's `Testing.synth` renders a
     chart: no list of children to wait for, no Outputs to unwrap."""
-    monitor = start_mock_runtime(stack, {"aws:region": "eu-west-1"}, set())
+    monitor = start_unit_runtime(stack)
     built: list[T] = []
     _sync_await(run_pulumi_func(lambda: built.append(build())))
     return Synth(built[0], list(monitor.registrations))
@@ -119,18 +149,30 @@ def refusal(stack: str, **run_args: Any) -> Refusal:
     pytest.fail(f"the program accepted the config {run_args}")
 
 
+def value_of(output: pulumi.Output[T]) -> T:
+    """The value of OUTPUT of a component `synth` built: every registration has completed, so it is known."""
+    return _sync_await(output.future())
+
+
+def is_secret(output: pulumi.Output[Any]) -> bool:
+    """Whether OUTPUT of a component `synth` built is a secret."""
+    return _sync_await(output.is_secret())
+
+
 # --- registrations ------------------------------------------------------------------------------
 
 
-def inputs_of(monitor: RecordingMonitor, resource, check):
-    """Output that runs CHECK(inputs) once RESOURCE is registered; return it from a @pulumi.runtime.test."""
+def inputs_of(monitor: RecordingMonitor, resource, check, reads: Iterable[pulumi.Resource] = ()):
+    """Output that runs CHECK(inputs) once RESOURCE is registered, and with it every resource in READS: those
+    whose registrations CHECK looks up itself (the order in which registrations complete is not fixed). Return
+    it from a @pulumi.runtime.test."""
 
-    def run(urn: str):
-        found = [r for r in monitor.registrations if r.urn == urn]
-        assert len(found) == 1, f"{urn} was not registered"
+    def run(urns: list[str]):
+        found = [r for r in monitor.registrations if r.urn == urns[0]]
+        assert len(found) == 1, f"{urns[0]} was not registered"
         return check(found[0].inputs)
 
-    return resource.urn.apply(run)
+    return pulumi.Output.all(resource.urn, *(r.urn for r in reads)).apply(run)
 
 
 def when_registered(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-import pulumi
 import pytest
 
 from components.kube import IRSA_ANNOTATION
@@ -23,7 +22,7 @@ from components.pitr_drill import (
 )
 from components.postgres_backups import BARMAN_PLUGIN, SCRIPTS_DIR
 from tests.support.crd_schemas import validate_custom_resource
-from tests.support.runtime import by_kind_and_name, when_registered
+from tests.support.runtime import synth
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/ai-platform-prod-platform-pitr-drill"
 ARGS = PointInTimeDrillArgs(
@@ -41,17 +40,16 @@ ARGS = PointInTimeDrillArgs(
 )
 
 
-def _declare(monitor, check, args: PointInTimeDrillArgs = ARGS):
-    drill = PointInTimeDrill("platform-db-pitr-drill", args)
-    return when_registered(monitor, [drill.cronjob], lambda registrations: check(by_kind_and_name(registrations)))
+def _declare(check, args: PointInTimeDrillArgs = ARGS):
+    """CHECK the drill's objects by (kind, name) once every one of them is registered."""
+    check(synth(lambda: PointInTimeDrill("platform-db-pitr-drill", args)).objects)
 
 
 def _scratch(objects) -> dict:
     return json.loads(objects["ConfigMap", "platform-db-pitr-drill"].inputs["data"][SCRATCH_MANIFEST])
 
 
-@pulumi.runtime.test
-def test_the_scratch_cluster_recovers_the_source_to_the_target_time_and_archives_nothing(mock_runtime):
+def test_the_scratch_cluster_recovers_the_source_to_the_target_time_and_archives_nothing():
     def check(objects):
         cluster = _scratch(objects)
         assert cluster["metadata"] == {
@@ -79,11 +77,10 @@ def test_the_scratch_cluster_recovers_the_source_to_the_target_time_and_archives
         assert spec["instances"] == 1 and spec["enableSuperuserAccess"] is False
         assert spec["postgresql"]["pg_hba"] == ["hostssl all all all scram-sha-256", "hostnossl all all all reject"]
 
-    return _declare(mock_runtime, check)
+    _declare(check)
 
 
-@pulumi.runtime.test
-def test_the_scratch_cluster_validates_against_the_cloudnative_pg_crd(crd_schemas, mock_runtime):
+def test_the_scratch_cluster_validates_against_the_cloudnative_pg_crd(crd_schemas):
     directory = crd_schemas["prod"]
 
     def check(objects):
@@ -94,11 +91,10 @@ def test_the_scratch_cluster_validates_against_the_cloudnative_pg_crd(crd_schema
         broken["spec"]["bootstrap"]["recovery"]["recoveryTarget"]["targetTme"] = "typo"
         assert validate_custom_resource(broken, directory), "the CRD schema must catch a misspelt field"
 
-    return _declare(mock_runtime, check)
+    _declare(check)
 
 
-@pulumi.runtime.test
-def test_the_drill_may_create_and_remove_only_its_scratch_cluster(mock_runtime):
+def test_the_drill_may_create_and_remove_only_its_scratch_cluster():
     def check(objects):
         role = objects["Role", "platform-db-pitr-drill"].inputs
         create, named = role["rules"]
@@ -129,11 +125,10 @@ def test_the_drill_may_create_and_remove_only_its_scratch_cluster(mock_runtime):
         selector = binding["spec"]["matchResources"]["namespaceSelector"]
         assert selector == {"matchLabels": {"kubernetes.io/metadata.name": "platform-v2-stable"}}
 
-    return _declare(mock_runtime, check)
+    _declare(check)
 
 
-@pulumi.runtime.test
-def test_the_cronjob_runs_the_script_weekly_once_with_kubectl_and_the_owners_credentials(mock_runtime):
+def test_the_cronjob_runs_the_script_weekly_once_with_kubectl_and_the_owners_credentials():
     def check(objects):
         cronjob = objects["CronJob", "platform-db-pitr-drill"].inputs
         assert cronjob["spec"]["schedule"] == "0 4 * * 6" and cronjob["spec"]["concurrencyPolicy"] == "Forbid"
@@ -161,7 +156,7 @@ def test_the_cronjob_runs_the_script_weekly_once_with_kubectl_and_the_owners_cre
         assert files[DRILL_SCRIPT] == (SCRIPTS_DIR / DRILL_SCRIPT).read_text()
         assert objects["ServiceAccount", "platform-db-pitr-drill"].inputs["automountServiceAccountToken"] is False
 
-    return _declare(mock_runtime, check)
+    _declare(check)
 
 
 def test_names_are_known_before_the_drill_exists():

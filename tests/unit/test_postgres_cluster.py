@@ -12,7 +12,7 @@ from pulumi.runtime import rpc
 
 from components.postgres_backups import BackupServiceAccounts, BaseBackups, LogicalDumps, backup_service_accounts
 from components.postgres_cluster import PostgresCluster, PostgresClusterArgs
-from tests.support.runtime import ROOT, inputs_of, one
+from tests.support.runtime import ROOT, inputs_of, is_secret, one, synth, value_of
 
 SCHEMAS = ("production", "experiments_v1", "quarantine", "audit")
 # What the mock runtime returns as `result` of the RandomPassword `db-owner-password`.
@@ -173,61 +173,41 @@ def test_pod_monitor_scrapes_metrics_port_as_job_postgres(mock_runtime):
     return inputs_of(mock_runtime, db.pod_monitor, check)
 
 
-@pulumi.runtime.test
-def test_credentials_are_secret_and_never_plain(mock_runtime):
-    db = PostgresCluster("db", _args())
-
-    def check(secret_flags):
-        assert secret_flags[-2:] == [True, True], "url and password outputs must be secret"
-        app = one(mock_runtime, SECRET, "db-app-secret")
-        assert app.inputs["metadata"]["name"] == "database-secret"
-        assert rpc.is_rpc_secret(app.inputs["stringData"])
-        assert app.inputs["stringData"]["value"]["url"] == (
-            f"postgresql://platform_user:{GENERATED_PASSWORD}@db-rw.platform-v2-stable.svc.cluster.local:5432/"
-            "platform?sslmode=require"
-        )
-        owner = one(mock_runtime, SECRET, "db-owner-credentials")
-        assert owner.inputs["type"] == "kubernetes.io/basic-auth"
-        assert rpc.is_rpc_secret(owner.inputs["stringData"])
-        assert owner.inputs["stringData"]["value"] == {"username": "platform_user", "password": GENERATED_PASSWORD}
-        # Outside secret-wrapped values the password appears nowhere: not in the Cluster, jobs or ConfigMap.
-        for registration in mock_runtime.registrations:
-            plain = {k: v for k, v in registration.inputs.items() if not rpc.is_rpc_secret(v)}
-            assert GENERATED_PASSWORD not in json.dumps(plain, default=str), registration.name
-
-    everything = [
-        db.cluster,
-        db.object_store,
-        db.scheduled_backup,
-        db.pod_monitor,
-        db.dump_cronjob,
-        db.restore_check_cronjob,
-    ]
-    return pulumi.Output.all(
-        *[r.urn for r in everything],
-        pulumi.Output.from_input(db.url.is_secret()),
-        pulumi.Output.from_input(db.password.is_secret()),
-    ).apply(check)
+def test_credentials_are_secret_and_never_plain():
+    built = synth(lambda: PostgresCluster("db", _args()))
+    db = built.component
+    assert is_secret(db.url) and is_secret(db.password), "url and password outputs must be secret"
+    app = one(built, SECRET, "db-app-secret")
+    assert app.inputs["metadata"]["name"] == "database-secret"
+    assert rpc.is_rpc_secret(app.inputs["stringData"])
+    assert app.inputs["stringData"]["value"]["url"] == (
+        f"postgresql://platform_user:{GENERATED_PASSWORD}@db-rw.platform-v2-stable.svc.cluster.local:5432/"
+        "platform?sslmode=require"
+    )
+    owner = one(built, SECRET, "db-owner-credentials")
+    assert owner.inputs["type"] == "kubernetes.io/basic-auth"
+    assert rpc.is_rpc_secret(owner.inputs["stringData"])
+    assert owner.inputs["stringData"]["value"] == {"username": "platform_user", "password": GENERATED_PASSWORD}
+    # Outside secret-wrapped values the password appears nowhere: not in the Cluster, jobs or ConfigMap.
+    for registration in built.registrations:
+        plain = {k: v for k, v in registration.inputs.items() if not rpc.is_rpc_secret(v)}
+        assert GENERATED_PASSWORD not in json.dumps(plain, default=str), registration.name
 
 
-@pulumi.runtime.test
-def test_hosts_and_names(mock_runtime):
-    db = PostgresCluster("db", _args())
+def test_hosts_and_names():
+    built = synth(lambda: PostgresCluster("db", _args()))
+    db = built.component
     assert db.cluster_name == "db" and db.app_secret_name == "database-secret"
     assert (db.dump_cronjob_name, db.restore_check_cronjob_name) == ("db-logical-dump", "db-restore-check")
-
-    def check(hosts):
-        assert hosts[:2] == ["db-rw.platform-v2-stable.svc.cluster.local", "db-ro.platform-v2-stable.svc.cluster.local"]
-        # The IRSA trust policies are written for these names before the component exists.
-        accounts = backup_service_accounts("db")
-        assert accounts == BackupServiceAccounts("db", "db-logical-dump", "db-restore-check")
-        accounts_declared = [r for r in mock_runtime.registrations if r.type.endswith(":ServiceAccount")]
-        declared = {r.inputs["metadata"]["name"] for r in accounts_declared}
-        assert declared == {accounts.dump_writer, accounts.restore_reader}
-        cluster = one(mock_runtime, CLUSTER, "db-cluster").inputs
-        assert cluster["metadata"]["name"] == accounts.wal_archiver and "serviceAccountName" not in cluster["spec"]
-
-    return pulumi.Output.all(db.rw_host, db.ro_host, db.cluster.urn, db.restore_check_cronjob.urn).apply(check)
+    assert value_of(db.rw_host) == "db-rw.platform-v2-stable.svc.cluster.local"
+    assert value_of(db.ro_host) == "db-ro.platform-v2-stable.svc.cluster.local"
+    # The IRSA trust policies are written for these names before the component exists.
+    accounts = backup_service_accounts("db")
+    assert accounts == BackupServiceAccounts("db", "db-logical-dump", "db-restore-check")
+    declared = {r.inputs["metadata"]["name"] for r in built.registrations if r.type.endswith(":ServiceAccount")}
+    assert declared == {accounts.dump_writer, accounts.restore_reader}
+    cluster = one(built, CLUSTER, "db-cluster").inputs
+    assert cluster["metadata"]["name"] == accounts.wal_archiver and "serviceAccountName" not in cluster["spec"]
 
 
 @pulumi.runtime.test

@@ -202,7 +202,9 @@ def test_replicas_get_primary_service_headless_pdb_and_service_monitor(crd_schem
         inputs_of(mock_runtime, cache.headless_service, check_headless),
         inputs_of(mock_runtime, cache.pdb, check_pdb),
         inputs_of(mock_runtime, cache.statefulset, _as_plain(check_statefulset)),
-        inputs_of(mock_runtime, cache.service_monitor, _as_plain(check_monitor)),
+        inputs_of(
+            mock_runtime, cache.service_monitor, _as_plain(check_monitor), [cache.service, cache.headless_service]
+        ),
     )
 
 
