@@ -6,6 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STACKS := staging prod
+# The suite runs in parallel, one worker per CPU, in a random order (pytest-randomly prints its seed at the end;
+# replay an order with PYTEST_ARGS='-p randomly --randomly-seed=N').
+TEST_WORKERS ?= auto
+PYTEST_ARGS ?=
 
 .PHONY: render test setup tools lint bench clean lock urns policy-pack
 
@@ -16,7 +20,7 @@ test: setup tools
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed
 

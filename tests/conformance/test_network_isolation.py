@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from functools import partial
 
 import pytest
 import yaml
 
 from tests.support.program import BLUE_GREEN, deployment_names
 from tests.support.runtime import ROOT, STACKS, need_tool
+from tests.support.shared import once
 from tools.connectivity import (
     DNS,
     INTERNET,
@@ -204,10 +206,11 @@ def addon_matrix() -> set[Connection]:
 @pytest.fixture(scope="module")
 def matrix(rendered, charts) -> dict[str, list[Connection]]:
     nca = need_tool("nca", "network-config-analyzer runs in its own virtualenv under .venvs/nca")
-    return {
-        stack: governed(analyze(rendered[stack], nca, charts[stack]), policed_namespaces(rendered[stack]))
-        for stack in STACKS
-    }
+
+    def connections(stack: str) -> list[Connection]:
+        return governed(analyze(rendered[stack], nca, charts[stack]), policed_namespaces(rendered[stack]))
+
+    return {stack: once(f"nca-{stack}", partial(connections, stack)) for stack in STACKS}
 
 
 @pytest.mark.parametrize("stack", STACKS)

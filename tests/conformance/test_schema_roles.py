@@ -18,6 +18,7 @@ from tests.support.postgres_server import pg_tool, server_runner, throwaway_serv
 from tests.support.runtime import program_run
 
 PASSWORD = "role-test-password"
+SEED = "CREATE TABLE production.runs (id int); INSERT INTO production.runs VALUES (1)"
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,9 @@ def platform_db():
             db.query(initdb["database"], statement)
         for role in roles:  # what CNPG's managed roles do once the cluster runs
             db.query("postgres", f"ALTER ROLE {role} LOGIN PASSWORD '{PASSWORD}'")
+        # V2's data, which each test reads or must not reach (the tests run in any order).
+        seeded = _as(db, initdb["database"], initdb["owner"], SEED)
+        assert seeded.returncode == 0, seeded.stderr
         yield db, initdb["database"], initdb["owner"], roles
     shutil.rmtree(workspace, ignore_errors=True)
 
@@ -53,11 +57,9 @@ def _as(db, database: str, role: str, sql: str) -> subprocess.CompletedProcess:
 
 
 def test_each_tier_role_owns_only_its_schema(platform_db):
-    db, database, owner, roles = platform_db
+    db, database, _, roles = platform_db
     assert sorted(roles) == ["platform_v1", "platform_v3"]
     own = {"platform_v1": "experiments_v1", "platform_v3": "quarantine"}
-    seeded = _as(db, database, owner, "CREATE TABLE production.runs (id int); INSERT INTO production.runs VALUES (1)")
-    assert seeded.returncode == 0, seeded.stderr
     for role, schema in own.items():
         created = _as(db, database, role, f"CREATE TABLE {schema}.t (id int); INSERT INTO {schema}.t VALUES (1)")
         assert created.returncode == 0, created.stderr

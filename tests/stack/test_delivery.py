@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from tests.support.manifests import containers, pod_spec, rendered_documents
 from tests.support.runtime import STACKS, program_run
+from tests.support.shared import folder_once
 from tools.mock_runtime import digest, load_stack_config, run_program
 from tools.render import write_render
 
@@ -50,12 +52,12 @@ def _with_active(colour: str):
 @pytest.fixture(scope="module")
 def by_colour(tmp_path_factory) -> dict[str, Path]:
     """prod rendered once per active colour of every blue-green app."""
-    renders = {}
-    for colour in ("blue", "green"):
-        run = run_program("prod", overrides={SERVICES: _services("prod", _with_active(colour))})
-        renders[colour] = tmp_path_factory.mktemp(f"prod-{colour}")
-        write_render(run, renders[colour])
-    return renders
+
+    def render(colour: str, out: Path) -> None:
+        write_render(run_program("prod", overrides={SERVICES: _services("prod", _with_active(colour))}), out)
+
+    private = tmp_path_factory.getbasetemp()
+    return {colour: folder_once(f"prod-{colour}", partial(render, colour), private) for colour in ("blue", "green")}
 
 
 def _differences(a: Any, b: Any, path: tuple = ()) -> list[tuple]:

@@ -12,7 +12,8 @@ import pulumi
 import pulumi_random as random
 import pytest
 
-from tests.support.runtime import program_run, when_registered
+from tests.support.runtime import when_registered
+from tests.support.shared import folder_once
 from tools import diff
 from tools.mock_runtime import ProgramRun, load_stack_config, run_program
 from tools.render import write_render
@@ -29,9 +30,9 @@ def _services(edit) -> dict[str, Any]:
 
 
 def _render(tmp_path_factory, name: str, **kwargs) -> Path:
-    out = tmp_path_factory.mktemp(name)
-    write_render(run_program("prod", **kwargs), out)
-    return out
+    """prod rendered with KWARGS for `run_program`, once per test session."""
+    private = tmp_path_factory.getbasetemp()
+    return folder_once(name, lambda out: write_render(run_program("prod", **kwargs), out), private)
 
 
 def _app(services: dict, service: str, app: str) -> dict:
@@ -39,10 +40,8 @@ def _app(services: dict, service: str, app: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("diff-base")
-    write_render(program_run("prod"), out)
-    return out
+def base(rendered) -> Path:
+    return rendered["prod"]
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from settings import STACKS, SettingsError
+from tests.support.shared import once
 from tools import mock_runtime
 from tools.mock_runtime import ROOT, ProgramRun, RecordingMonitor, Registration, run_program, start_mock_runtime
 from tools.stack_config import ConfigError
@@ -206,12 +207,6 @@ def assert_equal(actual, expected) -> None:
 # --- the whole program --------------------------------------------------------------------------
 
 
-_RUNS: dict[str, ProgramRun] = {}
-
-
-def program_run(stack: str):
-    """The whole program run once per stack per test session (under mocks), cached."""
-
-    if stack not in _RUNS:
-        _RUNS[stack] = run_program(stack)
-    return _RUNS[stack]
+def program_run(stack: str) -> ProgramRun:
+    """The whole program run under mocks once per stack per test session (tests/support/shared.py)."""
+    return once(f"program-{stack}", lambda: run_program(stack))

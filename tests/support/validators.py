@@ -2,35 +2,45 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate.utils
+
 from tests.support.runtime import missing, need_tool
+from tests.support.shared import once
 
-_CHARTS: dict[Path, Any] = {}
+# kubernetes-validate reads and parses its schema files for every object it validates (the definitions file is
+# megabytes: most of the time of a validation). They are read-only package data: read each once per process.
+kubernetes_validate.utils.schema_contents = functools.lru_cache(maxsize=None)(kubernetes_validate.utils.schema_contents)
 
 
-def templated_charts(render: Path):
-    """Every Helm release of RENDER templated with the program's values (`tools.charts.StackCharts`), once per
-    render; fails under CI=true when helm or a chart archive is missing (AI_PLATFORM_CHART_DIR), skips elsewhere."""
-    found = templated_or_error(render)
+def templated_charts(stack: str, render: Path):
+    """Every Helm release of STACK's RENDER templated with the program's values (`tools.charts.StackCharts`), once
+    per test session; fails under CI=true when helm or a chart archive is missing (AI_PLATFORM_CHART_DIR), skips
+    elsewhere."""
+    found = templated_or_error(stack, render)
     if isinstance(found, Exception):
         missing(str(found))
     return found
 
 
-def templated_or_error(render: Path):
+def templated_or_error(stack: str, render: Path):
+    """As `templated_charts`, or the ChartsUnavailableError saying why the charts cannot be templated."""
+    return once(f"charts-{stack}", lambda: _template_or_error(render))
+
+
+def _template_or_error(render: Path):
     from tools.charts import ChartsUnavailableError, template_render
 
-    if render not in _CHARTS:
-        try:
-            _CHARTS[render] = template_render(render)
-        except ChartsUnavailableError as error:
-            _CHARTS[render] = error
-    return _CHARTS[render]
+    try:
+        return template_render(render)
+    except ChartsUnavailableError as error:
+        return error
 
 
 def run_checkov(directory: Path) -> dict[str, Any]:
