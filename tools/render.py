@@ -20,6 +20,7 @@ import json
 import shutil
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,39 @@ def write_render(run: ProgramRun, out: Path) -> None:
     (out / "outputs.json").write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
 
 
+def to_yaml(doc: dict[str, Any]) -> str:
+    """DOC as `yaml.safe_dump(doc, sort_keys=False)` writes it, through libyaml (PyYAML's C emitter) wherever that
+    writes the same bytes, several times faster.
+
+    The two emitters differ in one thing: where they fold a long double-quoted scalar (libyaml only at spaces,
+    PyYAML also after an escape). A document holding a string that needs double quotes (a line break, a tab, a
+    non-ASCII or non-printable character, surrounding spaces) goes through the Python emitter; a test holds the
+    rest of both stacks' renders identical either way.
+    """
+    return yaml.dump(doc, Dumper=yaml.CSafeDumper if libyaml_writes(doc) else yaml.SafeDumper, sort_keys=False)
+
+
+def libyaml_writes(doc: dict[str, Any]) -> bool:
+    """Whether `to_yaml` writes DOC through libyaml: it is there and no string of DOC needs double quotes."""
+    return hasattr(yaml, "CSafeDumper") and not any(map(_needs_double_quotes, _strings(doc)))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def _needs_double_quotes(text: str) -> bool:
+    return not (text.isascii() and text.isprintable()) or text != text.strip()
+
+
 def _write_manifest(registration: Registration, root: Path) -> None:
     doc = manifest(registration)
     meta = doc.get("metadata") or {}
@@ -134,10 +168,16 @@ def _write_manifest(registration: Registration, root: Path) -> None:
     path = folder / f"{doc['kind']}-{meta.get('name') or registration.name}.yaml"
     if path.exists():
         raise RuntimeError(f"two objects render to {path.relative_to(root)}")
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path.write_text(to_yaml(doc))
 
 
 def _write_helm_release(registration: Registration, root: Path) -> None:
+    release = helm_release(registration)
+    (root / f"{release['name']}.yaml").write_text(to_yaml(release))
+
+
+def helm_release(registration: Registration) -> dict[str, Any]:
+    """A Helm release as `helm/<release>.yaml` holds it: chart, version, repository, namespace, values."""
     inputs = clean(registration.inputs)
     release = {
         "name": inputs.get("name") or registration.name,
@@ -148,7 +188,7 @@ def _write_helm_release(registration: Registration, root: Path) -> None:
         "values": inputs.get("values") or {},
     }
     release["values"] = _sorted(release["values"])  # stable across runs, so two renders diff cleanly
-    (root / f"{release['name']}.yaml").write_text(yaml.safe_dump(release, sort_keys=False))
+    return release
 
 
 def summary(run: ProgramRun) -> str:

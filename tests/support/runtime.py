@@ -12,13 +12,20 @@ from typing import Any, Generic, NoReturn, TypeVar
 
 import pulumi
 import pytest
-from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from settings import STACKS, SettingsError
 from tests.support.shared import once
 from tools import mock_runtime
-from tools.mock_runtime import ROOT, ProgramRun, RecordingMonitor, Registration, run_program, start_mock_runtime
+from tools.mock_runtime import (
+    ROOT,
+    ProgramRun,
+    RecordingMonitor,
+    Registration,
+    run_program,
+    run_to_completion,
+    start_mock_runtime,
+)
 from tools.stack_config import ConfigError
 
 __all__ = ["ROOT", "STACKS"]
@@ -115,7 +122,7 @@ def synth(build: Callable[[], T], stack: str = "prod") -> Synth[T]:
     chart: no list of children to wait for, no Outputs to unwrap."""
     monitor = start_unit_runtime(stack)
     built: list[T] = []
-    _sync_await(run_pulumi_func(lambda: built.append(build())))
+    run_to_completion(lambda: built.append(build()))
     return Synth(built[0], list(monitor.registrations))
 
 
