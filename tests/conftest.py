@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +50,11 @@ def rendered(tmp_path_factory) -> dict[str, Path]:
     them: every worker reads the same folders)."""
     from tools.render import write_render
 
+    def render(stack: str, out: Path) -> None:
+        write_render(program_run(stack), out)
+
     private = tmp_path_factory.getbasetemp()
-    return {
-        stack: folder_once(f"render-{stack}", lambda out, stack=stack: write_render(program_run(stack), out), private)
-        for stack in STACKS
-    }
+    return {stack: folder_once(f"render-{stack}", partial(render, stack), private) for stack in STACKS}
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +89,7 @@ def checkov_reports(rendered, tmp_path_factory) -> dict[str, dict[str, Any]]:
             charts.write(folder / CHECKOV_CHARTS, skip_kinds={"CustomResourceDefinition"})
         return run_checkov(folder)
 
-    return {stack: once(f"checkov-{stack}", lambda stack=stack: report(stack)) for stack in STACKS}
+    return {stack: once(f"checkov-{stack}", partial(report, stack)) for stack in STACKS}
 
 
 @pytest.fixture

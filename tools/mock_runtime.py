@@ -307,7 +307,7 @@ def run_program(
     return ProgramRun(stack, monitor.registrations, outputs, secret_outputs, monitor.invokes)
 
 
-def run_to_completion(program: Callable[[], object]) -> None:
+def run_to_completion(program: Callable[[], None]) -> None:
     """Run PROGRAM under the mock runtime started last until every registration it caused has completed.
 
     The cyclic garbage collector pauses meanwhile: a run allocates millions of objects (Outputs, tasks, property

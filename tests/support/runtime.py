@@ -157,8 +157,9 @@ def refusal(stack: str, **run_args: Any) -> Refusal:
     pytest.fail(f"the program accepted the config {run_args}")
 
 
-def value_of(output: pulumi.Output[T]) -> T:
-    """The value of OUTPUT of a component `synth` built: every registration has completed, so it is known."""
+def value_of(output: pulumi.Output[T]) -> T | None:
+    """The value of OUTPUT of a component `synth` built: every registration has completed, so it is known (None
+    only where the engine would leave it unknown)."""
     return _sync_await(output.future())
 
 
