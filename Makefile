@@ -88,7 +88,8 @@ lint: setup
 urns: setup
 	$(PY) -m tools.urns
 
-bench: setup
+# Render timings against the SDK's floor, and both stacks' footprint and monthly cost (needs helm and the charts).
+bench: setup .tools/bin/helm
 	$(PY) -m tools.benchmark
 
 # Pinned versions with hashes for every virtualenv, resolved from PyPI alone (no machine-local pip config).

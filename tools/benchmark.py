@@ -1,14 +1,26 @@
-"""Benchmark the offline render: `python -m tools.benchmark` (not a timed test; figures go in the README).
+"""Benchmark the offline render and size both stacks: `python -m tools.benchmark` (`make bench`; not a timed test,
+the figures go in the README's performance section).
 
-Per stack it prints the render's wall time (the whole `python -m tools.render` command), the program's
-own evaluation time (after imports) and peak memory, and the same for a synthetic catalog ten times
-larger (every service copied into ten renamed namespaces).
+Per stack, all measured in this one run, each a median of RUNS:
+
+- render: the wall time (and CPU time, steadier on a shared machine) of the whole `python -m tools.render STACK
+  --out DIR` command;
+- floor: the wall time of a process that only does what no program can avoid: start the interpreter, import
+  the SDK packages the render imported, and register the same resources (types, names and inputs, as plain
+  resources without any program around them) under the same mock runtime; the ratio render / floor is the
+  program's and the render's own cost. "SDK alone" is the same with empty inputs, for reference;
+- evaluation: the program's own run, after its imports, and the peak memory of that process;
+- x10: the same evaluation with every service copied into ten renamed sets of namespaces;
+
+then the footprint of both stacks and its monthly cost (tools/footprint.py; the charts must be available).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import pickle
 import resource
 import statistics
 import subprocess
@@ -16,10 +28,13 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 from tools.mock_runtime import ROOT
 
-RUNS = 3
+RUNS = 5
+SDK_PACKAGES = ("pulumi", "pulumi_aws", "pulumi_docker", "pulumi_kubernetes", "pulumi_random")
 
 
 def scale_catalog(factor: int) -> None:
@@ -56,8 +71,12 @@ def _renamed(spec, suffix: str):
     )
 
 
-def child(stack: str, factor: int) -> None:
-    """Runs in its own process: imports first, then times the program alone."""
+# --- the child processes -------------------------------------------------------------------------------
+
+
+def child(stack: str, factor: int, record: Path | None) -> None:
+    """Runs in its own process: imports first, then times the program alone. RECORD: where to leave what the
+    floor replays (the SDK packages imported, in order, and every registration)."""
     import providers  # noqa: F401 - the program's modules, imported before the clock starts
     import settings  # noqa: F401
     import wiring.platform  # noqa: F401
@@ -69,60 +88,151 @@ def child(stack: str, factor: int) -> None:
     run = run_program(stack)
     elapsed = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if record:
+        replay = {"packages": _sdk_packages(), "registrations": [_plain(r) for r in run.registrations]}
+        record.write_bytes(pickle.dumps(replay))
     print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "resources": len(run.registrations)}))
 
 
-def measure_child(stack: str, factor: int) -> dict:
-    results = []
+def _sdk_packages() -> list[str]:
+    """The SDK's packages this process imported, in the order it imported them."""
+    return [
+        name
+        for name, module in list(sys.modules.items())
+        if name.split(".")[0] in SDK_PACKAGES and hasattr(module, "__path__")
+    ]
+
+
+def _plain(registration) -> tuple[str, str, bool, dict[str, Any]]:
+    from pulumi.runtime import rpc
+
+    def unwrap(value: Any) -> Any:
+        if rpc.is_rpc_secret(value):
+            return unwrap(rpc.unwrap_rpc_secret(value))
+        if isinstance(value, dict):
+            return {k: unwrap(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [unwrap(v) for v in value]
+        return value
+
+    return registration.type, registration.name, registration.custom, unwrap(registration.inputs)
+
+
+def floor(record: Path, with_inputs: bool) -> None:
+    """Runs in its own process: the SDK's imports and the recorded registrations, nothing else."""
+    replay = pickle.loads(record.read_bytes())
+    for package in replay["packages"]:
+        importlib.import_module(package)
+    import pulumi
+
+    from tools.mock_runtime import run_to_completion, start_mock_runtime
+
+    def register() -> None:
+        for index, (type_, name, custom, inputs) in enumerate(replay["registrations"]):
+            props = inputs if with_inputs else {}
+            if custom:
+                pulumi.CustomResource(type_, f"{name}-{index}", props)
+            else:
+                pulumi.ComponentResource(type_, f"{name}-{index}", props)
+
+    monitor = start_mock_runtime("prod", {"aws:region": "eu-west-1"}, set())
+    run_to_completion(register)
+    print(json.dumps({"resources": len(monitor.registrations)}))
+
+
+# --- measuring -----------------------------------------------------------------------------------------
+
+
+def _python(*args: str) -> str:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+
+
+def _timed(*args: str) -> tuple[float, float]:
+    """Wall time and CPU time (user and system) of a Python process running ARGS."""
+    before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    _python(*args)
+    wall, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _evaluation(stack: str, factor: int, record: Path | None = None) -> dict[str, Any]:
+    extra = ["--record", str(record)] if record else []
+    return json.loads(_python("-m", "tools.benchmark", "--child", stack, str(factor), *extra).splitlines()[-1])
+
+
+def measure(stack: str, folder: Path) -> dict[str, Any]:
+    """Every timing of STACK; render and floors interleaved, so a change in the machine's load hits all."""
+    record = folder / f"{stack}.replay"
+    first = _evaluation(stack, 1, record)
+    runs = [first] + [_evaluation(stack, 1) for _ in range(RUNS - 1)]
+    ten = [_evaluation(stack, 10) for _ in range(RUNS)]
+    render, floor_, bare = [], [], []
     for _ in range(RUNS):
-        out = subprocess.run(
-            [sys.executable, "-m", "tools.benchmark", "--child", stack, str(factor)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        render.append(_timed("-m", "tools.render", stack, "--out", str(folder / stack)))
+        floor_.append(_timed("-m", "tools.benchmark", "--floor", str(record)))
+        bare.append(_timed("-m", "tools.benchmark", "--floor", str(record), "--without-inputs"))
+    median = statistics.median
     return {
-        "seconds": statistics.median(r["seconds"] for r in results),
-        "peak_mb": max(r["peak_mb"] for r in results),
-        "resources": results[0]["resources"],
+        "stack": stack,
+        "render": median(w for w, _ in render),
+        "render_cpu": median(c for _, c in render),
+        "floor": median(w for w, _ in floor_),
+        "floor_cpu": median(c for _, c in floor_),
+        "bare": median(w for w, _ in bare),
+        "evaluation": median(r["seconds"] for r in runs),
+        "peak_mb": max(r["peak_mb"] for r in runs),
+        "resources": first["resources"],
+        "ten": median(r["seconds"] for r in ten),
+        "ten_peak_mb": max(r["peak_mb"] for r in ten),
+        "ten_resources": ten[0]["resources"],
     }
 
 
-def measure_render(stack: str) -> float:
-    times = []
-    for _ in range(RUNS):
-        with tempfile.TemporaryDirectory() as out:
-            started = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "tools.render", stack, "--out", out], cwd=ROOT, capture_output=True, check=True
-            )
-            times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def timing_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| stack | resources | render: wall / CPU (s) | floor: wall / CPU (s) | render / floor: wall / CPU | "
+        "SDK alone, no inputs (s) | evaluation (s) | peak memory (MB) | x10: resources | x10: evaluation (s) | "
+        "x10: peak (MB) | x10 / x1 evaluation |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['stack']} | {r['resources']} | {r['render']:.2f} / {r['render_cpu']:.2f} | "
+            f"{r['floor']:.2f} / {r['floor_cpu']:.2f} | {r['render'] / r['floor']:.2f} / "
+            f"{r['render_cpu'] / r['floor_cpu']:.2f} | {r['bare']:.2f} | {r['evaluation']:.2f} | "
+            f"{r['peak_mb']:.0f} | {r['ten_resources']} | {r['ten']:.2f} | {r['ten_peak_mb']:.0f} | "
+            f"{r['ten'] / r['evaluation']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", nargs=2, metavar=("STACK", "FACTOR"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    parser.add_argument("--record", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--without-inputs", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
     if args.child:
-        child(args.child[0], int(args.child[1]))
+        child(args.child[0], int(args.child[1]), args.record)
         return 0
-    print(f"median of {RUNS} runs; peak = max resident set size of the process")
-    columns = ["stack", "render wall (s)", "evaluation (s)", "peak memory (MB)", "resources"]
-    columns += ["x10: evaluation (s)", "x10: peak (MB)", "x10: resources", "x10 / x1 evaluation"]
-    print("| " + " | ".join(columns) + " |")
-    print("|" + "---|" * len(columns))
-    for stack in ("staging", "prod"):
-        wall = measure_render(stack)
-        one = measure_child(stack, 1)
-        ten = measure_child(stack, 10)
-        ratio = ten["seconds"] / one["seconds"]
-        print(
-            f"| {stack} | {wall:.2f} | {one['seconds']:.2f} | {one['peak_mb']:.0f} | {one['resources']} "
-            f"| {ten['seconds']:.2f} | {ten['peak_mb']:.0f} | {ten['resources']} | {ratio:.1f} |"
-        )
+    if args.floor:
+        floor(args.floor, not args.without_inputs)
+        return 0
+
+    from settings import STACKS
+    from tools import footprint
+    from tools.charts import ChartsUnavailableError
+
+    print(f"median of {RUNS} runs; peak = largest resident set size of the process")
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        print(timing_table([measure(stack, Path(tmp)) for stack in STACKS]))
+        try:
+            found = [footprint.stack_footprint(stack, Path(tmp) / f"footprint-{stack}") for stack in STACKS]
+        except ChartsUnavailableError as error:
+            print(f"footprint: {error}", file=sys.stderr)
+            return 2
+    print(footprint.table(found), end="")
     return 0
 
 

@@ -20,16 +20,14 @@ import json
 import shutil
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pulumi.runtime import rpc
 
 from settings import PROJECT, STACKS
-from tools import stack_config
+from tools import stack_config, yaml_dump
 from tools.mock_runtime import ROOT, ProgramRun, Registration, load_stack_config, run_program
 
 MASK = "[secret]"
@@ -127,39 +125,6 @@ def write_render(run: ProgramRun, out: Path) -> None:
     (out / "outputs.json").write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
 
 
-def to_yaml(doc: dict[str, Any]) -> str:
-    """DOC as `yaml.safe_dump(doc, sort_keys=False)` writes it, through libyaml (PyYAML's C emitter) wherever that
-    writes the same bytes, several times faster.
-
-    The two emitters differ in one thing: where they fold a long double-quoted scalar (libyaml only at spaces,
-    PyYAML also after an escape). A document holding a string that needs double quotes (a line break, a tab, a
-    non-ASCII or non-printable character, surrounding spaces) goes through the Python emitter; a test holds the
-    rest of both stacks' renders identical either way.
-    """
-    return yaml.dump(doc, Dumper=yaml.CSafeDumper if libyaml_writes(doc) else yaml.SafeDumper, sort_keys=False)
-
-
-def libyaml_writes(doc: dict[str, Any]) -> bool:
-    """Whether `to_yaml` writes DOC through libyaml: it is there and no string of DOC needs double quotes."""
-    return hasattr(yaml, "CSafeDumper") and not any(map(_needs_double_quotes, _strings(doc)))
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-    elif isinstance(value, str):
-        yield value
-
-
-def _needs_double_quotes(text: str) -> bool:
-    return not (text.isascii() and text.isprintable()) or text != text.strip()
-
-
 def _write_manifest(registration: Registration, root: Path) -> None:
     doc = manifest(registration)
     meta = doc.get("metadata") or {}
@@ -168,12 +133,12 @@ def _write_manifest(registration: Registration, root: Path) -> None:
     path = folder / f"{doc['kind']}-{meta.get('name') or registration.name}.yaml"
     if path.exists():
         raise RuntimeError(f"two objects render to {path.relative_to(root)}")
-    path.write_text(to_yaml(doc))
+    path.write_text(yaml_dump.dump(doc))
 
 
 def _write_helm_release(registration: Registration, root: Path) -> None:
     release = helm_release(registration)
-    (root / f"{release['name']}.yaml").write_text(to_yaml(release))
+    (root / f"{release['name']}.yaml").write_text(yaml_dump.dump(release))
 
 
 def helm_release(registration: Registration) -> dict[str, Any]:
