@@ -15,6 +15,7 @@ from decimal import Decimal
 from pydantic.alias_generators import to_camel
 
 from components import quantity
+from components.kube import Resources
 from components.monitoring_stack import MAX_RETENTION_SHARE_OF_VOLUME
 from components.redis_server import redis_memory_bytes
 from components.tenant_namespace import Quota
@@ -63,11 +64,13 @@ def check_services(services: Mapping[str, ServiceSettings], overrides: Mapping[s
         for store, kind in (("database", "Postgres"), ("cache", "Redis")):
             if getattr(service, store) is None and getattr(given, store):
                 problems.append(f"{SERVICES_KEY}.{name}.{store}: {name} has no {kind} in its manual")
+        if service.database is not None:
+            problems += _check_requests_within_limits(f"{SERVICES_KEY}.{name}.database", service.database.resources)
         for app_name, app in service.apps.items():
             path = f"{SERVICES_KEY}.{name}.apps.{app_name}"
             app_given = given.apps.get(app_name, AppConfig())
             problems += _check_scaling(path, app, app_given.model_fields_set)
-            problems += _check_requests_within_limits(path, app)
+            problems += _check_requests_within_limits(path, app.resources)
             problems += _check_delivery(f"{path}.delivery", app, app_given.delivery)
             problems += _check_env(f"{path}.env", app)
         if given.quota is not None:
@@ -87,10 +90,10 @@ def _check_scaling(path: str, app: AppSettings, override: set[str]) -> list[str]
     return []
 
 
-def _check_requests_within_limits(path: str, app: AppSettings) -> list[str]:
+def _check_requests_within_limits(path: str, resources: Resources) -> list[str]:
     problems = []
-    for resource, request in app.resources.requests.items():
-        limit = app.resources.limits.get(resource)
+    for resource, request in resources.requests.items():
+        limit = resources.limits.get(resource)
         if limit is not None and quantity.parse(request) > quantity.parse(limit):
             problems.append(f"{path}.resources.requests.{resource}: must be <= the limit {limit}, got {request}")
     return problems

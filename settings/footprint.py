@@ -27,7 +27,7 @@ def footprint(service: ServiceSettings, namespace: str) -> list[tuple[Resources,
     if service.cache is not None and service.cache.spec.namespace == namespace:
         items += [(service.cache.spec.resources, service.cache.replicas), (EXPORTER_RESOURCES, service.cache.replicas)]
     if service.database is not None and service.database.spec.namespace == namespace:
-        items.append((service.database.spec.resources, service.database.instances))
+        items.append((service.database.resources, service.database.instances))
     return items
 
 

@@ -89,6 +89,8 @@ class DatabaseSettings:
     instances: int
     storage_size: str
     storage_class: str | None
+    resources: Resources
+    """Of each instance: the manual's, with the stack's overrides."""
 
 
 @dataclass(frozen=True)

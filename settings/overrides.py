@@ -27,6 +27,7 @@ from settings.schema import (
     DeliveryConfig,
     RawSettings,
     ResourceAmounts,
+    ResourcesConfig,
     ServiceConfig,
     SmokeTestConfig,
 )
@@ -77,12 +78,7 @@ def _merge_app(spec: AppSpec, override: AppConfig, raw: RawSettings, spot: Sched
             min_replicas=override.min_replicas or autoscaling.min_replicas,
             max_replicas=override.max_replicas or autoscaling.max_replicas,
         )
-    resources = spec.resources
-    if override.resources is not None:
-        resources = Resources(
-            _merge_amounts(spec.resources.requests, override.resources.requests),
-            _merge_amounts(spec.resources.limits, override.resources.limits),
-        )
+    resources = _merge_resources(spec.resources, override.resources)
     on_spot = spec.spot if override.spot is None else override.spot
     image = override.image or f"{raw.image_registry}/{spec.image_repository}:{raw.image_tag}"
     return AppSettings(
@@ -121,7 +117,11 @@ def _merge_database(spec: DatabaseSpec | None, override: DatabaseConfig | None) 
         return None
     override = override or DatabaseConfig()
     return DatabaseSettings(
-        spec, override.instances or spec.instances, override.storage_size or spec.storage_size, override.storage_class
+        spec,
+        override.instances or spec.instances,
+        override.storage_size or spec.storage_size,
+        override.storage_class,
+        _merge_resources(spec.resources, override.resources),
     )
 
 
@@ -132,6 +132,13 @@ def _merge_cache(spec: CacheSpec | None, override: CacheConfig | None) -> CacheS
     return CacheSettings(
         spec, override.replicas or spec.replicas, override.storage_size or spec.storage_size, override.storage_class
     )
+
+
+def _merge_resources(base: Resources, override: ResourcesConfig | None) -> Resources:
+    """BASE with the amounts OVERRIDE sets."""
+    if override is None:
+        return base
+    return Resources(_merge_amounts(base.requests, override.requests), _merge_amounts(base.limits, override.limits))
 
 
 def _merge_amounts(base: Mapping[str, str], override: ResourceAmounts | None) -> dict[str, str]:

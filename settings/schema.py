@@ -201,6 +201,8 @@ class DatabaseConfig(_Strict):
     instances: Annotated[int, Field(ge=1, le=9)] | None = None
     storage_size: Storage | None = None
     storage_class: StorageClassName | None = None
+    resources: ResourcesConfig | None = None
+    """Each instance's requests and limits, over the manual's (a smaller staging)."""
 
 
 class CacheConfig(_Strict):

@@ -60,7 +60,9 @@ class Connection:
 
 
 def load_manifests(render: Path) -> list[dict[str, Any]]:
-    return [yaml.safe_load(path.read_text()) for path in sorted((render / "manifests").rglob("*.yaml"))]
+    # libyaml's parser: the same documents as yaml.safe_load, a render several times faster.
+    paths = sorted((render / "manifests").rglob("*.yaml"))
+    return [yaml.load(path.read_text(), Loader=yaml.CSafeLoader) for path in paths]
 
 
 def stand_ins(

@@ -15,7 +15,12 @@ KUBERNETES_VERSIONS = ("1.32", "1.33")
 def rendered_documents(root: Path) -> dict[str, dict[str, Any]]:
     """Every manifest of a render, by its path under `manifests/` (`<namespace or _cluster>/<Kind>-<name>.yaml`)."""
     folder = root / "manifests"
-    return {str(path.relative_to(folder)): yaml.safe_load(path.read_text()) for path in sorted(folder.rglob("*.yaml"))}
+    return {str(path.relative_to(folder)): load(path) for path in sorted(folder.rglob("*.yaml"))}
+
+
+def load(path: Path) -> Any:
+    """One YAML file, as yaml.safe_load reads it, through libyaml (many times faster over a render)."""
+    return yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
 
 
 BUILTIN_API_GROUPS = {
