@@ -58,7 +58,12 @@ def _renamed(spec, suffix: str):
         spec,
         name=spec.name + suffix,
         namespaces=tuple(map(moved, spec.namespaces)),
-        apps=tuple(replace(a, name=a.name + suffix, namespace=moved(a.namespace)) for a in spec.apps),
+        apps=tuple(
+            replace(
+                a, name=a.name + suffix, namespace=moved(a.namespace), host_label=a.host_label and a.host_label + suffix
+            )
+            for a in spec.apps
+        ),
         secrets=tuple(replace(s, namespaces=tuple(map(moved, s.namespaces))) for s in spec.secrets),
         database=database
         and replace(
