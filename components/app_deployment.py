@@ -112,6 +112,11 @@ class AppDeploymentArgs:
     """Replica count when no autoscaling is set."""
     autoscaling: Autoscaling | None = None
     """HPA settings; when set, the Deployment leaves `replicas` to the HPA."""
+    declare_hpa: bool = True
+    """Declare the HPA of `autoscaling` here; False when the caller scales the Deployment with an HPA of its own
+    (blue-green: one HPA follows the active colour)."""
+    deployment_labels: Mapping[str, str] = field(default_factory=dict)
+    """Extra labels on the Deployment object only, not its pods (changing them restarts nothing)."""
     metrics_port: int | None = None
     """Port of `/metrics` when it differs from `port`."""
     metrics_path: str = "/metrics"
@@ -197,7 +202,12 @@ class AppDeployment(pulumi.ComponentResource):
         config_map = self._config_map(name, args, child) if args.config_files else None
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=kube.metadata(name, args.namespace, self.labels, {**args.annotations, **kube.PULUMI_WINS}),
+            metadata=kube.metadata(
+                name,
+                args.namespace,
+                {**self.labels, **args.deployment_labels},
+                {**args.annotations, **kube.PULUMI_WINS},
+            ),
             spec=self._deployment_spec(name, args, account, config_map),
             opts=child,
         )
@@ -207,7 +217,14 @@ class AppDeployment(pulumi.ComponentResource):
             if _min_replicas(args) > 1
             else None
         )
-        self.hpa = self._hpa(name, args, child) if args.autoscaling else None
+        self.hpa = None
+        if args.autoscaling is not None and args.declare_hpa:
+            self.hpa = horizontal_pod_autoscaler(
+                f"{name}-hpa",
+                HpaTarget(args.autoscaling.name or name, args.namespace, name, self.labels),
+                args.autoscaling,
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.deployment])),
+            )
         if args.service_monitor:
             self._service_monitor(name, args, child)
 
@@ -302,36 +319,6 @@ class AppDeployment(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _hpa(
-        self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions
-    ) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
-        scaling = args.autoscaling
-        assert scaling is not None
-        return k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            f"{name}-hpa",
-            metadata=kube.metadata(scaling.name or name, args.namespace, self.labels, kube.PULUMI_WINS),
-            spec={
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                "minReplicas": scaling.min_replicas,
-                "maxReplicas": scaling.max_replicas,
-                "metrics": [
-                    _utilization("cpu", scaling.cpu_utilization),
-                    _utilization("memory", scaling.memory_utilization),
-                ],
-                "behavior": {
-                    "scaleUp": {
-                        "stabilizationWindowSeconds": scaling.scale_up_stabilization_seconds,
-                        "policies": [{"type": "Pods", "value": 2, "periodSeconds": 60}],
-                    },
-                    "scaleDown": {
-                        "stabilizationWindowSeconds": scaling.scale_down_stabilization_seconds,
-                        "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
-                    },
-                },
-            },
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.deployment])),
-        )
-
     def _service_monitor(self, name: str, args: AppDeploymentArgs, opts: pulumi.ResourceOptions) -> None:
         kube.service_monitor(
             f"{name}-servicemonitor",
@@ -342,6 +329,50 @@ class AppDeployment(pulumi.ComponentResource):
             kube.scrape_endpoint("metrics" if args.separate_metrics_port else "http", args.metrics_path),
             opts,
         )
+
+
+@dataclass(frozen=True)
+class HpaTarget:
+    """Where an HPA lives and the Deployment it scales."""
+
+    name: str
+    """Name of the HPA object."""
+    namespace: pulumi.Input[str]
+    """Namespace of the HPA and its Deployment."""
+    deployment: str
+    """Name of the Deployment it scales."""
+    labels: Mapping[str, str]
+    """Labels of the HPA object."""
+
+
+def horizontal_pod_autoscaler(
+    resource_name: str, target: HpaTarget, scaling: Autoscaling, opts: pulumi.ResourceOptions
+) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
+    """An autoscaling/v2 HPA on CPU and memory use (X-04); the program wins its bounds back on the next `up`."""
+    return k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        resource_name,
+        metadata=kube.metadata(target.name, target.namespace, dict(target.labels), kube.PULUMI_WINS),
+        spec={
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target.deployment},
+            "minReplicas": scaling.min_replicas,
+            "maxReplicas": scaling.max_replicas,
+            "metrics": [
+                _utilization("cpu", scaling.cpu_utilization),
+                _utilization("memory", scaling.memory_utilization),
+            ],
+            "behavior": {
+                "scaleUp": {
+                    "stabilizationWindowSeconds": scaling.scale_up_stabilization_seconds,
+                    "policies": [{"type": "Pods", "value": 2, "periodSeconds": 60}],
+                },
+                "scaleDown": {
+                    "stabilizationWindowSeconds": scaling.scale_down_stabilization_seconds,
+                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
+                },
+            },
+        },
+        opts=opts,
+    )
 
 
 def check_tracks_match(name: str, args: AppDeploymentArgs, other_name: str, other: AppDeploymentArgs) -> None:

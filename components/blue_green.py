@@ -1,10 +1,17 @@
 """BlueGreen: two colours of one app side by side; Services choose which colour gets the traffic.
 
-Each colour is a full `AppDeployment` (`<app>-blue`, `<app>-green`: ServiceAccount, Deployment, Service,
-PDB, HPA, ServiceMonitor). Service `<app>` selects the active colour, `<app>-preview` the idle one, and
+Each colour is an `AppDeployment` (`<app>-blue`, `<app>-green`: ServiceAccount, Deployment, Service,
+PDB, ServiceMonitor). Service `<app>` selects the active colour, `<app>-preview` the idle one, and
 each colour keeps its own Service `<app>-<colour>`.
 
-Switching the active colour changes nothing but the two routing selectors: both colours have the same
+The HPAs follow the traffic too (S4-03, X-04): the app's HPA name (the manual's `platform-v2-hpa`) scales the
+active colour, `<hpa>-preview` the idle one, so `kubectl describe hpa platform-v2-hpa` and `kubectl patch hpa
+platform-v2-hpa` reach what serves the traffic whichever colour it is. Each colour's Deployment carries
+`ai-platform/traffic: active` or `preview` (on the object, not its pods), so the manuals' `kubectl scale` and
+`rollout` steps select it: `kubectl rollout status deployment -l app=<app>,ai-platform/traffic=active`.
+
+Switching the active colour changes the two routing selectors, the two HPAs' targets and the two Deployments'
+traffic labels, and nothing else (no pod restarts): both colours have the same
 autoscaling bounds unless `idle_replicas` is set (the idle colour, without traffic, sits at its HPA
 minimum and scales up as traffic returns after a switch), and every colour that runs pods has a
 smoke-test Job named after the image it tested. A Service only routes to a colour whose Job succeeded
@@ -27,7 +34,9 @@ from components.app_deployment import (
     AppDeployment,
     AppDeploymentArgs,
     Autoscaling,
+    HpaTarget,
     check_tracks_match,
+    horizontal_pod_autoscaler,
     service_ports,
 )
 from components.network_policies import Flow, NetworkPolicies, NetworkPoliciesArgs, Pods
@@ -35,6 +44,8 @@ from components.network_policies import Flow, NetworkPolicies, NetworkPoliciesAr
 COLOURS = ("blue", "green")
 COLOUR_LABEL = "colour"
 """Pod label naming the colour (`kubectl get pods -L colour`)."""
+TRAFFIC_LABEL = "ai-platform/traffic"
+"""Deployment label: `active` on the colour Service `<app>` routes to, `preview` on the other."""
 
 # The official curl image runs as its own `curl_user` (UID 100); curl needs nothing else.
 CURL_UID = 100
@@ -108,6 +119,10 @@ class BlueGreen(pulumi.ComponentResource):
     preview_service: k8s.core.v1.Service
     smoke_jobs: dict[str, k8s.batch.v1.Job]
     """Smoke-test Job per colour that runs pods."""
+    hpas: dict[str, k8s.autoscaling.v2.HorizontalPodAutoscaler]
+    """HPA per traffic role (`active`, `preview`); the preview one goes when the idle colour is held at zero."""
+    hpa_name: str | None
+    """Name of the HPA scaling the active colour (the manual's HPA name, else the app's); None without autoscaling."""
     network_policies: list[k8s.networking.v1.NetworkPolicy]
     """What lets the smoke-test pods reach the colours."""
     labels: dict[str, str]
@@ -130,11 +145,10 @@ class BlueGreen(pulumi.ComponentResource):
         base = args.blue
         self.port, self.metrics_port = base.port, base.metrics_port or base.port
         colour_args = {"blue": args.blue, "green": args.green}
-
-        self.colours = {
-            colour: AppDeployment(f"{name}-{colour}", self._colour_args(name, colour, colour_args[colour], args), child)
-            for colour in COLOURS
-        }
+        final = {colour: self._colour_args(name, colour, colour_args[colour], args) for colour in COLOURS}
+        self.colours = {colour: AppDeployment(f"{name}-{colour}", final[colour], child) for colour in COLOURS}
+        self.hpa_name = (base.autoscaling.name or name) if base.autoscaling else None
+        self.hpas = self._hpas(name, final, child)
         self.network_policies = self._smoke_network_policies(name, base, child)
         self.smoke_jobs = {
             colour: self._smoke_job(name, colour, colour_args[colour], args.smoke_test, child)
@@ -157,18 +171,49 @@ class BlueGreen(pulumi.ComponentResource):
 
     def _colour_args(self, name: str, colour: str, app: AppDeploymentArgs, args: BlueGreenArgs) -> AppDeploymentArgs:
         autoscaling, replicas = app.autoscaling, app.replicas
-        if autoscaling is not None and autoscaling.name:
-            # The manual's HPA name gets the colour too (e.g. `platform-v2-hpa-blue`): one HPA per colour.
-            autoscaling = replace(autoscaling, name=f"{autoscaling.name}-{colour}")
         if colour == self.idle and args.idle_replicas is not None:
             autoscaling, replicas = _pinned(autoscaling, args.idle_replicas)
         return replace(
             app,
             container_name=app.container_name or name,
             pod_labels={**app.pod_labels, **self.labels, COLOUR_LABEL: colour},
+            deployment_labels={
+                **app.deployment_labels,
+                TRAFFIC_LABEL: "active" if colour == self.active else "preview",
+            },
             autoscaling=autoscaling,
+            declare_hpa=False,  # the HPAs below follow the traffic, not a colour
             replicas=replicas,
         )
+
+    def _hpas(
+        self, name: str, colours: dict[str, AppDeploymentArgs], opts: pulumi.ResourceOptions
+    ) -> dict[str, k8s.autoscaling.v2.HorizontalPodAutoscaler]:
+        """The active colour's HPA under the app's HPA name, the idle colour's as `<name>-preview`. A switch only
+        retargets them (`scaleTargetRef` is mutable), so neither is replaced and the bounds stay where they are."""
+        hpas = {}
+        for role, colour, suffix in (("active", self.active, ""), ("preview", self.idle, "-preview")):
+            scaling, app = colours[colour].autoscaling, colours[colour]
+            if scaling is None or self.hpa_name is None:
+                continue
+            target = self.colours[colour]
+            hpas[role] = horizontal_pod_autoscaler(
+                f"{name}{suffix}-hpa",
+                HpaTarget(
+                    f"{self.hpa_name}{suffix}", app.namespace, target.service_name, kube.app_labels(name, app.part_of)
+                ),
+                scaling,
+                pulumi.ResourceOptions.merge(
+                    opts,
+                    pulumi.ResourceOptions(
+                        depends_on=[target.deployment],
+                        # Each colour declared its own HPA before they followed the traffic (`<hpa>-<colour>`): the
+                        # first update after the move takes each one over from the colour that has its role.
+                        aliases=[pulumi.Alias(name=f"{name}-{colour}-hpa", parent=target)],
+                    ),
+                ),
+            )
+        return hpas
 
     def _routing_service(
         self, resource_name: str, service_name: str, colour: str, app: AppDeploymentArgs, opts: pulumi.ResourceOptions

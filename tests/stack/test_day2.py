@@ -179,7 +179,9 @@ def test_the_idle_colour_scales_down_and_back_through_config_without_a_conflict(
     assert deployments[green].inputs["metadata"]["annotations"][PATCH_FORCE] == "true"
     blue = _hpa_targets(run)[("platform-v2-stable", "platform-v2-api-blue")]
     assert (blue["spec"]["minReplicas"], blue["spec"]["maxReplicas"]) == (3, 15)
-    assert blue["metadata"]["name"] == "platform-v2-hpa-blue"
+    assert blue["metadata"]["name"] == "platform-v2-hpa"
+    if hpa:
+        assert hpa["metadata"]["name"] == "platform-v2-hpa-preview"
 
 
 # --- stable previews -----------------------------------------------------------------------------

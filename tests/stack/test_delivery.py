@@ -85,8 +85,23 @@ def _object(resources: dict[str, dict], kind: str, namespace: str, name: str) ->
     return found[0]
 
 
+TARGET = ("spec", "scaleTargetRef", "name")
+TRAFFIC = ("metadata", "labels", "ai-platform/traffic")
+
+
+def _colour_hpas(documents: dict[str, dict], app: str, namespace: str) -> set[str]:
+    """Files of the HPAs scaling a colour of APP: the active one under the app's HPA name and its `-preview`."""
+    prefix, colours = f"{namespace}/HorizontalPodAutoscaler-", (f"{app}-blue", f"{app}-green")
+    found = {
+        f for f, doc in documents.items() if f.startswith(prefix) and doc["spec"]["scaleTargetRef"]["name"] in colours
+    }
+    assert len(found) == 2, found
+    return found
+
+
 def test_switching_the_active_colour_changes_only_the_routing_selectors(by_colour):
-    """X-05: the switch is one config value and one `pulumi up`; nothing but routing changes."""
+    """X-05: the switch is one config value and one `pulumi up`; nothing but routing changes: the Services'
+    selectors, the HPAs' targets (each HPA follows its traffic, S4-03) and the Deployments' traffic labels."""
     blue, green = rendered_documents(by_colour["blue"]), rendered_documents(by_colour["green"])
     assert set(blue) == set(green), "the same objects exist whichever colour is active"
     for app, (_, namespace) in BLUE_GREEN.items():
@@ -98,11 +113,15 @@ def test_switching_the_active_colour_changes_only_the_routing_selectors(by_colou
         for app, (_, namespace) in BLUE_GREEN.items()
         for service in (app, f"{app}-preview")
     }
+    for app, (_, namespace) in BLUE_GREEN.items():
+        expected |= {(file, TARGET) for file in _colour_hpas(blue, app, namespace)}
+        expected |= {(f"{namespace}/Deployment-{app}-{colour}.yaml", TRAFFIC) for colour in ("blue", "green")}
     assert changed == expected
 
 
 def test_switching_the_active_colour_moves_only_the_routing_services_dependencies(by_colour):
-    """The resources' inputs differ only in the routing selectors; only those Services wait on another Job."""
+    """The resources' inputs differ only in routing (Services, HPAs, traffic labels); only the routing Services
+    wait on another Job, and the HPAs on the other colour's Deployment. No resource is replaced."""
     blue, green = _resources(by_colour["blue"]), _resources(by_colour["green"])
     assert set(blue) == set(green)
     routing = {
@@ -110,10 +129,16 @@ def test_switching_the_active_colour_moves_only_the_routing_services_dependencie
         for app, (_, namespace) in BLUE_GREEN.items()
         for service in (app, f"{app}-preview")
     }
+    documents = rendered_documents(by_colour["blue"])
+    hpas, colours = set(), set()
+    for app, (_, namespace) in BLUE_GREEN.items():
+        names = {documents[file]["metadata"]["name"] for file in _colour_hpas(documents, app, namespace)}
+        hpas |= {_object(blue, "HorizontalPodAutoscaler", namespace, name)["urn"] for name in names}
+        colours |= {_object(blue, "Deployment", namespace, f"{app}-{c}")["urn"] for c in ("blue", "green")}
     inputs_changed = {urn for urn in blue if blue[urn]["inputs"] != green[urn]["inputs"]}
-    assert inputs_changed == routing
+    assert inputs_changed == routing | hpas | colours
     dependencies_changed = {urn for urn in blue if blue[urn]["dependsOn"] != green[urn]["dependsOn"]}
-    assert dependencies_changed == routing
+    assert dependencies_changed == routing | hpas
 
 
 @pytest.mark.parametrize("active", ["blue", "green"])

@@ -56,7 +56,7 @@ def test_ai_benchmark_web_limits_and_worker(stack="prod"):
         "limits": {"cpu": "500m", "memory": "512Mi"},
     }
     assert container(api)["ports"][0]["containerPort"] == 8000
-    assert hpas(stack)["ai-benchmark-api-blue"]["spec"]["minReplicas"] == 3
+    assert hpas(stack)["ai-benchmark-api"]["spec"]["minReplicas"] == 3  # follows the active colour
     assert env_of(api)["DATABASE_POOL_SIZE"] == "20" and env_of(api)["DATABASE_MAX_OVERFLOW"] == "10"
     assert env_of(api)["OPENAI_API_KEY"]["secretKeyRef"]["name"] == "ai-benchmark-secrets"  # S0-10
     assert deployments(stack)["ai-benchmark-worker"]["spec"]["replicas"] == 2
@@ -123,11 +123,12 @@ def test_platform_tiers(stack="prod"):
     """S4-02, S4-03, S4-06, S4-08."""
     all_deployments = deployments(stack)
     assert container(all_deployments["platform-v2-api-blue"])["name"] == "api"
-    # Blue-green (S4-10): the manual's HPA name per colour.
-    hpa = hpas(stack)["platform-v2-hpa-blue"]
+    # Blue-green (S4-10): the manual's HPA name scales the active colour (prod runs blue), its `-preview` the idle.
+    hpa = hpas(stack)["platform-v2-hpa"]
     assert hpa["metadata"]["namespace"] == "platform-v2-stable"
     assert hpa["spec"]["maxReplicas"] == 15
     assert hpa["spec"]["scaleTargetRef"]["name"] == "platform-v2-api-blue"
+    assert hpas(stack)["platform-v2-hpa-preview"]["spec"]["scaleTargetRef"]["name"] == "platform-v2-api-green"
     assert all_deployments["platform-v1-api"]["spec"]["template"]["spec"]["nodeSelector"] == {
         "eks.amazonaws.com/capacityType": "SPOT"
     }

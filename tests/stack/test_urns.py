@@ -54,3 +54,13 @@ def test_the_moved_smoke_test_policies_keep_their_deployed_urns():
     assert len(old) == 4
     assert old <= {alias for r in run.registrations for alias in r.aliases}
     assert not old & urns.urns(run)
+
+
+def test_the_colour_hpas_that_now_follow_the_traffic_keep_their_deployed_urns():
+    """Each blue-green colour declared its own HPA; now BlueGreen's two HPAs (active, preview) take them over."""
+    run = program_run("prod")
+    marker = "BlueGreen$ai-platform:app_deployment:AppDeployment$kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+    old = {u for u in urns.read_baseline("prod") if marker in u}
+    assert len(old) == 8, "two apps, two colours, before and after the ServiceGroups"
+    assert old <= {alias for r in run.registrations for alias in r.aliases}
+    assert not old & urns.urns(run)

@@ -136,12 +136,12 @@ def test_idle_replicas_scale_only_the_idle_colour_down():
     built = synth(lambda: _blue_green(active="green", idle_replicas=0))
     component, objects = built.component, built.objects
     assert set(component.smoke_jobs) == {"green"}, "a colour without pods has nothing to test"
-    assert component.colours["blue"].hpa is None and component.colours["blue"].pdb is None
+    assert set(component.hpas) == {"active"} and component.colours["blue"].pdb is None
 
     assert objects[("Deployment", "api-blue")].inputs["spec"]["replicas"] == 0
     assert "replicas" not in objects[("Deployment", "api-green")].inputs["spec"]
-    assert ("HorizontalPodAutoscaler", "api-hpa-green") in objects
-    assert ("HorizontalPodAutoscaler", "api-hpa-blue") not in objects
+    assert objects[("HorizontalPodAutoscaler", "api-hpa")].inputs["spec"]["scaleTargetRef"]["name"] == "api-green"
+    assert ("HorizontalPodAutoscaler", "api-hpa-preview") not in objects
     preview = objects[("Service", "api-preview")]
     assert not any(r.urn in preview.dependencies for r in _jobs(objects).values())
 
@@ -154,10 +154,30 @@ def test_idle_replicas_above_zero_hold_the_idle_colour_through_its_hpa():
 
     for colour in ("blue", "green"):
         assert "replicas" not in objects[("Deployment", f"api-{colour}")].inputs["spec"]
-    idle = objects[("HorizontalPodAutoscaler", "api-hpa-green")].inputs["spec"]
+    idle = objects[("HorizontalPodAutoscaler", "api-hpa-preview")].inputs["spec"]
     assert (idle["minReplicas"], idle["maxReplicas"]) == (2, 2)
-    active = objects[("HorizontalPodAutoscaler", "api-hpa-blue")].inputs["spec"]
+    assert idle["scaleTargetRef"]["name"] == "api-green"
+    active = objects[("HorizontalPodAutoscaler", "api-hpa")].inputs["spec"]
     assert (active["minReplicas"], active["maxReplicas"]) != (2, 2)
+    assert active["scaleTargetRef"]["name"] == "api-blue"
+
+
+@pytest.mark.parametrize("active", ["blue", "green"])
+def test_the_manuals_hpa_name_and_the_traffic_label_follow_the_active_colour(active):
+    """S4-03: `kubectl describe hpa <hpa>` and `-l ai-platform/traffic=active` reach what serves the traffic."""
+    built = synth(lambda: _blue_green(active=active))
+    idle = "green" if active == "blue" else "blue"
+    objects = built.objects
+    hpas = {name: r.inputs for (kind, name), r in objects.items() if kind == "HorizontalPodAutoscaler"}
+    assert {name: hpa["spec"]["scaleTargetRef"]["name"] for name, hpa in hpas.items()} == {
+        "api-hpa": f"api-{active}",
+        "api-hpa-preview": f"api-{idle}",
+    }
+    for colour, traffic in ((active, "active"), (idle, "preview")):
+        deployment = objects[("Deployment", f"api-{colour}")].inputs
+        assert deployment["metadata"]["labels"]["ai-platform/traffic"] == traffic
+        assert "ai-platform/traffic" not in deployment["spec"]["template"]["metadata"]["labels"], "no restart"
+    assert built.component.hpa_name == "api-hpa"
 
 
 def test_smoke_pods_may_reach_both_colours_through_default_deny():
