@@ -28,6 +28,8 @@ class ClusterViewerArgs:
 
     group: str
     """Group bound to the ClusterRole."""
+    more_groups: Sequence[str] = ()
+    """Further groups bound to it (on-call reads nodes as operators do)."""
     role_name: str = "ai-platform-cluster-viewer"
     """Name of the ClusterRole and its ClusterRoleBinding."""
     rules: Sequence[Rule] = VIEWER_RULES
@@ -37,7 +39,7 @@ class ClusterViewerArgs:
 
 
 class ClusterViewer(pulumi.ComponentResource):
-    """A read-only ClusterRole on namespaces and nodes, bound to one group."""
+    """A read-only ClusterRole on namespaces and nodes, bound to groups."""
 
     role: k8s.rbac.v1.ClusterRole
     binding: k8s.rbac.v1.ClusterRoleBinding
@@ -57,7 +59,7 @@ class ClusterViewer(pulumi.ComponentResource):
             f"{name}-binding",
             metadata=kube.metadata(args.role_name, labels=args.labels),
             role_ref={"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": args.role_name},
-            subjects=[{"apiGroup": RBAC_GROUP, "kind": "Group", "name": args.group}],
+            subjects=[{"apiGroup": RBAC_GROUP, "kind": "Group", "name": g} for g in (args.group, *args.more_groups)],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.role]),  # the role waited for the caller's
         )
         self.register_outputs({"roleName": args.role_name})

@@ -1,6 +1,6 @@
 """NamespaceRbac: least-privilege access to one namespace for the people who run it and the CI that deploys.
 
-Two Roles, each bound to a group of the cluster's authenticator (on EKS: the Kubernetes group an
+Three Roles, each bound to a group of the cluster's authenticator (on EKS: the Kubernetes group an
 access entry or `aws-auth` maps an IAM role to):
 
 - `<prefix>-operator` (read-only): what on-call needs to look: workloads, pods and their logs, events,
@@ -11,6 +11,10 @@ access entry or `aws-auth` maps an IAM role to):
   program declares for a service. Secrets are write-only (create, update, patch, delete): a deployer
   can replace a credential but not read one back. Guardrails stay read-only: ResourceQuota, LimitRange,
   NetworkPolicy, Roles and RoleBindings are changed by the cluster's admin identity only.
+- `<prefix>-oncall`: what the operator reads, plus what an incident needs (S4-07, X-16): `kubectl exec` (the
+  manuals' `psql`, `pg_dump` and `redis-cli` inside the database and cache pods, which read their credentials
+  there, so nobody copies a secret), `port-forward`, `rollout restart` of a Deployment or StatefulSet and
+  deleting a pod. No Secret through the API; what a pod can read, an exec into it can read too.
 
 No rule uses a wildcard, and no Role may read Secrets or grant `escalate`, `bind` or `impersonate`:
 the component refuses such rules.
@@ -95,6 +99,17 @@ DEPLOYER_RULES: tuple[Rule, ...] = (
 )
 """Releases and the manuals' delivery commands; Secrets write-only, guardrails read-only."""
 
+ONCALL_RULES: tuple[Rule, ...] = (
+    *OPERATOR_RULES,
+    # SPDY clients open exec and port-forward with a POST (`create`); WebSocket clients (kubectl 1.30+) with a GET,
+    # which API servers before 1.35 (AuthorizePodWebsocketUpgradeCreatePermission) authorize as `get`.
+    Rule("", ("pods/exec", "pods/portforward"), ("get", "create")),
+    # `kubectl rollout restart` patches the pod template's restartedAt annotation; deleting a pod restarts it.
+    Rule("apps", ("deployments", "statefulsets"), ("patch",)),
+    Rule("", ("pods",), ("delete",)),
+)
+"""Incidents: the operator's reads, exec and port-forward into pods, restarts."""
+
 
 @dataclass(frozen=True)
 class NamespaceRbacArgs:
@@ -106,25 +121,31 @@ class NamespaceRbacArgs:
     """Group bound to the read-only Role."""
     deployers_group: str
     """Group bound to the deploy Role."""
+    oncall_group: str
+    """Group bound to the on-call Role."""
     name_prefix: str = "ai-platform"
-    """Roles and RoleBindings are `<prefix>-operator` and `<prefix>-deployer`."""
+    """Roles and RoleBindings are `<prefix>-operator`, `<prefix>-deployer` and `<prefix>-oncall`."""
     operator_rules: Sequence[Rule] = OPERATOR_RULES
     """Rules of the read-only Role."""
     deployer_rules: Sequence[Rule] = DEPLOYER_RULES
     """Rules of the deploy Role."""
+    oncall_rules: Sequence[Rule] = ONCALL_RULES
+    """Rules of the on-call Role."""
     labels: Mapping[str, str] = field(default_factory=dict)
     """Extra labels on every object (e.g. `app.kubernetes.io/part-of`)."""
 
 
 class NamespaceRbac(pulumi.ComponentResource):
-    """A read-only Role and a deploy Role in one namespace, each bound to a group."""
+    """A read-only, a deploy and an on-call Role in one namespace, each bound to a group."""
 
     operator_role_name: str
     """Name of the read-only Role and its RoleBinding."""
     deployer_role_name: str
     """Name of the deploy Role and its RoleBinding."""
+    oncall_role_name: str
+    """Name of the on-call Role and its RoleBinding."""
     roles: dict[str, k8s.rbac.v1.Role]
-    """Role per purpose (`operator`, `deployer`)."""
+    """Role per purpose (`operator`, `deployer`, `oncall`)."""
     bindings: dict[str, k8s.rbac.v1.RoleBinding]
     """RoleBinding per purpose."""
 
@@ -133,9 +154,11 @@ class NamespaceRbac(pulumi.ComponentResource):
         child = kube.child_options(self, opts)
         self.operator_role_name = f"{args.name_prefix}-operator"
         self.deployer_role_name = f"{args.name_prefix}-deployer"
+        self.oncall_role_name = f"{args.name_prefix}-oncall"
         wanted = {
             "operator": (self.operator_role_name, args.operator_rules, args.operators_group),
             "deployer": (self.deployer_role_name, args.deployer_rules, args.deployers_group),
+            "oncall": (self.oncall_role_name, args.oncall_rules, args.oncall_group),
         }
         self.roles, self.bindings = {}, {}
         for purpose, (role_name, rules, group) in wanted.items():
@@ -153,7 +176,13 @@ class NamespaceRbac(pulumi.ComponentResource):
                 subjects=[{"apiGroup": RBAC_GROUP, "kind": "Group", "name": group}],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.roles[purpose]]),
             )
-        self.register_outputs({"operatorRole": self.operator_role_name, "deployerRole": self.deployer_role_name})
+        self.register_outputs(
+            {
+                "operatorRole": self.operator_role_name,
+                "deployerRole": self.deployer_role_name,
+                "oncallRole": self.oncall_role_name,
+            }
+        )
 
 
 def check_rules(rules: Sequence[Rule]) -> None:

@@ -1,8 +1,9 @@
 """PostgresCluster: one CloudNativePG cluster with continuous backup, logical dumps and a restore check.
 
 Owns (all in the cluster's namespace; `<name>` is the component name, which is also the CNPG cluster name):
-- `Cluster` `<name>`: TLS-only `pg_hba` with SCRAM, no superuser access, app database and owner from
-  `bootstrap.initdb` with our own generated password, extra schemas/extensions after initdb, zone spread
+- `Cluster` `<name>`: TLS-only `pg_hba` with SCRAM, no superuser access over TCP, the instance's OS user mapped
+  to the app's logins for `psql` inside an instance (`pg_ident`), app database and owner from `bootstrap.initdb`
+  with our own generated password, extra schemas/extensions after initdb, zone spread
   (instances: components/postgres_instances.py; logins: components/postgres_logins.py).
 - Barman Cloud `ObjectStore` `<name>-store` and the cluster's WAL-archiver plugin entry, and
   `ScheduledBackup` `<name>-daily` (S3-11).
@@ -62,6 +63,7 @@ from components.postgres_logins import (
     identifier_problems,
     initdb,
     managed_role,
+    pg_ident,
 )
 
 
@@ -330,6 +332,7 @@ class PostgresCluster(pulumi.ComponentResource):
             "postgresql": {
                 "parameters": postgresql_parameters(args.parameters, args.pg_stat_statements),
                 "pg_hba": list(PG_HBA),
+                "pg_ident": pg_ident([args.owner, *args.schema_roles]),
             },
             "bootstrap": {"initdb": initdb(login, args.schemas, args.schema_roles, args.extensions)},
             "storage": storage_spec(args.storage_size, args.storage_class),

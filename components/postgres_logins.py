@@ -26,6 +26,18 @@ SERVER_CA_MOUNT = "/var/run/secrets/postgres-ca"
 # replication by certificate) stay in front of these.
 PG_HBA = ("hostssl all all all scram-sha-256", "hostnossl all all all reject")
 
+# CloudNativePG's instances run as the OS user `postgres`; its fixed map `local` lets that user in over the
+# Unix socket (`local all all peer map=local`) only as the superuser. Mapping it to the app's logins too lets
+# on-call run `kubectl exec <cluster>-1 -c postgres -- psql -U <owner>` (and pg_dump) as the database owner with
+# no password at all (S4-07): whoever may exec into an instance is already its superuser, so this grants nothing.
+INSTANCE_OS_USER = "postgres"
+
+
+def pg_ident(logins: Sequence[str]) -> list[str]:
+    """Lines for CloudNativePG's `pg_ident` (appended to its map `local`): the instance's OS user as each LOGIN."""
+    return [f"local {INSTANCE_OS_USER} {login}" for login in logins]
+
+
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

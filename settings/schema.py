@@ -161,6 +161,7 @@ class RbacConfig(_Strict):
 
     operators_group: Annotated[str, AfterValidator(_group)] = "ai-platform-operators"
     deployers_group: Annotated[str, AfterValidator(_group)] = "ai-platform-deployers"
+    oncall_group: Annotated[str, AfterValidator(_group)] = "ai-platform-oncall"
 
     @model_validator(mode="after")
     def _separate(self) -> RbacConfig:

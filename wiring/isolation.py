@@ -96,14 +96,16 @@ def deploy_service_isolation(ctx: ServiceContext, apps: Mapping[str, DeliveredAp
         NetworkPolicies(f"{name}-isolation", NetworkPoliciesArgs(name, flows, namespace_ref, ctx.labels), opts)
         NamespaceRbac(
             f"{name}-rbac",
-            NamespaceRbacArgs(namespace_ref, rbac.operators_group, rbac.deployers_group, labels=ctx.labels),
+            NamespaceRbacArgs(
+                namespace_ref, rbac.operators_group, rbac.deployers_group, rbac.oncall_group, labels=ctx.labels
+            ),
             opts,
         )
     return flows
 
 
 def deploy_cluster_access(settings: Settings, opts: pulumi.ResourceOptions) -> ClusterViewer:
-    """Operators may read namespaces and nodes; warns when the cluster does not enforce NetworkPolicies."""
+    """Operators and on-call may read namespaces and nodes; warns when the cluster does not enforce NetworkPolicies."""
     if not settings.network_policy.enforced:
         pulumi.log.warn(
             "ai-platform:networkPolicy.enforced is false: the cluster's CNI does not enforce NetworkPolicy, so "
@@ -112,7 +114,11 @@ def deploy_cluster_access(settings: Settings, opts: pulumi.ResourceOptions) -> C
         )
     return ClusterViewer(
         "cluster-viewer",
-        ClusterViewerArgs(settings.rbac.operators_group, labels={"app.kubernetes.io/part-of": "ai-platform"}),
+        ClusterViewerArgs(
+            settings.rbac.operators_group,
+            more_groups=(settings.rbac.oncall_group,),
+            labels={"app.kubernetes.io/part-of": "ai-platform"},
+        ),
         opts,
     )
 

@@ -15,7 +15,7 @@ from tests.support.runtime import STACKS
 
 RBAC = "rbac.authorization.k8s.io"
 READ = {"get", "list", "watch"}
-GROUPS = {"ai-platform-operators", "ai-platform-deployers"}  # ai-platform:rbac defaults
+GROUPS = {"ai-platform-operators", "ai-platform-deployers", "ai-platform-oncall"}  # ai-platform:rbac defaults
 
 
 def rbac_objects(root) -> list[dict]:
@@ -45,7 +45,7 @@ def test_every_service_namespace_has_an_operator_and_a_deployer_role_bound_to_gr
     bindings = {(b["metadata"]["namespace"], b["roleRef"]["name"]): b for b in of_kind(docs, "RoleBinding")}
     roles = {(r["metadata"]["namespace"], r["metadata"]["name"]) for r in of_kind(docs, "Role")}
     for namespace in namespaces:
-        for role in ("ai-platform-operator", "ai-platform-deployer"):
+        for role in ("ai-platform-operator", "ai-platform-deployer", "ai-platform-oncall"):
             assert (namespace, role) in roles
             binding = bindings[(namespace, role)]
             assert binding["roleRef"]["kind"] == "Role"
@@ -71,6 +71,8 @@ def test_the_only_cluster_wide_grant_reads_namespaces_and_nodes(rendered, stack)
     (role,) = roles.values()
     (binding,) = of_kind(docs, "ClusterRoleBinding")
     assert binding["roleRef"] == {"apiGroup": RBAC, "kind": "ClusterRole", "name": role["metadata"]["name"]}
-    assert binding["subjects"] == [{"apiGroup": RBAC, "kind": "Group", "name": "ai-platform-operators"}]
+    assert binding["subjects"] == [
+        {"apiGroup": RBAC, "kind": "Group", "name": group} for group in ("ai-platform-operators", "ai-platform-oncall")
+    ]
     assert {r for rule in role["rules"] for r in rule["resources"]} == {"namespaces", "nodes"}
     assert all(set(rule["verbs"]) <= READ for rule in role["rules"])

@@ -6,6 +6,7 @@ import pytest
 from components.cluster_viewer import ClusterViewer, ClusterViewerArgs
 from components.namespace_rbac import (
     DEPLOYER_RULES,
+    ONCALL_RULES,
     OPERATOR_RULES,
     NamespaceRbac,
     NamespaceRbacArgs,
@@ -38,6 +39,23 @@ def test_deployers_release_and_roll_back_but_never_read_secrets():
         assert _grants(DEPLOYER_RULES, *guardrail) == {"get", "list", "watch"}
 
 
+def test_on_call_execs_forwards_and_restarts_but_never_reads_secrets_or_changes_releases():
+    """S4-07, X-16: psql, pg_dump, redis-cli inside the pods, port-forward, rollout restart, without cluster-admin."""
+    assert _grants(ONCALL_RULES, "", "pods/exec") == {"get", "create"}  # WebSocket (get) and SPDY (create) clients
+    assert _grants(ONCALL_RULES, "", "pods/portforward") == {"get", "create"}
+    assert _grants(ONCALL_RULES, "", "pods/log") == {"get", "list", "watch"}
+    assert _grants(ONCALL_RULES, "apps", "deployments") == {"get", "list", "watch", "patch"}  # rollout restart
+    assert _grants(ONCALL_RULES, "apps", "statefulsets") == {"get", "list", "watch", "patch"}
+    assert _grants(ONCALL_RULES, "", "pods") == {"get", "list", "watch", "delete"}
+    assert _grants(ONCALL_RULES, "", "secrets") == set()
+    assert _grants(ONCALL_RULES, "apps", "deployments/scale") == set(), "scaling is the deployers'"
+    assert _grants(ONCALL_RULES, "autoscaling", "horizontalpodautoscalers") == {"get", "list", "watch"}
+    assert set(OPERATOR_RULES) <= set(ONCALL_RULES), "on-call sees what operators see"
+    # Operators and deployers are unchanged: neither may exec or port-forward.
+    for rules in (OPERATOR_RULES, DEPLOYER_RULES):
+        assert _grants(rules, "", "pods/exec") == _grants(rules, "", "pods/portforward") == set()
+
+
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
@@ -57,7 +75,7 @@ def test_refuses_rules_beyond_least_privilege(rule, message):
 
 @pulumi.runtime.test
 def test_roles_are_bound_to_their_groups(mock_runtime):
-    rbac = NamespaceRbac("shop-rbac", NamespaceRbacArgs("shop", "shop-operators", "shop-deployers"))
+    rbac = NamespaceRbac("shop-rbac", NamespaceRbacArgs("shop", "shop-operators", "shop-deployers", "shop-oncall"))
 
     def check(inputs):
         assert inputs["metadata"] == {
@@ -77,8 +95,19 @@ def test_roles_are_bound_to_their_groups(mock_runtime):
 
 
 @pulumi.runtime.test
+def test_the_on_call_role_is_bound_to_its_own_group(mock_runtime):
+    rbac = NamespaceRbac("shop-rbac", NamespaceRbacArgs("shop", "shop-operators", "shop-deployers", "shop-oncall"))
+
+    def check(inputs):
+        assert inputs["roleRef"]["name"] == inputs["metadata"]["name"] == "ai-platform-oncall"
+        assert inputs["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "shop-oncall"}]
+
+    return inputs_of(mock_runtime, rbac.bindings["oncall"], check)
+
+
+@pulumi.runtime.test
 def test_role_rules_are_written_in_full(mock_runtime):
-    rbac = NamespaceRbac("shop-rbac", NamespaceRbacArgs("shop", "shop-operators", "shop-deployers"))
+    rbac = NamespaceRbac("shop-rbac", NamespaceRbacArgs("shop", "shop-operators", "shop-deployers", "shop-oncall"))
 
     def check(inputs):
         assert inputs["rules"] == [rule.policy_rule() for rule in OPERATOR_RULES]
@@ -90,7 +119,9 @@ def test_a_namespace_role_refuses_secret_reads(mock_runtime):
     with pytest.raises(ValueError, match="reads Secrets"):
         NamespaceRbac(
             "leaky",
-            NamespaceRbacArgs("shop", "ops", "ci", deployer_rules=(Rule("", ("secrets",), ("get", "patch")),)),
+            NamespaceRbacArgs(
+                "shop", "ops", "ci", "oncall", deployer_rules=(Rule("", ("secrets",), ("get", "patch")),)
+            ),
         )
 
 

@@ -74,6 +74,9 @@ def test_prod_cluster_spec(mock_runtime):
         assert "pg_stat_statements.track" in params  # CNPG then preloads and creates the extension
         assert "shared_preload_libraries" not in params  # a fixed parameter the webhook rejects
         assert spec["postgresql"]["pg_hba"] == ["hostssl all all all scram-sha-256", "hostnossl all all all reject"]
+        # `kubectl exec <instance> -c postgres -- psql -U <login>`: the instance's OS user as each app login (S4-07).
+        logins = ["platform_user", *(role["name"] for role in spec.get("managed", {}).get("roles", []))]
+        assert spec["postgresql"]["pg_ident"] == [f"local postgres {login}" for login in logins]
         initdb = spec["bootstrap"]["initdb"]
         assert (initdb["database"], initdb["owner"]) == ("platform", "platform_user")
         assert initdb["secret"] == {"name": "db-owner-credentials"}
