@@ -20,12 +20,23 @@ class Providers:
     kubernetes: k8s.Provider
     oidc_provider_arn: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
+    cluster_stack: pulumi.StackReference | None = None
+    """The cluster team's stack (`cluster.stack`), when the cluster is reached through it."""
     images: Pinning = field(init=False)
     """How images are deployed: by tag, or pinned to digests (ECR ones read through the AWS API)."""
     _aws: dict[str, aws.Provider] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.images = Pinning(self.settings.pin_images, self.aws("images") if self.settings.pin_images else None)
+
+    def eks_cluster_name(self) -> pulumi.Output[str]:
+        """The EKS cluster's name: `cluster.name`, else the cluster stack's `clusterName` output (settings refuse a
+        cluster reached by context alone when something needs the name)."""
+        if self.settings.cluster.name:
+            return pulumi.Output.from_input(self.settings.cluster.name)
+        if self.cluster_stack is None:
+            raise ValueError("the EKS cluster's name is unknown: set ai-platform:cluster.name")
+        return self.cluster_stack.require_output("clusterName")
 
     def aws(self, owner: str, region: str | None = None) -> aws.Provider:
         """AWS provider tagging everything it creates with project, stack and OWNER (the `service` tag), in the
@@ -51,6 +62,7 @@ def build(settings: Settings) -> Providers:
                 _kubernetes(settings, kubeconfig=kubeconfig),
                 reference.require_output("oidcProviderArn"),
                 reference.require_output("oidcIssuerUrl"),
+                cluster_stack=reference,
             )
         case ClusterCredentials() as cluster:
             connection = {"kubeconfig": cluster.kubeconfig} if cluster.kubeconfig else {"context": cluster.context}

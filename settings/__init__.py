@@ -153,7 +153,7 @@ def _monitoring(raw: RawSettings, values: dict[str, pulumi.Output[str]]) -> Moni
 
 def _cluster(cluster: ClusterConfig) -> ClusterStack | ClusterCredentials:
     if cluster.stack:
-        return ClusterStack(cluster.stack, cluster.name or cluster.stack)
+        return ClusterStack(cluster.stack, cluster.name or cluster.stack, cluster.name)
     # ClusterConfig's own checks: a name with kubeconfig, the IRSA provider with kubeconfig or context.
     if not (cluster.oidc_provider_arn and cluster.oidc_issuer_url and (cluster.name or cluster.context)):
         raise SettingsError([f"{config_key('cluster')}: incomplete"])
@@ -163,6 +163,7 @@ def _cluster(cluster: ClusterConfig) -> ClusterStack | ClusterCredentials:
         oidc_issuer_url=cluster.oidc_issuer_url,
         kubeconfig=pulumi.Output.secret(cluster.kubeconfig) if cluster.kubeconfig else None,
         context=cluster.context,
+        name=cluster.name,
     )
 
 

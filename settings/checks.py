@@ -244,6 +244,7 @@ def check_stack(
         *_check_tls(raw),
         *_check_gateway_namespace(raw, services),
         *_check_images(raw, overrides),
+        *_check_metrics_server(raw),
     ]
 
 
@@ -320,6 +321,18 @@ def _check_monitoring(raw: RawSettings) -> list[str]:
         f"{key}.retentionSize: must be at most {int(MAX_RETENTION_SHARE_OF_VOLUME * 100)} % of prometheusStorageSize "
         f"({monitoring.prometheus_storage_size}; the rest holds the head block and WAL), got "
         f"{monitoring.retention_size}: lower it or grow the volume"
+    ]
+
+
+def _check_metrics_server(raw: RawSettings) -> list[str]:
+    """The EKS add-on needs the cluster's EKS name: `cluster.name`, or the cluster stack's `clusterName` output."""
+    if not raw.addons.metrics_server or raw.cluster.stack or raw.cluster.name:
+        return []
+    return [
+        f"{config_key('addons')}.metricsServer: installing the EKS add-on metrics-server needs the EKS cluster's "
+        f"name: set {config_key('cluster')}.name (it also becomes the provider's clusterIdentifier: on a deployed "
+        "stack that replaces the provider), or set addons.metricsServer to false when the cluster already runs "
+        "metrics-server (every HPA and `kubectl top` need it)"
     ]
 
 

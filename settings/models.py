@@ -120,6 +120,8 @@ class ClusterStack:
     stack: str
     identifier: str
     """The cluster's stable name for the Kubernetes provider (`clusterIdentifier`)."""
+    name: str | None = None
+    """`cluster.name`: the EKS cluster's name; None reads the cluster stack's `clusterName` output."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ class ClusterCredentials:
     kubeconfig: pulumi.Output[str] | None = None
     context: str | None = None
     """Exactly one of kubeconfig and context is set."""
+    name: str | None = None
+    """`cluster.name`: the EKS cluster's name (the EKS add-ons need it)."""
 
 
 @dataclass(frozen=True)

@@ -302,6 +302,8 @@ class AddonsConfig(_Strict):
     gateway: bool = True
     monitoring: bool = True
     """kube-prometheus-stack (Prometheus, Alertmanager, Grafana); off: the rules and dashboards still apply."""
+    metrics_server: bool = True
+    """The EKS add-on `metrics-server` (HPAs and `kubectl top`); off: the cluster must already run it."""
 
 
 class MonitoringConfig(_Strict):

@@ -32,6 +32,7 @@ CLUSTER_STACK_OUTPUTS = {
     "kubeconfig": "apiVersion: v1\nkind: Config\nclusters: []\n",
     "oidcProviderArn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE",
     "oidcIssuerUrl": "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE",
+    "clusterName": "eks-cluster",
 }
 
 

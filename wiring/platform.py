@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 
 from components.backup_bucket import BackupBucket
+from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.monitoring_stack import MonitoringStack
 from components.platform_addons import PlatformAddons, PlatformAddonsArgs
 from components.public_route import PublicRoute
@@ -38,6 +39,13 @@ def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
         ),
     )
     deploy_cluster_access(settings, kubernetes)
+    if settings.addons.metrics_server:
+        # The metrics API every HPA and `kubectl top` read; EKS does not install it.
+        MetricsServer(
+            "metrics-server",
+            MetricsServerArgs(providers.eks_cluster_name()),
+            pulumi.ResourceOptions(provider=providers.aws("metrics-server")),
+        )
     platform = PlatformContext(
         settings=settings,
         providers=providers,
