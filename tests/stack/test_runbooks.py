@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.runbook_checks import StackView, problems
+from tests.support.runbook_checks import problems
 from tests.support.runtime import STACKS, missing
+from tests.support.stack_view import StackView
 from tools import runbooks
 from tools.mock_runtime import load_stack_config, run_program
 from tools.render import write_render
