@@ -10,6 +10,7 @@ script makes pod 0 a primary and other pods authenticated replicas of it.
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import subprocess
 import time
@@ -267,3 +268,34 @@ def _samples(text: str) -> dict[str, float]:
             name, _, value = line.rpartition(" ")
             samples[name] = float(value)
     return samples
+
+
+def _runbook_redis_scripts() -> list[str]:
+    """The shell scripts the runbook map runs inside a Redis pod (`kubectl exec ... redis-0 -c redis -- sh -c ...`)."""
+    from tools import runbooks
+
+    scripts = []
+    for runbook in runbooks.load():
+        for entry in runbook.entries:
+            for command in (c for c in entry.equivalent if "redis-cli" in c):
+                tokens = shlex.split(command.split(" | ")[0])
+                assert tokens[-3:-1] == ["sh", "-c"], command
+                scripts.append(tokens[-1])
+    return scripts
+
+
+def test_the_runbooks_redis_cli_commands_authenticate_from_the_pods_password_file(start_server, tmp_path):
+    """S4-07: on-call runs redis-cli with the password the pod reads from its Secret file, never typed or copied; the
+    commands pass the ACL (INFO is allowed). Only the file's path and the server's port are the test's."""
+    server = start_server()
+    scripts = _runbook_redis_scripts()
+    assert len(scripts) >= 2
+    secret_file = tmp_path / "primary" / "secret" / "password"
+    for script in scripts:
+        assert "/etc/redis/secret/password" in script, script
+        local = script.replace("/etc/redis/secret/password", str(secret_file)).replace(
+            "redis-cli", f"redis-cli -h 127.0.0.1 -p {server.port}"
+        )
+        result = subprocess.run(["sh", "-c", local], capture_output=True, text=True, timeout=10)
+        assert result.returncode == 0 and "NOAUTH" not in result.stdout and "NOPERM" not in result.stdout, result
+        assert result.stdout.strip() == "PONG" or "keyspace_hits" in result.stdout, result.stdout

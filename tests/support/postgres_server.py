@@ -121,8 +121,9 @@ def stop_server(pgdata: Path) -> None:
 
 
 @contextmanager
-def throwaway_server(runner: Runner, workspace: Path, name: str, hba: str) -> Iterator[SourceServer]:
-    """initdb + start a server under WORKSPACE/NAME listening on a Unix socket only; stopped on exit."""
+def throwaway_server(runner: Runner, workspace: Path, name: str, hba: str, ident: str = "") -> Iterator[SourceServer]:
+    """initdb + start a server under WORKSPACE/NAME listening on a Unix socket only, with pg_hba.conf HBA (and
+    pg_ident.conf IDENT when given); stopped on exit."""
     pgdata, socket_dir = workspace / name, workspace / f"{name}-socket"
     socket_dir.mkdir()
     runner.own(socket_dir)
@@ -144,6 +145,8 @@ def throwaway_server(runner: Runner, workspace: Path, name: str, hba: str) -> It
         timeout=120,
     )
     (pgdata / "pg_hba.conf").write_text(hba)
+    if ident:
+        (pgdata / "pg_ident.conf").write_text(ident)
     with (pgdata / "postgresql.conf").open("a") as conf:
         conf.write(f"listen_addresses = ''\nunix_socket_directories = '{socket_dir}'\nfsync = off\n")
     start_server(runner, pgdata, workspace / f"{name}.log")
