@@ -63,14 +63,19 @@ def test_api_server_address_and_port_come_from_the_settings():
 
 
 def test_groups_from_the_settings_are_bound():
-    run = run_program("prod", overrides={RBAC: {"operatorsGroup": "oncall", "deployersGroup": "ci-deploy"}})
+    groups = {"operatorsGroup": "ops", "deployersGroup": "ci-deploy", "oncallGroup": "pager"}
+    run = run_program("prod", overrides={RBAC: groups})
     subjects = {
         (r.inputs["metadata"]["name"], s["name"])
         for r in run.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
         for s in r.inputs["subjects"]
         if s["kind"] == "Group"
     }
-    assert subjects == {("ai-platform-operator", "oncall"), ("ai-platform-deployer", "ci-deploy")}
+    assert subjects == {
+        ("ai-platform-operator", "ops"),
+        ("ai-platform-deployer", "ci-deploy"),
+        ("ai-platform-oncall", "pager"),
+    }
 
 
 def test_a_cluster_that_does_not_enforce_network_policies_is_warned_about(monkeypatch):

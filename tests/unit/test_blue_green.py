@@ -55,8 +55,8 @@ def test_both_colours_run_as_full_app_deployments():
         assert container["image"] == image
         assert container["name"] == "api", "the manuals' `kubectl set image ... api=` keeps working"
         assert pod["metadata"]["labels"]["app"] == "api" and pod["metadata"]["labels"]["colour"] == colour
-        assert "replicas" not in deployment["spec"], "each colour's HPA owns its replicas"
-        hpa = objects[("HorizontalPodAutoscaler", f"api-hpa-{colour}")].inputs
+        assert "replicas" not in deployment["spec"], "an HPA owns each colour's replicas"
+        hpa = objects[("HorizontalPodAutoscaler", "api-hpa" if colour == "blue" else "api-hpa-preview")].inputs
         assert hpa["spec"]["scaleTargetRef"]["name"] == f"api-{colour}"
         assert hpa["spec"]["minReplicas"] == 3
         assert ("PodDisruptionBudget", f"api-{colour}") in objects
