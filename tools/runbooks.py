@@ -1,6 +1,7 @@
 """The runbook map: every operator command of the five manuals and its equivalent on this platform (X-16, S4-07).
 
-The map is data, one file per manual (`runbooks/<manual>.yaml`): for each command of the manual, in the manual's
+The manuals themselves are in `docs/manuals/`. The map is data, one file per manual (`runbooks/<manual>.yaml`):
+for each command of the manual, in the manual's
 words, its section, and either the platform's equivalent (commands, the Role they run under, a note) or why it
 does not apply on Kubernetes. `python -m tools.runbooks` writes RUNBOOKS.md from it (a test keeps it current);
 tests/stack/test_runbooks.py checks every equivalent against each stack's render and its Roles.
@@ -22,6 +23,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 MAP_DIR = ROOT / "runbooks"
+MANUALS_DIR = ROOT / "docs" / "manuals"
 DOCUMENT = ROOT / "RUNBOOKS.md"
 ROLES = {
     "operator": "Role `ai-platform-operator` (group `ai-platform-operators`): reads",
@@ -142,6 +144,11 @@ def _block_commands(language: str, lines: list[str]) -> list[str]:
 
 def _open_quote_in(kept: list[str]) -> bool:
     return bool(kept) and _open_quote("\n".join(kept))
+
+
+def manuals(directory: Path = MANUALS_DIR) -> dict[str, str]:
+    """The operations manuals by file name (`<nnn>-<title>.md`; the directory's README is not one)."""
+    return {path.name: path.read_text() for path in sorted(directory.glob("[0-9][0-9][0-9]-*.md"))}
 
 
 # --- the map ------------------------------------------------------------------------------------

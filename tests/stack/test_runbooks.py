@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from services import CATALOG
 from tests.support.runbook_checks import problems
-from tests.support.runtime import STACKS, missing
+from tests.support.runtime import STACKS
 from tests.support.stack_view import StackView
 from tools import runbooks
 from tools.mock_runtime import load_stack_config, run_program
 from tools.render import write_render
-
-MANUALS_DIR = "AI_PLATFORM_MANUALS_DIR"
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +32,13 @@ def test_runbooks_md_is_generated_from_the_map():
 
 
 def test_the_map_covers_every_command_of_the_manuals():
-    """Each manual's commands, occurrence by occurrence and under their headings, are the map's."""
-    directory = os.environ.get(MANUALS_DIR)
-    if not directory:
-        missing(f"{MANUALS_DIR} names the directory of the five operations manuals (`.ci/run` sets it)")
+    """Each manual's commands (docs/manuals), occurrence by occurrence and under their headings, are the map's."""
+    manuals = runbooks.manuals()
     maps = runbooks.load()
-    assert sorted(r.file for r in maps) == sorted(p.name for p in Path(directory).glob("*.md"))
+    assert sorted(r.file for r in maps) == sorted(manuals) == sorted(spec.manual for spec in CATALOG.values())
+    assert all(CATALOG[r.service].manual == r.file for r in maps), "each map names its manual's service"
     for runbook in maps:
-        in_manual = Counter(runbooks.commands((Path(directory) / runbook.file).read_text()))
+        in_manual = Counter(runbooks.commands(manuals[runbook.file]))
         in_map = Counter((section, e.manual) for e in runbook.entries for section in e.sections)
         assert in_map == in_manual, (
             f"{runbook.file}: unmapped {in_manual - in_map}, not in the manual {in_map - in_manual}"
