@@ -33,12 +33,10 @@ from components import kube
 from components.app_deployment import (
     AppDeployment,
     AppDeploymentArgs,
-    Autoscaling,
-    HpaTarget,
     check_tracks_match,
-    horizontal_pod_autoscaler,
     service_ports,
 )
+from components.autoscaling import Autoscaling, HpaTarget, horizontal_pod_autoscaler
 from components.network_policies import Flow, NetworkPolicies, NetworkPoliciesArgs, Pods
 
 COLOURS = ("blue", "green")
