@@ -6,6 +6,7 @@ here, one key at a time. Checks that need several keys, or the catalog, are in `
 
 from __future__ import annotations
 
+from itertools import combinations
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -165,12 +166,18 @@ class RbacConfig(_Strict):
 
     @model_validator(mode="after")
     def _separate(self) -> RbacConfig:
-        # One group in both bindings would give every read-only operator the right to deploy.
-        if self.operators_group == self.deployers_group:
-            raise ValueError(
-                f"operatorsGroup and deployersGroup must be two groups: {self.operators_group!r} would hold both "
-                "the read-only and the deploy rights"
-            )
+        # One group in two bindings would give every read-only operator the right to deploy or to exec into pods.
+        groups = {
+            ("operatorsGroup", "read-only"): self.operators_group,
+            ("deployersGroup", "deploy"): self.deployers_group,
+            ("oncallGroup", "on-call"): self.oncall_group,
+        }
+        for (first, group), (second, other) in combinations(groups.items(), 2):
+            if group == other:
+                raise ValueError(
+                    f"{first[0]} and {second[0]} must be two groups: {group!r} would hold both the {first[1]} and "
+                    f"the {second[1]} rights"
+                )
         return self
 
 

@@ -676,6 +676,17 @@ ISOLATION = {
         "rbac",
         "must be two groups",
     ),
+    "one group for reading and exec into pods": Case(
+        {"ai-platform:rbac": {"oncallGroup": "ai-platform-operators"}},
+        "rbac",
+        "operatorsGroup and oncallGroup must be two groups: 'ai-platform-operators' would hold both the read-only "
+        "and the on-call rights",
+    ),
+    "one group for deploying and on-call": Case(
+        {"ai-platform:rbac": {"deployersGroup": "platform-team", "oncallGroup": "platform-team"}},
+        "rbac",
+        "deployersGroup and oncallGroup must be two groups",
+    ),
     "a group with a trailing space": Case(
         {"ai-platform:rbac": {"deployersGroup": "ai-platform-deployers "}}, "rbac.deployersGroup", "no surrounding"
     ),
