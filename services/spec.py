@@ -158,7 +158,7 @@ class ServiceSpec:
     cache: CacheSpec | None = None
     observability: Observability = Observability()
     manual: str = ""
-    """File name of the manual in the seeds, for docs and runbook links."""
+    """File name of the manual in docs/manuals/ (the runbook map in runbooks/ names it too)."""
 
     @property
     def observability_namespace(self) -> str:
