@@ -53,7 +53,7 @@ PLUGIN_BARMAN_CLOUD = ChartPin("plugin-barman-cloud", "0.7.0", "https://cloudnat
 CERT_MANAGER = ChartPin("cert-manager", "v1.21.1", "https://charts.jetstack.io")
 # Envoy Gateway 1.9 with Gateway API v1.6.1 (experimental channel) CRDs.
 GATEWAY_HELM = ChartPin("gateway-helm", "v1.9.0", "oci://docker.io/envoyproxy")
-# Elastic Cloud on Kubernetes: not installed yet; its CRDs validate the log stack's resources.
+# Elastic Cloud on Kubernetes 3.5: runs the log stack's Elasticsearch and Kibana (S2-04).
 ECK_OPERATOR = ChartPin("eck-operator", "3.5.0", "https://helm.elastic.co")
 
 CHARTS = (KUBE_PROMETHEUS_STACK, CLOUDNATIVE_PG, PLUGIN_BARMAN_CLOUD, CERT_MANAGER, GATEWAY_HELM, ECK_OPERATOR)
@@ -80,3 +80,15 @@ METRICS_SERVER_EKS_ADDON = "v0.8.0-eksbuild.6"
 """Version of the EKS community add-on `metrics-server` (components/metrics_server.py): metrics-server v0.8.0."""
 BARMAN_CLOUD_PLUGIN_TAG = "v0.13.0"
 """Tag of the Barman Cloud plugin's images (operator and instance sidecar); the chart's appVersion."""
+ELASTICSEARCH_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:9.5.2"
+"""Elasticsearch of the log stack; its tag is the `version` ECK runs (Kibana's must be the same)."""
+KIBANA_IMAGE = "docker.elastic.co/kibana/kibana:9.5.2"
+"""Kibana of the log stack, the same release as Elasticsearch."""
+ELASTICSEARCH_EXPORTER_IMAGE = "quay.io/prometheuscommunity/elasticsearch-exporter:v1.9.0"
+"""Prometheus exporter of Elasticsearch's health, disk and snapshots."""
+FLUENT_BIT_IMAGE = "fluent/fluent-bit:5.0.9"
+"""The log shipper on every node."""
+PYTHON_IMAGE = "python:3.13-slim-trixie"
+"""Official Python image of the log stack's snapshot setup and restore check (standard library only)."""
+BUSYBOX_IMAGE = "busybox:1.37.0"
+"""The log-follower sidecar of apps that write log files (sh, tail -F, find, touch)."""

@@ -21,6 +21,7 @@ from components.autoscaling import (  # Autoscaling: the type of `AppDeploymentA
     horizontal_pod_autoscaler,
 )
 from components.kube import Resources  # the type of `AppDeploymentArgs.resources`; app callers import it from here
+from components.log_follower import LogDir, LogFollower, follower_container, tmp_volume
 from components.scheduling import Scheduling, scheduling_fields
 
 
@@ -74,6 +75,8 @@ class WritableDir:
     """Mount path."""
     size_limit: str
     """emptyDir `sizeLimit` (a quantity, e.g. `1Gi`); counts against the ephemeral-storage limit."""
+    logs: bool = False
+    """The app writes log files (`*.log`) here; the log follower (`AppDeploymentArgs.log_follower`) ships them."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,8 @@ class AppDeploymentArgs:
     """Directory the config files are mounted in."""
     writable_dirs: Sequence[WritableDir] = ()
     """emptyDir mounts for paths the app writes (`/tmp` is always writable)."""
+    log_follower: LogFollower | None = None
+    """A sidecar printing the files of the `logs` writable dirs for the log shipper; None leaves them in the pod."""
     scheduling: Scheduling | None = None
     """Node selector and tolerations; None schedules anywhere."""
     termination_grace_seconds: int = 30
@@ -239,6 +244,13 @@ class AppDeployment(pulumi.ComponentResource):
             volumes.append(kube.empty_dir(f"writable-{i}", writable.size_limit))
             mounts.append({"name": f"writable-{i}", "mountPath": writable.path})
         pod_annotations: dict[str, str] = {}
+        containers = [self._container(name, args, mounts)]
+        log_dirs = [LogDir(f"writable-{i}", d.path) for i, d in enumerate(args.writable_dirs) if d.logs]
+        if args.log_follower is not None and log_dirs:
+            containers.append(follower_container(args.log_follower, log_dirs, args.run_as_user))
+            volumes.append(tmp_volume())
+            # `kubectl logs <pod>` keeps showing the app, as the manuals expect.
+            pod_annotations["kubectl.kubernetes.io/default-container"] = containers[0]["name"]
         if config_map is not None:
             volumes.append({"name": "config", "configMap": {"name": f"{name}-config"}})
             mounts.append({"name": "config", "mountPath": args.config_mount_path, "readOnly": True})
@@ -257,7 +269,7 @@ class AppDeployment(pulumi.ComponentResource):
                     "securityContext": kube.pod_security_context(args.run_as_user),
                     "terminationGracePeriodSeconds": args.termination_grace_seconds,
                     "topologySpreadConstraints": kube.zone_spread(selector),
-                    "containers": [self._container(name, args, mounts)],
+                    "containers": containers,
                     "volumes": volumes,
                     **scheduling_fields(args.scheduling),
                 },

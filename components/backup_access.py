@@ -34,6 +34,9 @@ class AccessGrant:
     """`write`: put, read back, list and abort uploads; `read`: get and list. Neither may delete."""
     delete_own_objects: bool = False
     """s3:DeleteObject on its prefixes, for tools that enforce their own retention (barman-cloud)."""
+    multipart_listing: bool = False
+    """List in-progress multipart uploads under its prefixes and their parts (Elasticsearch's S3 repository does,
+    to clean up uploads a failed snapshot left behind)."""
     head_bucket: bool = False
     """Allow HeadBucket (barman-cloud calls it before every upload and restore); IAM authorises it as an
     unscoped s3:ListBucket, so the role can also list key names (not read objects) outside its prefixes."""
@@ -48,8 +51,9 @@ class AccessGrant:
         bad = [p for p in self.prefixes if not _PREFIX.match(p)]
         if bad:
             raise ValueError(f"{self.role_name}: prefixes must look like `daily/owner/` (no leading `/`), got {bad}")
-        if self.delete_own_objects and self.access != "write":
-            raise ValueError(f"{self.role_name}: delete_own_objects needs access=write")
+        for flag in ("delete_own_objects", "multipart_listing"):
+            if getattr(self, flag) and self.access != "write":
+                raise ValueError(f"{self.role_name}: {flag} needs access=write")
 
 
 def irsa_trust_policy(provider_arn: str, issuer_url: str, namespace: str, service_account: str) -> dict[str, Any]:
@@ -84,6 +88,17 @@ def grant_policy(grant: AccessGrant, bucket_arn: str, key_arn: str) -> dict[str,
     else:
         s3_actions = ["s3:GetObject"]
         kms_actions = ["kms:Decrypt"]
+    if grant.multipart_listing:
+        s3_actions.append("s3:ListMultipartUploadParts")
+        statements.append(
+            {
+                "Sid": "ListOwnMultipartUploads",
+                "Effect": "Allow",
+                "Action": "s3:ListBucketMultipartUploads",
+                "Resource": bucket_arn,
+                "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in grant.prefixes]}},
+            }
+        )
     statements.append({"Sid": "UseOwnPrefixes", "Effect": "Allow", "Action": s3_actions, "Resource": objects})
     if grant.delete_own_objects:
         # barman-cloud enforces its retentionPolicy by deleting expired backups and WAL, so it needs

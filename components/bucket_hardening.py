@@ -206,14 +206,19 @@ def _deny_destruction(bucket_arn: str, operator_role_arn: str | None) -> dict[st
 
 
 def _deny_non_kms_uploads(bucket_arn: str) -> dict[str, Any]:
-    # Uploads that name another algorithm (e.g. SSE-S3) would bypass the customer-managed key.
+    # Uploads that name another algorithm (e.g. SSE-S3) would bypass the customer-managed key. An upload that
+    # names none gets the bucket's default encryption, this key: Elasticsearch's S3 repository cannot send
+    # `aws:kms` (its only choice is AES256), so header-less uploads stay allowed (S2-05).
     return {
         "Sid": "DenyNonKmsUploads",
         "Effect": "Deny",
         "Principal": "*",
         "Action": "s3:PutObject",
         "Resource": f"{bucket_arn}/*",
-        "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+        "Condition": {
+            "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+            "Null": {"s3:x-amz-server-side-encryption": "false"},
+        },
     }
 
 

@@ -54,8 +54,9 @@ class ContainerDefaults:
 class TenantNamespaceArgs:
     """A namespace, its budget and its network baseline."""
 
-    quota: Quota
-    """Hard limits on what the namespace may request."""
+    quota: Quota | None
+    """Hard limits on what the namespace may request; None for a node agent's namespace, whose pod count follows
+    the number of nodes."""
     container_defaults: ContainerDefaults = field(default_factory=ContainerDefaults)
     """Defaults applied by the LimitRange."""
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -64,6 +65,9 @@ class TenantNamespaceArgs:
     """Namespace of the cluster DNS pods."""
     dns_pod_labels: Mapping[str, str] = field(default_factory=lambda: {"k8s-app": "kube-dns"})
     """Labels of the cluster DNS pods that every pod may query on port 53."""
+    pod_security: str = "restricted"
+    """Pod Security level enforced: `privileged` only for a namespace whose one workload needs the host; audit
+    and warn stay `restricted`, so every relaxation shows."""
     protect: bool = False
     """Protect the Namespace from deletion and keep it when it leaves the program: deleting a namespace
     deletes everything in it, volumes included."""
@@ -81,7 +85,9 @@ class TenantNamespace(pulumi.ComponentResource):
         self.name = name
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=kube.metadata(name, labels={**args.labels, **kube.namespace_labels(name)}),
+            metadata=kube.metadata(
+                name, labels={**args.labels, **kube.namespace_labels(name, enforce=args.pod_security)}
+            ),
             opts=pulumi.ResourceOptions.merge(
                 kube.child_options(self, opts),
                 pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.protect),
@@ -89,7 +95,8 @@ class TenantNamespace(pulumi.ComponentResource):
         )
         # Everything else lives inside the namespace, so it waits for it.
         inside = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])  # implies the caller's depends_on
-        self._quota(name, args.quota, inside)
+        if args.quota is not None:
+            self._quota(name, args.quota, inside)
         self._limit_range(name, args.container_defaults, inside)
         self._baseline(name, args, inside)
         self.register_outputs({"name": name})

@@ -202,7 +202,7 @@ SERVICE = ServiceSpec(
                 "JWT_SECRET": SecretRef(SECRET, "jwt-secret"),
             },
             config_files={"production.yaml": yaml.safe_dump(PRODUCTION_CONFIG, sort_keys=False)},
-            writable_dirs=(WritableDir("/app/results", "10Gi"), WritableDir("/app/logs", "2Gi")),
+            writable_dirs=(WritableDir("/app/results", "10Gi"), WritableDir("/app/logs", "2Gi", logs=True)),
             calls_ai_providers=True,
             public=True,
         ),

@@ -21,6 +21,10 @@ AI_KEYS = {
 
 # Where Prometheus, Alertmanager and Grafana run (ours, or the cluster team's when the add-on is off).
 MONITORING_NAMESPACE = "monitoring"
+# The log stack (S2-04): Elasticsearch and Kibana, and the shipper on every node (a namespace of its own: it
+# reads the nodes' /var/log, which only Pod Security `privileged` admits).
+LOGGING_NAMESPACE = "logging"
+LOG_SHIPPING_NAMESPACE = "log-shipping"
 # The one public Gateway (X-15).
 GATEWAY_NAME = "public"
 # Public hosts of the monitoring stack under the stack's domain (S3-03): `prom.<domain>`, `grafana.<domain>`.

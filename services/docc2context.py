@@ -244,7 +244,7 @@ SERVICE = ServiceSpec(
             # S2-08: scale out when CPU > 75 % for 10 minutes or memory > 80 %.
             autoscaling=Autoscaling(min_replicas=2, max_replicas=6, scale_up_stabilization_seconds=600),
             # S2-02: 50 Gi per instance for temporary workspaces and logs, not kept across restarts.
-            writable_dirs=(WritableDir("/app/workspaces", "44Gi"), WritableDir("/app/logs", "5Gi")),
+            writable_dirs=(WritableDir("/app/workspaces", "44Gi"), WritableDir("/app/logs", "5Gi", logs=True)),
             ephemeral_storage="50Gi",
             secret_env={"REDIS_URL": CACHE_URL},
             public=True,

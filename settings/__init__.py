@@ -39,7 +39,14 @@ from settings.models import (
     ServiceSettings,
     Settings,
 )
-from settings.schema import ClusterConfig, NetworkPolicyConfig, QuotaConfig, RawSettings, ServiceConfig
+from settings.schema import (
+    ClusterConfig,
+    LoggingConfig,
+    NetworkPolicyConfig,
+    QuotaConfig,
+    RawSettings,
+    ServiceConfig,
+)
 from settings.secrets import ALERTING_SECRETS
 
 __all__ = [
@@ -53,6 +60,7 @@ __all__ = [
     "ClusterCredentials",
     "ClusterStack",
     "DatabaseSettings",
+    "LoggingConfig",
     "MonitoringStackSettings",
     "NetworkPolicyConfig",
     "QuotaConfig",
@@ -132,6 +140,7 @@ def _settings(
         addons=raw.addons,
         backup=raw.backup,
         monitoring=_monitoring(raw, values),
+        logging=raw.logging if raw.logging.enabled else None,
         runbook_base_url=raw.monitoring.runbook_base_url or f"https://runbooks.{raw.domain}",
         pin_images=raw.pin_images,
         gateway=raw.gateway,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from components import quantity
 from components.kube import Resources
+from components.log_follower import RESOURCES as FOLLOWER_RESOURCES
 from components.redis_cache import EXPORTER_RESOURCES
 from settings.models import AppSettings, BlueGreenSettings, CanarySettings, ServiceSettings
 
@@ -21,9 +23,28 @@ def peak_pods(app: AppSettings) -> int:
     return ceiling
 
 
+def pod_resources(app: AppSettings) -> Resources:
+    """One of APP's pods: its container, and the log-follower sidecar of an app that writes log files (counted
+    whether or not log aggregation is on)."""
+    if not any(directory.logs for directory in app.spec.writable_dirs):
+        return app.resources
+    return Resources(
+        _plus(app.resources.requests, FOLLOWER_RESOURCES.requests),
+        _plus(app.resources.limits, FOLLOWER_RESOURCES.limits),
+    )
+
+
+def _plus(amounts: Mapping[str, str], more: Mapping[str, str]) -> dict[str, str]:
+    added = {"cpu": quantity.cpu, "memory": quantity.memory}
+    return {
+        key: added[key](quantity.parse(value) + quantity.parse(more[key])) if key in added and key in more else value
+        for key, value in amounts.items()
+    }
+
+
 def footprint(service: ServiceSettings, namespace: str) -> list[tuple[Resources, int]]:
     """(resources per pod, most pods at once) of everything the service runs in NAMESPACE."""
-    items = [(app.resources, peak_pods(app)) for app in service.apps.values() if app.spec.namespace == namespace]
+    items = [(pod_resources(app), peak_pods(app)) for app in service.apps.values() if app.spec.namespace == namespace]
     if service.cache is not None and service.cache.spec.namespace == namespace:
         items += [(service.cache.spec.resources, service.cache.replicas), (EXPORTER_RESOURCES, service.cache.replicas)]
     if service.database is not None and service.database.spec.namespace == namespace:

@@ -20,6 +20,7 @@ from settings.schema import (
     BackupConfig,
     DnsConfig,
     GatewayConfig,
+    LoggingConfig,
     MonitoringConfig,
     NetworkPolicyConfig,
     QuotaConfig,
@@ -162,6 +163,8 @@ class Settings:
     backup: BackupConfig
     monitoring: MonitoringStackSettings | None
     """None when the cluster team runs the monitoring stack (its rules and dashboards still apply)."""
+    logging: LoggingConfig | None
+    """Log aggregation (S2-04); None when `logging.enabled` is false."""
     runbook_base_url: str
     """Where every alert's runbook link points (`<base>/<service>/<alert>`)."""
     pin_images: bool

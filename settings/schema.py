@@ -311,6 +311,8 @@ class AddonsConfig(_Strict):
     """kube-prometheus-stack (Prometheus, Alertmanager, Grafana); off: the rules and dashboards still apply."""
     metrics_server: bool = True
     """The EKS add-on `metrics-server` (HPAs and `kubectl top`); off: the cluster must already run it."""
+    eck: bool = True
+    """The ECK operator (Elasticsearch, Kibana); off: the cluster team's ECK 3.x runs the log stack."""
 
 
 class MonitoringConfig(_Strict):
@@ -324,6 +326,37 @@ class MonitoringConfig(_Strict):
     prometheus_replicas: Annotated[int, Field(ge=1, le=3)] = 1
     alertmanager_replicas: Annotated[int, Field(ge=1, le=5)] = 1
     runbook_base_url: Annotated[str, https_url(query=False)] | None = None
+
+
+def _heap_fits(value: str) -> str:
+    # Elasticsearch wants at least 1 GiB of heap (half the memory) and at most ~31 GiB (compressed pointers).
+    if not quantity.parse("2Gi") <= quantity.parse(value) <= quantity.parse("62Gi"):
+        raise ValueError(f"must be between 2Gi and 62Gi (half of it is the JVM heap), got {value!r}")
+    return value
+
+
+def _quorum(value: int) -> int:
+    if value == 2:
+        raise ValueError("must be 1 or at least 3 (two master-eligible nodes cannot lose one and keep a quorum)")
+    return value
+
+
+class LoggingConfig(_Strict):
+    """Log aggregation (S2-04, S2-05): Elasticsearch, Kibana, the log shipper and daily snapshots to S3."""
+
+    enabled: bool = True
+    nodes: Annotated[int, Field(ge=1, le=9), AfterValidator(_quorum)] = 3
+    """Elasticsearch nodes, spread over zones."""
+    memory: Annotated[Quantity, AfterValidator(_heap_fits)] = "4Gi"
+    """Memory of each Elasticsearch node (request = limit); the JVM heap is half of it."""
+    cpu: Quantity = "2"
+    storage_size: Quantity = "100Gi"
+    storage_class: str | None = None
+    retention_days: Annotated[int, Field(ge=1, le=365)] = 30
+    """Days a log index is kept in Elasticsearch."""
+    snapshot_retention_days: Annotated[int, Field(ge=1, le=365)] = 30
+    """Days a daily snapshot is kept in S3 (S2-05, X-09)."""
+    kibana_replicas: Annotated[int, Field(ge=1, le=3)] = 1
 
 
 class AlertingConfig(_Strict):
@@ -351,6 +384,7 @@ class RawSettings(_Strict):
     addons: AddonsConfig = AddonsConfig()
     backup: BackupConfig
     monitoring: MonitoringConfig = MonitoringConfig()
+    logging: LoggingConfig = LoggingConfig()
     alerting: Annotated[AlertingConfig | None, BeforeValidator(_unset_when_empty)] = None
     pin_images: bool = False
     gateway: GatewayConfig = GatewayConfig()

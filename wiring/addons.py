@@ -15,9 +15,10 @@ from components import kube
 from components.kube import Resources
 from components.network_policies import Pods
 from components.platform_addons import HelmAddon
-from services.conventions import MONITORING_NAMESPACE
+from services.conventions import LOGGING_NAMESPACE, MONITORING_NAMESPACE
 
 CNPG_NAMESPACE = "cnpg-system"
+ECK_NAMESPACE = "elastic-system"
 CERT_MANAGER_NAMESPACE = "cert-manager"
 GATEWAY_NAMESPACE = "envoy-gateway-system"
 GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
@@ -30,6 +31,8 @@ CONTROLLER_RESOURCES = Resources({"cpu": "50m", "memory": "128Mi"}, {"cpu": "500
 WEBHOOK_RESOURCES = Resources({"cpu": "20m", "memory": "64Mi"}, {"cpu": "200m", "memory": "256Mi"})
 # One-shot hook Jobs (certificate generation, API checks).
 JOB_RESOURCES = Resources({"cpu": "10m", "memory": "32Mi"}, {"cpu": "100m", "memory": "128Mi"})
+# The ECK operator reconciles Elasticsearch through its API; the chart's own requests and limits.
+ECK_OPERATOR_RESOURCES = Resources({"cpu": "100m", "memory": "150Mi"}, {"cpu": "1", "memory": "1Gi"})
 # Envoy Gateway translates every route into xDS for the proxies; the chart's own memory limit, plus CPU.
 ENVOY_GATEWAY_RESOURCES = Resources({"cpu": "100m", "memory": "256Mi"}, {"cpu": "1", "memory": "1Gi"})
 
@@ -114,12 +117,29 @@ BARMAN_CLOUD = HelmAddon(
     after=("cert-manager", "cloudnative-pg"),
 )
 
+# Elastic Cloud on Kubernetes runs the log stack (S2-04), watching only its namespace. ECK 3.5's chart sets no
+# seccomp profile: set here, so the operator meets the `restricted` level of its namespace.
+ECK = HelmAddon(
+    name="eck-operator",
+    **_chart(versions.ECK_OPERATOR),
+    namespace=ECK_NAMESPACE,
+    values={
+        "managedNamespaces": [LOGGING_NAMESPACE],
+        "image": {"pullPolicy": PULL_ALWAYS},
+        "resources": kube.resources(ECK_OPERATOR_RESOURCES),
+        "podSecurityContext": kube.pod_security_context(),
+        "securityContext": kube.container_security_context(),
+        "telemetry": {"disabled": True},
+    },
+)
+
 # Keyed by the `ai-platform:addons` switch that turns each one off.
 ADDONS = {
     "cert_manager": CERT_MANAGER,
     "cloudnative_pg": CLOUDNATIVE_PG,
     "barman_cloud": BARMAN_CLOUD,
     "gateway": ENVOY_GATEWAY,
+    "eck": ECK,
 }
 
 
@@ -152,6 +172,8 @@ BARMAN_CLOUD_PLUGIN = Pods("barman-cloud", CNPG_NAMESPACE, {"app.kubernetes.io/n
 # Envoy Gateway's controller and its certificate Job.
 ENVOY_GATEWAY_CONTROLLER = Pods("envoy-gateway", GATEWAY_NAMESPACE, {"control-plane": "envoy-gateway"})
 ENVOY_GATEWAY_CERTGEN = Pods("envoy-gateway-certgen", GATEWAY_NAMESPACE, {"app": "certgen"})
+# The ECK operator (a StatefulSet of the chart).
+ECK_OPERATOR = Pods("eck-operator", ECK_NAMESPACE, {"app.kubernetes.io/name": "elastic-operator"})
 
 
 def envoy_proxies(gateway_name: str, gateway_namespace: str) -> Pods:
@@ -184,6 +206,7 @@ BARMAN_CLOUD_PORT = 9090
 """gRPC (mTLS) the CloudNativePG operator calls the plugin on."""
 ENVOY_GATEWAY_XDS_PORT = 18000
 ENVOY_GATEWAY_WEBHOOK_PORT = 9443
+ECK_WEBHOOK_PORT = 9443
 ENVOY_PROXY_PORTS = (10080, 10443)
 """Envoy Gateway maps a Gateway's listener ports below 1024 (80, 443) to these container ports."""
 NODE_EXPORTER_PORT = 9100

@@ -8,7 +8,7 @@ from decimal import Decimal
 from components import quantity
 from components.kube import Resources
 from components.tenant_namespace import Quota
-from settings import QuotaConfig, ServiceSettings
+from settings import LoggingConfig, QuotaConfig, ServiceSettings
 from settings.footprint import footprint, peak
 
 # Quota headroom over the apps' own peak: rolling-update surge, jobs and debugging pods.
@@ -36,4 +36,22 @@ def quota(service: ServiceSettings, namespace: str) -> Quota:
         sized,
         requests_storage=override.requests_storage or sized.requests_storage,
         persistent_volume_claims=override.persistent_volume_claims or sized.persistent_volume_claims,
+    )
+
+
+def log_stack_quota(config: LoggingConfig) -> Quota:
+    """The log stack's namespace: Elasticsearch's nodes and Kibana, plus a reserve for the exporter, the snapshot
+    jobs and a surge pod; room to grow every data volume to twice its size."""
+    gib = Decimal(2**30)
+    memory = quantity.parse(config.memory) * config.nodes + gib * config.kibana_replicas
+    cpu = quantity.parse(config.cpu) * config.nodes + config.kibana_replicas
+    storage = quantity.parse(config.storage_size) * config.nodes * 2
+    return Quota(
+        requests_cpu=quantity.cpu(cpu + 1),
+        requests_memory=quantity.memory(memory + gib),
+        limits_cpu=quantity.cpu(cpu + 2),
+        limits_memory=quantity.memory(memory + gib),
+        pods=config.nodes + config.kibana_replicas + QUOTA_RESERVE_PODS,
+        persistent_volume_claims=config.nodes + 2,
+        requests_storage=quantity.memory(storage),
     )

@@ -14,12 +14,13 @@ import pulumi
 from components.app_secret import AppSecret, AppSecretArgs
 from components.backup_access import AccessGrant
 from components.backup_bucket import BackupBucket, BackupBucketArgs, ObjectLock, ReplicaTarget, backup_prefix
+from components.log_stack import ELASTICSEARCH
 from components.pitr_drill import PointInTimeDrill, PointInTimeDrillArgs, drill_names
 from components.postgres_backups import BaseBackups, LogicalDumps, backup_service_accounts
 from components.postgres_cluster import PostgresCluster, PostgresClusterArgs
 from components.redis_cache import RedisCache, RedisCacheArgs
 from providers import Providers
-from services.conventions import CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster
+from services.conventions import CACHE_HOST, CACHE_URL, DATABASE_URL, LOGGING_NAMESPACE, database_cluster
 from settings import CacheSettings, DatabaseSettings, Settings
 from settings.models import BACKUPS_OWNER, BackupRole, iam_role_name
 from versions import (
@@ -32,9 +33,12 @@ from versions import (
 )
 from wiring.context import ServiceContext
 
+SNAPSHOTS_OWNER = "logging"
+"""Owner of the log stack's snapshots in the bucket (`managed/logging/`) and of their writer role."""
 
 def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
-    """One bucket per stack; each service with a database writes under its own prefixes with its own roles."""
+    """One bucket per stack; each service with a database, and the log stack's snapshots, write under their own
+    prefixes with their own roles."""
     grants = []
     for enabled in settings.enabled_services:
         if enabled.database is None:
@@ -76,6 +80,7 @@ def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
                 head_bucket=True,
             ),
         ]
+    grants += _snapshot_grants(settings)
     backup = settings.backup
     return BackupBucket(
         "backups",
@@ -98,6 +103,33 @@ def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
         ),
         pulumi.ResourceOptions(provider=providers.aws(BACKUPS_OWNER)),
     )
+
+
+def snapshot_prefix() -> str:
+    """Where the log stack's snapshot repository lives in the bucket (S2-05); Elasticsearch enforces its retention."""
+    return backup_prefix("managed", SNAPSHOTS_OWNER)
+
+
+def snapshot_role(settings: Settings) -> str:
+    """The IRSA role the Elasticsearch nodes write snapshots with."""
+    return _role(settings, SNAPSHOTS_OWNER, "snapshots")
+
+
+def _snapshot_grants(settings: Settings) -> list[AccessGrant]:
+    if settings.logging is None:
+        return []
+    return [
+        AccessGrant(
+            role_name=snapshot_role(settings),
+            namespace=LOGGING_NAMESPACE,
+            service_account=ELASTICSEARCH,
+            prefixes=(snapshot_prefix(),),
+            access="write",
+            # Snapshot retention deletes what no kept snapshot references; failed uploads are cleaned up.
+            delete_own_objects=True,
+            multipart_listing=True,
+        )
+    ]
 
 
 @dataclass(frozen=True)

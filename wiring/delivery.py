@@ -12,7 +12,7 @@ at `prom.<domain>` and `grafana.<domain>`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,6 +24,7 @@ from components.blue_green import BlueGreen, BlueGreenArgs, SmokeTest
 from components.canary import TRACK_LABEL, Canary, CanaryArgs, GatewayListener
 from components.dns_records import DnsRecords, DnsRecordsArgs
 from components.kube import Resources
+from components.log_follower import LogFollower
 from components.monitoring_stack import MonitoringStack
 from components.public_hosts import Backend, PublicHost, listener_name
 from components.public_route import AcmeIssuer, PublicRoute, PublicRouteArgs
@@ -31,7 +32,7 @@ from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceA
 from services.conventions import GATEWAY_NAME, GRAFANA_HOST_LABEL, PROMETHEUS_HOST_LABEL
 from services.spec import AppSpec
 from settings import AppSettings, BlueGreenSettings, CanarySettings, Settings
-from versions import CURL_IMAGE
+from versions import BUSYBOX_IMAGE, CURL_IMAGE
 from wiring.addons import GATEWAY_CONTROLLER, GATEWAY_NAMESPACE, envoy_proxies
 from wiring.context import PlatformContext, ServiceContext
 
@@ -96,10 +97,18 @@ def app_args(ctx: ServiceContext, app: AppSettings) -> AppDeploymentArgs:
         config_files=spec.config_files,
         config_mount_path=spec.config_mount_path,
         writable_dirs=spec.writable_dirs,
+        log_follower=_log_follower(ctx, spec),
         scheduling=app.scheduling,
         termination_grace_seconds=spec.termination_grace_seconds,
         annotations=kube.checkov_skips(_accepted_findings(app, image)),
     )
+
+
+def _log_follower(ctx: ServiceContext, spec: AppSpec) -> LogFollower | None:
+    """The sidecar shipping the files the app writes to its log directories, while log aggregation is on (S2-04)."""
+    if ctx.settings.logging is None or not any(directory.logs for directory in spec.writable_dirs):
+        return None
+    return LogFollower(ctx.platform.pin(BUSYBOX_IMAGE))
 
 
 def _accepted_findings(app: AppSettings, image: pulumi.Input[str]) -> dict[str, str]:
@@ -152,13 +161,20 @@ def public_host(settings: Settings, spec: AppSpec) -> str:
     return f"{spec.public_host_label}.{settings.domain}"
 
 
-def deploy_routes(platform: PlatformContext, apps: Mapping[str, DeliveredApp]) -> PublicRoute:
+def deploy_routes(
+    platform: PlatformContext,
+    apps: Mapping[str, DeliveredApp],
+    platform_hosts: Sequence[PublicHost] = (),
+    platform_namespaces: Mapping[str, pulumi.Input[str]] | None = None,
+) -> PublicRoute:
     """The Gateway, certificates and routes of every public host (X-15, S3-03), and their DNS records when
     `ai-platform:dns.zone_id` names the zone.
 
     APPS are every service's deployed apps by name: routes and policies placed in their namespaces wait for
     those namespaces. The monitoring stack, when this program runs it, gets the `prom.` and `grafana.` hosts.
-    Everything waits for the add-on releases that install the Gateway API and cert-manager CRDs.
+    PLATFORM_HOSTS are the platform's other hosts (Kibana), their backends in PLATFORM_NAMESPACES (name -> the
+    Namespace's name output). Everything waits for the add-on releases that install the Gateway API and
+    cert-manager CRDs.
     """
     settings, kubernetes = platform.settings, platform.kubernetes
     gateway = settings.gateway
@@ -167,7 +183,8 @@ def deploy_routes(platform: PlatformContext, apps: Mapping[str, DeliveredApp]) -
         TenantNamespaceArgs(quota=GATEWAY_QUOTA, labels={"app.kubernetes.io/part-of": "ai-platform"}),
         kubernetes,
     )
-    hosts, namespaces = [], {gateway.namespace: namespace.namespace.metadata.name}
+    hosts = list(platform_hosts)
+    namespaces = {**(platform_namespaces or {}), gateway.namespace: namespace.namespace.metadata.name}
     for service in settings.enabled_services:
         for app in service.apps.values():
             if app.spec.public:

@@ -34,9 +34,14 @@ releases) deny all traffic by default too, and allow:
 - load-balancer clients to the Envoy proxies; the proxies to Envoy Gateway (xDS) and to the public
   backends: the apps, cert-manager's HTTP-01 solvers, Prometheus and Grafana.
 
-The add-ons' side of the services' own flows (Prometheus scraping an app, the CloudNativePG operator reaching
-a database, the Envoy proxies reaching a public app) is written after the services exist, from what their
-components publish, in policies of its own (`deploy_addon_sides`)."""
+The log stack (`log_stack_flows`, S2-04): the shipper, Kibana and the ECK operator reach Elasticsearch (and
+inside its namespace its exporter and snapshot jobs), Elasticsearch its peers and S3/STS, the Gateway's proxies
+Kibana, Prometheus the exporter and the shippers, the shippers the Kubernetes API.
+
+The add-ons' side of the services' and the log stack's own flows (Prometheus scraping an app, the CloudNativePG
+operator reaching a database, the Envoy proxies reaching a public app or Kibana, the ECK operator reaching
+Elasticsearch) is written after those exist, from what their components publish, in policies of its own
+(`deploy_addon_sides`)."""
 
 from __future__ import annotations
 
@@ -46,6 +51,8 @@ from dataclasses import replace
 import pulumi
 
 from components.cluster_viewer import ClusterViewer, ClusterViewerArgs
+from components.log_shipper import LogShipper
+from components.log_stack import LogStack
 from components.namespace_rbac import NamespaceRbac, NamespaceRbacArgs
 from components.network_policies import (
     KUBE_DNS,
@@ -83,6 +90,8 @@ HTTP = 80
 # written once the services exist (`deploy_addon_sides`), beside the add-on's own policies.
 SCRAPER = replace(addons.PROMETHEUS, egress_policy_name="prometheus-to-services")
 DATABASE_OPERATOR = replace(addons.CNPG_OPERATOR, egress_policy_name="cloudnative-pg-to-databases")
+LOG_SCRAPER = replace(addons.PROMETHEUS, egress_policy_name="prometheus-to-logging")
+ELASTIC_OPERATOR = replace(addons.ECK_OPERATOR, egress_policy_name="eck-operator-to-elasticsearch")
 
 
 def deploy_service_isolation(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores: Stores) -> list[Flow]:
@@ -207,6 +216,32 @@ def _api_server(network: NetworkPolicyConfig) -> Network:
     return Network("kubernetes-api", tuple(network.api_server_cidrs))
 
 
+def log_stack_flows(settings: Settings, stack: LogStack, shipper: LogShipper) -> list[Flow]:
+    """Every connection of the log stack and its shipper (X-07, S2-04): from outside the stack only the shipper,
+    Kibana and the ECK operator reach Elasticsearch (inside it, its exporter and snapshot jobs); Elasticsearch
+    reaches its peers and S3/STS; the Gateway's proxies reach Kibana; Prometheus scrapes the exporter and the
+    shippers, which read pod metadata from the Kubernetes API."""
+    network = settings.network_policy
+    elasticsearch = Pods(stack.elasticsearch_name, stack.namespace, stack.elasticsearch_selector)
+    kibana = Pods("kibana", stack.namespace, stack.kibana_selector)
+    exporter = Pods("elasticsearch-exporter", stack.namespace, stack.exporter_selector)
+    jobs = [Pods(job, stack.namespace, selector) for job, selector in stack.job_selectors.items()]
+    shippers = Pods(shipper.name, shipper.namespace, shipper.selector)
+    proxies = replace(
+        addons.envoy_proxies(GATEWAY_NAME, settings.gateway.namespace), egress_policy_name="envoy-to-kibana"
+    )
+    clients = (shippers, kibana, ELASTIC_OPERATOR, exporter, *jobs)
+    return [
+        *(Flow(client, elasticsearch, (stack.http_port,)) for client in clients),
+        Flow(elasticsearch, elasticsearch, (stack.transport_port,)),
+        Flow(elasticsearch, _aws_apis(network), (HTTPS,)),  # snapshots: S3, and STS for the IRSA role
+        Flow(proxies, kibana, (stack.kibana_port,)),
+        Flow(LOG_SCRAPER, exporter, (stack.exporter_port,)),
+        Flow(LOG_SCRAPER, shippers, (shipper.metrics_port,)),
+        Flow(shippers, _api_server(network), (network.api_server_port,)),
+    ]
+
+
 def deploy_addon_sides(
     platform: PlatformContext, flows: Sequence[Flow], namespaces: Mapping[str, pulumi.Input[str]]
 ) -> None:
@@ -248,6 +283,11 @@ def addon_flows(settings: Settings) -> list[Flow]:
         flows += _cnpg_flows(api, with_barman=switches.barman_cloud)
     if switches.gateway:
         flows += _gateway_flows(settings, api)
+    if switches.eck:
+        flows += [
+            *_to_api(api, addons.ECK_OPERATOR),
+            Flow(CLUSTER_HOSTS, addons.ECK_OPERATOR, (addons.ECK_WEBHOOK_PORT,)),
+        ]
     return flows
 
 

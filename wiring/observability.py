@@ -1,4 +1,4 @@
-"""Wiring of observability: the monitoring stack and each service's alert rules and dashboards."""
+"""Wiring of observability: the monitoring stack, each service's alert rules and dashboards, and the log stack's."""
 
 from __future__ import annotations
 
@@ -9,12 +9,17 @@ import pulumi
 from components.alert_routing import RECEIVER_BY_SEVERITY, WEBHOOK_RECEIVER, AlertReceivers, ReceiverCredentials
 from components.alert_rules import AlertRules, AlertRulesArgs
 from components.dashboards import Dashboards, DashboardsArgs
+from components.log_observability import log_stack_alerts, log_stack_dashboard
 from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from components.network_policies import Flow
 from services import CATALOG
-from services.conventions import MONITORING_NAMESPACE
+from services.conventions import LOG_SHIPPING_NAMESPACE, LOGGING_NAMESPACE, MONITORING_NAMESPACE
+from services.spec import Observability
 from settings import Settings
 from wiring.context import ServiceContext
+
+LOG_STACK = "logging"
+"""The `service` label of the log stack's alerts (and its runbooks' folder)."""
 
 
 def deploy_monitoring_stack(
@@ -72,13 +77,40 @@ def deploy_service_observability(ctx: ServiceContext) -> None:
     inside = pulumi.ResourceOptions.merge(
         ctx.after_operators, pulumi.ResourceOptions(depends_on=[ctx.namespaces[namespace].namespace])
     )
-    alerts = [alert.spec(name, runbooks) for alert in spec.observability.alerts]
-    AlertRules(f"{name}-alerts", AlertRulesArgs(namespace, name, alerts), inside)
+    deploy_rules_and_dashboards(name, namespace, spec.observability, runbooks, name, inside)
+
+
+def deploy_rules_and_dashboards(
+    name: str,
+    namespace: str,
+    observability: Observability,
+    runbook_base_url: str,
+    part_of: str,
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """NAME's PrometheusRule (its alerts labelled `service: NAME`) and dashboard ConfigMaps in NAMESPACE."""
+    alerts = [alert.spec(name, runbook_base_url) for alert in observability.alerts]
+    AlertRules(f"{name}-alerts", AlertRulesArgs(namespace, name, alerts), opts)
     Dashboards(
         f"{name}-dashboards",
-        DashboardsArgs(namespace, spec.observability.dashboards, folder=name, part_of=name),
-        inside,
+        DashboardsArgs(namespace, observability.dashboards, folder=name, part_of=part_of),
+        opts,
     )
+
+
+def log_stack_observability() -> Observability:
+    """The log stack's alerts and dashboard (S2-04, S2-05), in its namespace."""
+    return Observability(
+        alerts=tuple(log_stack_alerts(LOGGING_NAMESPACE, LOG_SHIPPING_NAMESPACE)),
+        dashboards=(log_stack_dashboard(LOGGING_NAMESPACE, LOG_SHIPPING_NAMESPACE),),
+        namespace=LOGGING_NAMESPACE,
+    )
+
+
+def watched() -> dict[str, Observability]:
+    """Every alert set the program declares, by the `service` label of its alerts: each service's, the log
+    stack's."""
+    return {**{name: spec.observability for name, spec in CATALOG.items()}, LOG_STACK: log_stack_observability()}
 
 
 def webhook_services() -> tuple[str, ...]:

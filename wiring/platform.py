@@ -1,4 +1,5 @@
-"""The whole platform: add-ons, monitoring, access, the backup bucket, every enabled service, the public routes."""
+"""The whole platform: add-ons, monitoring, access, the backup bucket, every enabled service, the log stack, the
+public routes."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from wiring.context import PlatformContext
 from wiring.data import deploy_backups
 from wiring.delivery import deploy_routes
 from wiring.isolation import addon_flows, deploy_addon_sides, deploy_cluster_access, public_backend_flows
+from wiring.logging import deploy_logging
 from wiring.observability import deploy_monitoring_stack
 from wiring.service import DeployedService, deploy_service
 
@@ -52,20 +54,29 @@ def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
         # Custom resources wait for the operators that define them.
         operators=(*addons.releases.values(), *([monitoring.release] if monitoring else [])),
         monitoring=monitoring,
-        bucket=deploy_backups(settings, providers) if _any_database(settings) else None,
+        bucket=deploy_backups(settings, providers) if _needs_bucket(settings) else None,
     )
     services = {service.spec.name: deploy_service(platform, service) for service in settings.enabled_services}
     apps = {name: app for service in services.values() for name, app in service.apps.items()}
-    routes = deploy_routes(platform, apps)
+    logging = deploy_logging(platform)
+    routes = deploy_routes(
+        platform,
+        apps,
+        platform_hosts=logging.public_hosts if logging else (),
+        platform_namespaces=logging.namespaces if logging else None,
+    )
     owned = {name: ns.metadata.name for name, ns in addons.namespaces.items()}
     owned |= {name: ns.metadata.name for name, ns in (monitoring.namespaces if monitoring else {}).items()}
     service_flows = [flow for service in services.values() for flow in service.flows]
-    deploy_addon_sides(platform, [*service_flows, *public_backend_flows(settings, apps)], owned)
+    log_flows = logging.flows if logging else []
+    deploy_addon_sides(platform, [*service_flows, *public_backend_flows(settings, apps), *log_flows], owned)
     return _outputs(platform, services, routes)
 
 
-def _any_database(settings: Settings) -> bool:
-    return any(service.database is not None for service in settings.enabled_services)
+def _needs_bucket(settings: Settings) -> bool:
+    """The backup bucket holds the databases' backups and the log stack's snapshots."""
+    has_database = any(service.database is not None for service in settings.enabled_services)
+    return has_database or settings.logging is not None
 
 
 def _outputs(platform: PlatformContext, services: dict[str, DeployedService], routes: PublicRoute) -> dict[str, Any]:

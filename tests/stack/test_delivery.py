@@ -217,15 +217,18 @@ def test_outputs_give_public_urls_and_the_active_colour(stack):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_public_host_is_served_over_https_with_its_certificate(stack):
-    """X-15, S3-03: api., prom. and grafana. plus each public app's API; port 80 only redirects."""
+    """X-15, S3-03, S2-04: api., prom., grafana. and kibana. plus each public app's API; port 80 only redirects."""
     run = program_run(stack)
     domain = {"staging": "staging.ai.example.com", "prod": "ai.example.com"}[stack]
     gateway = run.one("kubernetes:gateway.networking.k8s.io/v1:Gateway", "public-gateway").inputs["spec"]
     https = {listener["hostname"] for listener in gateway["listeners"] if listener["protocol"] == "HTTPS"}
-    assert {f"api.{domain}", f"prom.{domain}", f"grafana.{domain}"} <= https
+    assert {f"api.{domain}", f"prom.{domain}", f"grafana.{domain}", f"kibana.{domain}"} <= https
     assert f"platform-v2-api.{domain}" in https and f"ai-benchmark-api.{domain}" in https
     certificates = {
-        name for r in run.by_type("kubernetes:cert-manager.io/v1:Certificate") for name in r.inputs["spec"]["dnsNames"]
+        name
+        for r in run.by_type("kubernetes:cert-manager.io/v1:Certificate")
+        if r.inputs["metadata"]["namespace"] == "public-gateway"
+        for name in r.inputs["spec"]["dnsNames"]
     }
     assert certificates == https
     http = [listener for listener in gateway["listeners"] if listener["protocol"] == "HTTP"]

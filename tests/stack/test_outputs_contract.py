@@ -56,13 +56,14 @@ def test_the_contract_rejects_a_missing_key_and_a_wrong_type(rendered, stack):
 
 
 def test_what_a_stack_does_not_have_is_null_not_absent(tmp_path):
-    """A stack without monitoring, without databases and with services disabled keeps every key."""
+    """A stack without monitoring, log stack or databases and with services disabled keeps every key."""
     without = {"ai-benchmark", "agent-skeptic-bench", "cad-ml-platform", "platform"}
     out = tmp_path / "render"
     run = run_program(
         "prod",
         overrides={
             "ai-platform:addons": {"monitoring": False},
+            "ai-platform:logging": {"enabled": False},
             "ai-platform:services": {name: {"enabled": False} for name in without},
             # prod gives these up only when it says so (settings/data_loss.py)
             "ai-platform:acknowledgeDataLoss": [

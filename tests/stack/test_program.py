@@ -28,7 +28,8 @@ def test_every_app_of_every_service_is_deployed_in_its_namespace(stack):
     expected = {
         (app.namespace, name) for spec in CATALOG.values() for app in spec.apps for name in deployment_names(app.name)
     }
-    assert found == expected
+    # Besides the apps, the only Deployment is the log stack's metrics exporter.
+    assert found == expected | {("logging", "elasticsearch-exporter")}
     namespaces = {r.inputs["metadata"]["name"] for r in program_run(stack).by_type("kubernetes:core/v1:Namespace")}
     assert namespaces == {  # S0-01, S1-01, S2-01, S3-01, S4-01
         "ai-benchmark",
@@ -45,6 +46,10 @@ def test_every_app_of_every_service_is_deployed_in_its_namespace(stack):
         "envoy-gateway-system",
         "monitoring",
         "node-exporter",  # the one workload with host access, apart from the monitoring stack
+        # S2-04: the log stack, its shipper (host log access) and the ECK operator.
+        "logging",
+        "log-shipping",
+        "elastic-system",
     }
 
 
@@ -175,16 +180,20 @@ def test_outputs_name_each_service_namespace_and_app_url(stack):
 def test_every_namespace_is_restricted_with_quota_and_default_deny(stack):
     run = program_run(stack)
     tenants = [r for r in run.registrations if r.type == "ai-platform:tenant_namespace:TenantNamespace"]
-    assert len(tenants) == 8  # the seven service namespaces and the public Gateway's
+    # the seven service namespaces, the public Gateway's and the log stack's two
+    assert len(tenants) == 10
     levels = {}
     for namespace in run.by_type("kubernetes:core/v1:Namespace"):
         labels = namespace.inputs["metadata"]["labels"]
         levels[namespace.inputs["metadata"]["name"]] = {m: labels[f"pod-security.kubernetes.io/{m}"] for m in MODES}
     for tenant in tenants:
-        assert levels[tenant.name] == dict.fromkeys(MODES, "restricted"), tenant.name
-    # Only node-exporter's namespace relaxes enforcement (host access); it still audits and warns.
+        if tenant.name != "log-shipping":
+            assert levels[tenant.name] == dict.fromkeys(MODES, "restricted"), tenant.name
+    # Only the namespaces of the workloads that read the host relax enforcement (node-exporter; the log shipper
+    # reading the nodes' /var/log); they still audit and warn.
     relaxed = {name for name, level in levels.items() if level["enforce"] != "restricted"}
-    assert relaxed == {"node-exporter"}
+    assert relaxed == {"node-exporter", "log-shipping"}
+    assert levels["log-shipping"]["enforce"] == "privileged"
     assert all(levels[name]["audit"] == levels[name]["warn"] == "restricted" for name in relaxed)
     per_namespace = {}
     for policy in run.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy"):
@@ -193,7 +202,8 @@ def test_every_namespace_is_restricted_with_quota_and_default_deny(stack):
         {"default-deny-ingress", "default-deny-egress", "allow-dns-egress"} <= names for names in per_namespace.values()
     )
     assert per_namespace.keys() == levels.keys()  # every namespace, the add-ons' too (X-07)
-    assert len(run.by_type("kubernetes:core/v1:ResourceQuota")) == 8
+    # The shipper's pod count follows the nodes: its namespace has no quota.
+    assert len(run.by_type("kubernetes:core/v1:ResourceQuota")) == 9
 
 
 def test_kubernetes_provider_comes_from_the_cluster_stack():

@@ -11,7 +11,7 @@ from typing import Any, cast
 import pulumi
 import pytest
 
-from components.backup_access import AccessGrant
+from components.backup_access import AccessGrant, grant_policy
 from components.backup_bucket import (
     ACCESS_LOG_PREFIX,
     IRSA_ANNOTATION,
@@ -124,7 +124,12 @@ def test_policy_denies_insecure_transport_and_version_deletion(mock_runtime):
     assert destruction["Effect"] == "Deny" and "Condition" not in destruction
     assert _actions(destruction) == {"s3:DeleteObjectVersion", "s3:BypassGovernanceRetention", "s3:DeleteBucket"}
     non_kms = statements["DenyNonKmsUploads"]
-    assert non_kms["Condition"] == {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}
+    # Another algorithm is refused; no header at all gets the bucket's default, the KMS key (S2-05: Elasticsearch's
+    # S3 repository cannot send `aws:kms`).
+    assert non_kms["Condition"] == {
+        "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+        "Null": {"s3:x-amz-server-side-encryption": "false"},
+    }
     assert "OperatorMayDelete" not in statements
 
 
@@ -308,6 +313,20 @@ def test_writers_and_readers_cannot_delete(mock_runtime):
     assert all(s["Effect"] == "Allow" and s["Resource"] != "*" for s in archiver.values())
 
 
+def test_a_snapshot_writer_lists_its_own_multipart_uploads_only():
+    """S2-05: Elasticsearch's S3 repository lists the uploads a failed snapshot left behind, under its prefix."""
+    bucket, key = "arn:aws:s3:::b", "arn:aws:kms:eu-west-1:123456789012:key/k"
+    grant = AccessGrant("snapshots", "logging", "elasticsearch", ("managed/logging/",), "write", multipart_listing=True)
+    statements = _statements(json.dumps(grant_policy(grant, bucket, key)))
+    uploads = statements["ListOwnMultipartUploads"]
+    assert (_actions(uploads), uploads["Resource"]) == ({"s3:ListBucketMultipartUploads"}, bucket)
+    assert uploads["Condition"] == {"StringLike": {"s3:prefix": ["managed/logging/*"]}}
+    assert "s3:ListMultipartUploadParts" in _actions(statements["UseOwnPrefixes"])
+    plain = _statements(json.dumps(grant_policy(DUMP_WRITER, bucket, key)))
+    assert "ListOwnMultipartUploads" not in plain
+    assert "s3:ListMultipartUploadParts" not in _actions(plain["UseOwnPrefixes"])
+
+
 def test_no_static_credentials(mock_runtime):
     """X-12: IRSA only; no IAM users, no access keys."""
     _build()
@@ -349,6 +368,7 @@ def test_role_arns_and_service_account_annotation(mock_runtime):
         (lambda: AccessGrant("r", "ns", "sa", ("daily/db",), "write"), "prefixes must look like"),
         (lambda: AccessGrant("r", "ns", "sa", (), "read"), "at least one prefix"),
         (lambda: AccessGrant("r", "ns", "sa", ("daily/db/",), "read", delete_own_objects=True), "needs access=write"),
+        (lambda: AccessGrant("r", "ns", "sa", ("daily/db/",), "read", multipart_listing=True), "needs access=write"),
         (lambda: ObjectLock(cast(Any, "LEGAL"), 30), "GOVERNANCE or COMPLIANCE"),
         (lambda: BackupBucketArgs("Bad_Name", "arn", "https://x", ()), "not a valid S3 bucket name"),
         (lambda: BackupBucketArgs("b" * 60, "arn", "https://x", ()), "not a valid S3 bucket name"),
