@@ -28,8 +28,11 @@ REQUIRED_RESOURCES = ("cpu", "memory")
 POD_SECURITY_MODES = ("enforce", "audit", "warn")
 POD_SECURITY_LEVELS = ("privileged", "baseline", "restricted")
 HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")
-PRIVILEGED = ["node-exporter"]
-"""Namespaces that may enforce `privileged`: node-exporter's own, which reads the host."""
+PRIVILEGED = ["node-exporter", "log-shipping"]
+"""Namespaces that may enforce `privileged`: node-exporter's own and the log shipper's, which read the host."""
+HOST_LOG_READERS = ["log-shipping/fluent-bit"]
+"""Workloads (`namespace/name`) that may mount host paths and run as uid 0 to read the nodes' container logs; they
+stay unprivileged, without escalation or host namespaces."""
 
 S3_BUCKET = "aws:s3/bucket:Bucket"
 S3_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -145,11 +148,14 @@ def _pod_security(args: ResourceValidationArgs, report: ReportViolation) -> None
     if spec is None:
         return
     what = label(args.props)
+    meta = args.props.get("metadata") or {}
+    readers = args.get_config().get("hostLogReaders", HOST_LOG_READERS)
+    reads_host_logs = f"{meta.get('namespace')}/{meta.get('name')}" in readers
     for key in HOST_NAMESPACES:
         if spec.get(key):
             report(f"{what}: {key} shares the node's namespace")
     for volume in spec.get("volumes") or []:
-        if "hostPath" in volume:
+        if "hostPath" in volume and not reads_host_logs:
             report(f"{what}: volume {volume.get('name')} mounts a host path")
     pod_context = spec.get("securityContext") or {}
     for where, container in containers(spec):
@@ -160,7 +166,7 @@ def _pod_security(args: ResourceValidationArgs, report: ReportViolation) -> None
             report(f"{what} {where}: allowPrivilegeEscalation is not false")
         run_as_non_root = context.get("runAsNonRoot", pod_context.get("runAsNonRoot"))
         run_as_user = context.get("runAsUser", pod_context.get("runAsUser"))
-        if run_as_non_root is not True or run_as_user == 0:
+        if (run_as_non_root is not True or run_as_user == 0) and not reads_host_logs:
             report(f"{what} {where}: may run as root (runAsNonRoot {run_as_non_root}, runAsUser {run_as_user})")
 
 
@@ -261,8 +267,12 @@ POLICIES = [
     ),
     ResourceValidationPolicy(
         name="pods-unprivileged",
-        description="No privileged container, privilege escalation, host namespace or host path; no root.",
+        description="No privileged container, privilege escalation, host namespace or host path; no root (the "
+        "host log readers excepted from host paths and root).",
         validate=_pod_security,
+        config_schema=PolicyConfigSchema(
+            properties={"hostLogReaders": {"type": "array", "items": {"type": "string"}, "default": HOST_LOG_READERS}}
+        ),
     ),
     ResourceValidationPolicy(
         name="namespaces-pod-security-labels",

@@ -7,8 +7,8 @@ workloads and the charts' workloads, and prints the allowed connections as a mar
 
 Pods that operators create at run time are added with the labels those operators set, from the objects
 that ask for them: Prometheus and Alertmanager (from the chart's `Prometheus`/`Alertmanager`), CloudNativePG
-instances (from each `Cluster`, at most two), Envoy Gateway's proxies of the rendered Gateway and
-cert-manager's HTTP-01 solver. CoreDNS and one unlabelled pod in `default`, standing for anything else that
+instances (from each `Cluster`, at most two), Envoy Gateway's proxies of the rendered Gateway,
+cert-manager's HTTP-01 solver, and ECK's Elasticsearch nodes (at most two per node set) and Kibana. CoreDNS and one unlabelled pod in `default`, standing for anything else that
 runs in the cluster, complete the picture. Host-network pods (node-exporter) are left out: NetworkPolicies do
 not apply to them.
 """
@@ -84,6 +84,8 @@ def stand_ins(
             docs += _cnpg_instances(json.loads(doc["data"][SCRATCH_MANIFEST]))
         elif doc["kind"] == "Gateway" and doc["apiVersion"].startswith("gateway.networking.k8s.io/"):
             docs += _gateway_pods(doc, _gateway_proxy_namespace(render))
+        elif doc["apiVersion"].startswith(("elasticsearch.k8s.elastic.co/", "kibana.k8s.elastic.co/")):
+            docs += _eck_pods(doc)
     return docs
 
 
@@ -142,6 +144,25 @@ def _cnpg_instances(cluster: dict[str, Any]) -> list[dict[str, Any]]:
             "app.kubernetes.io/managed-by": "cloudnative-pg",
         }
         pods.append(_pod(namespace, f"{name}-{index}", labels, owner=("Cluster", name)))
+    return pods
+
+
+def _eck_pods(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """What ECK labels the pods of an Elasticsearch node set (a StatefulSet) and of Kibana (a Deployment) with."""
+    name, namespace = resource["metadata"]["name"], resource["metadata"]["namespace"]
+    if resource["kind"] == "Kibana":
+        labels = {"kibana.k8s.elastic.co/name": name, "common.k8s.elastic.co/type": "kibana"}
+        return [_pod(namespace, f"{name}-kb-6c9d7f8b5-abcde", labels, owner=("Deployment", f"{name}-kb"))]
+    pods = []
+    for node_set in resource["spec"]["nodeSets"]:
+        statefulset = f"{name}-es-{node_set['name']}"
+        labels = {
+            "elasticsearch.k8s.elastic.co/cluster-name": name,
+            "elasticsearch.k8s.elastic.co/statefulset-name": statefulset,
+            "common.k8s.elastic.co/type": "elasticsearch",
+        }
+        for index in range(min(int(node_set.get("count", 1)), 2)):
+            pods.append(_pod(namespace, f"{statefulset}-{index}", labels, owner=("StatefulSet", statefulset)))
     return pods
 
 

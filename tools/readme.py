@@ -16,13 +16,13 @@ README = ROOT / "README.md"
 
 
 def _alerts() -> str:
-    """Every alert of the catalog: service, name, condition, for, severity, receivers."""
-    from services import CATALOG
-    from wiring.observability import receivers_of
+    """Every alert the program declares (the catalog's, the log stack's): service, name, condition, for, severity,
+    receivers."""
+    from wiring.observability import receivers_of, watched
 
     lines = ["| Service | Alert | Condition | For | Severity | Receivers |", "|---|---|---|---|---|---|"]
-    for name, spec in CATALOG.items():
-        for alert in spec.observability.alerts:
+    for name, observability in watched().items():
+        for alert in observability.alerts:
             condition = " ".join(alert.expr.split()).replace("|", "\\|")
             receivers = ", ".join(receivers_of(name, alert.severity))
             lines.append(f"| {name} | {alert.name} | `{condition}` | {alert.for_} | {alert.severity} | {receivers} |")

@@ -139,6 +139,21 @@ def test_privileged_host_namespace_and_root_pods_fail():
         assert expected in found
 
 
+def test_the_log_shipper_may_read_host_logs_as_root_but_nothing_more():
+    root = container(securityContext={"allowPrivilegeEscalation": False, "runAsUser": 0})
+    varlog = [{"name": "varlog", "hostPath": {"path": "/var/log"}}]
+    shipper = deployment(root, volumes=varlog)
+    shipper["inputs"]["metadata"] = {"name": "fluent-bit", "namespace": "log-shipping"}
+    assert violations("pods-unprivileged", shipper) == []
+    # Anyone else with the same pod is refused; the shipper itself still may not be privileged.
+    assert "mounts a host path" in messages("pods-unprivileged", deployment(root, volumes=varlog))
+    assert "may run as root" in messages("pods-unprivileged", deployment(root, volumes=varlog))
+    shipper["inputs"]["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
+    assert "privileged" in messages("pods-unprivileged", shipper)
+    # The exception is configuration: an empty list takes it away.
+    assert "mounts a host path" in messages("pods-unprivileged", shipper, config={"pods-unprivileged": {"hostLogReaders": []}})
+
+
 def test_run_as_non_root_may_come_from_the_pod():
     relaxed = container(securityContext={"allowPrivilegeEscalation": False})
     assert violations("pods-unprivileged", deployment(relaxed, securityContext={"runAsNonRoot": True})) == []
@@ -161,7 +176,7 @@ def test_a_namespace_with_all_three_levels_passes():
 def test_a_namespace_without_labels_or_privileged_elsewhere_fails():
     assert "enforce is None" in messages("namespaces-pod-security-labels", namespace("team", audit="restricted"))
     loose = namespace("team", enforce="privileged", audit="restricted", warn="restricted")
-    assert "only ['node-exporter'] may" in messages("namespaces-pod-security-labels", loose)
+    assert "only ['log-shipping', 'node-exporter'] may" in messages("namespaces-pod-security-labels", loose)
 
 
 # --- s3-buckets-encrypted-versioned-private -------------------------------------------------------------

@@ -3,7 +3,8 @@
 X-07 (default deny; each app reaches only its own Postgres/Redis; Prometheus scrapes; DNS; HTTPS out only
 for services that call AI providers), S4-04 (`v2-isolation`: V2 reaches no V1/V3 pod), X-10/X-16 (the
 add-ons: each operator reaches the API server, the API server its webhooks, Prometheus what it scrapes,
-Alertmanager its receivers, cert-manager its ACME server, Envoy the public backends; nothing else). The
+Alertmanager its receivers, cert-manager its ACME server, Envoy the public backends; nothing else), S2-04 (the log
+stack: only the shipper, Kibana and the ECK operator reach Elasticsearch, which reaches S3 only). The
 analyzer runs over the rendered Namespaces, NetworkPolicies and workloads, the templated charts' workloads,
 and the pods operators create (tools/connectivity.py); its answer is compared with the matrix written out
 below from the manuals and the charts.
@@ -51,9 +52,17 @@ CNPG_OPERATOR = "cnpg-system/cloudnative-pg"
 BARMAN_CLOUD = "cnpg-system/plugin-barman-cloud"
 ENVOY_GATEWAY = "envoy-gateway-system/envoy-gateway"
 ENVOY_CERTGEN = "envoy-gateway-system/envoy-gateway-gateway-helm-certgen"
+ECK_OPERATOR = "elastic-system/elastic-operator"
 PROXIES = "envoy-gateway-system/envoy-public-gateway-public"
 ACME_SOLVER = "public-gateway/cm-acme-http-solver"
 ANY_POD = "default/any-pod"
+# The log stack (S2-04): Elasticsearch's node set and Kibana as ECK names them, its jobs, the shipper.
+ELASTICSEARCH = "logging/elasticsearch-es-default"
+KIBANA = "logging/kibana-kb"
+EXPORTER = "logging/elasticsearch-exporter"
+SHIPPER = "log-shipping/fluent-bit"
+LOG_STACK_JOBS = (EXPORTER, "logging/elasticsearch-snapshot-setup", "logging/elasticsearch-restore-check")
+ELASTICSEARCH_NODES = {"prod": 3, "staging": 1}
 # EKS's `kubernetes` Service address for either default service CIDR (ai-platform:networkPolicy default).
 API_SERVER = "10.100.0.1/32, 172.20.0.1/32"
 # The cluster's VPC: nodes (kubelet, node-exporter) and the control plane's interfaces (webhook calls).
@@ -72,9 +81,16 @@ API_CLIENTS = (
     BARMAN_CLOUD,
     ENVOY_GATEWAY,
     ENVOY_CERTGEN,
+    ECK_OPERATOR,
 )
 """Operators, controllers, Grafana's sidecars and hook Jobs (Prometheus' discovery is in its hosts row)."""
-WEBHOOKS = {CERT_MANAGER_WEBHOOK: 10250, CNPG_OPERATOR: 9443, ENVOY_GATEWAY: 9443, PROMETHEUS_OPERATOR: 10250}
+WEBHOOKS = {
+    CERT_MANAGER_WEBHOOK: 10250,
+    CNPG_OPERATOR: 9443,
+    ENVOY_GATEWAY: 9443,
+    PROMETHEUS_OPERATOR: 10250,
+    ECK_OPERATOR: 9443,
+}
 
 
 @dataclass(frozen=True)
@@ -168,7 +184,26 @@ def expected_matrix(stack: str) -> set[Connection]:
         rows.add(Connection(PROMETHEUS, cache, "TCP 9121"))
     for store in REPLICATED[stack]:
         rows.add(Connection(store, store, "TCP 5432, 8000" if store in DATABASES else "TCP 6379"))
-    return rows | addon_matrix()
+    return rows | addon_matrix() | log_stack_rows(stack)
+
+
+def log_stack_rows(stack: str) -> set[Connection]:
+    """X-07 for the log stack: the shipper, Kibana and the operator (and the stack's own exporter and snapshot
+    jobs) reach Elasticsearch; Prometheus scrapes the exporter and the shippers; Elasticsearch reaches S3/STS;
+    the Gateway's proxies reach Kibana; the shippers read pod metadata from the API."""
+    rows = {
+        Connection(client, ELASTICSEARCH, "TCP 9200") for client in (SHIPPER, KIBANA, ECK_OPERATOR, *LOG_STACK_JOBS)
+    }
+    rows |= {
+        Connection(ELASTICSEARCH, INTERNET, "TCP 443"),
+        Connection(PROMETHEUS, EXPORTER, "TCP 9114"),
+        Connection(PROMETHEUS, SHIPPER, "TCP 2020"),
+        Connection(SHIPPER, API_SERVER, "TCP 443"),
+        Connection(PROXIES, KIBANA, "TCP 5601"),
+    }
+    if ELASTICSEARCH_NODES[stack] > 1:
+        rows.add(Connection(ELASTICSEARCH, ELASTICSEARCH, "TCP 9300"))
+    return rows
 
 
 def addon_matrix() -> set[Connection]:
@@ -309,17 +344,32 @@ def test_internet_only_where_configured(matrix, stack):
     callers = {workload for app in APPS if app.calls_ai_providers for workload in workloads(app)}
     backups = {f"{db}-{job}" for db in DATABASES for job in ("logical-dump", "restore-check")}
     instances = set(DATABASES) | {f"{db}-pitr" for db in DATABASES}  # the drills' scratch clusters recover alike
-    assert set(out) == callers | backups | instances | {ALERTMANAGER, CERT_MANAGER}
+    assert set(out) == callers | backups | instances | {ALERTMANAGER, CERT_MANAGER, ELASTICSEARCH}
     assert {c.ports for source, c in out.items() if source not in (ALERTMANAGER, CERT_MANAGER)} == {"TCP 443"}
     assert (out[ALERTMANAGER].ports, out[CERT_MANAGER].ports) == ("TCP 443, 587", "TCP 80, 443")
     # Database instances also reach the Kubernetes API; nobody reaches any other address.
     assert {c.destination for source, c in out.items() if source in instances} == {f"{INTERNET}, {API_SERVER}"}
     assert {c.destination for source, c in out.items() if source not in instances} == {INTERNET}
-    # Private addresses: the API server for the add-ons and the point-in-time drills (they drive their scratch
-    # clusters), the cluster's hosts for Prometheus only.
+    # Private addresses: the API server for the add-ons, the point-in-time drills (they drive their scratch
+    # clusters) and the log shippers (pod metadata), the cluster's hosts for Prometheus only.
     private = {(c.source, c.destination) for c in matrix[stack] if c.destination[0].isdigit()}
     drills = {f"{db}-pitr-drill" for db in DATABASES}
-    assert private == {(client, API_SERVER) for client in (*API_CLIENTS, *drills)} | {(PROMETHEUS, CLUSTER_HOSTS)}
+    readers = (*API_CLIENTS, *drills, SHIPPER)
+    assert private == {(client, API_SERVER) for client in readers} | {(PROMETHEUS, CLUSTER_HOSTS)}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_only_the_shipper_kibana_and_the_operator_reach_elasticsearch(matrix, stack):
+    """X-07, S2-04: from outside the log stack only its clients reach Elasticsearch; Elasticsearch itself reaches
+    its peers and S3 (HTTPS), nothing else; only the Gateway's proxies reach Kibana; Prometheus scrapes."""
+    reaching = {c.source for c in matrix[stack] if c.destination == ELASTICSEARCH}
+    assert reaching - {ELASTICSEARCH} == {SHIPPER, KIBANA, ECK_OPERATOR, *LOG_STACK_JOBS}
+    outside = {source for source in reaching if not source.startswith("logging/")}
+    assert outside == {SHIPPER, ECK_OPERATOR}
+    reached = {(c.destination, c.ports) for c in matrix[stack] if c.source == ELASTICSEARCH}
+    assert reached - {(ELASTICSEARCH, "TCP 9300")} == {(INTERNET, "TCP 443"), (DNS, "TCP, UDP 53")}
+    assert {c.source for c in matrix[stack] if c.destination == KIBANA} == {PROXIES}
+    assert {c.source for c in matrix[stack] if c.destination in (EXPORTER, SHIPPER)} == {PROMETHEUS}
 
 
 def test_the_analyzer_reports_a_hole(rendered, charts, tmp_path):

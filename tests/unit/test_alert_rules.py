@@ -12,9 +12,10 @@ import pytest
 
 from components.alert_rules import AlertRules, AlertRulesArgs, AlertSpec, rule_groups, runbook_url
 from services import CATALOG
-from tests.support.catalog import SERVICES, alert_specs, alerts
+from tests.support.catalog import SERVICES, WATCHED, alert_specs, alerts
 from tests.support.runtime import inputs_of
 from tools.readme import SECTIONS
+from wiring.observability import watched
 
 RUNBOOKS = "https://runbooks.staging.example.com/"
 
@@ -54,14 +55,14 @@ def test_prometheus_rule_structure(mock_runtime):
     return inputs_of(mock_runtime, rules.rule, check)
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", WATCHED)
 @pulumi.runtime.test
 def test_every_service_rule_matches_the_crd(crd_schemas, mock_runtime, service):
     """The PrometheusRule the program registers validates against the Prometheus Operator's schema."""
     from tests.support.crd_schemas import validate_custom_resource
     from tools.render import clean
 
-    namespace = CATALOG[service].observability_namespace
+    namespace = watched()[service].namespace or CATALOG[service].observability_namespace
     rules = AlertRules(f"{service}-alerts", AlertRulesArgs(namespace, service, alert_specs(service, RUNBOOKS)))
 
     def check(inputs):
@@ -171,6 +172,28 @@ def test_each_service_has_the_alerts_its_manual_and_data_tier_need():
     assert "RedisConnectionFailure" not in names["platform"]
 
 
+def test_the_log_stack_has_its_health_snapshot_disk_and_shipping_alerts():
+    """S2-04, S2-05: red or yellow health, a missing daily snapshot, the disk watermarks, a shipper that stops
+    sending, and the restore check."""
+    exprs = {a.name: a.expr for a in alert_specs("logging", RUNBOOKS)}
+    assert {
+        "ElasticsearchClusterRed",
+        "ElasticsearchClusterYellow",
+        "ElasticsearchSnapshotMissing",
+        "ElasticsearchDiskLowWatermark",
+        "ElasticsearchDiskHighWatermark",
+        "ElasticsearchMetricsDown",
+        "LogShipperNotSending",
+        "LogShipperUnavailable",
+        "ElasticsearchRestoreCheckFailing",
+        "ElasticsearchRestoreCheckStale",
+    } == set(exprs)
+    assert exprs["ElasticsearchSnapshotMissing"].endswith("> 93600")  # a daily snapshot, 26 h with slack
+    assert 'repository="backup"' in exprs["ElasticsearchSnapshotMissing"]
+    assert 'namespace="log-shipping"' in exprs["LogShipperNotSending"]
+    assert 'cronjob="elasticsearch-restore-check"' in exprs["ElasticsearchRestoreCheckStale"]
+
+
 def test_database_alerts_watch_the_right_cronjobs():
     exprs = {a.name: a.expr for a in alert_specs("platform", RUNBOOKS)}
     assert 'cronjob="platform-db-restore-check"' in exprs["DatabaseRestoreCheckFailing"]
@@ -189,7 +212,7 @@ def test_alert_table_lists_every_alert_with_its_receivers():
     table = SECTIONS["alerts"]()
     lines = table.strip().splitlines()
     assert lines[0] == "| Service | Alert | Condition | For | Severity | Receivers |"
-    assert len(lines) == 2 + sum(len(alerts(service)) for service in SERVICES)
+    assert len(lines) == 2 + sum(len(alerts(service)) for service in WATCHED)
     assert "| agent-skeptic-bench | HighErrorRate |" in table
     skeptic_critical = next(line for line in lines if line.startswith("| agent-skeptic-bench | HighErrorRate |"))
     assert skeptic_critical.endswith("| critical | webhook, pagerduty |")
