@@ -133,7 +133,7 @@ class LogShipper(pulumi.ComponentResource):
                 NAME,
                 namespace,
                 self.labels,
-                {"ai-platform/run-as-root-reason": ROOT_REASON, **kube.checkov_skips(_accepted_findings(args.image))},
+                {"ai-platform/run-as-user-reason": ROOT_REASON, **kube.checkov_skips(_accepted_findings(args.image))},
             ),
             spec=self._daemonset_spec(args, account, config_map),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[credentials])),

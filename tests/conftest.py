@@ -65,7 +65,7 @@ def charts(rendered) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def crd_schemas(charts) -> dict[str, Any]:
-    """Per stack, the strict schemas of the CRDs its charts install (and ECK's): tests/crd_schemas.py."""
+    """Per stack, the strict schemas of the CRDs its charts install: tests/support/crd_schemas.py."""
     from tests.support.crd_schemas import stack_schemas
     from tools.charts import ChartsUnavailableError
 

@@ -256,12 +256,6 @@ def object_key(doc: dict[str, Any]) -> str:
     return f"{doc['apiVersion']} {doc['kind']} {where}"
 
 
-def chart_crds(pin: versions.ChartPin, namespace: str) -> list[dict[str, Any]]:
-    """The CRDs a pinned chart installs with its default values (for a chart the program does not install yet)."""
-    docs = template(Release(pin.name, pin.name, pin.version, pin.repository, namespace, {}))
-    return [doc for doc in docs if doc["kind"] == "CustomResourceDefinition"]
-
-
 # --- values hygiene ------------------------------------------------------------------------------------
 
 _VALUES_REFERENCE = re.compile(r'\.Values((?:\.[A-Za-z0-9_]+)+)|index\s+\$?\.Values((?:\s+"[^"]+")+)')

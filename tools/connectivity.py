@@ -8,9 +8,9 @@ workloads and the charts' workloads, and prints the allowed connections as a mar
 Pods that operators create at run time are added with the labels those operators set, from the objects
 that ask for them: Prometheus and Alertmanager (from the chart's `Prometheus`/`Alertmanager`), CloudNativePG
 instances (from each `Cluster`, at most two), Envoy Gateway's proxies of the rendered Gateway,
-cert-manager's HTTP-01 solver, and ECK's Elasticsearch nodes (at most two per node set) and Kibana. CoreDNS and one unlabelled pod in `default`, standing for anything else that
-runs in the cluster, complete the picture. Host-network pods (node-exporter) are left out: NetworkPolicies do
-not apply to them.
+cert-manager's HTTP-01 solver, and ECK's Elasticsearch nodes (at most two per node set) and Kibana. CoreDNS
+and one unlabelled pod in `default`, standing for anything else that runs in the cluster, complete the
+picture. Host-network pods (node-exporter) are left out: NetworkPolicies do not apply to them.
 """
 
 from __future__ import annotations

@@ -151,7 +151,8 @@ def test_the_log_shipper_may_read_host_logs_as_root_but_nothing_more():
     shipper["inputs"]["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
     assert "privileged" in messages("pods-unprivileged", shipper)
     # The exception is configuration: an empty list takes it away.
-    assert "mounts a host path" in messages("pods-unprivileged", shipper, config={"pods-unprivileged": {"hostLogReaders": []}})
+    nobody = {"pods-unprivileged": {"hostLogReaders": []}}
+    assert "mounts a host path" in messages("pods-unprivileged", shipper, config=nobody)
 
 
 def test_run_as_non_root_may_come_from_the_pod():

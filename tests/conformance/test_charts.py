@@ -30,6 +30,7 @@ PINS = {
     "cloudnative-pg": versions.CLOUDNATIVE_PG,
     "plugin-barman-cloud": versions.PLUGIN_BARMAN_CLOUD,
     "envoy-gateway": versions.GATEWAY_HELM,
+    "eck-operator": versions.ECK_OPERATOR,
 }
 """Release -> the chart it installs."""
 
@@ -111,6 +112,7 @@ def test_chart_workloads_pass_the_pod_security_level_of_their_namespace(rendered
         "cert-manager": "restricted",
         "cnpg-system": "restricted",
         "envoy-gateway-system": "restricted",
+        "elastic-system": "restricted",  # ECK 3.5 with the seccomp profile its chart lacks (values)
         "node-exporter": "privileged",
     }
     node_exporter = [doc for _, doc in charts[stack].all() if doc["metadata"].get("namespace") == "node-exporter"]
@@ -137,7 +139,8 @@ def test_every_namespace_the_platform_uses_denies_by_default(rendered, charts, s
     used = {doc["metadata"]["name"] for doc in docs if doc["kind"] == "Namespace"}
     used |= {doc["metadata"]["namespace"] for doc in docs if doc["kind"] in WORKLOADS}
     used |= {doc["metadata"]["namespace"] for _, doc in charts[stack].all() if doc["kind"] in WORKLOADS}
-    assert {"monitoring", "node-exporter", "cert-manager", "cnpg-system", "envoy-gateway-system"} <= used
+    addons = {"monitoring", "node-exporter", "cert-manager", "cnpg-system", "envoy-gateway-system", "elastic-system"}
+    assert addons | {"logging", "log-shipping"} <= used
     assert [namespace for namespace in sorted(used) if not _denies_by_default(docs, namespace)] == []
 
 

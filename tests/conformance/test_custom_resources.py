@@ -1,5 +1,5 @@
 """Every custom resource in both renders validates against the CRD schema its pinned chart installs (CloudNativePG,
-Barman Cloud, Prometheus Operator, Gateway API, cert-manager; X-09, X-10, X-15)."""
+Barman Cloud, Prometheus Operator, Gateway API, cert-manager, ECK; X-09, X-10, X-15, S2-04)."""
 
 from __future__ import annotations
 
@@ -19,12 +19,13 @@ def test_custom_resources_match_their_crds(rendered, crd_schemas, stack):
         kinds.add(doc["kind"])
         failures += [f"{path}: {error}" for error in validate_custom_resource(doc, crd_schemas[stack])]
     assert not failures, "\n".join(failures)
-    # The platform's data, monitoring and delivery tiers are all there.
+    # The platform's data, monitoring and delivery tiers are all there, and the log stack (S2-04).
     assert {"Cluster", "ObjectStore", "ScheduledBackup", "PodMonitor", "ServiceMonitor", "PrometheusRule"} <= kinds
+    assert {"Elasticsearch", "Kibana", "Certificate", "ClusterIssuer"} <= kinds
 
 
 def test_the_log_stacks_kinds_have_schemas(crd_schemas):
-    """The ECK operator chart's CRDs are loaded for the log stack (Elasticsearch, Kibana)."""
+    """The ECK operator chart's CRDs (its release templated with the stack's) hold Elasticsearch and Kibana."""
     assert {("elasticsearch.k8s.elastic.co/v1", "Elasticsearch"), ("kibana.k8s.elastic.co/v1", "Kibana")} <= set(
         crd_schemas["prod"]
     )

@@ -14,6 +14,18 @@ from tests.support.manifests import containers, pod_spec, rendered_documents
 from tests.support.pod_security import FIXED_UID_BELOW, UID_REASON_KEYS, WORKLOADS, restricted_namespaces, violations
 from tests.support.runtime import STACKS
 
+# The one workload in a namespace that enforces less than `restricted`, and exactly what it needs beyond it
+# (S2-04): the node's /var/log and a host directory for read positions, as uid 0 (container logs are root's).
+HOST_LOG_READER = ("log-shipping", "fluent-bit")
+HOST_LOG_READER_NEEDS = {
+    "HostPath Volumes: varlog",
+    "HostPath Volumes: state",
+    "Volume Types: varlog",
+    "Volume Types: state",
+    "fluent-bit: Running as Non-root: runAsNonRoot must be true",
+    "fluent-bit: Running as Non-root user: runAsUser 0",
+}
+
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_pod_template_passes_the_restricted_profile(rendered, stack):
@@ -24,11 +36,48 @@ def test_every_pod_template_passes_the_restricted_profile(rendered, stack):
     for doc in docs:
         if doc["kind"] in WORKLOADS:
             namespace = doc["metadata"]["namespace"]
+            if (namespace, doc["metadata"]["name"]) == HOST_LOG_READER:
+                continue  # test_the_log_shipper_needs_the_host_and_nothing_more
             assert namespace in restricted, f"{doc['kind']} {doc['metadata']['name']} runs in {namespace}"
             failures += [f"{namespace}/{doc['metadata']['name']}: {v}" for v in violations(pod_spec(doc))]
             checked += 1
     assert checked >= 15
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_log_shipper_needs_the_host_and_nothing_more(rendered, stack):
+    """S2-04: Fluent Bit breaks `restricted` only by reading the node's logs, in a namespace of its own that
+    enforces `privileged` (auditing and warning at `restricted`) and runs nothing else."""
+    docs = rendered_documents(rendered[stack])
+    namespace, name = HOST_LOG_READER
+    shipper = docs[f"{namespace}/DaemonSet-{name}.yaml"]
+    assert set(violations(pod_spec(shipper))) == HOST_LOG_READER_NEEDS
+    assert violations(pod_spec(shipper), "baseline") == ["HostPath Volumes: varlog", "HostPath Volumes: state"]
+    labels = docs[f"_cluster/Namespace-{namespace}.yaml"]["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert labels["pod-security.kubernetes.io/audit"] == labels["pod-security.kubernetes.io/warn"] == "restricted"
+    workloads = [d for d in docs.values() if d["kind"] in WORKLOADS and d["metadata"]["namespace"] == namespace]
+    assert workloads == [shipper]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_elastic_pods_meet_restricted(rendered, stack):
+    """S2-04: the pod templates given to ECK (Elasticsearch with its init containers, Kibana) are restricted. (The
+    operator's own pods, templated from its chart, are checked with every chart's: test_charts.py.)"""
+    docs = rendered_documents(rendered[stack])
+    elasticsearch = docs["logging/Elasticsearch-elasticsearch.yaml"]["spec"]["nodeSets"]
+    kibana = docs["logging/Kibana-kibana.yaml"]["spec"]["podTemplate"]["spec"]
+    templates = [node_set["podTemplate"]["spec"] for node_set in elasticsearch] + [kibana]
+    assert [c["name"] for t in templates for c in containers(t)] == [
+        "elastic-internal-init-filesystem",
+        "elastic-internal-suspend",
+        "elasticsearch",
+        "kibana",
+    ]
+    for template in templates:
+        assert violations(template) == []
+    assert "logging" in restricted_namespaces(list(docs.values()))
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -52,27 +52,40 @@ def test_every_service_namespace_has_an_operator_and_a_deployer_role_bound_to_gr
             assert [s["kind"] for s in binding["subjects"]] == ["Group"]
             assert {s["name"] for s in binding["subjects"]} <= GROUPS
     # App ServiceAccounts get no API access: the only ServiceAccounts bound are the point-in-time drills', each
-    # to its own Role (tests/unit/test_pitr_drill.py checks what that Role allows).
+    # to its own Role (tests/unit/test_pitr_drill.py checks what that Role allows), and the log shipper's, which
+    # reads pods and namespaces (below).
     for binding in of_kind(docs, "RoleBinding") + of_kind(docs, "ClusterRoleBinding"):
         accounts = [s["name"] for s in binding["subjects"] if s["kind"] == "ServiceAccount"]
-        if accounts:
+        if binding["metadata"]["name"] == SHIPPER_ROLE:
+            assert binding["subjects"] == [SHIPPER_ACCOUNT]
+        elif accounts:
             assert binding["kind"] == "RoleBinding" and binding["roleRef"]["kind"] == "Role"
             assert accounts == [binding["metadata"]["name"]] == [binding["roleRef"]["name"]]
             assert binding["metadata"]["name"].endswith("-pitr-drill"), binding["metadata"]["name"]
 
 
+SHIPPER_ROLE = "ai-platform-fluent-bit"
+SHIPPER_ACCOUNT = {"kind": "ServiceAccount", "name": "fluent-bit", "namespace": "log-shipping"}
+
+
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_only_cluster_wide_grant_reads_namespaces_and_nodes(rendered, stack):
+def test_the_only_cluster_wide_grants_read_namespaces_nodes_and_pods(rendered, stack):
+    """Operators read namespaces and nodes; the log shipper reads pods and namespaces (their labels become log
+    fields, S2-04). Nothing cluster-wide writes."""
     docs = rbac_objects(rendered[stack])
     roles = {role["metadata"]["name"]: role for role in of_kind(docs, "ClusterRole")}
     # Grafana's dashboard and datasource sidecars (bound by the chart: tests/conformance/test_charts.py).
     sidecars = roles.pop("kube-prometheus-stack-grafana-sidecar")
     assert sidecars["rules"] == [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]
-    (role,) = roles.values()
-    (binding,) = of_kind(docs, "ClusterRoleBinding")
-    assert binding["roleRef"] == {"apiGroup": RBAC, "kind": "ClusterRole", "name": role["metadata"]["name"]}
-    assert binding["subjects"] == [
-        {"apiGroup": RBAC, "kind": "Group", "name": group} for group in ("ai-platform-operators", "ai-platform-oncall")
-    ]
-    assert {r for rule in role["rules"] for r in rule["resources"]} == {"namespaces", "nodes"}
-    assert all(set(rule["verbs"]) <= READ for rule in role["rules"])
+    bindings = {binding["roleRef"]["name"]: binding for binding in of_kind(docs, "ClusterRoleBinding")}
+    assert set(roles) == set(bindings) == {"ai-platform-cluster-viewer", SHIPPER_ROLE}
+    viewers = [{"apiGroup": RBAC, "kind": "Group", "name": g} for g in ("ai-platform-operators", "ai-platform-oncall")]
+    expected = {
+        "ai-platform-cluster-viewer": (viewers, {"namespaces", "nodes"}),
+        SHIPPER_ROLE: ([SHIPPER_ACCOUNT], {"namespaces", "pods"}),
+    }
+    for name, (subjects, resources) in expected.items():
+        assert bindings[name]["roleRef"] == {"apiGroup": RBAC, "kind": "ClusterRole", "name": name}
+        assert bindings[name]["subjects"] == subjects
+        assert {r for rule in roles[name]["rules"] for r in rule["resources"]} == resources
+        assert all(set(rule["verbs"]) <= READ for rule in roles[name]["rules"])

@@ -1,7 +1,7 @@
 """Validate custom resources against the CRD schemas of the pinned charts (`spec.versions[].schema.openAPIV3Schema`).
 
 The CRDs are those the charts install: every release of a stack templated with `--include-crds`
-(tests/conftest.py `charts`), plus the ECK operator chart's, which the log stack will install. Validation
+(tests/conftest.py `charts`), the ECK operator's (Elasticsearch, Kibana) included. Validation
 is strict like `kubectl apply` with server-side field validation: an unknown field is an error unless the
 schema preserves unknown fields. CEL rules (`x-kubernetes-validations`) and admission webhooks are not
 evaluated.
@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import Any
 
 import jsonschema
 
-import versions
-
 Schemas = dict[tuple[str, str], dict[str, Any]]
 """(apiVersion, kind) -> strict OpenAPI schema."""
-ECK_NAMESPACE = "elastic-system"
 
 
 def load_schemas(crds: Iterable[dict[str, Any]]) -> Schemas:
@@ -37,17 +33,9 @@ def load_schemas(crds: Iterable[dict[str, Any]]) -> Schemas:
     return schemas
 
 
-@lru_cache(maxsize=1)
-def eck_crds() -> tuple[dict[str, Any], ...]:
-    """The ECK operator chart's CRDs (Elasticsearch, Kibana, ...), for the log stack."""
-    from tools.charts import chart_crds
-
-    return tuple(chart_crds(versions.ECK_OPERATOR, ECK_NAMESPACE))
-
-
 def stack_schemas(charts) -> Schemas:
-    """Schemas of the CRDs a stack's charts install (`tools.charts.StackCharts`), and ECK's."""
-    return load_schemas([*charts.crds(), *eck_crds()])
+    """Schemas of the CRDs a stack's charts install (`tools.charts.StackCharts`)."""
+    return load_schemas(charts.crds())
 
 
 def validate_custom_resource(doc: dict[str, Any], schemas: Schemas) -> list[str]:
