@@ -203,6 +203,22 @@ TYPES = {
     "an acknowledgement that is not a list": Case(
         {ACK: "protectData"}, "acknowledgeDataLoss", "must be of type 'array'"
     ),
+    "two Elasticsearch nodes": (
+        {"ai-platform:logging": {"nodes": 2}},
+        "ai-platform:logging.nodes: must be 1 or at least 3 (two master-eligible nodes cannot lose one",
+    ),
+    "Elasticsearch memory below a 1 GiB heap": (
+        {"ai-platform:logging": {"memory": "1Gi"}},
+        "ai-platform:logging.memory: must be between 2Gi and 62Gi (half of it is the JVM heap), got '1Gi'",
+    ),
+    "log retention of no days": (
+        {"ai-platform:logging": {"retentionDays": 0}},
+        "ai-platform:logging.retentionDays: Input should be greater than or equal to 1",
+    ),
+    "misspelt log stack key": (
+        {"ai-platform:logging": {"node": 3}},
+        "ai-platform:logging.node: unknown key",
+    ),
 }
 
 QUANTITIES = {
