@@ -30,6 +30,8 @@ GATEWAY_NAME = "public"
 # Public hosts of the monitoring stack under the stack's domain (S3-03): `prom.<domain>`, `grafana.<domain>`.
 PROMETHEUS_HOST_LABEL = "prom"
 GRAFANA_HOST_LABEL = "grafana"
+# Kibana's public host (S2-04): `kibana.<domain>`.
+KIBANA_HOST_LABEL = "kibana"
 
 # Each namespace's Redis is `redis`, as the manuals' apps call it. The CloudNativePG cluster is named after
 # its service so that its name (and its Services `<cluster>-rw`/`-ro`) is unique across the stack.

@@ -4,7 +4,8 @@ AWS would refuse later, refused here first, with the key the stack file sets.
 Per app: scaling bounds, requests within limits, delivery keys per strategy and their sense, env values that are
 secrets. Per service: a set quota that covers what the service runs at its peak, volumes that fit, caches with
 room for their append-only file. For the stack: names derived from config (the log and replica buckets, IAM roles,
-public hosts), Prometheus retention against its volume, a trusted ACME directory in prod, images that do not move.
+public hosts), Prometheus retention against its volume, the log stack's redundancy and snapshot retention in prod,
+a trusted ACME directory in prod, images that do not move.
 """
 
 from __future__ import annotations
@@ -20,10 +21,26 @@ from components.monitoring_stack import MAX_RETENTION_SHARE_OF_VOLUME
 from components.redis_server import redis_memory_bytes
 from components.tenant_namespace import Quota
 from components.validation import prometheus_size_bytes
-from services.conventions import GRAFANA_HOST_LABEL, MONITORING_NAMESPACE, PROMETHEUS_HOST_LABEL
+from services.conventions import (
+    GRAFANA_HOST_LABEL,
+    KIBANA_HOST_LABEL,
+    LOG_SHIPPING_NAMESPACE,
+    LOGGING_NAMESPACE,
+    MONITORING_NAMESPACE,
+    PROMETHEUS_HOST_LABEL,
+)
+from settings import log_stack_checks
 from settings.errors import config_key, shown
 from settings.footprint import footprint, peak, volume_claims
-from settings.models import BACKUPS_OWNER, AppSettings, BackupRole, BlueGreenSettings, CanarySettings, ServiceSettings
+from settings.models import (
+    BACKUPS_OWNER,
+    SNAPSHOTS_OWNER,
+    AppSettings,
+    BackupRole,
+    BlueGreenSettings,
+    CanarySettings,
+    ServiceSettings,
+)
 from settings.models import iam_role_name as role_name
 from settings.schema import (
     REQUIRED_STRATEGY_KEYS,
@@ -52,6 +69,7 @@ _MAX_HOST = 253 - len("https-")
 _DEFAULT_QUOTA = Quota(requests_cpu="0", requests_memory="0", limits_cpu="0", limits_memory="0", pods=0)
 """A quota's defaults for what the stack does not size (volume claims)."""
 _RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_DATABASE_ROLES = (BackupRole.WAL, BackupRole.DUMP, BackupRole.RESTORE_CHECK, BackupRole.PITR_DRILL)
 
 
 # --- apps -------------------------------------------------------------------------------------------
@@ -241,6 +259,7 @@ def check_stack(
         *_check_role_names(raw, services, stack),
         *_check_hosts(raw, services),
         *_check_monitoring(raw),
+        *log_stack_checks.check(raw, raw.environment == PRODUCTION),
         *_check_tls(raw),
         *_check_gateway_namespace(raw, services),
         *_check_images(raw, overrides),
@@ -278,11 +297,12 @@ def _check_role_names(raw: RawSettings, services: Mapping[str, ServiceSettings],
         role_name(stack, name, role)
         for name, service in services.items()
         if service.enabled and service.database is not None
-        for role in BackupRole
-        if role is not BackupRole.REPLICATION
+        for role in _DATABASE_ROLES
     ]
     if raw.backup.replication is not None:
         names.append(role_name(stack, BACKUPS_OWNER, BackupRole.REPLICATION))
+    if raw.logging.enabled:
+        names.append(role_name(stack, SNAPSHOTS_OWNER, BackupRole.SNAPSHOTS))
     too_long = [name for name in names if len(name) > _MAX_IAM_ROLE_NAME]
     if not too_long:
         return []
@@ -300,6 +320,8 @@ def _check_hosts(raw: RawSettings, services: Mapping[str, ServiceSettings]) -> l
     ]
     if raw.addons.monitoring:
         labels += [PROMETHEUS_HOST_LABEL, GRAFANA_HOST_LABEL]
+    if raw.logging.enabled:
+        labels.append(KIBANA_HOST_LABEL)
     too_long = [f"{label}.{raw.domain}" for label in labels if len(label) + 1 + len(raw.domain) > _MAX_HOST]
     if not too_long:
         return []
@@ -348,12 +370,13 @@ def _check_tls(raw: RawSettings) -> list[str]:
 
 
 def _check_gateway_namespace(raw: RawSettings, services: Mapping[str, ServiceSettings]) -> list[str]:
-    taken = {ns for service in services.values() for ns in service.spec.namespaces} | {MONITORING_NAMESPACE}
+    taken = {ns for service in services.values() for ns in service.spec.namespaces}
+    taken |= {MONITORING_NAMESPACE, LOGGING_NAMESPACE, LOG_SHIPPING_NAMESPACE}
     namespace = raw.gateway.namespace
     if namespace in taken or namespace in _RESERVED_NAMESPACES or namespace.startswith("kube-"):
         return [
             f"{config_key('gateway')}.namespace: must be a namespace of its own, not a service's, the monitoring "
-            f"stack's or a system one ({', '.join(_RESERVED_NAMESPACES)}, kube-*), got {namespace!r}"
+            f"or log stack's or a system one ({', '.join(_RESERVED_NAMESPACES)}, kube-*), got {namespace!r}"
         ]
     return []
 

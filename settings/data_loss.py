@@ -2,7 +2,8 @@
 
 In a stack whose `environment` is prod, a setting that gives up data or its protection is refused unless
 `ai-platform:acknowledgeDataLoss` lists that setting: `protectData` off, a service that owns a database or a cache
-(and with a database, its backup prefixes and roles) disabled, the monitoring stack (the metrics history) off.
+(and with a database, its backup prefixes and roles) disabled, the monitoring stack (the metrics history) off, log
+aggregation (the logs in Elasticsearch) off.
 The list must name exactly what the stack gives up: an entry for something the stack keeps is refused too, so an
 acknowledgement left behind cannot cover a later change. README: "Retiring a service".
 """
@@ -44,6 +45,11 @@ def given_up(raw: RawSettings, services: Mapping[str, ServiceSettings]) -> dict[
             lost[f"services.{name}.enabled"] = f"{name}'s {' and '.join(owned)}"
     if not raw.addons.monitoring:
         lost["addons.monitoring"] = "the Prometheus metrics history on the monitoring stack's volumes"
+    if not raw.logging.enabled:
+        lost["logging.enabled"] = (
+            "the logs in Elasticsearch on the log stack's volumes (its snapshots stay in the backup bucket, no longer "
+            "pruned or verified)"
+        )
     return lost
 
 

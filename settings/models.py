@@ -31,16 +31,20 @@ from settings.schema import (
 
 BACKUPS_OWNER = "backups"
 """Owner (the `service` tag, the role names) of the shared backup bucket and its replication."""
+SNAPSHOTS_OWNER = "logging"
+"""Owner of the log stack's snapshots in the bucket (`managed/logging/`) and of their writer role (S2-05)."""
 
 
 class BackupRole(StrEnum):
-    """The IAM roles of each database's backups, and the bucket's replication role (owner `backups`)."""
+    """The IAM roles of each database's backups, the bucket's replication role (owner `backups`) and the log
+    stack's snapshot writer (owner `logging`)."""
 
     WAL = "wal"
     DUMP = "dump"
     RESTORE_CHECK = "restore-check"
     PITR_DRILL = "pitr-drill"
     REPLICATION = "replication"
+    SNAPSHOTS = "snapshots"
 
 
 def iam_role_name(stack: str, owner: str, role: BackupRole) -> str:

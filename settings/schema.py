@@ -19,6 +19,7 @@ from settings.values import (
     Cidr,
     Cpu,
     DnsName,
+    ElasticsearchMemory,
     Email,
     EnvName,
     HostPort,
@@ -328,13 +329,6 @@ class MonitoringConfig(_Strict):
     runbook_base_url: Annotated[str, https_url(query=False)] | None = None
 
 
-def _heap_fits(value: str) -> str:
-    # Elasticsearch wants at least 1 GiB of heap (half the memory) and at most ~31 GiB (compressed pointers).
-    if not quantity.parse("2Gi") <= quantity.parse(value) <= quantity.parse("62Gi"):
-        raise ValueError(f"must be between 2Gi and 62Gi (half of it is the JVM heap), got {value!r}")
-    return value
-
-
 def _quorum(value: int) -> int:
     if value == 2:
         raise ValueError("must be 1 or at least 3 (two master-eligible nodes cannot lose one and keep a quorum)")
@@ -347,11 +341,11 @@ class LoggingConfig(_Strict):
     enabled: bool = True
     nodes: Annotated[int, Field(ge=1, le=9), AfterValidator(_quorum)] = 3
     """Elasticsearch nodes, spread over zones."""
-    memory: Annotated[Quantity, AfterValidator(_heap_fits)] = "4Gi"
+    memory: ElasticsearchMemory = "4Gi"
     """Memory of each Elasticsearch node (request = limit); the JVM heap is half of it."""
-    cpu: Quantity = "2"
-    storage_size: Quantity = "100Gi"
-    storage_class: str | None = None
+    cpu: Cpu = "2"
+    storage_size: Storage = "100Gi"
+    storage_class: StorageClassName | None = None
     retention_days: Annotated[int, Field(ge=1, le=365)] = 30
     """Days a log index is kept in Elasticsearch."""
     snapshot_retention_days: Annotated[int, Field(ge=1, le=365)] = 30

@@ -79,12 +79,21 @@ QUOTA_CPU = Amount("CPU in cores or millicores, like 8 or 8500m", _CORES, "1m", 
 QUOTA_MEMORY = Amount("memory in bytes with a suffix, like 16Gi", _BYTES, "16Mi", "64Ti", "a whole cluster's worth")
 QUOTA_STORAGE = Amount("a total volume size like 500Gi", _BYTES, "1Gi", "1000Ti", "a whole cluster's worth")
 
+ELASTICSEARCH_MEMORY = Amount(
+    "memory in bytes with a suffix, like 4Gi",
+    _BYTES,
+    "2Gi",
+    "48Gi",
+    "half of it is the JVM heap: at least 1 GiB; at most 24 GiB keeps compressed object pointers",
+)
+
 Cpu = Annotated[str, AfterValidator(CPU)]
 Memory = Annotated[str, AfterValidator(MEMORY)]
 Storage = Annotated[str, AfterValidator(STORAGE)]
 QuotaCpu = Annotated[str, AfterValidator(QUOTA_CPU)]
 QuotaMemory = Annotated[str, AfterValidator(QUOTA_MEMORY)]
 QuotaStorage = Annotated[str, AfterValidator(QUOTA_STORAGE)]
+ElasticsearchMemory = Annotated[str, AfterValidator(ELASTICSEARCH_MEMORY)]
 
 
 # --- names the API server and AWS accept ---------------------------------------------------------

@@ -22,7 +22,7 @@ from components.redis_cache import RedisCache, RedisCacheArgs
 from providers import Providers
 from services.conventions import CACHE_HOST, CACHE_URL, DATABASE_URL, LOGGING_NAMESPACE, database_cluster
 from settings import CacheSettings, DatabaseSettings, Settings
-from settings.models import BACKUPS_OWNER, BackupRole, iam_role_name
+from settings.models import BACKUPS_OWNER, SNAPSHOTS_OWNER, BackupRole, iam_role_name
 from versions import (
     AWS_CLI_IMAGE,
     KUBECTL_IMAGE,
@@ -33,8 +33,6 @@ from versions import (
 )
 from wiring.context import ServiceContext
 
-SNAPSHOTS_OWNER = "logging"
-"""Owner of the log stack's snapshots in the bucket (`managed/logging/`) and of their writer role."""
 
 def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
     """One bucket per stack; each service with a database, and the log stack's snapshots, write under their own
@@ -112,7 +110,7 @@ def snapshot_prefix() -> str:
 
 def snapshot_role(settings: Settings) -> str:
     """The IRSA role the Elasticsearch nodes write snapshots with."""
-    return _role(settings, SNAPSHOTS_OWNER, "snapshots")
+    return _role(settings, SNAPSHOTS_OWNER, BackupRole.SNAPSHOTS)
 
 
 def _snapshot_grants(settings: Settings) -> list[AccessGrant]:

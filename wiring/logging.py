@@ -24,7 +24,7 @@ from components.network_policies import Flow, NetworkPolicies, NetworkPoliciesAr
 from components.public_hosts import Backend, PublicHost
 from components.service_group import ServiceGroup, ServiceGroupArgs
 from components.tenant_namespace import TenantNamespace, TenantNamespaceArgs
-from services.conventions import LOG_SHIPPING_NAMESPACE, LOGGING_NAMESPACE
+from services.conventions import KIBANA_HOST_LABEL, LOG_SHIPPING_NAMESPACE, LOGGING_NAMESPACE
 from versions import (
     ELASTICSEARCH_EXPORTER_IMAGE,
     ELASTICSEARCH_IMAGE,
@@ -56,7 +56,7 @@ class DeployedLogging:
 
 
 def kibana_host(domain: str) -> str:
-    return f"kibana.{domain}"
+    return f"{KIBANA_HOST_LABEL}.{domain}"
 
 
 def deploy_logging(platform: PlatformContext) -> DeployedLogging | None:

@@ -27,6 +27,7 @@ NETWORK = "ai-platform:networkPolicy"
 SPOT = "ai-platform:spot"
 BACKUP = "ai-platform:backup"
 ACK = "ai-platform:acknowledgeDataLoss"
+LOGGING = "ai-platform:logging"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ai-platform"
 DIGEST = "sha256:" + "0" * 64
 TOKEN = "sk-live-0123456789abcdefghijklmnop"
@@ -203,22 +204,8 @@ TYPES = {
     "an acknowledgement that is not a list": Case(
         {ACK: "protectData"}, "acknowledgeDataLoss", "must be of type 'array'"
     ),
-    "two Elasticsearch nodes": (
-        {"ai-platform:logging": {"nodes": 2}},
-        "ai-platform:logging.nodes: must be 1 or at least 3 (two master-eligible nodes cannot lose one",
-    ),
-    "Elasticsearch memory below a 1 GiB heap": (
-        {"ai-platform:logging": {"memory": "1Gi"}},
-        "ai-platform:logging.memory: must be between 2Gi and 62Gi (half of it is the JVM heap), got '1Gi'",
-    ),
-    "log retention of no days": (
-        {"ai-platform:logging": {"retentionDays": 0}},
-        "ai-platform:logging.retentionDays: Input should be greater than or equal to 1",
-    ),
-    "misspelt log stack key": (
-        {"ai-platform:logging": {"node": 3}},
-        "ai-platform:logging.node: unknown key",
-    ),
+    "a node count in quotes": Case({LOGGING: {"nodes": "3"}}, "logging.nodes", "must be a whole number, not text"),
+    "log retention as a duration": Case({LOGGING: {"retentionDays": "30d"}}, "logging.retentionDays", WHOLE),
 }
 
 QUANTITIES = {
@@ -334,6 +321,15 @@ QUANTITIES = {
         "services.ai-benchmark.quota.requestsStorage",
         "point-in-time drill's scratch instance",
     ),
+    "Elasticsearch memory below a 1 GiB heap": Case(
+        {LOGGING: {"memory": "1Gi"}}, "logging.memory", "from 2Gi to 48Gi (half of it is the JVM heap"
+    ),
+    "Elasticsearch memory beyond compressed pointers": Case(
+        {LOGGING: {"memory": "64Gi"}}, "logging.memory", "at most 24 GiB keeps compressed object pointers"
+    ),
+    "Elasticsearch memory in millibytes": Case({LOGGING: {"memory": "4096m"}}, "logging.memory", "'m' is milli"),
+    "Elasticsearch CPU with a binary suffix": Case({LOGGING: {"cpu": "2Gi"}}, "logging.cpu", CPU),
+    "an Elasticsearch volume without a unit": Case({LOGGING: {"storageSize": "100"}}, "logging.storageSize", VOLUME),
 }
 
 CONSISTENCY = {
@@ -493,6 +489,17 @@ CONSISTENCY = {
     "a context without the IRSA provider": Case(
         {"ai-platform:cluster": {"context": "eks-prod"}}, "cluster", "also set oidcProviderArn and oidcIssuerUrl"
     ),
+    "two Elasticsearch nodes": Case(
+        {LOGGING: {"nodes": 2}}, "logging.nodes", "must be 1 or at least 3 (two master-eligible nodes cannot lose one"
+    ),
+    "log retention of no days": Case({LOGGING: {"retentionDays": 0}}, "logging.retentionDays", "greater than or equal"),
+    "one Elasticsearch node in prod": Case(
+        {LOGGING: {"nodes": 1}}, "logging.nodes", "must be at least 3 in prod (a replica of every shard"
+    ),
+    "a week of snapshots in prod": Case(
+        {LOGGING: {"snapshotRetentionDays": 7}}, "logging.snapshotRetentionDays", "must be at least 30 in prod"
+    ),
+    "a misspelt log stack key": Case({LOGGING: {"node": 3}}, "logging.node", "unknown key"),
 }
 
 NAMES = {
@@ -607,6 +614,12 @@ NAMES = {
     "a hosted zone id that is not one": Case({"ai-platform:dns": {"zoneId": "zone1"}}, "dns.zoneId", "hosted zone id"),
     "an operator role that is not a role ARN": Case(
         backup(operatorRoleArn="arn:aws:iam::123:role/x"), "backup.operatorRoleArn", "an IAM role ARN"
+    ),
+    "an Elasticsearch storage class in capitals": Case(
+        {LOGGING: {"storageClass": "GP3"}}, "logging.storageClass", "a StorageClass name"
+    ),
+    "the Gateway in the log stack's namespace": Case(
+        {"ai-platform:gateway": {"namespace": "logging"}}, "gateway.namespace", "must be a namespace of its own"
     ),
 }
 
@@ -869,6 +882,9 @@ DATA_LOSS = {
     ),
     "an acknowledgement listed twice": Case(
         {"ai-platform:protectData": False, ACK: ["protectData", "protectData"]}, "acknowledgeDataLoss", "once"
+    ),
+    "log aggregation off in prod": Case(
+        {LOGGING: {"enabled": False}}, "logging.enabled", "acknowledgeDataLoss[0]' logging.enabled"
     ),
 }
 

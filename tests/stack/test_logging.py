@@ -140,9 +140,10 @@ def test_the_log_stacks_namespace_has_room_for_every_node_and_a_rolling_restart(
 
 
 def test_logging_can_be_switched_off():
-    """`logging.enabled: false`: no log stack, no shipper, no sidecar, no ECK flows into `logging`, no snapshot
-    role; the apps' Deployments are as they were."""
-    run = run_program("prod", overrides={"ai-platform:logging": {"enabled": False}})
+    """`logging.enabled: false` (in prod with its acknowledgement): no log stack, no shipper, no sidecar, no ECK
+    flows into `logging`, no snapshot role; the apps' Deployments are as they were, the rest stays protected."""
+    overrides = {"ai-platform:logging": {"enabled": False}, "ai-platform:acknowledgeDataLoss": ["logging.enabled"]}
+    run = run_program("prod", overrides=overrides)
     assert not run.by_type(ES)
     assert not run.by_type("kubernetes:apps/v1:DaemonSet")
     assert not [r for r in run.by_type("kubernetes:apps/v1:Deployment") if "log-follower" in str(r.inputs)]
@@ -150,3 +151,4 @@ def test_logging_can_be_switched_off():
     assert "kibana.ai.example.com" not in run.outputs["publicGateway"]["hosts"]
     namespaces = {r.inputs["metadata"]["name"] for r in run.by_type("kubernetes:core/v1:Namespace")}
     assert not {"logging", "log-shipping"} & namespaces
+    assert any(r.protect for r in run.registrations)
