@@ -6,7 +6,7 @@ From a render (`python -m tools.render`) and its Helm releases templated (`tools
 - the CPU and memory that everything running steadily requests: the program's Deployments (the HPA's minimum
   when one scales them), StatefulSets and DaemonSets (once per node); the pods that controllers create from
   the program's custom resources (CloudNativePG instances, an Envoy proxy per Gateway, Prometheus and
-  Alertmanager with their config reloaders); the charts' own workloads;
+  Alertmanager with their config reloaders, ECK's Elasticsearch nodes and Kibana); the charts' own workloads;
 - the volumes: claim templates times replicas (the size of a resized claim where the program patches it),
   claims of their own, the database instances' volumes;
 - scheduled and hook jobs apart: they run minutes a day, on whatever room the nodes have;
@@ -19,6 +19,7 @@ From a render (`python -m tools.render`) and its Helm releases templated (`tools
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import re
 import sys
@@ -98,13 +99,39 @@ class Footprint:
 
 def footprint(stack: str, render: Path, chart_objects: Iterable[tuple[str, dict[str, Any]]]) -> Footprint:
     """The footprint of STACK from its RENDER and its charts' objects ((release, object) pairs)."""
-    docs = [("program", doc) for doc in _documents(render / "manifests")] + list(chart_objects)
+    program = [("program", made) for doc in _documents(render / "manifests") for made in _eck_controllers(doc)]
+    docs = program + list(chart_objects)
     patches = {_key(doc): doc for doc in _documents(render / "patches")}
     return Footprint(stack, list(_workloads(docs, patches)), _backup_bytes(render, [d for _, d in docs]))
 
 
 def _documents(folder: Path) -> list[dict[str, Any]]:
     return [yaml.load(path.read_text(), Loader=yaml.CSafeLoader) for path in sorted(folder.rglob("*.yaml"))]
+
+
+def _eck_controllers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """DOC, or for ECK's Elasticsearch and Kibana what ECK runs them with: a StatefulSet `<name>-es-<nodeSet>`
+    per nodeSet with its claims, a Deployment `<name>-kb`; `resources` is the main container's."""
+    kind, spec, meta = doc["kind"], doc.get("spec") or {}, doc["metadata"]
+    if kind not in ("Elasticsearch", "Kibana") or not doc["apiVersion"].startswith(f"{kind.lower()}.k8s.elastic.co/"):
+        return [doc]
+    sets = spec["nodeSets"] if kind == "Elasticsearch" else [spec]
+    made = []
+    for each in sets:
+        pod = copy.deepcopy((each.get("podTemplate") or {}).get("spec") or {})
+        others = [c for c in pod.get("containers", []) if c.get("name") != kind.lower()]
+        pod["containers"] = [{"resources": each.get("resources") or {}}, *others]
+        name = f"{meta['name']}-es-{each['name']}" if kind == "Elasticsearch" else f"{meta['name']}-kb"
+        workload = {"replicas": int(each.get("count", 1)), "template": {"spec": pod}}
+        made.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "StatefulSet" if kind == "Elasticsearch" else "Deployment",
+                "metadata": {"name": name, "namespace": meta["namespace"]},
+                "spec": {**workload, "volumeClaimTemplates": each.get("volumeClaimTemplates") or []},
+            }
+        )
+    return made
 
 
 def _key(doc: dict[str, Any]) -> tuple[str, str, str]:
