@@ -143,17 +143,18 @@ def test_restore_check_restores_the_newest_log_index_of_the_newest_snapshot(elas
 
 
 @pytest.mark.parametrize(
-    ("snapshots", "documents", "message"),
+    ("snapshot", "documents", "message"),
     [
-        ([_snapshot("daily-stale", 40)], 42, "daily-stale is 40.0 h old (more than 26 h)"),
-        ([_snapshot("daily-x", 2, "FAILED")], 42, "the repository holds no successful snapshot"),
-        ([_snapshot("daily-empty", 2, indices=[".kibana_2"])], 42, "holds no index starting with .ds-logs-platform-"),
-        ([_snapshot("daily-new", 2)], 0, "holds no document"),
+        (("daily-stale", 40), 42, "daily-stale is 40.0 h old (more than 26 h)"),
+        (("daily-x", 2, "FAILED"), 42, "the repository holds no successful snapshot"),
+        (("daily-empty", 2, "SUCCESS", [".kibana_2"]), 42, "holds no index starting with .ds-logs-platform-"),
+        (("daily-new", 2), 0, "holds no document"),
     ],
 )
-def test_restore_check_fails_clearly(elasticsearch, check_env, tmp_path, snapshots, documents, message):
+def test_restore_check_fails_clearly(elasticsearch, check_env, tmp_path, snapshot, documents, message):
     fake, url = elasticsearch
-    fake.snapshots, fake.restored_docs = snapshots, documents
+    # Made when the test runs, not when it is collected: its age is measured from now.
+    fake.snapshots, fake.restored_docs = [_snapshot(*snapshot)], documents
     result = _run("restore_check.py", url, tmp_path, **check_env)
     assert result.returncode == 1
     assert result.stderr.startswith("ERROR: ") and message in result.stderr, result.stderr

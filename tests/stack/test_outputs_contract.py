@@ -68,6 +68,7 @@ def test_what_a_stack_does_not_have_is_null_not_absent(tmp_path):
             # prod gives these up only when it says so (settings/data_loss.py)
             "ai-platform:acknowledgeDataLoss": [
                 "addons.monitoring",
+                "logging.enabled",
                 *(f"services.{n}.enabled" for n in sorted(without)),
             ],
         },
