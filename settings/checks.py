@@ -21,26 +21,11 @@ from components.monitoring_stack import MAX_RETENTION_SHARE_OF_VOLUME
 from components.redis_server import redis_memory_bytes
 from components.tenant_namespace import Quota
 from components.validation import prometheus_size_bytes
-from services.conventions import (
-    GRAFANA_HOST_LABEL,
-    KIBANA_HOST_LABEL,
-    LOG_SHIPPING_NAMESPACE,
-    LOGGING_NAMESPACE,
-    MONITORING_NAMESPACE,
-    PROMETHEUS_HOST_LABEL,
-)
+from services.conventions import GRAFANA_HOST_LABEL, MONITORING_NAMESPACE, PROMETHEUS_HOST_LABEL
 from settings import log_stack_checks
 from settings.errors import config_key, shown
 from settings.footprint import footprint, peak, volume_claims
-from settings.models import (
-    BACKUPS_OWNER,
-    SNAPSHOTS_OWNER,
-    AppSettings,
-    BackupRole,
-    BlueGreenSettings,
-    CanarySettings,
-    ServiceSettings,
-)
+from settings.models import BACKUPS_OWNER, AppSettings, BackupRole, BlueGreenSettings, CanarySettings, ServiceSettings
 from settings.models import iam_role_name as role_name
 from settings.schema import (
     REQUIRED_STRATEGY_KEYS,
@@ -301,8 +286,7 @@ def _check_role_names(raw: RawSettings, services: Mapping[str, ServiceSettings],
     ]
     if raw.backup.replication is not None:
         names.append(role_name(stack, BACKUPS_OWNER, BackupRole.REPLICATION))
-    if raw.logging.enabled:
-        names.append(role_name(stack, SNAPSHOTS_OWNER, BackupRole.SNAPSHOTS))
+    names += log_stack_checks.role_names(raw, stack)
     too_long = [name for name in names if len(name) > _MAX_IAM_ROLE_NAME]
     if not too_long:
         return []
@@ -320,8 +304,7 @@ def _check_hosts(raw: RawSettings, services: Mapping[str, ServiceSettings]) -> l
     ]
     if raw.addons.monitoring:
         labels += [PROMETHEUS_HOST_LABEL, GRAFANA_HOST_LABEL]
-    if raw.logging.enabled:
-        labels.append(KIBANA_HOST_LABEL)
+    labels += log_stack_checks.host_labels(raw)
     too_long = [f"{label}.{raw.domain}" for label in labels if len(label) + 1 + len(raw.domain) > _MAX_HOST]
     if not too_long:
         return []
@@ -371,7 +354,7 @@ def _check_tls(raw: RawSettings) -> list[str]:
 
 def _check_gateway_namespace(raw: RawSettings, services: Mapping[str, ServiceSettings]) -> list[str]:
     taken = {ns for service in services.values() for ns in service.spec.namespaces}
-    taken |= {MONITORING_NAMESPACE, LOGGING_NAMESPACE, LOG_SHIPPING_NAMESPACE}
+    taken |= {MONITORING_NAMESPACE, *log_stack_checks.NAMESPACES}
     namespace = raw.gateway.namespace
     if namespace in taken or namespace in _RESERVED_NAMESPACES or namespace.startswith("kube-"):
         return [
