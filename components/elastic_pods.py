@@ -26,6 +26,8 @@ REPOSITORY_TOKEN_DIR = "/usr/share/elasticsearch/config/repository-s3"
 CA_VOLUME = "elasticsearch-ca"
 CA_MOUNT = "/var/run/elasticsearch-ca"
 """Where clients in the log stack's namespace mount CA_VOLUME."""
+OPERATOR_USER_DIR = "/mnt/log-operator"
+"""Where the Elasticsearch container has the operator user's password (`password`): on-call's calls run inside it."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,11 @@ def elasticsearch_spec(
     nodes: NodeSet,
     snapshots: SnapshotIdentity,
     users: Sequence[User],
+    operator_user: User,
     labels: Mapping[str, str],
 ) -> dict[str, Any]:
-    """The Elasticsearch resource's spec: HTTPS with the given certificate, file-realm users, one node set."""
+    """The Elasticsearch resource's spec: HTTPS with the given certificate, file-realm users, one node set whose
+    `elasticsearch` container has OPERATOR_USER's password under OPERATOR_USER_DIR."""
     return {
         "version": version,
         "image": image,
@@ -96,11 +100,13 @@ def elasticsearch_spec(
         # Deleting the resource keeps the volumes; only a scale-down removes one.
         "volumeClaimDeletePolicy": "DeleteOnScaledownOnly",
         "updateStrategy": {"changeBudget": {"maxUnavailable": 1}},
-        "nodeSets": [_node_set(nodes, snapshots, labels)],
+        "nodeSets": [_node_set(nodes, snapshots, operator_user, labels)],
     }
 
 
-def _node_set(nodes: NodeSet, snapshots: SnapshotIdentity, labels: Mapping[str, str]) -> dict[str, Any]:
+def _node_set(
+    nodes: NodeSet, snapshots: SnapshotIdentity, operator_user: User, labels: Mapping[str, str]
+) -> dict[str, Any]:
     container = {
         "name": "elasticsearch",
         "env": [
@@ -111,7 +117,10 @@ def _node_set(nodes: NodeSet, snapshots: SnapshotIdentity, labels: Mapping[str, 
             {"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"},
         ],
         "securityContext": restricted_container(),
-        "volumeMounts": [{"name": "aws-web-identity-token", "mountPath": REPOSITORY_TOKEN_DIR, "readOnly": True}],
+        "volumeMounts": [
+            {"name": "aws-web-identity-token", "mountPath": REPOSITORY_TOKEN_DIR, "readOnly": True},
+            {"name": "log-operator-password", "mountPath": OPERATOR_USER_DIR, "readOnly": True},
+        ],
     }
     node_set: dict[str, Any] = {
         "name": NODE_SET,
@@ -135,7 +144,8 @@ def _node_set(nodes: NodeSet, snapshots: SnapshotIdentity, labels: Mapping[str, 
                     {"name": init, "securityContext": restricted_container()} for init in ECK_INIT_CONTAINERS
                 ],
                 "containers": [container],
-                "volumes": [_web_identity_token()],
+                # ECK adds these to its own volumes and mounts (it merges the `elasticsearch` container by name).
+                "volumes": [_web_identity_token(), _password_volume("log-operator-password", operator_user)],
             },
         },
         "volumeClaimTemplates": [
@@ -155,6 +165,12 @@ def _node_set(nodes: NodeSet, snapshots: SnapshotIdentity, labels: Mapping[str, 
 def _web_identity_token() -> dict[str, Any]:
     token = {"audience": "sts.amazonaws.com", "expirationSeconds": 86400, "path": "aws-web-identity-token-file"}
     return {"name": "aws-web-identity-token", "projected": {"sources": [{"serviceAccountToken": token}]}}
+
+
+def _password_volume(name: str, user: User) -> dict[str, Any]:
+    """USER's password only (not its roles), readable by the Elastic images' group (fsGroup)."""
+    items = [{"key": "password", "path": "password"}]
+    return {"name": name, "secret": {"secretName": user.secret_name, "defaultMode": 0o440, "items": items}}
 
 
 def kibana_spec(

@@ -1,6 +1,8 @@
 """The log stack's Elasticsearch users (file realm): one per client, each with one least-privilege role.
 
 Kibana's own user comes from ECK; the `elastic` superuser is the human login (Secret `<cluster>-es-elastic-user`).
+On-call runs the manuals' calls as OPERATOR from inside an Elasticsearch pod, whose container has its password as a
+read-only file (components/elastic_pods.py), so no Secret leaves the cluster and no Role reads one (X-16).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ LOG_INDICES = "logs-platform-*"
 """The log data streams (the shipper writes `logs-platform-default`)."""
 RESTORE_SCRATCH_PREFIX = "restore-check-"
 """Indices the restore check restores into (and deletes)."""
+RESTORED_PREFIX = "restored-"
+"""What on-call restores into (`rename_replacement`), to check before anything replaces the live logs."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,26 @@ METRICS = User(
     "metrics_reader",
     {"cluster": ["monitor", "monitor_snapshot"], "indices": [{"names": ["*"], "privileges": ["monitor"]}]},
 )
-USERS = (SHIPPER, SNAPSHOT_MANAGER, METRICS)
+OPERATOR = User(
+    "log-operator",
+    "log_operator",
+    {
+        # Cluster health and the SLM policy (read), snapshots and their status (read); taking the daily snapshot now
+        # (the policy's own name and retention) and restoring one: the two actions by name, so no `manage` (which
+        # would also register repositories, i.e. copy the logs anywhere) and no snapshot deletion. An action name is
+        # matched as a prefix: `.../execute` also runs the policy's retention (`execute_retention`), nothing else.
+        "cluster": [
+            "monitor",
+            "monitor_snapshot",
+            "read_slm",
+            "cluster:admin/slm/execute",
+            "cluster:admin/snapshot/restore",
+        ],
+        # Counting and reading what a restore brought back; the live logs stay Kibana's.
+        "indices": [{"names": [f"{RESTORED_PREFIX}*"], "privileges": ["read", "view_index_metadata"]}],
+    },
+)
+USERS = (SHIPPER, SNAPSHOT_MANAGER, METRICS, OPERATOR)
 
 
 def roles_yaml(users: tuple[User, ...] = USERS) -> str:

@@ -41,7 +41,7 @@ from components.elastic_pods import (
     http_tls_secret,
     kibana_spec,
 )
-from components.elastic_users import SHIPPER, USERS, roles_yaml
+from components.elastic_users import OPERATOR, SHIPPER, USERS, roles_yaml
 from components.elasticsearch_exporter import EXPORTER, EXPORTER_PORT, ElasticsearchExporter, declare_exporter
 from components.log_snapshots import (
     RESTORE_CHECK,
@@ -317,7 +317,7 @@ class LogStack(pulumi.ComponentResource):
             kind="Elasticsearch",
             metadata=kube.metadata(ELASTICSEARCH, self._namespace, self._labels),
             spec=elasticsearch_spec(
-                ELASTICSEARCH, args.version, args.elasticsearch_image, nodes, snapshots, USERS, self._labels
+                ELASTICSEARCH, args.version, args.elasticsearch_image, nodes, snapshots, USERS, OPERATOR, self._labels
             ),
             opts=pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.protect)

@@ -1,7 +1,7 @@
 """NamespaceRbac: least-privilege access to one namespace for the people who run it and the CI that deploys.
 
-Three Roles, each bound to a group of the cluster's authenticator (on EKS: the Kubernetes group an
-access entry or `aws-auth` maps an IAM role to):
+Three Roles (two where nobody deploys by hand: no deployers' group), each bound to a group of the cluster's
+authenticator (on EKS: the Kubernetes group an access entry or `aws-auth` maps an IAM role to):
 
 - `<prefix>-operator` (read-only): what on-call needs to look: workloads, pods and their logs, events,
   `kubectl top`, HPAs, NetworkPolicies, Roles, the operators' custom resources. Never Secrets.
@@ -119,8 +119,8 @@ class NamespaceRbacArgs:
     """Namespace of the Roles and RoleBindings."""
     operators_group: str
     """Group bound to the read-only Role."""
-    deployers_group: str
-    """Group bound to the deploy Role."""
+    deployers_group: str | None
+    """Group bound to the deploy Role; None: no deploy Role (a namespace nobody releases into by hand)."""
     oncall_group: str
     """Group bound to the on-call Role."""
     name_prefix: str = "ai-platform"
@@ -145,7 +145,7 @@ class NamespaceRbac(pulumi.ComponentResource):
     oncall_role_name: str
     """Name of the on-call Role and its RoleBinding."""
     roles: dict[str, k8s.rbac.v1.Role]
-    """Role per purpose (`operator`, `deployer`, `oncall`)."""
+    """Role per purpose (`operator`, `deployer` unless it has no group, `oncall`)."""
     bindings: dict[str, k8s.rbac.v1.RoleBinding]
     """RoleBinding per purpose."""
 
@@ -162,6 +162,8 @@ class NamespaceRbac(pulumi.ComponentResource):
         }
         self.roles, self.bindings = {}, {}
         for purpose, (role_name, rules, group) in wanted.items():
+            if group is None:
+                continue
             check_rules(rules)
             self.roles[purpose] = k8s.rbac.v1.Role(
                 f"{name}-{purpose}-role",
@@ -176,13 +178,7 @@ class NamespaceRbac(pulumi.ComponentResource):
                 subjects=[{"apiGroup": RBAC_GROUP, "kind": "Group", "name": group}],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.roles[purpose]]),
             )
-        self.register_outputs(
-            {
-                "operatorRole": self.operator_role_name,
-                "deployerRole": self.deployer_role_name,
-                "oncallRole": self.oncall_role_name,
-            }
-        )
+        self.register_outputs({f"{purpose}Role": wanted[purpose][0] for purpose in self.roles})
 
 
 def check_rules(rules: Sequence[Rule]) -> None:

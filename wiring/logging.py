@@ -8,7 +8,11 @@
 - snapshots in the stack's backup bucket under `managed/logging/` (Elasticsearch enforces their retention),
   written through the IRSA role `ai-platform-<stack>-logging-snapshots` (wiring/data.py);
 - everything under one group `logging`, the flows between its pods from what the components publish
-  (wiring/isolation.py).
+  (wiring/isolation.py);
+- in `logging`, the team's read-only and on-call Roles as in a service namespace (S4-07, X-16): on-call runs the
+  manuals' Elasticsearch calls inside an Elasticsearch pod as the `log-operator` user, whose password only that
+  container has. No deploy Role: nothing there is released by hand, and a Job or pod made there could mount the
+  `elastic` superuser's Secret.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pulumi
 from components.log_shipper import LogShipper, LogShipperArgs
 from components.log_snapshots import DATA_STREAM, Snapshots
 from components.log_stack import LogStack, LogStackArgs
+from components.namespace_rbac import NamespaceRbac, NamespaceRbacArgs
 from components.network_policies import Flow, NetworkPolicies, NetworkPoliciesArgs
 from components.public_hosts import Backend, PublicHost
 from components.service_group import ServiceGroup, ServiceGroupArgs
@@ -128,6 +133,14 @@ def deploy_logging(platform: PlatformContext) -> DeployedLogging | None:
         pulumi.ResourceOptions.merge(operators, pulumi.ResourceOptions(depends_on=[shipping.namespace])),
     )
     flows = log_stack_flows(settings, stack, shipper)
+    rbac = settings.rbac
+    NamespaceRbac(
+        f"{LOGGING_NAMESPACE}-rbac",
+        NamespaceRbacArgs(
+            namespace.namespace.metadata.name, rbac.operators_group, None, rbac.oncall_group, labels=LABELS
+        ),
+        grouped,
+    )
     for tenant in (namespace, shipping):
         NetworkPolicies(
             f"{tenant.name}-isolation",

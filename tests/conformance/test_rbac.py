@@ -64,6 +64,34 @@ def test_every_service_namespace_has_an_operator_and_a_deployer_role_bound_to_gr
             assert binding["metadata"]["name"].endswith("-pitr-drill"), binding["metadata"]["name"]
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_log_stack_namespace_has_the_operator_and_on_call_roles_only(rendered, stack):
+    """S4-07, X-16: on-call runs the manuals' Elasticsearch calls inside its pods (exec), operators read; no deploy
+    Role in `logging`, where a Job could mount the `elastic` superuser's Secret."""
+    docs = rbac_objects(rendered[stack])
+    roles = {r["metadata"]["name"]: r for r in of_kind(docs, "Role") if r["metadata"]["namespace"] == "logging"}
+    bindings = {
+        b["roleRef"]["name"]: b for b in of_kind(docs, "RoleBinding") if b["metadata"]["namespace"] == "logging"
+    }
+    assert set(roles) == set(bindings) == {"ai-platform-operator", "ai-platform-oncall"}
+    assert [s["name"] for s in bindings["ai-platform-oncall"]["subjects"]] == ["ai-platform-oncall"]
+    assert [s["name"] for s in bindings["ai-platform-operator"]["subjects"]] == ["ai-platform-operators"]
+    grants = {
+        (g, r, v)
+        for rule in roles["ai-platform-oncall"]["rules"]
+        for g in rule["apiGroups"]
+        for r in rule["resources"]
+        for v in rule["verbs"]
+    }
+    assert {("", "pods/exec", "create"), ("", "pods/exec", "get"), ("", "pods", "get")} <= grants
+    assert not any(resource == "secrets" for _, resource, _ in grants)
+    assert not any(
+        r.endswith(("exec", "portforward"))
+        for rule in roles["ai-platform-operator"]["rules"]
+        for r in rule["resources"]
+    )
+
+
 SHIPPER_ROLE = "ai-platform-fluent-bit"
 SHIPPER_ACCOUNT = {"kind": "ServiceAccount", "name": "fluent-bit", "namespace": "log-shipping"}
 

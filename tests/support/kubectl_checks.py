@@ -2,8 +2,9 @@
 objects they name, and checked against one stack's render (tests/support/stack_view.py).
 
 Inside `kubectl exec`, psql, pg_dump and pg_restore must use a login the instance's OS user maps to (pg_ident) and
-the Cluster's database and schemas; `redis-cli` must read its password from a file that a Secret key is mounted as;
-Python must read environment variables the container has and reach Services that exist.
+the Cluster's database and schemas; `redis-cli` must read its password from a file that a Secret key is mounted as,
+and `curl -u "<user>:$(cat <file>)"` too, from the Secret of that Elasticsearch file-realm user; Python must read
+environment variables the container has and reach Services that exist.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from components.elastic_users import USERS
 from tests.support.stack_view import KUBERNETES_ROLES, Pod, Request, StackView
 
 KINDS = {
@@ -256,7 +258,25 @@ def _shell_problems(view: StackView, namespace: str, pod: Pod, container: dict[s
         keys = set((doc or {}).get("data", {})) | set((doc or {}).get("stringData", {}))
         if items.get(key) not in keys:
             problems.append(f"Secret {namespace}/{secret['secretName']} has no key for {path}")
+        problems += _login_problems(view, namespace, script, path, secret["secretName"])
     return problems
+
+
+def _login_problems(view: StackView, namespace: str, script: str, path: str, secret: str) -> list[str]:
+    """`curl -u "<user>:$(cat PATH)"`: the user must be the Elasticsearch file-realm user SECRET holds."""
+    login = re.search(rf'-u "([\w.-]+):\$\(cat {re.escape(path)}\)"', script)
+    if login is None:
+        return []
+    realm = {
+        entry["secretName"]
+        for (ns, kind, _), doc in view.objects.items()
+        if ns == namespace and kind == "Elasticsearch"
+        for entry in doc["spec"]["auth"].get("fileRealm", [])
+    }
+    user = login.group(1)
+    if secret not in realm or {u.name: u.secret_name for u in USERS}.get(user) != secret:
+        return [f"{user} is not the Elasticsearch file-realm user of Secret {namespace}/{secret}"]
+    return []
 
 
 def _python_problems(view: StackView, namespace: str, container: dict[str, Any], code: str) -> list[str]:

@@ -3,7 +3,8 @@ hosts, and what its Roles grant.
 
 The objects a controller makes at run time are derived from the objects that ask for them: a Deployment's and a
 StatefulSet's pods (`redis-0`), a CloudNativePG Cluster's instances (`<cluster>-1`, container `postgres`) and its
-Services (`<cluster>-rw`, `-ro`, `-r`).
+Services (`<cluster>-rw`, `-ro`, `-r`), and an ECK Elasticsearch's nodes (`<name>-es-<node set>-<n>`, with the
+containers and volumes its pod template gives ECK).
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ class StackView:
                 self.pods[(namespace, f"{kind}/{name}")] = pod
                 for i in range(doc["spec"].get("replicas", 1) if kind == "StatefulSet" else 0):
                     self.pods[(namespace, f"Pod/{name}-{i}")] = pod
+            if kind == "Elasticsearch":
+                for node_set in doc["spec"]["nodeSets"]:
+                    pod = _pod(node_set["podTemplate"])
+                    pod.labels["elasticsearch.k8s.elastic.co/cluster-name"] = name
+                    for i in range(node_set["count"]):
+                        self.pods[(namespace, f"Pod/{name}-es-{node_set['name']}-{i}")] = pod
             if kind == "Cluster":
                 labels = {"cnpg.io/cluster": name, "cnpg.io/podRole": "instance"}
                 pod = Pod(
@@ -99,9 +106,15 @@ class StackView:
                 if kind == "ClusterRoleBinding"
                 and any(s["kind"] == "Group" and s["name"] == GROUPS[role] for s in b["subjects"])
             ]
-        else:
-            found = self.objects.get((namespace, "Role", KUBERNETES_ROLES[role]))
-            roles = [found] if found else []
+        else:  # the Roles bound to the role's group in the namespace
+            roles = [
+                self.objects[(namespace, "Role", b["roleRef"]["name"])]
+                for (ns, kind, _), b in self.objects.items()
+                if ns == namespace
+                and kind == "RoleBinding"
+                and b["roleRef"]["kind"] == "Role"
+                and any(s["kind"] == "Group" and s["name"] == GROUPS[role] for s in b["subjects"])
+            ]
         return any(
             group in rule["apiGroups"] and resource in rule["resources"] and verb in rule["verbs"]
             for r in roles

@@ -9,7 +9,8 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
-from components.elastic_users import USERS
+from components.elastic_pods import OPERATOR_USER_DIR
+from components.elastic_users import OPERATOR, USERS
 from components.log_snapshots import Snapshots
 from components.log_stack import LogStack, LogStackArgs
 from tests.support.crd_schemas import validate_custom_resource
@@ -139,6 +140,30 @@ def test_users_have_one_role_each_and_kibana_needs_a_login():
     assert kibana["config"]["xpack.security.authc.providers"] == {"basic": {"basic1": {"order": 0}}}
     assert kibana["config"]["server.publicBaseUrl"] == "https://kibana.example.com"
     assert kibana["http"]["tls"]["selfSignedCertificate"]["disabled"] is True
+
+
+def test_the_elasticsearch_container_has_the_operator_users_password_read_only():
+    """X-16: on-call's calls run inside a node as `log-operator`; only its password is there, and only for ECK's
+    `elasticsearch` container (ECK merges the podTemplate's container by name and adds the volume to its own)."""
+    built = _stack()
+    spec = _node_set(built)["podTemplate"]["spec"]
+    (container,) = spec["containers"]
+    assert container["name"] == "elasticsearch"
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    assert mounts[OPERATOR_USER_DIR]["readOnly"] is True
+    volume = next(v for v in spec["volumes"] if v["name"] == mounts[OPERATOR_USER_DIR]["name"])
+    assert volume["secret"] == {
+        "secretName": OPERATOR.secret_name,
+        "defaultMode": 0o440,
+        "items": [{"key": "password", "path": "password"}],
+    }
+    assert spec["securityContext"]["fsGroup"] == spec["securityContext"]["runAsUser"]  # the file's group reads it
+    assert {"secretName": OPERATOR.secret_name} in built.manifests[("Elasticsearch", "elasticsearch")]["spec"]["auth"][
+        "fileRealm"
+    ]
+    roles = yaml.safe_load(_secret_data(built, "elasticsearch-roles")["roles.yml"])
+    assert roles[OPERATOR.role] == dict(OPERATOR.privileges)
+    assert not any(c.get("volumeMounts") for c in spec["initContainers"])
 
 
 def test_elasticsearchs_certificate_comes_from_a_ca_of_its_own():

@@ -115,6 +115,12 @@ def test_role_rules_are_written_in_full(mock_runtime):
     return inputs_of(mock_runtime, rbac.roles["operator"], check)
 
 
+def test_without_a_deployers_group_there_is_no_deploy_role(mock_runtime):
+    """The log stack's namespace: operators and on-call only (nothing there is released by hand)."""
+    rbac = NamespaceRbac("logs-rbac", NamespaceRbacArgs("logging", "ops", None, "oncall"))
+    assert set(rbac.roles) == set(rbac.bindings) == {"operator", "oncall"}
+
+
 def test_a_namespace_role_refuses_secret_reads(mock_runtime):
     with pytest.raises(ValueError, match="reads Secrets"):
         NamespaceRbac(
