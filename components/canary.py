@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components import kube
 from components.app_deployment import AppDeployment, AppDeploymentArgs, check_tracks_match
+from components.public_hosts import EVERY_PATH, PathMatch, check_paths, route_matches
 
 TRACK_LABEL = "track"
 """Pod label telling stable and canary pods apart."""
@@ -50,6 +51,8 @@ class CanaryArgs:
     """Gateway listeners the route attaches to."""
     canary_replicas: int = 1
     """Fixed replica count of the canary (0 parks it; only with weight 0)."""
+    paths: Sequence[PathMatch] = EVERY_PATH
+    """What the route serves (the app's public API, X-15)."""
 
 
 class Canary(pulumi.ComponentResource):
@@ -117,7 +120,7 @@ class Canary(pulumi.ComponentResource):
             spec={
                 "parentRefs": [kube.gateway_parent_ref(p.gateway, p.namespace, p.section) for p in args.parents],
                 "hostnames": list(args.hostnames),
-                "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": backends}],
+                "rules": [{"matches": route_matches(args.paths), "backendRefs": backends}],
             },
             opts=pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(depends_on=[self.stable.service, self.canary.service])
@@ -135,3 +138,4 @@ def _check(args: CanaryArgs) -> None:
     check_tracks_match("stable", args.stable, "canary", args.canary)
     if not args.parents or not args.hostnames:
         raise ValueError("a canary route needs at least one Gateway listener and one host name")
+    check_paths("canary route", args.paths)

@@ -1,7 +1,9 @@
 """Grafana in the kube-prometheus-stack release (X-10): its Helm values and the names derived from them.
 
 Grafana's admin login comes from a Secret the caller creates (user `GRAFANA_ADMIN_USER`, a generated
-password); its dashboard sidecar loads every ConfigMap labelled `grafana_dashboard: "1"` from all namespaces,
+password), through Grafana's login form only: no anonymous access, and no HTTP basic authentication, whose
+`Authorization` header is the Gateway's own login in front of Grafana (X-15). Its dashboard sidecar loads every
+ConfigMap labelled `grafana_dashboard: "1"` from all namespaces,
 through a ClusterRole that may only read ConfigMaps (`grafana_sidecar_role`). It runs `restricted` with a
 read-only root filesystem and makes no calls home.
 """
@@ -60,6 +62,8 @@ def grafana_values(
             "datasources": {"initDatasources": True, "skipReload": True, "resource": "configmap"},
             "dashboards": {
                 "enabled": True,
+                # The reload API would need basic auth; Grafana's file provider picks changes up within 30 s.
+                "skipReload": True,
                 "label": "grafana_dashboard",
                 "labelValue": "1",
                 "searchNamespace": "ALL",
@@ -72,7 +76,10 @@ def grafana_values(
     }
     # No calls home: update checks and usage reports would need egress to the internet.
     ini: dict[str, Any] = {
-        "analytics": {"check_for_updates": False, "check_for_plugin_updates": False, "reporting_enabled": False}
+        "analytics": {"check_for_updates": False, "check_for_plugin_updates": False, "reporting_enabled": False},
+        # Nobody reads dashboards without logging in; the Gateway's basic-auth header is not Grafana's login.
+        "auth.anonymous": {"enabled": False},
+        "auth.basic": {"enabled": False},
     }
     if root_url:
         ini["server"] = {"root_url": root_url}

@@ -7,11 +7,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from components import validation
 from components.kube import GATEWAY_API
 from components.validation import dns_slug
+
+
+@dataclass(frozen=True)
+class PathMatch:
+    """Requests a host's route serves: a Gateway API HTTPRoute path match (X-15)."""
+
+    value: str
+    """URL path, e.g. `/api`."""
+    type: Literal["PathPrefix", "Exact"] = "PathPrefix"
+    """`PathPrefix` matches whole path elements (`/api` serves `/api` and `/api/x`, not `/apix`); `Exact` one path."""
+
+
+EVERY_PATH = (PathMatch("/"),)
+"""Everything under the host: for hosts whose whole UI is public (behind the Gateway's own authentication)."""
+
+
+def route_matches(paths: Sequence[PathMatch]) -> list[dict[str, Any]]:
+    """The `matches` of a route rule serving PATHS (any of them)."""
+    return [{"path": {"type": path.type, "value": path.value}} for path in paths]
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,8 @@ class PublicHost:
     """Services behind the host."""
     external_route: bool = False
     """The host's HTTPRoute is declared by its owner (e.g. a canary's weighted route), not by PublicRoute."""
+    paths: Sequence[PathMatch] = EVERY_PATH
+    """What the route serves; an app's public API only, never its `/metrics`, probes or admin paths."""
 
 
 def check_hosts(hosts: Sequence[PublicHost]) -> None:
@@ -56,8 +77,20 @@ def check_hosts(hosts: Sequence[PublicHost]) -> None:
             raise ValueError(f"{host.hostname!r} is not a lower-case DNS name")
         if not host.backends and not host.external_route:
             raise ValueError(f"{host.hostname}: give backends, or mark the route as declared elsewhere")
+        check_paths(host.hostname, host.paths)
     if len(hosts) > 63:
         raise ValueError("a Gateway has at most 64 listeners (one is the HTTP listener)")
+
+
+def check_paths(where: str, paths: Sequence[PathMatch]) -> None:
+    """Raise ValueError unless PATHS are at least one absolute URL path, each given once."""
+    if not paths:
+        raise ValueError(f"{where}: give the paths the route serves")
+    for path in paths:
+        if not path.value.startswith("/") or any(c.isspace() for c in path.value):
+            raise ValueError(f"{where}: {path.value!r} is not an absolute URL path")
+    if duplicates := validation.duplicates(f"{p.type} {p.value}" for p in paths):
+        raise ValueError(f"{where}: paths listed twice: {duplicates}")
 
 
 def listener_name(hostname: str) -> str:

@@ -32,6 +32,7 @@ from components.public_hosts import (
     cross_namespace_services,
     https_listener,
     listener_name,
+    route_matches,
     tls_secret,
 )
 from components.validation import dns_slug
@@ -98,6 +99,8 @@ class PublicRoute(pulumi.ComponentResource):
     """Certificate per host name."""
     routes: dict[str, k8s.apiextensions.CustomResource]
     """HTTPRoute per host name this component declares."""
+    route_names: dict[str, str]
+    """Name of that HTTPRoute per host name (in the host's route namespace), e.g. for policies attached to it."""
     redirect: k8s.apiextensions.CustomResource
     """HTTPRoute redirecting HTTP to HTTPS."""
     reference_grants: list[k8s.apiextensions.CustomResource]
@@ -133,6 +136,7 @@ class PublicRoute(pulumi.ComponentResource):
             for host in args.hosts
         }
         self.redirect = self._redirect(name, args, child)
+        self.route_names = {host.hostname: dns_slug(host.hostname) for host in args.hosts if not host.external_route}
         self.routes = {
             host.hostname: self._route(name, host, args, child) for host in args.hosts if not host.external_route
         }
@@ -237,15 +241,13 @@ class PublicRoute(pulumi.ComponentResource):
             f"{name}-{dns_slug(host.hostname)}-route",
             api_version=f"{GATEWAY_API}/v1",
             kind="HTTPRoute",
-            metadata=kube.metadata(dns_slug(host.hostname), _in(args, host.route_namespace), self._labels),
+            metadata=kube.metadata(self.route_names[host.hostname], _in(args, host.route_namespace), self._labels),
             spec={
                 "parentRefs": [
                     kube.gateway_parent_ref(args.gateway_name, args.namespace, self.listeners[host.hostname])
                 ],
                 "hostnames": [host.hostname],
-                "rules": [
-                    {"matches": [{"path": {"type": "PathPrefix", "value": "/"}}], "backendRefs": backend_refs(host)}
-                ],
+                "rules": [{"matches": route_matches(host.paths), "backendRefs": backend_refs(host)}],
             },
             opts=opts,
         )

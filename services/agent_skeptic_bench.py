@@ -11,7 +11,7 @@ from components.app_observability import http_row, memory_of_limit, resources_ro
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec
 from components.postgres_observability import database_alerts, database_down, database_row
 from components.redis_observability import redis_down, redis_row
-from services.conventions import AI_KEYS, CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster, redis_1gb
+from services.conventions import AI_KEYS, API_PATHS, CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster, redis_1gb
 from services.spec import AppSpec, DatabaseSpec, Observability, SecretSpec, ServiceSpec
 
 NAME = "agent-skeptic-bench"
@@ -205,6 +205,7 @@ SERVICE = ServiceSpec(
             writable_dirs=(WritableDir("/app/results", "10Gi"), WritableDir("/app/logs", "2Gi", logs=True)),
             calls_ai_providers=True,
             public=True,
+            public_paths=API_PATHS,  # the evaluation API; /metrics, /health and /ready stay inside
         ),
     ),
 )

@@ -9,7 +9,15 @@ from components.app_observability import http_error_ratio, http_row, resources_r
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec, good_above, good_below
 from components.postgres_observability import database_alerts, database_row
 from components.redis_observability import redis_down, redis_row
-from services.conventions import AI_KEYS, CACHE_URL, DATABASE_URL, HTTP_PROBES, database_cluster, redis_1gb
+from services.conventions import (
+    AI_KEYS,
+    API_PATHS,
+    CACHE_URL,
+    DATABASE_URL,
+    HTTP_PROBES,
+    database_cluster,
+    redis_1gb,
+)
 from services.spec import AppSpec, DatabaseSpec, Observability, SecretSpec, ServiceSpec
 
 NAME = NAMESPACE = "ai-benchmark"
@@ -282,6 +290,7 @@ SERVICE = ServiceSpec(
             },
             calls_ai_providers=True,  # S0-10
             public=True,
+            public_paths=API_PATHS,  # /api/benchmark/run, /api/benchmark/list
         ),
         # S0-02: the worker consumes the Redis task queue and scales separately (`worker=2`). It serves
         # no API; it exposes the same health and metrics endpoints on 8000 for probes and scraping.

@@ -8,8 +8,9 @@ from components.app_deployment import Autoscaling, Probe, Probes, Resources, Sec
 from components.app_observability import resources_row, service_down
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec, Threshold, good_below
 from components.postgres_observability import database_alerts, database_row
+from components.public_hosts import PathMatch
 from components.redis_observability import redis_down, redis_row
-from services.conventions import CACHE_URL, DATABASE_URL, database_cluster, redis_1gb
+from services.conventions import API_PATHS, CACHE_URL, DATABASE_URL, database_cluster, redis_1gb
 from services.spec import AppSpec, DatabaseSpec, Observability, SecretSpec, ServiceSpec
 
 NAME = "cad-ml-platform"
@@ -341,6 +342,9 @@ SERVICE = ServiceSpec(
             calls_ai_providers=True,  # OCR/AI providers (e.g. `DISABLED_PROVIDERS=deepseek`)
             public=True,
             host_label="api",  # S3-03: https://api.<domain>
+            # The API (/api/compare, /api/v1/...) and its reference (https://api.<domain>/docs, which loads
+            # /openapi.json); /admin/* (S3-08: reset-circuit-breaker), /metrics and /health stay inside.
+            public_paths=(*API_PATHS, PathMatch("/docs", "Exact"), PathMatch("/openapi.json", "Exact")),
         ),
     ),
 )

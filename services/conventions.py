@@ -1,6 +1,7 @@
 """Conventions shared by the service modules."""
 
 from components.app_deployment import Probe, Probes, Resources, SecretRef
+from components.public_hosts import PathMatch
 from services.spec import CacheSpec, ConfigSecret
 
 # X-02: `/health` for liveness, `/ready` for readiness on the app port.
@@ -18,6 +19,10 @@ AI_KEYS = {
     "google": ConfigSecret("googleAiApiKey", "Google AI API key"),
     "primary": ConfigSecret("primaryAiApiKey", "primary AI provider API key of the platform tiers"),
 }
+
+# X-15: what the Gateway serves of a public app: its REST API under /api. `/metrics`, the probes (`/health`,
+# `/ready`) and admin paths stay inside the cluster; any other path answers 404 at the Gateway.
+API_PATHS = (PathMatch("/api"),)
 
 # Where Prometheus, Alertmanager and Grafana run (ours, or the cluster team's when the add-on is off).
 MONITORING_NAMESPACE = "monitoring"

@@ -17,7 +17,7 @@ from components.app_observability import (
 )
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec, good_above, good_below
 from components.redis_observability import redis_down, redis_row
-from services.conventions import CACHE_URL, HTTP_PROBES, redis_1gb
+from services.conventions import API_PATHS, CACHE_URL, HTTP_PROBES, redis_1gb
 from services.spec import AppSpec, Observability, ServiceSpec
 
 NAME = "docc2context"
@@ -248,6 +248,7 @@ SERVICE = ServiceSpec(
             ephemeral_storage="50Gi",
             secret_env={"REDIS_URL": CACHE_URL},
             public=True,
+            public_paths=API_PATHS,  # the conversion API
         ),
     ),
 )

@@ -5,7 +5,7 @@ from components.app_deployment import Autoscaling, Probe, Probes, Resources, Sec
 from components.app_observability import http_error_ratio, http_row, http_traffic, resources_row, service_down
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec, good_above
 from components.postgres_observability import database_alerts, database_row
-from services.conventions import AI_KEYS, DATABASE_URL, database_cluster
+from services.conventions import AI_KEYS, API_PATHS, DATABASE_URL, database_cluster
 from services.spec import AppSpec, DatabaseSpec, Observability, SchemaRole, SecretSpec, ServiceSpec
 
 NAME = "platform"
@@ -222,6 +222,7 @@ SERVICE = ServiceSpec(
             env={"PLATFORM_TIER": "v2", "DATABASE_SCHEMA": "production"},
             calls_ai_providers=True,
             public=True,
+            public_paths=API_PATHS,  # /api/v1/health/slo, /api/v1/metrics/slo-compliance, ...
             # S4-04: the manual names V2's isolation policy; it is the allow-list of where V2's pods may connect.
             egress_policy_name="v2-isolation",
         ),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from components.alert_rules import Alert
 from components.app_deployment import Autoscaling, Probes, Resources, SecretRef, WritableDir
 from components.dashboards import DashboardSpec
+from components.public_hosts import PathMatch
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,16 @@ class AppSpec:
     split, so neither blue-green nor canary)."""
     host_label: str | None = None
     """First label of its public host under the stack's domain; defaults to the app name (`<app>.<domain>`)."""
+    public_paths: tuple[PathMatch, ...] = ()
+    """What the Gateway serves of a public app: the API its manual names, never `/metrics`, the probes or admin
+    paths (X-15, S3-08); everything else answers 404 at the Gateway."""
     egress_policy_name: str | None = None
     """Name of the NetworkPolicy listing where its pods may connect, when a manual names it; `<app>-egress`."""
     termination_grace_seconds: int = 30
+
+    def __post_init__(self) -> None:
+        if self.public and not self.public_paths:
+            raise ValueError(f"{self.name}: a public app names the paths the Gateway serves (public_paths)")
 
     @property
     def public_host_label(self) -> str:

@@ -302,7 +302,7 @@ def _check_hosts(raw: RawSettings, services: Mapping[str, ServiceSettings]) -> l
     labels = [
         app.spec.public_host_label for s in services.values() if s.enabled for app in s.apps.values() if app.spec.public
     ]
-    if raw.addons.monitoring:
+    if raw.addons.monitoring and raw.addons.gateway:  # behind the login only our Envoy Gateway asks for
         labels += [PROMETHEUS_HOST_LABEL, GRAFANA_HOST_LABEL]
     labels += log_stack_checks.host_labels(raw)
     too_long = [f"{label}.{raw.domain}" for label in labels if len(label) + 1 + len(raw.domain) > _MAX_HOST]

@@ -6,8 +6,8 @@ Per app, `ai-platform:services.<service>.apps.<app>.delivery.strategy` picks the
 - `canary`: `Canary`, `<app>-canary` gets `delivery.weight` percent of the public traffic (X-06, S3-02).
 
 Public hosts (X-15, S3-03) share one Gateway, HTTPS only: every public app's API under the stack's
-domain (`<app>.<domain>`; CAD ML's at `api.<domain>` as its manual names it) and Prometheus and Grafana
-at `prom.<domain>` and `grafana.<domain>`.
+domain (`<app>.<domain>`; CAD ML's at `api.<domain>` as its manual names it), only the paths of its API, and
+Prometheus and Grafana at `prom.<domain>` and `grafana.<domain>` behind a login at the Gateway.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from components.app_deployment import AppDeployment, AppDeploymentArgs
 from components.blue_green import BlueGreen, BlueGreenArgs, SmokeTest
 from components.canary import TRACK_LABEL, Canary, CanaryArgs, GatewayListener
 from components.dns_records import DnsRecords, DnsRecordsArgs
+from components.gateway_auth import GatewayBasicAuth, GatewayBasicAuthArgs
 from components.kube import Resources
 from components.log_follower import LogFollower
 from components.monitoring_stack import MonitoringStack
@@ -38,6 +39,8 @@ from wiring.context import PlatformContext, ServiceContext
 
 # Only cert-manager's HTTP-01 solver pods run in the Gateway's namespace.
 GATEWAY_QUOTA = Quota(requests_cpu="500m", requests_memory="512Mi", limits_cpu="1", limits_memory="1Gi", pods=10)
+MONITORING_LOGIN_SECRET = "monitoring-login"
+"""Secret in the Gateway's namespace with the login of `prom.` and `grafana.` (`username`, `password`)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,7 @@ def _canary_args(ctx: ServiceContext, app: AppSettings, delivery: CanarySettings
         canary_replicas=delivery.replicas,
         hostnames=[host],
         parents=[GatewayListener(GATEWAY_NAME, settings.gateway.namespace, listener_name(host))],
+        paths=app.spec.public_paths,
     )
 
 
@@ -171,7 +175,8 @@ def deploy_routes(
     `ai-platform:dns.zone_id` names the zone.
 
     APPS are every service's deployed apps by name: routes and policies placed in their namespaces wait for
-    those namespaces. The monitoring stack, when this program runs it, gets the `prom.` and `grafana.` hosts.
+    those namespaces. The monitoring stack, when this program runs it, gets the `prom.` and `grafana.` hosts,
+    behind a generated login that this program's Envoy Gateway asks for (without it they stay internal).
     PLATFORM_HOSTS are the platform's other hosts (Kibana), their backends in PLATFORM_NAMESPACES (name -> the
     Namespace's name output). Everything waits for the add-on releases that install the Gateway API and
     cert-manager CRDs.
@@ -190,11 +195,8 @@ def deploy_routes(
             if app.spec.public:
                 hosts.append(_app_host(settings, app))
                 namespaces[app.spec.namespace] = apps[app.spec.name].namespace
-    if platform.monitoring is not None:
-        hosts += [
-            PublicHost(f"{label}.{settings.domain}", gateway.namespace, (backend,))
-            for label, backend in _monitoring_backends(platform.monitoring).items()
-        ]
+    monitoring = _monitoring_hosts(settings, platform.monitoring)
+    hosts += monitoring
     issuer = settings.tls.cluster_issuer
     ours = settings.addons.gateway
     route = PublicRoute(
@@ -214,6 +216,17 @@ def deploy_routes(
         ),
         platform.after_operators,
     )
+    if monitoring:
+        GatewayBasicAuth(
+            "monitoring-login",
+            GatewayBasicAuthArgs(
+                namespace=namespace.namespace.metadata.name,
+                routes=[route.route_names[host.hostname] for host in monitoring],
+                secret_name=MONITORING_LOGIN_SECRET,
+                part_of="ai-platform",
+            ),
+            platform.after_operators,
+        )
     if settings.dns.zone_id:
         DnsRecords(
             "public-dns",
@@ -223,11 +236,19 @@ def deploy_routes(
     return route
 
 
-def _monitoring_backends(monitoring: MonitoringStack) -> dict[str, Backend]:
-    return {
+def _monitoring_hosts(settings: Settings, monitoring: MonitoringStack | None) -> list[PublicHost]:
+    """`prom.` and `grafana.` (S3-03), when this program runs the monitoring stack and its own Envoy Gateway, whose
+    SecurityPolicy puts them behind a login (X-15); the whole UI is served, the login guards all of it."""
+    if monitoring is None or not settings.addons.gateway:
+        return []
+    backends = {
         PROMETHEUS_HOST_LABEL: Backend(monitoring.prometheus_service_name, monitoring.namespace, 9090),
         GRAFANA_HOST_LABEL: Backend(monitoring.grafana_service_name, monitoring.namespace, 80),
     }
+    return [
+        PublicHost(f"{label}.{settings.domain}", settings.gateway.namespace, (backend,))
+        for label, backend in backends.items()
+    ]
 
 
 def _app_host(settings: Settings, app: AppSettings) -> PublicHost:
@@ -240,8 +261,7 @@ def _app_host(settings: Settings, app: AppSettings) -> PublicHost:
             Backend(service, spec.namespace, spec.port, pod_labels={"app": spec.name, TRACK_LABEL: track})
             for service, track in tracks
         )
-        return PublicHost(host, spec.namespace, backends, external_route=True)
+        return PublicHost(host, spec.namespace, backends, external_route=True, paths=spec.public_paths)
     # Both colours of a blue-green app carry `app: <app>`: the policy does not change when the colour does.
-    return PublicHost(
-        host, spec.namespace, (Backend(spec.name, spec.namespace, spec.port, pod_labels={"app": spec.name}),)
-    )
+    backend = Backend(spec.name, spec.namespace, spec.port, pod_labels={"app": spec.name})
+    return PublicHost(host, spec.namespace, (backend,), paths=spec.public_paths)

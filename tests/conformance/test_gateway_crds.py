@@ -1,5 +1,5 @@
-"""Gateway API and cert-manager objects of both stacks validate against the CRD schemas their charts install (X-15,
-S3-03)."""
+"""Gateway API, Envoy Gateway and cert-manager objects of both stacks validate against the CRD schemas their charts
+install (X-15, S3-03)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from tests.support.runtime import STACKS
 from tools.mock_runtime import load_stack_config, run_program
 from tools.render import is_kubernetes_object, manifest
 
-GROUPS = ("gateway.networking.k8s.io/", "cert-manager.io/")
-KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Certificate", "ClusterIssuer"}
+GROUPS = ("gateway.networking.k8s.io/", "gateway.envoyproxy.io/", "cert-manager.io/")
+KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "SecurityPolicy", "Certificate", "ClusterIssuer"}
 
 
 @pytest.mark.parametrize("stack", STACKS)

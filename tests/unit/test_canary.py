@@ -4,6 +4,7 @@ import pytest
 
 from components.app_deployment import AppDeploymentArgs, Autoscaling, Probe, Probes, Resources
 from components.canary import Canary, CanaryArgs, GatewayListener
+from components.public_hosts import PathMatch
 from tests.support.crd_schemas import validate_custom_resource
 from tests.support.runtime import synth
 from tools.render import clean
@@ -24,7 +25,10 @@ def _app(image: str = STABLE_IMAGE) -> AppDeploymentArgs:
     )
 
 
-def _canary(weight: int, replicas: int = 1) -> Canary:
+API = (PathMatch("/api"),)
+
+
+def _canary(weight: int, replicas: int = 1, paths=API) -> Canary:
     return Canary(
         "cad",
         CanaryArgs(
@@ -34,6 +38,7 @@ def _canary(weight: int, replicas: int = 1) -> Canary:
             canary_replicas=replicas,
             hostnames=["api.example.com"],
             parents=[GatewayListener("public", "gateway", "https-api-example-com")],
+            paths=paths,
         ),
     )
 
@@ -79,6 +84,8 @@ def test_route_sends_weight_percent_to_the_canary(crd_schemas, mock_runtime, wei
     ]
     backends = {b["name"]: b["weight"] for b in route["spec"]["rules"][0]["backendRefs"]}
     assert backends == {"cad": 100 - weight, "cad-canary": weight}
+    # both tracks serve only the app's API.
+    assert route["spec"]["rules"][0]["matches"] == [{"path": {"type": "PathPrefix", "value": "/api"}}]
     assert validate_custom_resource(clean(route), crd_schemas["prod"]) == []
 
 
@@ -89,3 +96,8 @@ def test_route_sends_weight_percent_to_the_canary(crd_schemas, mock_runtime, wei
 def test_bad_weights_are_refused(mock_runtime, weight, replicas, message):
     with pytest.raises(ValueError, match=message):
         _canary(weight, replicas)
+
+
+def test_a_route_without_paths_is_refused(mock_runtime):
+    with pytest.raises(ValueError, match="give the paths"):
+        _canary(10, paths=())

@@ -3,15 +3,21 @@
 import pulumi
 import pytest
 
-from components.public_hosts import Backend, PublicHost
+from components.public_hosts import Backend, PathMatch, PublicHost
 from components.public_route import AcmeIssuer, PublicRoute, PublicRouteArgs
 from tests.support.crd_schemas import validate_custom_resource
 from tests.support.runtime import when_registered
 from tools.render import manifest
 
 PROXIES = {"gateway.envoyproxy.io/owning-gateway-name": "public"}
+API = (PathMatch("/api"), PathMatch("/docs", "Exact"))
 HOSTS = (
-    PublicHost("bench.example.com", "bench", (Backend("bench-api", "bench", 8000, pod_labels={"app": "bench-api"}),)),
+    PublicHost(
+        "bench.example.com",
+        "bench",
+        (Backend("bench-api", "bench", 8000, pod_labels={"app": "bench-api"}),),
+        paths=API,
+    ),
     # A platform-owned route to another namespace's Service: needs a ReferenceGrant there.
     PublicHost("grafana.example.com", "gateway", (Backend("grafana", "monitoring", 80),)),
     # The route for this host is a canary's own weighted route in namespace `cad`.
@@ -124,8 +130,18 @@ def test_routes_reach_backends_and_cross_namespace_ones_are_granted(mock_runtime
         assert bench["rules"][0]["backendRefs"] == [
             {"group": "", "kind": "Service", "name": "bench-api", "port": 8000, "weight": 1}
         ]
+        # an app's route serves only the paths it names; a host without paths serves everything.
+        assert bench["rules"][0]["matches"] == [
+            {"path": {"type": "PathPrefix", "value": "/api"}},
+            {"path": {"type": "Exact", "value": "/docs"}},
+        ]
         grafana = objects[("HTTPRoute", "gateway", "grafana-example-com")]["spec"]
         assert grafana["rules"][0]["backendRefs"][0]["namespace"] == "monitoring"
+        assert grafana["rules"][0]["matches"] == [{"path": {"type": "PathPrefix", "value": "/"}}]
+        assert route.route_names == {
+            "bench.example.com": "bench-example-com",
+            "grafana.example.com": "grafana-example-com",
+        }
         grant = objects[("ReferenceGrant", "monitoring", "routes-from-gateway")]["spec"]
         assert grant["from"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "gateway"}]
         assert grant["to"] == [{"group": "", "kind": "Service", "name": "grafana"}]
@@ -196,6 +212,9 @@ def test_without_a_known_data_plane_no_network_policy_is_declared(mock_runtime):
         ((HOSTS[0], HOSTS[0]), "listed twice"),
         ((PublicHost("Not_A_Host", "x", (Backend("s", "x", 80),)),), "not a lower-case DNS name"),
         ((PublicHost("a.example.com", "x"),), "give backends"),
+        ((PublicHost("a.example.com", "x", (Backend("s", "x", 80),), paths=()),), "give the paths"),
+        ((PublicHost("a.example.com", "x", (Backend("s", "x", 80),), paths=(PathMatch("api"),)),), "absolute URL"),
+        ((PublicHost("a.example.com", "x", (Backend("s", "x", 80),), paths=API + API),), "paths listed twice"),
     ],
 )
 def test_bad_hosts_are_refused(mock_runtime, hosts, message):
