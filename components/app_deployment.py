@@ -8,7 +8,7 @@ run: components/scheduling.py.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -27,10 +27,10 @@ from components.scheduling import Scheduling, scheduling_fields
 
 @dataclass(frozen=True)
 class Probe:
-    """An HTTP probe against the app's own port."""
+    """An HTTP probe against the app's own port, or a command run in the container (apps that serve no HTTP)."""
 
-    path: str
-    """URL path, e.g. `/health`."""
+    path: str = ""
+    """URL path, e.g. `/health`; empty with `command`."""
     initial_delay_seconds: int = 0
     """Wait after the container starts before the first probe."""
     period_seconds: int = 10
@@ -39,6 +39,12 @@ class Probe:
     """Time a probe may take before it counts as failed."""
     failure_threshold: int = 3
     """Consecutive failures that fail the probe."""
+    command: tuple[str, ...] = ()
+    """Command whose exit status 0 passes the probe, instead of an HTTP request."""
+
+    def __post_init__(self) -> None:
+        if bool(self.path) == bool(self.command):
+            raise ValueError(f"a probe is either an HTTP path or a command, got {self.path!r} and {self.command!r}")
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ class Probes:
     readiness: Probe
     """Failing it takes the pod out of its Services' endpoints."""
     startup: Probe | None = None
-    """Defaults to the liveness path, allowing `startup_budget_seconds` to boot."""
+    """Defaults to the liveness check, allowing `startup_budget_seconds` to boot."""
     startup_budget_seconds: int = 120
     """How long the startup probe may keep failing before the container is restarted."""
 
@@ -289,7 +295,7 @@ class AppDeployment(pulumi.ComponentResource):
             for k, ref in sorted(args.secret_env.items())
         ]
         probes = args.probes
-        startup = probes.startup or Probe(probes.liveness.path, period_seconds=5)
+        startup = probes.startup or replace(probes.liveness, initial_delay_seconds=0, period_seconds=5)
         return {
             "name": args.container_name or name,
             "image": args.image,
@@ -351,8 +357,9 @@ def _min_replicas(args: AppDeploymentArgs) -> int:
 
 
 def _probe(probe: Probe, port: int) -> dict[str, Any]:
+    action = {"exec": {"command": list(probe.command)}} if probe.command else kube.http_get(probe.path, port)
     return {
-        **kube.http_get(probe.path, port),
+        **action,
         "initialDelaySeconds": probe.initial_delay_seconds,
         "periodSeconds": probe.period_seconds,
         "timeoutSeconds": probe.timeout_seconds,

@@ -19,7 +19,8 @@ SECRET = "agent-skeptic-bench-secrets"
 
 # S1-05: /app/config/production.yaml as the manual writes it; hosts point at this namespace's stores.
 PRODUCTION_CONFIG = {
-    "server": {"port": 8000, "host": "0.0.0.0", "cors": {"origin": [], "credentials": True}},
+    # The allowed origins differ per stack: they come from CORS_ORIGINS (S1-03), not from this shared file.
+    "server": {"port": 8000, "host": "0.0.0.0", "cors": {"credentials": True}},
     "database": {"host": f"{database_cluster(NAME)}-rw", "port": 5432, "name": "skeptic_bench", "ssl": "require"},
     "redis": {"host": CACHE_HOST, "port": 6379, "db": 0},
     "ai_providers": {
@@ -175,8 +176,9 @@ SERVICE = ServiceSpec(
             name=NAME,
             namespace=NAME,
             image_repository=NAME,
+            # The manual's code serves /metrics from the app itself (`@app.get("/metrics")` on PORT 8000), so that
+            # is what Prometheus scrapes; METRICS_PORT stays set as S1-03 lists it.
             port=8000,
-            metrics_port=9090,  # S1-03 METRICS_PORT
             # S1-02: liveness /health 30 s / 10 s, readiness /ready 5 s / 5 s.
             probes=Probes(liveness=Probe("/health", 30, 10), readiness=Probe("/ready", 5, 5)),
             resources=Resources({"cpu": "1000m", "memory": "2Gi"}, {"cpu": "2000m", "memory": "4Gi"}),
@@ -190,7 +192,6 @@ SERVICE = ServiceSpec(
                 "PROMETHEUS_ENABLED": "true",
                 "METRICS_PORT": "9090",
                 "HEALTH_CHECK_ENABLED": "true",
-                "CORS_ORIGINS": "",  # set per stack to the public origin
                 "TRUST_PROXY": "true",
             },
             secret_env={
@@ -201,6 +202,7 @@ SERVICE = ServiceSpec(
                 "GOOGLE_AI_API_KEY": SecretRef(SECRET, "google-ai-api-key"),
                 "JWT_SECRET": SecretRef(SECRET, "jwt-secret"),
             },
+            cors_origins_env="CORS_ORIGINS",  # S1-03: per stack `corsOrigins`, by default its own public origin
             config_files={"production.yaml": yaml.safe_dump(PRODUCTION_CONFIG, sort_keys=False)},
             writable_dirs=(WritableDir("/app/results", "10Gi"), WritableDir("/app/logs", "2Gi", logs=True)),
             calls_ai_providers=True,

@@ -23,6 +23,31 @@ from services.spec import AppSpec, DatabaseSpec, Observability, SecretSpec, Serv
 NAME = NAMESPACE = "ai-benchmark"
 API, WORKER = "ai-benchmark-api", "ai-benchmark-worker"
 SECRET = "ai-benchmark-secrets"
+# The worker serves no HTTP (the manual's code shows none): it touches this file after every pass over the queue,
+# and its probes run in the container instead of calling an endpoint.
+HEARTBEAT_FILE = "/tmp/worker-heartbeat"
+HEARTBEAT_MAX_AGE_SECONDS = 120
+WORKER_PROBES = Probes(
+    # Live while the worker loop turns: its heartbeat is younger than two minutes.
+    liveness=Probe(
+        command=(
+            "/bin/sh",
+            "-c",
+            f'test $(( $(date +%s) - $(stat -c %Y "$HEARTBEAT_FILE") )) -lt {HEARTBEAT_MAX_AGE_SECONDS}',
+        ),
+        period_seconds=30,
+    ),
+    # Ready while it reaches the Redis queue it consumes (the app's own redis client, as the manual's code uses).
+    readiness=Probe(
+        command=(
+            "python",
+            "-c",
+            "import os, redis; redis.Redis.from_url(os.environ['REDIS_URL'], socket_timeout=2).ping()",
+        ),
+        period_seconds=15,
+        timeout_seconds=5,
+    ),
+)
 # S0-07: database queries below 100 ms.
 DB_QUERY_TARGET_SECONDS = 0.1
 
@@ -292,17 +317,23 @@ SERVICE = ServiceSpec(
             public=True,
             public_paths=API_PATHS,  # /api/benchmark/run, /api/benchmark/list
         ),
-        # S0-02: the worker consumes the Redis task queue and scales separately (`worker=2`). It serves
-        # no API; it exposes the same health and metrics endpoints on 8000 for probes and scraping.
+        # S0-02: the worker consumes the Redis task queue and scales separately (`worker=2`). It serves no HTTP
+        # (no API, no /metrics: nothing scrapes it; its Service keeps the manual's name reachable for outputs).
         AppSpec(
             name=WORKER,
             namespace=NAMESPACE,
             image_repository="ai-benchmark",
             port=8000,
-            probes=Probes(liveness=Probe("/health", period_seconds=15), readiness=Probe("/ready", period_seconds=10)),
+            probes=WORKER_PROBES,
+            scraped=False,
             resources=Resources({"cpu": "250m", "memory": "256Mi"}, {"cpu": "500m", "memory": "512Mi"}),
             replicas=2,
-            env={"DATABASE_POOL_SIZE": "20", "DATABASE_MAX_OVERFLOW": "10", "ROLE": "worker"},
+            env={
+                "DATABASE_POOL_SIZE": "20",
+                "DATABASE_MAX_OVERFLOW": "10",
+                "ROLE": "worker",
+                "HEARTBEAT_FILE": HEARTBEAT_FILE,
+            },
             secret_env={
                 "OPENAI_API_KEY": SecretRef(SECRET, "openai-api-key"),
                 "ANTHROPIC_API_KEY": SecretRef(SECRET, "anthropic-api-key"),

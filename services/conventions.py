@@ -18,6 +18,9 @@ AI_KEYS = {
     "anthropic": ConfigSecret("anthropicApiKey", "Anthropic API key"),
     "google": ConfigSecret("googleAiApiKey", "Google AI API key"),
     "primary": ConfigSecret("primaryAiApiKey", "primary AI provider API key of the platform tiers"),
+    "secondary": ConfigSecret(
+        "secondaryAiApiKey", "secondary AI provider API key of the platform tiers (used while the primary is down)"
+    ),
 }
 
 # what the Gateway serves of a public app: its REST API under /api. `/metrics`, the probes (`/health`,

@@ -12,6 +12,10 @@ NAME = "platform"
 V1, V2, V3 = "platform-v1-exp", "platform-v2-stable", "platform-v3-quarantine"  # S4-01
 V2_API = "platform-v2-api"
 SECRET = SecretRef("platform-secrets", "primary_ai_api_key")  # S4-06
+# Manual 004's SLO breach mitigation: "switch to secondary AI provider if primary is down" (its experiments name
+# a secondary model too); the key sits beside the primary one in the same Secret.
+SECONDARY = SecretRef(SECRET.secret, "secondary_ai_api_key")
+AI_PROVIDER_KEYS = {"PRIMARY_AI_API_KEY": SECRET, "SECONDARY_AI_API_KEY": SECONDARY}
 LIVE = Probes(liveness=Probe("/health/live", 10, 10), readiness=Probe("/health/live", 5, 5))
 
 
@@ -199,7 +203,11 @@ SERVICE = ServiceSpec(
     name=NAME,
     manual="004-platform-v1-v2-v3-operations-runbook.md",
     namespaces=(V2, V1, V3),
-    secrets=(SecretSpec(SECRET.secret, (V2, V1), from_config={SECRET.key: AI_KEYS["primary"]}),),
+    secrets=(
+        SecretSpec(
+            SECRET.secret, (V2, V1), from_config={SECRET.key: AI_KEYS["primary"], SECONDARY.key: AI_KEYS["secondary"]}
+        ),
+    ),
     # S4-05: one database `platform`, a schema per tier plus `audit`, pg_stat_statements on; it runs with
     # the production tier and the experiment and quarantine tiers connect to it too.
     database=DatabaseSpec(
@@ -218,7 +226,7 @@ SERVICE = ServiceSpec(
             V2,
             resources=Resources({"cpu": "500m", "memory": "1Gi"}, {"cpu": "1", "memory": "2Gi"}),
             autoscaling=Autoscaling(min_replicas=3, max_replicas=15, name="platform-v2-hpa"),  # S4-03
-            secret_env={"DATABASE_URL": DATABASE_URL, "PRIMARY_AI_API_KEY": SECRET},
+            secret_env={"DATABASE_URL": DATABASE_URL, **AI_PROVIDER_KEYS},
             env={"PLATFORM_TIER": "v2", "DATABASE_SCHEMA": "production"},
             calls_ai_providers=True,
             public=True,
@@ -233,7 +241,10 @@ SERVICE = ServiceSpec(
             resources=Resources({"cpu": "250m", "memory": "512Mi"}, {"cpu": "1", "memory": "1Gi"}),
             replicas=1,
             spot=True,
-            secret_env={"DATABASE_URL": DATABASE_URL, "PRIMARY_AI_API_KEY": SECRET},
+            # Manual 004: V1 promotes a passing experiment to V2 (`/api/v1/evaluation/promote/{id}`) and quarantines
+            # a failed one in V3 (`/api/v1/evaluation/quarantine/{id}`, then V3's `/api/v1/quarantine/records`).
+            calls={"PLATFORM_V2_URL": V2_API, "PLATFORM_V3_URL": "platform-v3-api"},
+            secret_env={"DATABASE_URL": DATABASE_URL, **AI_PROVIDER_KEYS},
             env={"PLATFORM_TIER": "v1", "DATABASE_SCHEMA": "experiments_v1"},
             calls_ai_providers=True,
         ),

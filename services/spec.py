@@ -52,6 +52,8 @@ class AppSpec:
     autoscaling: Autoscaling | None = None
     container_name: str | None = None
     metrics_port: int | None = None
+    scraped: bool = True
+    """Serves `/metrics` (on `metrics_port`, else `port`) for Prometheus; False where the app's code serves none."""
     env: Mapping[str, str] = field(default_factory=dict)
     secret_env: Mapping[str, SecretRef] = field(default_factory=dict)
     config_files: Mapping[str, str] = field(default_factory=dict)
@@ -63,6 +65,9 @@ class AppSpec:
     """Runs on spot capacity (the stack's spot node selector and tolerations)."""
     calls_ai_providers: bool = False
     """Needs outbound HTTPS to AI provider APIs."""
+    calls: Mapping[str, str] = field(default_factory=dict)
+    """Env var -> another app of the service this app calls over HTTP; the variable holds that app's in-cluster
+    URL and NetworkPolicies open exactly that connection (e.g. V1 promoting to V2, S4-04)."""
     public: bool = False
     """Served to the outside through the Gateway."""
     serves_requests: bool = True
@@ -70,6 +75,9 @@ class AppSpec:
     split, so neither blue-green nor canary)."""
     host_label: str | None = None
     """First label of its public host under the stack's domain; defaults to the app name (`<app>.<domain>`)."""
+    cors_origins_env: str | None = None
+    """Env var the app reads its allowed browser origins from (comma-separated); per stack `corsOrigins`, by default
+    the app's own public origin."""
     public_paths: tuple[PathMatch, ...] = ()
     """What the Gateway serves of a public app: the API its manual names, never `/metrics`, the probes or admin
     paths (X-15, S3-08); everything else answers 404 at the Gateway."""
@@ -80,6 +88,10 @@ class AppSpec:
     def __post_init__(self) -> None:
         if self.public and not self.public_paths:
             raise ValueError(f"{self.name}: a public app names the paths the Gateway serves (public_paths)")
+
+    def public_host(self, domain: str) -> str:
+        """Public host name under DOMAIN (`<host_label or name>.<domain>`)."""
+        return f"{self.public_host_label}.{domain}"
 
     @property
     def public_host_label(self) -> str:
@@ -167,6 +179,13 @@ class ServiceSpec:
     observability: Observability = Observability()
     manual: str = ""
     """File name of the manual in docs/manuals/ (the runbook map in runbooks/ names it too)."""
+
+    def __post_init__(self) -> None:
+        names = {app.name for app in self.apps}
+        for app in self.apps:
+            for variable, callee in app.calls.items():
+                if callee not in names or callee == app.name:
+                    raise ValueError(f"{app.name}.calls.{variable}: {callee!r} is not another app of {self.name}")
 
     @property
     def observability_namespace(self) -> str:

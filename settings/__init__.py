@@ -87,7 +87,9 @@ def load(catalog: Mapping[str, ServiceSpec]) -> Settings:
     if raw is not None and raw.cluster.kubeconfig and "cluster" not in secret:
         problems.append(f"{config_key('cluster')}.kubeconfig: must be set with --secret")
     # With invalid top-level keys, the overrides are still merged onto the catalog to check them too.
-    services = overrides.merge(catalog, raw or RawSettings.model_construct(image_registry="", image_tag=""), given)
+    services = overrides.merge(
+        catalog, raw or RawSettings.model_construct(image_registry="", image_tag="", domain=""), given
+    )
     problems += checks.check_services(services, given)
     if raw is not None:
         problems += checks.check_stack(raw, services, given, pulumi.get_stack())

@@ -76,6 +76,7 @@ def check_services(services: Mapping[str, ServiceSettings], overrides: Mapping[s
             problems += _check_requests_within_limits(path, app.resources)
             problems += _check_delivery(f"{path}.delivery", app, app_given.delivery)
             problems += _check_env(f"{path}.env", app)
+            problems += _check_derived_env(path, app, app_given)
         if given.quota is not None:
             problems += _check_quota(f"{SERVICES_KEY}.{name}.quota", service, given.quota)
         problems += _check_volumes(f"{SERVICES_KEY}.{name}", service, given.quota or QuotaConfig())
@@ -151,6 +152,20 @@ def _check_env(path: str, app: AppSettings) -> list[str]:
                 "as they are; provider keys are secrets of their own (`pulumi config set --secret openaiApiKey`, "
                 f"...), got {shown(value, secret=True)}"
             )
+    return problems
+
+
+def _check_derived_env(path: str, app: AppSettings, given: AppConfig) -> list[str]:
+    """Env the program derives (callee URLs, allowed origins) is not set by hand; corsOrigins only where it applies."""
+    problems = []
+    calls = sorted(set(given.env or {}) & set(app.spec.calls))
+    if calls:
+        problems.append(f"{path}.env: {', '.join(calls)} are the URLs of the apps it calls, set by the program")
+    cors = app.spec.cors_origins_env
+    if cors is None and given.cors_origins is not None:
+        problems.append(f"{path}.corsOrigins: {app.spec.name} reads no allowed origins")
+    if cors is not None and cors in (given.env or {}):
+        problems.append(f"{path}.env.{cors}: set corsOrigins instead (a list of https:// origins)")
     return problems
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from components import kube
 from components.app_deployment import Resources
 from components.scheduling import Scheduling
 from services.spec import AppSpec, CacheSpec, DatabaseSpec, ServiceSpec
@@ -58,7 +59,10 @@ def merge(catalog: Catalog, raw: RawSettings, overrides: Mapping[str, ServiceCon
     spot = Scheduling(dict(raw.spot.node_selector), tolerations)
     for name, spec in catalog.items():
         override = overrides.get(name, ServiceConfig())
-        apps = {app.name: _merge_app(app, override.apps.get(app.name, AppConfig()), raw, spot) for app in spec.apps}
+        apps = {
+            app.name: _merge_app(app, override.apps.get(app.name, AppConfig()), raw, spot, _call_urls(spec, app))
+            for app in spec.apps
+        }
         merged[name] = ServiceSettings(
             spec,
             override.enabled,
@@ -70,7 +74,18 @@ def merge(catalog: Catalog, raw: RawSettings, overrides: Mapping[str, ServiceCon
     return merged
 
 
-def _merge_app(spec: AppSpec, override: AppConfig, raw: RawSettings, spot: Scheduling) -> AppSettings:
+def _call_urls(service: ServiceSpec, app: AppSpec) -> dict[str, str]:
+    """Env var -> in-cluster URL of each app APP calls (its Service, which the manuals name after the app)."""
+    apps = {other.name: other for other in service.apps}
+    return {
+        variable: f"http://{kube.service_dns_name(callee, apps[callee].namespace)}:{apps[callee].port}"
+        for variable, callee in app.calls.items()
+    }
+
+
+def _merge_app(
+    spec: AppSpec, override: AppConfig, raw: RawSettings, spot: Scheduling, call_urls: Mapping[str, str]
+) -> AppSettings:
     autoscaling = spec.autoscaling
     if autoscaling is not None:
         autoscaling = replace(
@@ -87,10 +102,18 @@ def _merge_app(spec: AppSpec, override: AppConfig, raw: RawSettings, spot: Sched
         replicas=override.replicas or spec.replicas,
         autoscaling=autoscaling,
         resources=resources,
-        env={**spec.env, **(override.env or {})},
+        env={**spec.env, **(override.env or {}), **call_urls, **_cors_origins(spec, override, raw.domain)},
         scheduling=spot if on_spot else None,
         delivery=_merge_delivery(override.delivery, image),
     )
+
+
+def _cors_origins(spec: AppSpec, override: AppConfig, domain: str) -> dict[str, str]:
+    """The app's allowed browser origins (S1-03 `CORS_ORIGINS`): `corsOrigins`, else its own public origin."""
+    if spec.cors_origins_env is None:
+        return {}
+    origins = override.cors_origins or [f"https://{spec.public_host(domain)}"]
+    return {spec.cors_origins_env: ",".join(origins)}
 
 
 def _merge_delivery(override: DeliveryConfig | None, image: str) -> BlueGreenSettings | CanarySettings | None:

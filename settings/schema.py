@@ -23,6 +23,7 @@ from settings.values import (
     Email,
     EnvName,
     HostPort,
+    HttpsOrigin,
     ImageRef,
     ImageTag,
     LabelKey,
@@ -191,6 +192,8 @@ class AppConfig(_Strict):
     env: dict[EnvName, str] | None = None
     """Plain values only: they land in the Deployment as they are."""
     spot: bool | None = None
+    cors_origins: Annotated[list[HttpsOrigin], Field(min_length=1)] | None = None
+    """Browser origins allowed to call the app (S1-03 `CORS_ORIGINS`); only for apps that read them."""
     delivery: DeliveryConfig | None = None
 
 
@@ -296,9 +299,16 @@ class TolerationConfig(_Strict):
         return self
 
 
+SPOT_LABEL = "eks.amazonaws.com/capacityType"
+"""EKS labels a managed node group's nodes with their capacity type (ON_DEMAND or SPOT)."""
+
+
 class SpotConfig(_Strict):
-    node_selector: dict[LabelKey, LabelValue] = {"eks.amazonaws.com/capacityType": "SPOT"}
-    tolerations: list[TolerationConfig] = []
+    """Where apps with `spot: true` run (S4-08): nodes they require and the taints they tolerate."""
+
+    node_selector: dict[LabelKey, LabelValue] = {SPOT_LABEL: "SPOT"}
+    # Spot node groups are tainted so that only workloads that accept interruptions land on them.
+    tolerations: list[TolerationConfig] = [TolerationConfig(key=SPOT_LABEL, value="SPOT", effect="NoSchedule")]
 
 
 class AddonsConfig(_Strict):

@@ -200,6 +200,23 @@ def https_url(*, query: bool = True) -> AfterValidator:
     return AfterValidator(validate)
 
 
+def _https_origin(value: str) -> str:
+    """A browser origin (scheme, host, port) as a CORS allow-list holds it: nothing after the host and port."""
+    parts = urlsplit(value)
+    try:
+        port_ok = parts.port is None or 1 <= parts.port <= 65535
+    except ValueError:
+        port_ok = False
+    # Browsers send the host in lower case, and the allow-list is compared as text.
+    bare = value == f"https://{parts.netloc.lower()}" and "@" not in parts.netloc
+    if not (bare and parts.hostname and _is_host(parts.hostname) and port_ok):
+        raise ValueError("must be an HTTPS origin like https://app.example.com (lower case, a host and port, no path)")
+    return value
+
+
+HttpsOrigin = Annotated[str, AfterValidator(_https_origin)]
+
+
 def _host_port(value: str) -> str:
     host, _, port = value.rpartition(":")
     host = host.removeprefix("[").removesuffix("]")

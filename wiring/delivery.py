@@ -94,7 +94,7 @@ def app_args(ctx: ServiceContext, app: AppSettings) -> AppDeploymentArgs:
         replicas=app.replicas,
         autoscaling=app.autoscaling,
         metrics_port=spec.metrics_port,
-        service_monitor=True,
+        service_monitor=spec.scraped,
         env=app.env,
         secret_env=spec.secret_env,
         config_files=spec.config_files,
@@ -162,7 +162,7 @@ def _canary_args(ctx: ServiceContext, app: AppSettings, delivery: CanarySettings
 
 def public_host(settings: Settings, spec: AppSpec) -> str:
     """Public host name of a public app."""
-    return f"{spec.public_host_label}.{settings.domain}"
+    return spec.public_host(settings.domain)
 
 
 def deploy_routes(

@@ -3,9 +3,11 @@
 Every service namespace denies all traffic by default (TenantNamespace: only DNS is open). The flows
 below open exactly what the manuals need, on numeric ports:
 
-- Prometheus (namespace `monitoring`) scrapes every app's metrics port, Postgres (9187) and Redis (9121);
+- Prometheus (namespace `monitoring`) scrapes every app that serves `/metrics` on its metrics port, Postgres
+  (9187) and Redis (9121);
 - an app reaches its own service's Postgres (5432) and Redis (6379) when it uses them, and nothing of
-  another service; apps of one service do not call each other (the worker takes work from Redis);
+  another service; apps of one service call each other only where their spec says so (`AppSpec.calls`: V1
+  promotes experiments to V2 and quarantines them in V3), on the callee's port (the worker takes work from Redis);
 - apps that call AI providers reach the internet on 443 (never private or link-local addresses);
 - the CloudNativePG operator reaches its instances (8000, 5432), instances reach each other
   (replication), the Kubernetes API and S3/STS (WAL archiving with IRSA); the dump job reaches the
@@ -15,9 +17,9 @@ below open exactly what the manuals need, on numeric ports:
 The Gateway's proxies are admitted to the public apps by PublicRoute, and blue-green smoke tests to their
 colours by BlueGreen.
 
-Platform (S4-04): V1 and V3 share V2's database, so their pods reach the database pods on 5432, and
-nothing else of `platform-v2-stable`; V2's pods reach no V1 or V3 pod (their egress allow-list is the
-manual's `v2-isolation` policy). At the database level V1 and V3 connect as their own roles, which own
+Platform (S4-04): V1 and V3 share V2's database, so their pods reach the database pods on 5432; V1 also
+reaches V2's and V3's API (promotion and quarantine, manual 004); V2's pods reach no V1 or V3 pod (their
+egress allow-list is the manual's `v2-isolation` policy). At the database level V1 and V3 connect as their own roles, which own
 only their schema (DatabaseSpec.reader_roles), never as V2's schema owner.
 
 The add-ons' namespaces (`addon_flows`; PlatformAddons and MonitoringStack write the policies before their
@@ -141,13 +143,17 @@ def service_flows(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores:
     for name, app in service.apps.items():
         component = apps[name].component
         pods = Pods(name, app.spec.namespace, component.selector, app.spec.egress_policy_name)
-        flows.append(Flow(SCRAPER, pods, (component.metrics_port,)))
+        if app.spec.scraped:
+            flows.append(Flow(SCRAPER, pods, (component.metrics_port,)))
         if app.spec.uses_database and database is not None and stores.database is not None:
             flows.append(Flow(pods, database, (stores.database.port,)))
         if app.spec.uses_cache and cache is not None and stores.cache is not None:
             flows.append(Flow(pods, cache, (stores.cache.port,)))
         if app.spec.calls_ai_providers:
             flows.append(Flow(pods, INTERNET, (HTTPS,)))
+        for callee in app.spec.calls.values():
+            target = apps[callee].component
+            flows.append(Flow(pods, Pods(callee, service.apps[callee].spec.namespace, target.selector), (target.port,)))
     if database is not None and stores.database is not None:
         flows += _database_flows(stores.database, database, ctx.settings.network_policy)
     if database is not None and stores.database is not None and stores.drill is not None:

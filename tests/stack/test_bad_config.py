@@ -333,6 +333,21 @@ QUANTITIES = {
 }
 
 CONSISTENCY = {
+    "CORS origins for an app that reads none": Case(
+        app("docc2context", "docc2context-api", corsOrigins=["https://app.example.com"]),
+        "services.docc2context.apps.docc2context-api.corsOrigins",
+        "docc2context-api reads no allowed origins",
+    ),
+    "CORS origins set as plain env": Case(
+        app("agent-skeptic-bench", "agent-skeptic-bench", env={"CORS_ORIGINS": "*"}),
+        "services.agent-skeptic-bench.apps.agent-skeptic-bench.env.CORS_ORIGINS",
+        "set corsOrigins instead",
+    ),
+    "the URL of a called app set by hand": Case(
+        app("platform", "platform-v1-api", env={"PLATFORM_V2_URL": "http://elsewhere:8000"}),
+        "services.platform.apps.platform-v1-api.env",
+        "PLATFORM_V2_URL are the URLs of the apps it calls",
+    ),
     "a CPU quota below the service's peak": Case(
         service("ai-benchmark", quota={"requestsCpu": "1"}),
         "services.ai-benchmark.quota.requestsCpu",
@@ -624,6 +639,16 @@ NAMES = {
 }
 
 ADDRESSES = {
+    "a CORS origin with a path": Case(
+        app("agent-skeptic-bench", "agent-skeptic-bench", corsOrigins=["https://app.example.com/path"]),
+        "services.agent-skeptic-bench.apps.agent-skeptic-bench.corsOrigins[0]",
+        "an HTTPS origin",
+    ),
+    "a CORS origin over plain HTTP": Case(
+        app("agent-skeptic-bench", "agent-skeptic-bench", corsOrigins=["http://app.example.com"]),
+        "services.agent-skeptic-bench.apps.agent-skeptic-bench.corsOrigins[0]",
+        "an HTTPS origin",
+    ),
     "a runbook URL with a space": Case(
         {MONITORING: {"runbookBaseUrl": "https://runbooks example.com"}}, "monitoring.runbookBaseUrl", "no spaces"
     ),
@@ -989,7 +1014,7 @@ def test_problems_in_several_keys_and_services_come_together():
 
 def test_missing_secrets_are_listed_with_the_command_that_sets_them():
     refused = refusal("prod", fill_missing_secrets=False)
-    for name in ("openaiApiKey", "anthropicApiKey", "googleAiApiKey", "primaryAiApiKey"):
+    for name in ("openaiApiKey", "anthropicApiKey", "googleAiApiKey", "primaryAiApiKey", "secondaryAiApiKey"):
         assert f"pulumi config set --secret {name} <value>" in refused.message
     assert isinstance(refused.error, SettingsError) and refused.error.problems == []
     assert refused.registered == []
@@ -997,4 +1022,5 @@ def test_missing_secrets_are_listed_with_the_command_that_sets_them():
 
 def test_a_disabled_service_needs_no_secrets():
     overrides = {**service("platform", enabled=False), ACK: ["services.platform.enabled"]}
-    assert "primaryAiApiKey" not in refusal("prod", overrides=overrides, fill_missing_secrets=False).message
+    message = refusal("prod", overrides=overrides, fill_missing_secrets=False).message
+    assert "primaryAiApiKey" not in message and "secondaryAiApiKey" not in message

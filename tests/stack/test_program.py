@@ -15,6 +15,13 @@ def deployments(stack):
     return {r.inputs["metadata"]["name"]: r.inputs for r in program_run(stack).by_type("kubernetes:apps/v1:Deployment")}
 
 
+def service_monitors(stack):
+    return {
+        r.inputs["metadata"]["name"]: r.inputs
+        for r in program_run(stack).by_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+    }
+
+
 def hpas(stack):
     return {
         r.inputs["metadata"]["name"]: r.inputs
@@ -64,7 +71,16 @@ def test_ai_benchmark_web_limits_and_worker(stack="prod"):
     assert hpas(stack)["ai-benchmark-api"]["spec"]["minReplicas"] == 3  # follows the active colour
     assert env_of(api)["DATABASE_POOL_SIZE"] == "20" and env_of(api)["DATABASE_MAX_OVERFLOW"] == "10"
     assert env_of(api)["OPENAI_API_KEY"]["secretKeyRef"]["name"] == "ai-benchmark-secrets"  # S0-10
-    assert deployments(stack)["ai-benchmark-worker"]["spec"]["replicas"] == 2
+    worker = deployments(stack)["ai-benchmark-worker"]
+    assert worker["spec"]["replicas"] == 2
+    # The worker serves no HTTP: its probes run in the container (a fresh heartbeat file, the Redis queue
+    # answering) and nothing scrapes it.
+    probes = {kind: container(worker)[f"{kind}Probe"] for kind in ("liveness", "readiness", "startup")}
+    assert all("exec" in probe and "httpGet" not in probe for probe in probes.values())
+    assert "$HEARTBEAT_FILE" in probes["liveness"]["exec"]["command"][-1]
+    assert env_of(worker)["HEARTBEAT_FILE"].startswith("/tmp/")  # the container's writable scratch
+    assert "REDIS_URL" in probes["readiness"]["exec"]["command"][-1]
+    assert "ai-benchmark-worker" not in service_monitors(stack)
 
 
 def test_agent_skeptic_bench_matches_its_manual(stack="prod"):
@@ -90,6 +106,10 @@ def test_agent_skeptic_bench_matches_its_manual(stack="prod"):
         "METRICS_PORT": "9090",
         "TRUST_PROXY": "true",
     }
+    # S1-03: the origins browsers may call it from, per stack; by default its own public origin.
+    assert env["CORS_ORIGINS"] == "https://agent-skeptic-bench.ai.example.com"
+    # The manual's code serves /metrics from the app on PORT.
+    assert service_monitors(stack)["agent-skeptic-bench"]["spec"]["endpoints"][0]["port"] == "http"
     mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
     assert mounts["/app/config"]["readOnly"] is True
     assert {"/app/results", "/app/logs"} <= set(mounts)
@@ -134,9 +154,13 @@ def test_platform_tiers(stack="prod"):
     assert hpa["spec"]["maxReplicas"] == 15
     assert hpa["spec"]["scaleTargetRef"]["name"] == "platform-v2-api-blue"
     assert hpas(stack)["platform-v2-hpa-preview"]["spec"]["scaleTargetRef"]["name"] == "platform-v2-api-green"
-    assert all_deployments["platform-v1-api"]["spec"]["template"]["spec"]["nodeSelector"] == {
-        "eks.amazonaws.com/capacityType": "SPOT"
-    }
+    # S4-08: V1 requires spot nodes and tolerates their taint.
+    v1 = all_deployments["platform-v1-api"]["spec"]["template"]["spec"]
+    assert v1["nodeSelector"] == {"eks.amazonaws.com/capacityType": "SPOT"}
+    assert v1["tolerations"] == [
+        {"key": "eks.amazonaws.com/capacityType", "operator": "Equal", "value": "SPOT", "effect": "NoSchedule"}
+    ]
+    assert "tolerations" not in all_deployments["platform-v3-api"]["spec"]["template"]["spec"]
     assert container(all_deployments["platform-v3-api"])["resources"]["limits"]["cpu"] == "200m"
     for name in ("platform-v2-api-blue", "platform-v2-api-green", "platform-v1-api", "platform-v3-api"):
         assert container(all_deployments[name])["livenessProbe"]["httpGet"]["path"] == "/health/live"
@@ -145,6 +169,17 @@ def test_platform_tiers(stack="prod"):
         for r in program_run(stack).by_type("kubernetes:core/v1:Secret")
     }
     assert {("platform-v2-stable", "platform-secrets"), ("platform-v1-exp", "platform-secrets")} <= secrets
+    # Manual 004: a secondary AI provider beside the primary one, in the same Secret.
+    for name in ("platform-v2-api-blue", "platform-v1-api"):
+        keys = {k: v["secretKeyRef"] for k, v in env_of(all_deployments[name]).items() if k.endswith("AI_API_KEY")}
+        assert keys == {
+            "PRIMARY_AI_API_KEY": {"name": "platform-secrets", "key": "primary_ai_api_key", "optional": False},
+            "SECONDARY_AI_API_KEY": {"name": "platform-secrets", "key": "secondary_ai_api_key", "optional": False},
+        }
+    # V1 promotes experiments to V2 and quarantines them in V3 through their Services.
+    v1_env = env_of(all_deployments["platform-v1-api"])
+    assert v1_env["PLATFORM_V2_URL"] == "http://platform-v2-api.platform-v2-stable.svc.cluster.local:8000"
+    assert v1_env["PLATFORM_V3_URL"] == "http://platform-v3-api.platform-v3-quarantine.svc.cluster.local:8000"
 
 
 def test_staging_is_prod_at_a_smaller_size():

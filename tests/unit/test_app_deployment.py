@@ -125,3 +125,31 @@ def test_scratch_space_must_fit_the_ephemeral_storage_limit():
     with pytest.raises(ValueError, match="exceed the ephemeral-storage limit 50Gi"):
         _args(resources=storage, writable_dirs=(WritableDir("/work", "45Gi"), WritableDir("/logs", "5Gi")))
     _args(resources=storage, writable_dirs=(WritableDir("/work", "44Gi"), WritableDir("/logs", "5Gi")))
+
+
+@pulumi.runtime.test
+def test_an_app_without_http_is_probed_by_commands(mock_runtime):
+    """A queue worker serves no HTTP: its probes run in the container; startup follows liveness (X-02)."""
+    alive = Probe(command=("/bin/sh", "-c", "test -f /tmp/heartbeat"), period_seconds=30)
+    ready = Probe(command=("python", "-c", "print(1)"), timeout_seconds=5)
+    app = AppDeployment("worker", _args(probes=Probes(liveness=alive, readiness=ready)))
+
+    def check(inputs):
+        container = inputs["spec"]["template"]["spec"]["containers"][0]
+        assert container["livenessProbe"]["exec"] == {"command": ["/bin/sh", "-c", "test -f /tmp/heartbeat"]}
+        assert container["livenessProbe"]["periodSeconds"] == 30
+        assert container["readinessProbe"]["exec"] == {"command": ["python", "-c", "print(1)"]}
+        assert container["readinessProbe"]["timeoutSeconds"] == 5
+        assert container["startupProbe"]["exec"] == container["livenessProbe"]["exec"]
+        assert container["startupProbe"]["periodSeconds"] == 5
+        assert not any("httpGet" in container[f"{kind}Probe"] for kind in ("liveness", "readiness", "startup"))
+
+    return inputs_of(mock_runtime, app.deployment, check)
+
+
+def test_a_probe_is_a_path_or_a_command():
+    import pytest
+
+    for path, command in (("", ()), ("/health", ("true",))):
+        with pytest.raises(ValueError, match="either an HTTP path or a command"):
+            Probe(path, command=command)
