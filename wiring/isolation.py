@@ -19,8 +19,8 @@ colours by BlueGreen.
 
 Platform (S4-04): V1 and V3 share V2's database, so their pods reach the database pods on 5432; V1 also
 reaches V2's and V3's API (promotion and quarantine, manual 004); V2's pods reach no V1 or V3 pod (their
-egress allow-list is the manual's `v2-isolation` policy). At the database level V1 and V3 connect as their own roles, which own
-only their schema (DatabaseSpec.reader_roles), never as V2's schema owner.
+egress allow-list is the manual's `v2-isolation` policy). At the database level V1 and V3 connect as their own
+roles, which own only their schema (DatabaseSpec.reader_roles), never as V2's schema owner.
 
 The add-ons' namespaces (`addon_flows`; PlatformAddons and MonitoringStack write the policies before their
 releases) deny all traffic by default too, and allow:
