@@ -99,6 +99,32 @@ class Alert:
         )
 
 
+def threshold_alert(
+    name: str,
+    expr: str,
+    for_: str,
+    severity: str,
+    summary: str,
+    description: str,
+    firing: Mapping[str, str],
+    silent: Mapping[str, str],
+    value: str,
+    labels: Mapping[str, str],
+) -> Alert:
+    """An alert on EXPR proven by two scenarios, each evaluated five minutes after `for`: FIRING series make it fire
+    with LABELS (`$value` rendering as VALUE), SILENT series keep it quiet."""
+    at = f"{int(for_[:-1]) + 5}{for_[-1]}"
+    return Alert(
+        name,
+        expr,
+        for_,
+        severity,
+        summary,
+        description,
+        (Scenario(firing, at, True, labels, value), Scenario(silent, at, False)),
+    )
+
+
 def runbook_url(base_url: str, service: str, alert: str) -> str:
     """`<base>/<service>/<alert>`, e.g. `https://runbooks.example.com/docc2context/ServiceDown`."""
     return f"{base_url.rstrip('/')}/{service}/{alert}"

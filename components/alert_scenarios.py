@@ -18,6 +18,11 @@ def counter(per_minute: float) -> str:
     return f"0+{num(per_minute)}x{SAMPLES}"
 
 
+def counter_stepping(per_minute: float, minutes: int, then_per_minute: float) -> str:
+    """A counter growing by PER_MINUTE for MINUTES samples, then by THEN_PER_MINUTE."""
+    return f"0+{num(per_minute)}x{minutes} {num(per_minute * minutes)}+{num(then_per_minute)}x{SAMPLES}"
+
+
 def gauge(value: float) -> str:
     """A gauge holding VALUE."""
     return f"{num(value)}x{SAMPLES}"

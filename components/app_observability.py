@@ -7,8 +7,10 @@ colours and the canary of one app count as its instances), and kube-state-metric
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from components.alert_rules import Alert, Scenario
-from components.alert_scenarios import at, counter, days_hours, duration, gauge, series
+from components.alert_scenarios import at, counter, counter_stepping, days_hours, duration, gauge, series
 from components.dashboards import PanelSpec, Query, RowSpec, good_below
 
 
@@ -77,8 +79,10 @@ def of_limit(usage: str, ns: str, resource: str, usage_suffix: str = "") -> str:
     )
 
 
-def volume_stats(ns: str, available: float) -> dict[str, str]:
-    volume = {"namespace": ns, "persistentvolumeclaim": "data"}
+def volume_stats(ns: str, available: float, claim: str = "data") -> dict[str, str]:
+    """A 100 GB volume of claim CLAIM with AVAILABLE bytes left (kubelet's stats, also for generic ephemeral
+    volumes, whose claims are `<pod>-<volume>`)."""
+    volume = {"namespace": ns, "persistentvolumeclaim": claim}
     return {
         series("kubelet_volume_stats_available_bytes", volume): gauge(available),
         series("kubelet_volume_stats_capacity_bytes", volume): gauge(100_000_000_000),
@@ -100,6 +104,71 @@ def http_traffic(
         series(metric, {**base, "status": "500"}): counter(errors_per_minute),
         series(metric, {**base, "status": "200"}): counter(ok_per_minute),
     }
+
+
+def p95_latency(
+    ns: str, threshold_seconds: float, for_: str = "10m", histogram: str = "http_request_duration_seconds"
+) -> Alert:
+    """The service's p95 request latency above its target."""
+    p95 = f'histogram_quantile(0.95, sum by (namespace, le) (rate({histogram}_bucket{{namespace="{ns}"}}[5m])))'
+
+    def buckets(counts: dict[str, float]) -> dict[str, str]:
+        return {series(f"{histogram}_bucket", {"namespace": ns, "le": le}): counter(n) for le, n in counts.items()}
+
+    slow = {"1": 0, f"{threshold_seconds:g}": 0, f"{threshold_seconds * 2:g}": 60, "+Inf": 60}
+    fast = {"1": 0, f"{threshold_seconds:g}": 60, f"{threshold_seconds * 2:g}": 60, "+Inf": 60}
+    return Alert(
+        "HighLatency",
+        f"{p95} > {threshold_seconds:g}",
+        for_,
+        "warning",
+        f"p95 latency above {threshold_seconds:g} s",
+        f'p95 request latency is {{{{ $value | printf "%.2f" }}}} s (target below {threshold_seconds:g} s).',
+        (
+            Scenario(buckets(slow), "15m", True, {"namespace": ns}, f"{threshold_seconds * 1.95:.2f}"),
+            Scenario(buckets(fast), "15m", False),
+        ),
+    )
+
+
+def rate_spike(
+    name: str,
+    ns: str,
+    metric: str,
+    matchers: str,
+    sample: Mapping[str, str],
+    what: str,
+    min_per_second: float,
+    factor: float = 3,
+) -> Alert:
+    """The 5-minute rate of METRIC{namespace=NS,MATCHERS} at FACTOR times its rate in the hour before and above
+    MIN_PER_SECOND: a burst out of nothing counts, a steady rate however high does not. SAMPLE: labels of a series
+    the matchers select (for the scenarios)."""
+    selector = f'{metric}{{namespace="{ns}",{matchers}}}'
+    now = f"sum by (namespace) (rate({selector}[5m]))"
+    before = f"sum by (namespace) (rate({selector}[1h] offset 5m))"
+    counted = series(metric, {"namespace": ns, **sample})
+    burst = min_per_second * 60 * 3  # per minute, three times the floor
+    return Alert(
+        name,
+        # A series new within the hour counts too: its rate over the hour before is its few samples over 3600 s.
+        f"({now}\n> {factor:g} * {before}) > {min_per_second:g}",
+        "5m",
+        "warning",
+        f"Spike of {what}",
+        f'{what[0].upper()}{what[1:]}: {{{{ $value | printf "%.2f" }}}} per second, at least {factor:g} times the '
+        f"hour before (alert above {min_per_second:g}/s).",
+        (
+            Scenario(
+                {counted: counter_stepping(burst / 30, 60, burst)}, "75m", True, {"namespace": ns}, f"{burst / 60:.2f}"
+            ),
+            # Out of nothing: no series at all in the hour before.
+            Scenario({counted: f"_x60 {counter(burst)}"}, "75m", True, {"namespace": ns}, f"{burst / 60:.2f}"),
+            # A high but steady rate is no spike; a burst under the floor is noise.
+            Scenario({counted: counter(burst)}, "75m", False),
+            Scenario({counted: counter_stepping(0, 60, min_per_second * 30)}, "75m", False),
+        ),
+    )
 
 
 def cronjob_alerts(

@@ -8,6 +8,7 @@ from components.alert_rules import Alert, Scenario
 from components.alert_scenarios import counter, series
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef, WritableDir
 from components.app_observability import http_row, memory_of_limit, resources_row, service_down, volume_stats
+from components.certificate_observability import certificate_expiry
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec
 from components.postgres_observability import database_alerts, database_down, database_row
 from components.redis_observability import redis_down, redis_row
@@ -96,6 +97,7 @@ def _observability() -> Observability:
         ),
         service_down(ns, NAME),
         *[a for a in database_alerts(ns, database_cluster(service)) if a.name != "DatabaseConnectionFailure"],
+        certificate_expiry((NAME,)),  # "Daily security checks: verify certificate status"
     )
     selector = f'namespace="{ns}"'
     dashboards = (

@@ -2,11 +2,13 @@
 
 from collections.abc import Mapping
 
-from components.alert_rules import Alert, Scenario
+from components.alert_rules import Alert, Scenario, threshold_alert
 from components.alert_scenarios import counter, gauge, series
 from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef
-from components.app_observability import resources_row, service_down
+from components.app_observability import memory_of_limit, resources_row, service_down
+from components.certificate_observability import certificate_expiry
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec, Threshold, good_below
+from components.ops_dashboards import alerts_dashboard, capacity_dashboard
 from components.postgres_observability import database_alerts, database_row
 from components.public_hosts import PathMatch
 from components.redis_observability import redis_down, redis_row
@@ -24,6 +26,9 @@ def _observability() -> Observability:
     def reading(metric: str, value: float, **labels: str) -> dict[str, str]:
         return {series(metric, {**pod, **labels}): gauge(value)}
 
+    def errors(provider: str, code: str, per_minute: float) -> dict[str, str]:
+        return {series("ocr_errors_total", {**pod, "provider": provider, "code": code}): counter(per_minute)}
+
     def compare(per_status: Mapping[str, float]) -> dict[str, str]:
         return {
             series("compare_requests_total", {**pod, "status": status}): counter(n) for status, n in per_status.items()
@@ -40,19 +45,19 @@ def _observability() -> Observability:
     # S3-05: the manual's key metrics and thresholds. The app exports them itself (the manual reads
     # `platform_error_ratio` from its /metrics as a ratio, `> 0.05`); `error_budget_remaining` is in percent.
     alerts = (
-        Alert(
+        threshold_alert(
             "HighErrorRate",
             f'max by (namespace) (platform_error_ratio{{namespace="{ns}"}}) > 0.05',
             "5m",
             "critical",
             "Platform error rate above 5 %",
             "platform_error_ratio is {{ $value | humanizePercentage }} (alert above 5 %, target below 1 %).",
-            (
-                Scenario(reading("platform_error_ratio", 0.08), "10m", True, {"namespace": ns}, "8%"),
-                Scenario(reading("platform_error_ratio", 0.04), "10m", False),
-            ),
+            reading("platform_error_ratio", 0.08),
+            reading("platform_error_ratio", 0.04),
+            "8%",
+            {"namespace": ns},
         ),
-        Alert(
+        threshold_alert(
             "ProviderDegraded",
             f'min by (namespace, provider) (provider_health_score{{namespace="{ns}"}}) < 50',
             "10m",
@@ -60,30 +65,24 @@ def _observability() -> Observability:
             "Provider {{ $labels.provider }} degraded",
             'Provider {{ $labels.provider }} health score is {{ $value | printf "%.0f" }} (alert below 50, '
             "target above 95). Consider DISABLED_PROVIDERS and resetting its circuit breaker.",
-            (
-                Scenario(
-                    reading("provider_health_score", 30, provider="deepseek"),
-                    "15m",
-                    True,
-                    {"namespace": ns, "provider": "deepseek"},
-                    "30",
-                ),
-                Scenario(reading("provider_health_score", 60, provider="deepseek"), "15m", False),
-            ),
+            reading("provider_health_score", 30, provider="deepseek"),
+            reading("provider_health_score", 60, provider="deepseek"),
+            "30",
+            {"namespace": ns, "provider": "deepseek"},
         ),
-        Alert(
+        threshold_alert(
             "HighLatency",
             f'max by (namespace) (ocr_p95_latency_seconds{{namespace="{ns}"}}) > 2',
             "10m",
             "warning",
             "OCR p95 latency above 2 s",
             'OCR p95 latency is {{ $value | printf "%.2f" }} s (alert above 2 s, target below 1 s).',
-            (
-                Scenario(reading("ocr_p95_latency_seconds", 3.5), "15m", True, {"namespace": ns}, "3.50"),
-                Scenario(reading("ocr_p95_latency_seconds", 1.5), "15m", False),
-            ),
+            reading("ocr_p95_latency_seconds", 3.5),
+            reading("ocr_p95_latency_seconds", 1.5),
+            "3.50",
+            {"namespace": ns},
         ),
-        Alert(
+        threshold_alert(
             "ErrorBudgetLow",
             f'min by (namespace) (error_budget_remaining{{namespace="{ns}"}}) < 20',
             "5m",
@@ -91,23 +90,53 @@ def _observability() -> Observability:
             "Less than 20 % of the error budget remains",
             '{{ $value | printf "%.1f" }} % of the SLO error budget remains (alert below 20 %, target above 50 %). '
             "Freeze risky deployments.",
-            (
-                Scenario(reading("error_budget_remaining", 12), "10m", True, {"namespace": ns}, "12.0"),
-                Scenario(reading("error_budget_remaining", 25), "10m", False),
-            ),
+            reading("error_budget_remaining", 12),
+            reading("error_budget_remaining", 25),
+            "12.0",
+            {"namespace": ns},
         ),
-        Alert(
+        threshold_alert(
             "CircuitBreakerOpen",
             f'max by (namespace) (circuit_breaker_open_ratio{{namespace="{ns}"}}) > 0.5',
             "5m",
             "critical",
             "Most provider circuit breakers are open",
             "{{ $value | humanizePercentage }} of circuit breakers are open (alert above 50 %).",
-            (
-                Scenario(reading("circuit_breaker_open_ratio", 0.75), "10m", True, {"namespace": ns}, "75%"),
-                Scenario(reading("circuit_breaker_open_ratio", 0.45), "10m", False),
-            ),
+            reading("circuit_breaker_open_ratio", 0.75),
+            reading("circuit_breaker_open_ratio", 0.45),
+            "75%",
+            {"namespace": ns},
         ),
+        # The manual's runbook directory: provider timeouts (PROVIDER_TIMEOUT is 10 s) show in its per-provider
+        # error codes; model load errors and memory exhaustion (OOM kills) are its other runbooks.
+        threshold_alert(
+            "ProviderTimeout",
+            f'sum by (namespace, provider) (rate(ocr_errors_total{{namespace="{ns}",code="timeout"}}[5m])) > 0.1',
+            "10m",
+            "warning",
+            "Provider {{ $labels.provider }} times out",
+            'Provider {{ $labels.provider }} times out {{ $value | printf "%.2f" }} times a second (alert above '
+            "0.1/s, PROVIDER_TIMEOUT 10 s): raise PROVIDER_TIMEOUT or set DISABLED_PROVIDERS.",
+            errors("deepseek", "timeout", 12),
+            errors("deepseek", "timeout", 3),
+            "0.20",
+            {"namespace": ns, "provider": "deepseek"},
+        ),
+        threshold_alert(
+            "ModelLoadError",
+            f'sum by (namespace) (increase(model_load_errors_total{{namespace="{ns}"}}[10m])) > 0',
+            "0m",
+            "warning",
+            "A model failed to load",
+            '{{ $value | printf "%.0f" }} model loads failed in the last 10 minutes: restart the pod, or raise its '
+            "memory limit if it was OOM-killed while loading.",
+            {series("model_load_errors_total", pod): counter(1)},
+            {series("model_load_errors_total", pod): counter(0)},
+            "5",
+            {"namespace": ns},
+        ),
+        memory_of_limit("MemoryExhaustion", ns, 0.9, "Memory above 90 % of the limit"),
+        certificate_expiry(("api", "prom", "grafana")),  # S3-03's hosts; the manual checks their expiry daily
         Alert(
             "CompareFailureRate",
             # The manual's first step: only with sustained traffic, to avoid low-sample noise.
@@ -289,6 +318,17 @@ def _observability() -> Observability:
             ),
             "SLO compliance and error budget (S3-06).",
             (NAME,),
+        ),
+        # The manual's morning check (`/d/alerts`) and monthly capacity review (`/d/capacity`).
+        alerts_dashboard("alerts", "CAD ML Platform / Alerts", NAME),
+        capacity_dashboard(
+            "capacity",
+            "CAD ML Platform / Capacity",
+            NAME,
+            ns,
+            Query(f"sum(rate(ocr_requests_total{{{selector}}}[1h]))", "OCR requests per second (1 h)"),
+            database_cluster(service),
+            redis=True,
         ),
     )
     return Observability(alerts, dashboards)

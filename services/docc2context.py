@@ -11,6 +11,8 @@ from components.app_observability import (
     http_traffic,
     memory_of_limit,
     of_limit,
+    p95_latency,
+    rate_spike,
     resources_row,
     service_down,
     volume_stats,
@@ -22,6 +24,8 @@ from services.spec import AppSpec, Observability, ServiceSpec
 
 NAME = "docc2context"
 API = "docc2context-api"
+SCRATCH_CLAIM = f"{API}-5f7b9c8d4-x2k8q-scratch"
+"""How a scratch volume's claim is named: `<pod>-<volume>` (generic ephemeral volume)."""
 
 
 def _observability() -> Observability:
@@ -120,10 +124,38 @@ def _observability() -> Observability:
                     {"namespace": ns, "persistentvolumeclaim": "data"},
                     "90%",
                 ),
+                # The scratch volumes are generic ephemeral volumes: claims `<pod>-scratch`, watched alike (S2-02).
+                Scenario(
+                    volume_stats(ns, 5_000_000_000, SCRATCH_CLAIM),
+                    "10m",
+                    True,
+                    {"namespace": ns, "persistentvolumeclaim": SCRATCH_CLAIM},
+                    "95%",
+                ),
                 Scenario(volume_stats(ns, 20_000_000_000), "10m", False),
             ),
         ),
         redis_down(ns),
+        # S2-07: p95 under 2 s; manual 002 "Security": alert on spikes of 4xx responses and of failed validations.
+        p95_latency(ns, 2),
+        rate_spike(
+            "ClientErrorSpike",
+            ns,
+            "http_requests_total",
+            'status=~"4..",status!="429"',
+            {"method": "POST", "endpoint": "/api/v1/convert", "status": "400"},
+            "4xx responses (429 has RateLimitTriggered)",
+            0.1,
+        ),
+        rate_spike(
+            "ValidationFailureSpike",
+            ns,
+            "zip_extractions_total",
+            'status="failed_validation"',
+            {"status": "failed_validation"},
+            "failed file validations",
+            0.05,
+        ),
     )
     selector = f'namespace="{ns}"'
     success_ratio = (

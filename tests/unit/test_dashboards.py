@@ -135,7 +135,8 @@ def test_manual_dashboards_exist():
         "AI Benchmark / Benchmark Analytics",
     ]
     cad_uids = [d.uid for d in dashboards("cad-ml-platform")]
-    assert cad_uids == ["observability", "providers", "performance", "slo"]
+    # S3-06's four, and the manual's morning alert review and monthly capacity review.
+    assert cad_uids == ["observability", "providers", "performance", "slo", "alerts", "capacity"]
     assert _titles("platform") == [
         "Platform / V2 Production SLO Compliance",
         "Platform / V1 Experiment Progress",
@@ -166,7 +167,7 @@ def test_kpi_targets_are_drawn():
 
 
 def test_every_panel_queries_its_own_namespace():
-    """Panels never mix services: every query names a namespace of its service."""
+    """Panels never mix services: every query names a namespace of its service, or its alerts' `service` label."""
     namespaces = {
         "ai-benchmark": ("ai-benchmark",),
         "agent-skeptic-bench": ("agent-skeptic-bench",),
@@ -178,4 +179,5 @@ def test_every_panel_queries_its_own_namespace():
     for service in WATCHED:
         for spec in dashboards(service):
             for expr in panel_exprs(dashboard_json(spec)):
-                assert any(f'namespace="{ns}"' in expr for ns in namespaces[service]), (service, spec.uid, expr)
+                mine = [f'namespace="{ns}"' for ns in namespaces[service]] + [f'ALERTS{{service="{service}"']
+                assert any(selector in expr for selector in mine), (service, spec.uid, expr)
