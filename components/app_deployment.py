@@ -14,7 +14,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import kube, quantity
+from components import kube
+from components.app_volumes import ClaimMount, ScratchVolume, WritableDir, check_volumes, pod_volumes
 from components.autoscaling import (  # Autoscaling: the type of `AppDeploymentArgs.autoscaling`; callers import it here
     Autoscaling,
     HpaTarget,
@@ -74,18 +75,6 @@ class SecretRef:
 
 
 @dataclass(frozen=True)
-class WritableDir:
-    """An emptyDir mounted where the app writes; gone when the pod goes."""
-
-    path: str
-    """Mount path."""
-    size_limit: str
-    """emptyDir `sizeLimit` (a quantity, e.g. `1Gi`); counts against the ephemeral-storage limit."""
-    logs: bool = False
-    """The app writes log files (`*.log`) here; the log follower (`AppDeploymentArgs.log_follower`) ships them."""
-
-
-@dataclass(frozen=True)
 class AppDeploymentArgs:
     """Everything one app needs to run."""
 
@@ -132,6 +121,10 @@ class AppDeploymentArgs:
     """emptyDir mounts for paths the app writes (`/tmp` is always writable)."""
     log_follower: LogFollower | None = None
     """A sidecar printing the files of the `logs` writable dirs for the log shipper; None leaves them in the pod."""
+    scratch: ScratchVolume | None = None
+    """A volume per pod on a cloud disk for scratch space the node's disk cannot hold."""
+    claims: Sequence[ClaimMount] = ()
+    """Existing PersistentVolumeClaims the pods mount (e.g. one they all share)."""
     scheduling: Scheduling | None = None
     """Node selector and tolerations; None schedules anywhere."""
     termination_grace_seconds: int = 30
@@ -148,13 +141,7 @@ class AppDeploymentArgs:
     """Annotations on the Deployment (e.g. checkov suppressions with their reasons)."""
 
     def __post_init__(self) -> None:
-        limit = self.resources.limits.get("ephemeral-storage")
-        scratch = [kube.TMP_SIZE_LIMIT, *(d.size_limit for d in self.writable_dirs)]
-        if limit and sum(quantity.parse(q) for q in scratch) > quantity.parse(limit):
-            # The kubelet evicts a pod over its limit before any one emptyDir reaches its own sizeLimit.
-            raise ValueError(
-                f"the writable dirs and /tmp ({', '.join(scratch)}) exceed the ephemeral-storage limit {limit}"
-            )
+        check_volumes(self.resources.limits, self.writable_dirs, self.scratch, self.claims)
 
     @property
     def separate_metrics_port(self) -> bool:
@@ -244,11 +231,7 @@ class AppDeployment(pulumi.ComponentResource):
         config_map: k8s.core.v1.ConfigMap | None,
     ) -> dict[str, Any]:
         selector = kube.selector_labels(name)
-        volumes = [kube.empty_dir("tmp", kube.TMP_SIZE_LIMIT)]
-        mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
-        for i, writable in enumerate(args.writable_dirs):
-            volumes.append(kube.empty_dir(f"writable-{i}", writable.size_limit))
-            mounts.append({"name": f"writable-{i}", "mountPath": writable.path})
+        volumes, mounts = pod_volumes(args.writable_dirs, args.scratch, args.claims)
         pod_annotations: dict[str, str] = {}
         containers = [self._container(name, args, mounts)]
         log_dirs = [LogDir(f"writable-{i}", d.path) for i, d in enumerate(args.writable_dirs) if d.logs]

@@ -112,7 +112,7 @@ def p95_latency(
     """The service's p95 request latency above its target."""
     p95 = f'histogram_quantile(0.95, sum by (namespace, le) (rate({histogram}_bucket{{namespace="{ns}"}}[5m])))'
 
-    def buckets(counts: dict[str, float]) -> dict[str, str]:
+    def buckets(counts: Mapping[str, float]) -> dict[str, str]:
         return {series(f"{histogram}_bucket", {"namespace": ns, "le": le}): counter(n) for le, n in counts.items()}
 
     slow = {"1": 0, f"{threshold_seconds:g}": 0, f"{threshold_seconds * 2:g}": 60, "+Inf": 60}

@@ -76,6 +76,7 @@ class GatewayBasicAuth(pulumi.ComponentResource):
             f"{name}-password", length=PASSWORD_LENGTH, special=False, opts=pulumi.ResourceOptions(parent=self)
         )
         self.password = pulumi.Output.secret(generated.result)
+        # Derived from a secret, so a secret too.
         htpasswd = self.password.apply(lambda password: htpasswd_line(args.username, password))
         self.secret = k8s.core.v1.Secret(
             f"{name}-secret",
@@ -84,7 +85,7 @@ class GatewayBasicAuth(pulumi.ComponentResource):
             string_data={
                 "username": args.username,
                 "password": self.password,
-                HTPASSWD_KEY: pulumi.Output.secret(htpasswd),
+                HTPASSWD_KEY: htpasswd,
             },
             opts=child,
         )

@@ -42,3 +42,8 @@ def cpu(cores: Decimal) -> str:
 def memory(size: Decimal) -> str:
     """Bytes rounded up to whole mebibytes (`1536Mi`)."""
     return f"{math.ceil(size / 2**20)}Mi"
+
+
+def storage(size: Decimal) -> str:
+    """Bytes rounded up to whole gibibytes (`640Gi`)."""
+    return f"{math.ceil(size / 2**30)}Gi"

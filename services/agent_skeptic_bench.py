@@ -6,14 +6,15 @@ import yaml
 
 from components.alert_rules import Alert, Scenario
 from components.alert_scenarios import counter, series
-from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef, WritableDir
+from components.app_deployment import Autoscaling, Probe, Probes, Resources, SecretRef
 from components.app_observability import http_row, memory_of_limit, resources_row, service_down, volume_stats
+from components.app_volumes import WritableDir
 from components.certificate_observability import certificate_expiry
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec
 from components.postgres_observability import database_alerts, database_down, database_row
 from components.redis_observability import redis_down, redis_row
 from services.conventions import AI_KEYS, API_PATHS, CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster, redis_1gb
-from services.spec import AppSpec, DatabaseSpec, Observability, SecretSpec, ServiceSpec
+from services.spec import AppSpec, DatabaseSpec, Observability, SecretSpec, ServiceSpec, VolumeSpec
 
 NAME = "agent-skeptic-bench"
 SECRET = "agent-skeptic-bench-secrets"
@@ -206,7 +207,10 @@ SERVICE = ServiceSpec(
             },
             cors_origins_env="CORS_ORIGINS",  # S1-03: per stack `corsOrigins`, by default its own public origin
             config_files={"production.yaml": yaml.safe_dump(PRODUCTION_CONFIG, sort_keys=False)},
-            writable_dirs=(WritableDir("/app/results", "10Gi"), WritableDir("/app/logs", "2Gi", logs=True)),
+            writable_dirs=(WritableDir("/app/logs", "2Gi", logs=True),),
+            # S1-05 `./results:/app/results:rw`; the manual's storage: 50 GB at least, 200 GB+ recommended. Every
+            # replica writes results that outlive it, so they share one persistent volume.
+            volume=VolumeSpec("results", "/app/results", "200Gi", shared=True, min_size="50Gi"),
             calls_ai_providers=True,
             public=True,
             public_paths=API_PATHS,  # the evaluation API; /metrics, /health and /ready stay inside

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 
 from components.alert_rules import Alert, Scenario
 from components.alert_scenarios import counter, gauge, series
-from components.app_deployment import Autoscaling, Resources, WritableDir
+from components.app_deployment import Autoscaling, Resources
 from components.app_observability import (
     http_error_ratio,
     http_row,
@@ -17,15 +17,16 @@ from components.app_observability import (
     service_down,
     volume_stats,
 )
+from components.app_volumes import WritableDir
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec, good_above, good_below
 from components.redis_observability import redis_down, redis_row
 from services.conventions import API_PATHS, CACHE_URL, HTTP_PROBES, redis_1gb
-from services.spec import AppSpec, Observability, ServiceSpec
+from services.spec import AppSpec, Observability, ServiceSpec, VolumeSpec
 
 NAME = "docc2context"
 API = "docc2context-api"
 SCRATCH_CLAIM = f"{API}-5f7b9c8d4-x2k8q-scratch"
-"""How a scratch volume's claim is named: `<pod>-<volume>` (generic ephemeral volume)."""
+"""How a scratch volume's claim is named: `<pod>-scratch` (generic ephemeral volume)."""
 
 
 def _observability() -> Observability:
@@ -275,9 +276,12 @@ SERVICE = ServiceSpec(
             resources=Resources({"cpu": "1", "memory": "1Gi"}, {"cpu": "2", "memory": "2Gi"}),
             # S2-08: scale out when CPU > 75 % for 10 minutes or memory > 80 %.
             autoscaling=Autoscaling(min_replicas=2, max_replicas=6, scale_up_stabilization_seconds=600),
-            # S2-02: 50 Gi per instance for temporary workspaces and logs, not kept across restarts.
-            writable_dirs=(WritableDir("/app/workspaces", "44Gi"), WritableDir("/app/logs", "5Gi", logs=True)),
-            ephemeral_storage="50Gi",
+            # S2-02: 50 Gi per instance for temporary workspaces, not kept across restarts, as /tmp: the manual's
+            # daily check wants more than 10 GB free there (`df -h /tmp`). A node's root disk (EKS: 20 GiB) cannot
+            # hold it, so each pod gets a volume of its own, created and deleted with it. Its log files stay on the
+            # node, where the log follower ships them from.
+            volume=VolumeSpec("scratch", "/tmp", "50Gi", shared=False),
+            writable_dirs=(WritableDir("/app/logs", "5Gi", logs=True),),
             secret_env={"REDIS_URL": CACHE_URL},
             public=True,
             public_paths=API_PATHS,  # the conversion API

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from components.alert_rules import Alert
-from components.app_deployment import Autoscaling, Probes, Resources, SecretRef, WritableDir
+from components.app_deployment import Autoscaling, Probes, Resources, SecretRef
+from components.app_volumes import WritableDir
 from components.dashboards import DashboardSpec
 from components.public_hosts import PathMatch
 
@@ -37,6 +38,23 @@ class SecretSpec:
 
 
 @dataclass(frozen=True)
+class VolumeSpec:
+    """Disk an app writes beyond its small emptyDirs, as its manual sizes it (prod)."""
+
+    name: str
+    """Short name; the claim is `<app>-<name>` (per pod: `<pod>-<name>`)."""
+    path: str
+    """Where the app writes."""
+    size: str
+    """Size (per pod for scratch)."""
+    shared: bool
+    """True: one persistent volume all pods share, kept when they go (ReadWriteMany); False: scratch, a volume per
+    pod on a cloud disk, created and deleted with the pod (a node's root disk is too small)."""
+    min_size: str | None = None
+    """Smallest size the manual allows."""
+
+
+@dataclass(frozen=True)
 class AppSpec:
     """One app as its manual describes it (prod values)."""
 
@@ -59,8 +77,8 @@ class AppSpec:
     config_files: Mapping[str, str] = field(default_factory=dict)
     config_mount_path: str = "/app/config"
     writable_dirs: tuple[WritableDir, ...] = ()
-    ephemeral_storage: str | None = None
-    """Scratch disk the app needs per pod (requested and limited as `ephemeral-storage`)."""
+    volume: VolumeSpec | None = None
+    """Its one larger volume: results it keeps, or scratch space (S1-05, S2-02)."""
     spot: bool = False
     """Runs on spot capacity (the stack's spot node selector and tolerations)."""
     calls_ai_providers: bool = False

@@ -38,6 +38,7 @@ from settings.models import (
     MonitoringStackSettings,
     ServiceSettings,
     Settings,
+    VolumeSettings,
 )
 from settings.schema import (
     ClusterConfig,
@@ -67,6 +68,7 @@ __all__ = [
     "ServiceSettings",
     "Settings",
     "SettingsError",
+    "VolumeSettings",
     "load",
     "required_secret_keys",
 ]

@@ -11,20 +11,17 @@ a trusted ACME directory in prod, images that do not move.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 
 from pydantic.alias_generators import to_camel
 
 from components import quantity
 from components.kube import Resources
 from components.monitoring_stack import MAX_RETENTION_SHARE_OF_VOLUME
-from components.redis_server import redis_memory_bytes
-from components.tenant_namespace import Quota
 from components.validation import prometheus_size_bytes
 from services.conventions import GRAFANA_HOST_LABEL, MONITORING_NAMESPACE, PROMETHEUS_HOST_LABEL
 from settings import log_stack_checks
+from settings.capacity_checks import check_app_volume, check_quota, check_volumes
 from settings.errors import config_key, shown
-from settings.footprint import footprint, peak, volume_claims
 from settings.models import BACKUPS_OWNER, AppSettings, BackupRole, BlueGreenSettings, CanarySettings, ServiceSettings
 from settings.models import iam_role_name as role_name
 from settings.schema import (
@@ -51,8 +48,6 @@ PRODUCTION = "prod"
 _MAX_IAM_ROLE_NAME = 64
 _MAX_HOST = 253 - len("https-")
 """A public host's listener is `https-<host with dots as dashes>`, a Gateway API section name (253 at most)."""
-_DEFAULT_QUOTA = Quota(requests_cpu="0", requests_memory="0", limits_cpu="0", limits_memory="0", pods=0)
-"""A quota's defaults for what the stack does not size (volume claims)."""
 _RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 _DATABASE_ROLES = (BackupRole.WAL, BackupRole.DUMP, BackupRole.RESTORE_CHECK, BackupRole.PITR_DRILL)
 
@@ -77,9 +72,10 @@ def check_services(services: Mapping[str, ServiceSettings], overrides: Mapping[s
             problems += _check_delivery(f"{path}.delivery", app, app_given.delivery)
             problems += _check_env(f"{path}.env", app)
             problems += _check_derived_env(path, app, app_given)
+            problems += check_app_volume(f"{path}.volume", app, app_given.volume)
         if given.quota is not None:
-            problems += _check_quota(f"{SERVICES_KEY}.{name}.quota", service, given.quota)
-        problems += _check_volumes(f"{SERVICES_KEY}.{name}", service, given.quota or QuotaConfig())
+            problems += check_quota(f"{SERVICES_KEY}.{name}.quota", service, given.quota)
+        problems += check_volumes(f"{SERVICES_KEY}.{name}", service, given.quota or QuotaConfig())
     return problems
 
 
@@ -167,85 +163,6 @@ def _check_derived_env(path: str, app: AppSettings, given: AppConfig) -> list[st
     if cors is not None and cors in (given.env or {}):
         problems.append(f"{path}.env.{cors}: set corsOrigins instead (a list of https:// origins)")
     return problems
-
-
-# --- quotas and volumes ----------------------------------------------------------------------------
-
-_QUOTA_SIDES = {
-    "requests_cpu": ("requests", "cpu", quantity.cpu),
-    "requests_memory": ("requests", "memory", quantity.memory),
-    "limits_cpu": ("limits", "cpu", quantity.cpu),
-    "limits_memory": ("limits", "memory", quantity.memory),
-}
-
-
-def _check_quota(path: str, service: ServiceSettings, given: QuotaConfig) -> list[str]:
-    """A quota the stack sets holds what the service runs at its peak in each namespace: every app at its HPA
-    maximum with a rolling-update surge pod (both colours, the canary), the database and the cache."""
-    problems = []
-    for field, (side, resource, unit) in _QUOTA_SIDES.items():
-        value = getattr(given, field)
-        if value is None:
-            continue
-        namespace, needed = max(
-            ((ns, peak(footprint(service, ns), side, resource)) for ns in service.spec.namespaces), key=lambda x: x[1]
-        )
-        if quantity.parse(value) < needed:
-            problems.append(
-                f"{path}.{to_camel(field)}: must be at least {unit(needed)} (the {side} of what the service runs at "
-                f"its peak in {namespace}: every app at its maximum plus a rolling-update pod, database, cache), "
-                f"got {value}"
-            )
-    for resource in ("cpu", "memory"):
-        request, limit = getattr(given, f"requests_{resource}"), getattr(given, f"limits_{resource}")
-        if request and limit and quantity.parse(request) > quantity.parse(limit):
-            problems.append(
-                f"{path}.requests{resource.title()}: must be <= limits{resource.title()} ({limit}), got {request}"
-            )
-    if given.pods is not None:
-        pods = max(sum(n for _, n in footprint(service, ns)) for ns in service.spec.namespaces)
-        if given.pods < pods:
-            problems.append(
-                f"{path}.pods: must be at least {pods} (the pods the service runs at its peak in one namespace), "
-                f"got {given.pods}"
-            )
-    return problems
-
-
-def _check_volumes(path: str, service: ServiceSettings, given: QuotaConfig) -> list[str]:
-    """Every volume claim of a namespace fits its quota (the database's instances and the point-in-time drill's
-    scratch copy, the cache's replicas), and a cache's volume holds its append-only file while it is rewritten."""
-    problems = []
-    allowed_storage = given.requests_storage or _DEFAULT_QUOTA.requests_storage
-    allowed_claims = given.persistent_volume_claims or _DEFAULT_QUOTA.persistent_volume_claims
-    for namespace in service.spec.namespaces:
-        claims = volume_claims(service, namespace)
-        total = sum((quantity.parse(c) for c in claims), Decimal(0))
-        if total > quantity.parse(allowed_storage):
-            problems.append(
-                f"{path}.quota.requestsStorage: must be at least {_size(total)} for the volumes in "
-                f"{namespace} (the database's instances and the point-in-time drill's scratch instance, the cache's "
-                f"replicas), got {allowed_storage}: lower storageSize or raise quota.requestsStorage"
-            )
-        if len(claims) > allowed_claims:
-            problems.append(
-                f"{path}.quota.persistentVolumeClaims: must be at least {len(claims)} for the volumes in {namespace}, "
-                f"got {allowed_claims}"
-            )
-    cache = service.cache
-    if cache is not None:
-        needed = 2 * redis_memory_bytes(cache.spec.maxmemory)
-        if quantity.parse(cache.storage_size) < needed:
-            problems.append(
-                f"{path}.cache.storageSize: must be at least {_size(Decimal(needed))} (twice maxmemory "
-                f"{cache.spec.maxmemory}: the append-only file and its rewrite), got {cache.storage_size}"
-            )
-    return problems
-
-
-def _size(size: Decimal) -> str:
-    """Bytes in whole gibibytes where they are, else mebibytes."""
-    return f"{size / 2**30:f}Gi" if size % 2**30 == 0 else quantity.memory(size)
 
 
 # --- the stack ---------------------------------------------------------------------------------------

@@ -58,9 +58,13 @@ def peak(items: list[tuple[Resources, int]], side: str, resource: str) -> Decima
 
 
 def volume_claims(service: ServiceSettings, namespace: str) -> list[str]:
-    """The size of every volume claim in NAMESPACE: each database instance, the point-in-time drill's scratch
-    instance (the database's size), each Redis replica."""
+    """The size of every volume claim in NAMESPACE at the service's peak: each database instance, the
+    point-in-time drill's scratch instance (the database's size), each Redis replica, an app's shared volume
+    once and its volume per pod (a generic ephemeral volume's claim) for each of its most pods."""
     claims = []
+    for app in service.apps.values():
+        if app.spec.namespace == namespace and app.volume is not None:
+            claims += [app.volume.size] * (1 if app.volume.spec.shared else peak_pods(app))
     database, cache = service.database, service.cache
     if database is not None and database.spec.namespace == namespace:
         claims += [database.storage_size] * (database.instances + 1)

@@ -13,7 +13,7 @@ import pulumi
 
 from components.app_deployment import Autoscaling, Resources
 from components.scheduling import Scheduling
-from services.spec import AppSpec, CacheSpec, DatabaseSpec, ServiceSpec
+from services.spec import AppSpec, CacheSpec, DatabaseSpec, ServiceSpec, VolumeSpec
 from settings.schema import (
     AddonsConfig,
     AlertingConfig,
@@ -74,6 +74,15 @@ class CanarySettings:
 
 
 @dataclass(frozen=True)
+class VolumeSettings:
+    """An app's larger volume: the manual's spec with this stack's size and class."""
+
+    spec: VolumeSpec
+    size: str
+    storage_class: str | None
+
+
+@dataclass(frozen=True)
 class AppSettings:
     """One app: the manual's spec with this stack's overrides applied."""
 
@@ -86,6 +95,8 @@ class AppSettings:
     scheduling: Scheduling | None
     delivery: BlueGreenSettings | CanarySettings | None = None
     """None: rolling updates of one Deployment."""
+    volume: VolumeSettings | None = None
+    """Present when the app's spec has a larger volume."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from settings.models import (
     CanarySettings,
     DatabaseSettings,
     ServiceSettings,
+    VolumeSettings,
 )
 from settings.schema import (
     AppConfig,
@@ -31,6 +32,7 @@ from settings.schema import (
     ResourcesConfig,
     ServiceConfig,
     SmokeTestConfig,
+    VolumeConfig,
 )
 
 Catalog = Mapping[str, ServiceSpec]
@@ -105,7 +107,15 @@ def _merge_app(
         env={**spec.env, **(override.env or {}), **call_urls, **_cors_origins(spec, override, raw.domain)},
         scheduling=spot if on_spot else None,
         delivery=_merge_delivery(override.delivery, image),
+        volume=_merge_volume(spec, override),
     )
+
+
+def _merge_volume(spec: AppSpec, override: AppConfig) -> VolumeSettings | None:
+    if spec.volume is None:
+        return None
+    given = override.volume or VolumeConfig()
+    return VolumeSettings(spec.volume, given.size or spec.volume.size, given.storage_class)
 
 
 def _cors_origins(spec: AppSpec, override: AppConfig, domain: str) -> dict[str, str]:

@@ -183,6 +183,15 @@ class RbacConfig(_Strict):
         return self
 
 
+class VolumeConfig(_Strict):
+    """An app's larger volume (its results, or its scratch space per pod)."""
+
+    size: Storage | None = None
+    """Its size (default: the manual's)."""
+    storage_class: StorageClassName | None = None
+    """Its StorageClass (default: the cluster's); a volume every pod shares needs a ReadWriteMany one (EFS)."""
+
+
 class AppConfig(_Strict):
     image: ImageRef | None = None
     replicas: Replicas | None = None
@@ -195,6 +204,7 @@ class AppConfig(_Strict):
     cors_origins: Annotated[list[HttpsOrigin], Field(min_length=1)] | None = None
     """Browser origins allowed to call the app (S1-03 `CORS_ORIGINS`); only for apps that read them."""
     delivery: DeliveryConfig | None = None
+    volume: VolumeConfig | None = None
 
 
 class QuotaConfig(_Strict):

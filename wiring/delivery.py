@@ -20,19 +20,20 @@ import pulumi
 
 from components import kube
 from components.app_deployment import AppDeployment, AppDeploymentArgs
+from components.app_volumes import ClaimMount, ScratchVolume
 from components.blue_green import BlueGreen, BlueGreenArgs, SmokeTest
 from components.canary import TRACK_LABEL, Canary, CanaryArgs, GatewayListener
 from components.dns_records import DnsRecords, DnsRecordsArgs
 from components.gateway_auth import GatewayBasicAuth, GatewayBasicAuthArgs
-from components.kube import Resources
 from components.log_follower import LogFollower
 from components.monitoring_stack import MonitoringStack
 from components.public_hosts import Backend, PublicHost, listener_name
 from components.public_route import AcmeIssuer, PublicRoute, PublicRouteArgs
+from components.shared_volume import SharedVolume, SharedVolumeArgs
 from components.tenant_namespace import Quota, TenantNamespace, TenantNamespaceArgs
 from services.conventions import GATEWAY_NAME, GRAFANA_HOST_LABEL, PROMETHEUS_HOST_LABEL
 from services.spec import AppSpec
-from settings import AppSettings, BlueGreenSettings, CanarySettings, Settings
+from settings import AppSettings, BlueGreenSettings, CanarySettings, Settings, VolumeSettings
 from versions import BUSYBOX_IMAGE, CURL_IMAGE
 from wiring.addons import GATEWAY_CONTROLLER, GATEWAY_NAMESPACE, envoy_proxies
 from wiring.context import PlatformContext, ServiceContext
@@ -61,7 +62,10 @@ def deploy_app(ctx: ServiceContext, app: AppSettings) -> DeliveredApp:
     """Declare APP with the component its delivery strategy asks for (it may declare custom resources:
     ServiceMonitors, a canary's HTTPRoute, so it waits for the operators)."""
     settings, name = ctx.settings, app.spec.name
-    opts = ctx.after_operators
+    # Pods wait for the claim they mount.
+    opts = pulumi.ResourceOptions.merge(
+        ctx.after_operators, pulumi.ResourceOptions(depends_on=_shared_volume(ctx, app) or None)
+    )
     outputs: dict[str, Any] = {
         "publicUrl": f"https://{public_host(settings, app.spec)}" if app.spec.public else None,
         "activeColour": None,
@@ -88,7 +92,7 @@ def app_args(ctx: ServiceContext, app: AppSettings) -> AppDeploymentArgs:
         image=image,
         port=spec.port,
         probes=spec.probes,
-        resources=_with_ephemeral_storage(app.resources, spec.ephemeral_storage),
+        resources=app.resources,
         container_name=spec.container_name,
         part_of=ctx.name,
         replicas=app.replicas,
@@ -101,6 +105,8 @@ def app_args(ctx: ServiceContext, app: AppSettings) -> AppDeploymentArgs:
         config_mount_path=spec.config_mount_path,
         writable_dirs=spec.writable_dirs,
         log_follower=_log_follower(ctx, spec),
+        scratch=_scratch(app.volume),
+        claims=_claims(app.spec, app.volume),
         scheduling=app.scheduling,
         termination_grace_seconds=spec.termination_grace_seconds,
         annotations=kube.checkov_skips(_accepted_findings(app, image)),
@@ -122,12 +128,43 @@ def _accepted_findings(app: AppSettings, image: pulumi.Input[str]) -> dict[str, 
     return findings
 
 
-def _with_ephemeral_storage(resources: Resources, storage: str | None) -> Resources:
-    if storage is None:
-        return resources
-    return Resources(
-        {**resources.requests, "ephemeral-storage": storage}, {**resources.limits, "ephemeral-storage": storage}
-    )
+def _scratch(volume: VolumeSettings | None) -> ScratchVolume | None:
+    """A scratch volume per pod (S2-02)."""
+    if volume is None or volume.spec.shared:
+        return None
+    return ScratchVolume(volume.spec.path, volume.size, volume.storage_class, volume.spec.name)
+
+
+def _claims(spec: AppSpec, volume: VolumeSettings | None) -> list[ClaimMount]:
+    """The volume every pod shares (S1-05 results), declared by `_shared_volume`."""
+    return [ClaimMount(volume.spec.path, shared_claim(spec))] if volume and volume.spec.shared else []
+
+
+def shared_claim(spec: AppSpec) -> str:
+    """Name of the PersistentVolumeClaim APP's pods share."""
+    assert spec.volume is not None
+    return f"{spec.name}-{spec.volume.name}"
+
+
+def _shared_volume(ctx: ServiceContext, app: AppSettings) -> list[SharedVolume]:
+    """The persistent volume all of APP's pods mount, protected like the rest of the data (X-09)."""
+    volume = app.volume
+    if volume is None or not volume.spec.shared or volume.storage_class is None:
+        return []
+    return [
+        SharedVolume(
+            shared_claim(app.spec),
+            SharedVolumeArgs(
+                namespace=ctx.namespace_ref(app.spec.namespace),
+                claim_name=shared_claim(app.spec),
+                size=volume.size,
+                storage_class=volume.storage_class,
+                labels={**ctx.labels, "app": app.spec.name},
+                protect=ctx.settings.protect_data,
+            ),
+            ctx.kubernetes,
+        )
+    ]
 
 
 def _blue_green_args(ctx: ServiceContext, app: AppSettings, delivery: BlueGreenSettings) -> BlueGreenArgs:

@@ -343,6 +343,26 @@ CONSISTENCY = {
         "services.agent-skeptic-bench.apps.agent-skeptic-bench.env.CORS_ORIGINS",
         "set corsOrigins instead",
     ),
+    "a volume for an app that has none": Case(
+        app("cad-ml-platform", "cad-ml-platform", volume={"size": "10Gi"}),
+        "services.cad-ml-platform.apps.cad-ml-platform.volume",
+        "cad-ml-platform has no volume",
+    ),
+    "results smaller than the manual's minimum": Case(
+        app("agent-skeptic-bench", "agent-skeptic-bench", volume={"size": "20Gi", "storageClass": "efs-sc"}),
+        "services.agent-skeptic-bench.apps.agent-skeptic-bench.volume.size",
+        "must be at least 50Gi",
+    ),
+    "a shared volume without a ReadWriteMany class": Case(
+        app("agent-skeptic-bench", "agent-skeptic-bench", volume={"size": "100Gi"}),
+        "services.agent-skeptic-bench.apps.agent-skeptic-bench.volume.storageClass",
+        "is required",
+    ),
+    "scratch volumes at the HPA's peak above the storage quota": Case(
+        app("docc2context", "docc2context-api", volume={"size": "100Gi"}),
+        "services.docc2context.quota.requestsStorage",
+        "the apps' volumes",
+    ),
     "the URL of a called app set by hand": Case(
         app("platform", "platform-v1-api", env={"PLATFORM_V2_URL": "http://elsewhere:8000"}),
         "services.platform.apps.platform-v1-api.env",
@@ -492,7 +512,7 @@ CONSISTENCY = {
     "a misspelt key": Case(
         app("docc2context", "docc2context-api", replica=2),
         "services.docc2context.apps.docc2context-api.replica",
-        "unknown key; allowed keys are delivery, env, image",
+        "unknown key; allowed keys are corsOrigins, delivery, env, image",
     ),
     "an unknown top-level key": Case({"ai-platform:domian": "ai.example.com"}, "domian", "unknown key"),
     "an environment that does not match the stack": Case(

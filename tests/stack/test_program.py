@@ -112,16 +112,38 @@ def test_agent_skeptic_bench_matches_its_manual(stack="prod"):
     assert service_monitors(stack)["agent-skeptic-bench"]["spec"]["endpoints"][0]["port"] == "http"
     mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
     assert mounts["/app/config"]["readOnly"] is True
-    assert {"/app/results", "/app/logs"} <= set(mounts)
+    assert "/app/logs" in mounts
+    # S1-05 results outlive the pods: one persistent volume every replica mounts (manual 001: 50-200 GB).
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    results = volumes[mounts["/app/results"]["name"]]
+    assert results["persistentVolumeClaim"] == {"claimName": "agent-skeptic-bench-results"}
+    claim = program_run(stack).one("kubernetes:core/v1:PersistentVolumeClaim", "agent-skeptic-bench-results-claim")
+    assert claim.inputs["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert claim.inputs["spec"]["resources"]["requests"]["storage"] == "200Gi"
+    assert claim.inputs["spec"]["storageClassName"] == "efs-sc"
+    assert claim.protect and claim.retain_on_delete
     config_map = program_run(stack).one("kubernetes:core/v1:ConfigMap", "agent-skeptic-bench-config").inputs
     assert "ssl: require" in config_map["data"]["production.yaml"]
 
 
 def test_docc2context_sizes_and_scratch_space(stack="prod"):
     """S2-01, S2-02, S2-08."""
-    c = container(deployments(stack)["docc2context-api"])
-    assert c["resources"]["limits"] == {"cpu": "2", "memory": "2Gi", "ephemeral-storage": "50Gi"}
-    assert c["resources"]["requests"] == {"cpu": "1", "memory": "1Gi", "ephemeral-storage": "50Gi"}
+    deployment = deployments(stack)["docc2context-api"]
+    c = container(deployment)
+    assert c["resources"]["limits"] == {"cpu": "2", "memory": "2Gi"}
+    assert c["resources"]["requests"] == {"cpu": "1", "memory": "1Gi"}
+    # S2-02: 50 Gi of workspace per pod as /tmp (the manual's daily `df -h /tmp`), on a volume of its own that is
+    # created and deleted with the pod: not on the node's root disk (EKS: 20 GiB).
+    mount = next(m for m in c["volumeMounts"] if m["mountPath"] == "/tmp")
+    volume = next(v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == mount["name"])
+    claim = volume["ephemeral"]["volumeClaimTemplate"]["spec"]
+    assert claim == {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "50Gi"}}}
+    assert not [v for v in deployment["spec"]["template"]["spec"]["volumes"] if "emptyDir" in v]
+    # Its quota admits a scratch claim for every pod at the HPA's maximum, during a rolling update too.
+    quota = program_run(stack).one("kubernetes:core/v1:ResourceQuota", "docc2context-quota").inputs["spec"]["hard"]
+    peak = hpas(stack)["docc2context-api"]["spec"]["maxReplicas"] + 1
+    assert int(quota["persistentvolumeclaims"]) >= peak + 1  # and Redis' claim
+    assert int(quota["requests.storage"].removesuffix("Gi")) >= peak * 50 + 10
     hpa = hpas(stack)["docc2context-api"]["spec"]
     targets = {m["resource"]["name"]: m["resource"]["target"]["averageUtilization"] for m in hpa["metrics"]}
     assert targets == {"cpu": 75, "memory": 80}
@@ -257,6 +279,7 @@ CRD_OWNERS = {  # API group -> the release that installs its CRDs
     "postgresql.cnpg.io": "addons-cloudnative-pg",
     "barmancloud.cnpg.io": "addons-plugin-barman-cloud",
     "gateway.networking.k8s.io": "addons-envoy-gateway",
+    "gateway.envoyproxy.io": "addons-envoy-gateway",
     "cert-manager.io": "addons-cert-manager",
 }
 

@@ -12,8 +12,8 @@ from components.app_deployment import (
     Probes,
     Resources,
     SecretRef,
-    WritableDir,
 )
+from components.app_volumes import ClaimMount, ScratchVolume, WritableDir
 from components.scheduling import Scheduling
 from tests.support.runtime import assert_equal, inputs_of
 
@@ -153,3 +153,36 @@ def test_a_probe_is_a_path_or_a_command():
     for path, command in (("", ()), ("/health", ("true",))):
         with pytest.raises(ValueError, match="either an HTTP path or a command"):
             Probe(path, command=command)
+
+
+@pulumi.runtime.test
+def test_scratch_and_shared_volumes(mock_runtime):
+    """S2-02: a scratch volume per pod (generic ephemeral) as /tmp, in place of the small /tmp emptyDir; S1-05: a
+    claim every pod mounts."""
+    scratch = ScratchVolume("/tmp", "50Gi", "gp3")
+    app = AppDeployment("web", _args(scratch=scratch, claims=(ClaimMount("/app/shared", "web-shared"),)))
+
+    def check(inputs):
+        pod = inputs["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+        assert volumes[mounts["/tmp"]]["ephemeral"]["volumeClaimTemplate"]["spec"] == {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "50Gi"}},
+            "storageClassName": "gp3",
+        }
+        assert mounts["/tmp"] == "scratch", "each pod's claim is `<pod>-scratch`"
+        assert "tmp" not in volumes
+        assert volumes[mounts["/app/shared"]]["persistentVolumeClaim"] == {"claimName": "web-shared"}
+        assert volumes[mounts["/app/results"]]["emptyDir"] == {"sizeLimit": "1Gi"}
+
+    return inputs_of(mock_runtime, app.deployment, check)
+
+
+def test_a_path_is_mounted_once():
+    import pytest
+
+    with pytest.raises(ValueError, match="paths mounted twice: /app/results"):
+        _args(claims=(ClaimMount("/app/results", "shared"),))
+    with pytest.raises(ValueError, match="paths mounted twice: /tmp"):
+        _args(writable_dirs=(WritableDir("/tmp", "1Gi"),))
