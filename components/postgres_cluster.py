@@ -48,6 +48,7 @@ from components.postgres_backups import (
 from components.postgres_instances import (
     METRICS_PORT,
     STATUS_PORT,
+    instance_selector,
     placement,
     pod_monitor_spec,
     postgresql_parameters,
@@ -87,6 +88,8 @@ class PostgresClusterArgs:
     """Continuous backup settings."""
     dumps: LogicalDumps | None = None
     """Logical dumps and restore check; None declares neither."""
+    app_service: str | None = None
+    """Service the app Secrets point at (a pooler's, PostgresPooler); None: the primary's `<name>-rw`."""
     instances: int = 1
     """PostgreSQL instances: one primary, the rest streaming replicas behind `<name>-ro`."""
     image_name: pulumi.Input[str] = versions.POSTGRES_IMAGE
@@ -159,6 +162,8 @@ class PostgresCluster(pulumi.ComponentResource):
     """Connection URL of each schema role (secret Outputs)."""
     rw_host: pulumi.Output[str]
     """In-cluster DNS name of the primary (`<name>-rw`)."""
+    app_host: pulumi.Output[str]
+    """Where the app Secrets point: `args.app_service`, else the primary."""
     ro_host: pulumi.Output[str]
     """In-cluster DNS name of the replicas (`<name>-ro`; no endpoints with one instance)."""
     object_store_name: str
@@ -190,7 +195,8 @@ class PostgresCluster(pulumi.ComponentResource):
         super().__init__("ai-platform:postgres_cluster:PostgresCluster", name, None, opts)
         child = kube.child_options(self, opts)
         self.labels = kube.app_labels(name, args.part_of, component="database")
-        self.selector = {"cnpg.io/cluster": name}
+        # Instances only: a pooler's PgBouncer pods may carry the cluster's label too.
+        self.selector = instance_selector(name)
         self.port, self.metrics_port, self.status_port = POSTGRES_PORT, METRICS_PORT, STATUS_PORT
         self.cluster_name = name
         self.app_secret_name = args.app_secret_name
@@ -198,6 +204,7 @@ class PostgresCluster(pulumi.ComponentResource):
         self.object_store_name = f"{name}-store"
         self.rw_host = kube.service_host(f"{name}-rw", args.namespace)
         self.ro_host = kube.service_host(f"{name}-ro", args.namespace)
+        self.app_host = kube.service_host(args.app_service or f"{name}-rw", args.namespace)
         login = OwnerLogin(name, args.namespace, args.database, args.owner, self.credentials_secret_name)
 
         self.password, self.url, credentials = self._login("owner", args.owner, args, child)
@@ -299,7 +306,7 @@ class PostgresCluster(pulumi.ComponentResource):
         )
         return (
             secret_password,
-            connection_url(user, secret_password, self.rw_host, args.database),
+            connection_url(user, secret_password, self.app_host, args.database),
             credentials,
         )
 

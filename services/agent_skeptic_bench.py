@@ -13,8 +13,17 @@ from components.certificate_observability import certificate_expiry
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec
 from components.postgres_observability import database_alerts, database_down, database_row
 from components.redis_observability import redis_down, redis_row
-from services.conventions import AI_KEYS, API_PATHS, CACHE_HOST, CACHE_URL, DATABASE_URL, database_cluster, redis_1gb
-from services.spec import AppSpec, DatabaseSpec, Observability, SecretSpec, ServiceSpec, VolumeSpec
+from services.conventions import (
+    AI_KEYS,
+    API_PATHS,
+    CACHE_HOST,
+    CACHE_URL,
+    DATABASE_URL,
+    DEFAULT_POOL_CONNECTIONS,
+    database_cluster,
+    redis_1gb,
+)
+from services.spec import AppSpec, DatabaseSpec, Observability, PoolerSpec, SecretSpec, ServiceSpec, VolumeSpec
 
 NAME = "agent-skeptic-bench"
 SECRET = "agent-skeptic-bench-secrets"
@@ -171,7 +180,8 @@ SERVICE = ServiceSpec(
         ),
     ),
     # S1-07: Postgres 15+ database skeptic_bench owned by skeptic, TLS required; S1-10 read replicas.
-    database=DatabaseSpec(NAME, "skeptic_bench", "skeptic", parameters={"max_connections": "200"}),
+    # At its HPA maximum the app's pools (15 a pod) exceed what 200 connections leave: PgBouncer in between.
+    database=DatabaseSpec(NAME, "skeptic_bench", "skeptic", parameters={"max_connections": "200"}, pooler=PoolerSpec()),
     # S1-06: Redis 7 with append-only persistence; S1-10 replicas for growth (set per stack).
     cache=redis_1gb(NAME),
     apps=(
@@ -205,6 +215,7 @@ SERVICE = ServiceSpec(
                 "GOOGLE_AI_API_KEY": SecretRef(SECRET, "google-ai-api-key"),
                 "JWT_SECRET": SecretRef(SECRET, "jwt-secret"),
             },
+            database_connections=DEFAULT_POOL_CONNECTIONS,  # the manual gives no pool size
             cors_origins_env="CORS_ORIGINS",  # S1-03: per stack `corsOrigins`, by default its own public origin
             config_files={"production.yaml": yaml.safe_dump(PRODUCTION_CONFIG, sort_keys=False)},
             writable_dirs=(WritableDir("/app/logs", "2Gi", logs=True),),

@@ -18,11 +18,14 @@ from services.conventions import (
     database_cluster,
     redis_1gb,
 )
-from services.spec import AppSpec, DatabaseSpec, Observability, SecretSpec, ServiceSpec
+from services.spec import AppSpec, DatabaseSpec, Observability, PoolerSpec, SecretSpec, ServiceSpec
 
 NAME = NAMESPACE = "ai-benchmark"
 API, WORKER = "ai-benchmark-api", "ai-benchmark-worker"
 SECRET = "ai-benchmark-secrets"
+# S0-03: each process's SQLAlchemy pool: 20 connections, 10 more on overflow.
+POOL = {"DATABASE_POOL_SIZE": "20", "DATABASE_MAX_OVERFLOW": "10"}
+POOL_CONNECTIONS = 20 + 10
 # The worker serves no HTTP (the manual's code shows none): it touches this file after every pass over the queue,
 # and its probes run in the container instead of calling an endpoint.
 HEARTBEAT_FILE = "/tmp/worker-heartbeat"
@@ -293,7 +296,11 @@ SERVICE = ServiceSpec(
         ),
     ),
     # S0-03: benchmark_db owned by benchmark_user, max_connections 200.
-    database=DatabaseSpec(NAMESPACE, "benchmark_db", "benchmark_user", parameters={"max_connections": "200"}),
+    # Its apps at their peak hold 30 connections a pod (both colours and the workers: 750 against 200), so they
+    # connect through PgBouncer.
+    database=DatabaseSpec(
+        NAMESPACE, "benchmark_db", "benchmark_user", parameters={"max_connections": "200"}, pooler=PoolerSpec()
+    ),
     # S0-04: task queue, session cache and rate limiting; a queue must never evict, so noeviction.
     cache=redis_1gb(NAMESPACE, "noeviction"),
     apps=(
@@ -306,7 +313,8 @@ SERVICE = ServiceSpec(
             probes=HTTP_PROBES,
             resources=Resources({"cpu": "250m", "memory": "256Mi"}, {"cpu": "500m", "memory": "512Mi"}),
             autoscaling=Autoscaling(min_replicas=3, max_replicas=10),
-            env={"DATABASE_POOL_SIZE": "20", "DATABASE_MAX_OVERFLOW": "10"},  # S0-03
+            env=POOL,
+            database_connections=POOL_CONNECTIONS,
             secret_env={
                 "OPENAI_API_KEY": SecretRef(SECRET, "openai-api-key"),
                 "ANTHROPIC_API_KEY": SecretRef(SECRET, "anthropic-api-key"),
@@ -328,12 +336,8 @@ SERVICE = ServiceSpec(
             scraped=False,
             resources=Resources({"cpu": "250m", "memory": "256Mi"}, {"cpu": "500m", "memory": "512Mi"}),
             replicas=2,
-            env={
-                "DATABASE_POOL_SIZE": "20",
-                "DATABASE_MAX_OVERFLOW": "10",
-                "ROLE": "worker",
-                "HEARTBEAT_FILE": HEARTBEAT_FILE,
-            },
+            env={**POOL, "ROLE": "worker", "HEARTBEAT_FILE": HEARTBEAT_FILE},
+            database_connections=POOL_CONNECTIONS,
             secret_env={
                 "OPENAI_API_KEY": SecretRef(SECRET, "openai-api-key"),
                 "ANTHROPIC_API_KEY": SecretRef(SECRET, "anthropic-api-key"),

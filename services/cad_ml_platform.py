@@ -13,7 +13,7 @@ from components.postgres_observability import database_alerts, database_row
 from components.public_hosts import PathMatch
 from components.redis_observability import redis_down, redis_row
 from services.conventions import API_PATHS, CACHE_URL, DATABASE_URL, database_cluster, redis_1gb
-from services.spec import AppSpec, DatabaseSpec, Observability, SecretSpec, ServiceSpec
+from services.spec import AppSpec, DatabaseSpec, Observability, PoolerSpec, SecretSpec, ServiceSpec
 
 NAME = "cad-ml-platform"
 ADMIN_SECRET = "cad-ml-platform-admin"
@@ -347,6 +347,8 @@ SERVICE = ServiceSpec(
         "app",
         parameters={"max_connections": "200", "shared_buffers": "1GB"},
         resources=Resources({"cpu": "1", "memory": "4Gi"}, {"cpu": "2", "memory": "4Gi"}),
+        # CONNECTION_POOL_SIZE 20 a pod, stable at its maximum plus the canary: through PgBouncer.
+        pooler=PoolerSpec(),
     ),
     cache=redis_1gb(NAME),
     apps=(
@@ -379,6 +381,7 @@ SERVICE = ServiceSpec(
                 "DATABASE_URL": DATABASE_URL,
                 "REDIS_URL": CACHE_URL,
             },
+            database_connections=20,  # CONNECTION_POOL_SIZE
             calls_ai_providers=True,  # OCR/AI providers (e.g. `DISABLED_PROVIDERS=deepseek`)
             public=True,
             host_label="api",  # S3-03: https://api.<domain>

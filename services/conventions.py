@@ -46,6 +46,11 @@ KIBANA_HOST_LABEL = "kibana"
 CACHE_HOST = "redis"
 
 
+# S0-03: where a manual gives no pool size, its Python services are taken to use SQLAlchemy's default pool:
+# 5 connections and 10 more on overflow per process.
+DEFAULT_POOL_CONNECTIONS = 5 + 10
+
+
 def database_cluster(service: str) -> str:
     return f"{service}-db"
 

@@ -5,8 +5,8 @@ from components.app_deployment import Autoscaling, Probe, Probes, Resources, Sec
 from components.app_observability import http_error_ratio, http_row, http_traffic, resources_row, service_down
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec, good_above
 from components.postgres_observability import database_alerts, database_row
-from services.conventions import AI_KEYS, API_PATHS, DATABASE_URL, database_cluster
-from services.spec import AppSpec, DatabaseSpec, Observability, SchemaRole, SecretSpec, ServiceSpec
+from services.conventions import AI_KEYS, API_PATHS, DATABASE_URL, DEFAULT_POOL_CONNECTIONS, database_cluster
+from services.spec import AppSpec, DatabaseSpec, Observability, PoolerSpec, SchemaRole, SecretSpec, ServiceSpec
 
 NAME = "platform"
 V1, V2, V3 = "platform-v1-exp", "platform-v2-stable", "platform-v3-quarantine"  # S4-01
@@ -28,6 +28,7 @@ def _api(version: str, namespace: str, **fields) -> AppSpec:
         probes=LIVE,
         container_name="api",  # S4-02: `kubectl set image ... api=...`
         secret_env=fields.pop("secret_env", {"DATABASE_URL": DATABASE_URL}),
+        database_connections=DEFAULT_POOL_CONNECTIONS,  # the manual gives no pool size
         **fields,
     )
 
@@ -219,6 +220,8 @@ SERVICE = ServiceSpec(
         pg_stat_statements=True,
         # S4-04: V1 and V3 connect as their own roles, owning only their schema, never as V2's owner.
         reader_roles={V1: SchemaRole("platform_v1", "experiments_v1"), V3: SchemaRole("platform_v3", "quarantine")},
+        # Both V2 colours at 15 replicas, V1 and V3: every tier connects through PgBouncer, V1 and V3 too.
+        pooler=PoolerSpec(),
     ),
     apps=(
         _api(

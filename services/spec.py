@@ -81,6 +81,8 @@ class AppSpec:
     """Its one larger volume: results it keeps, or scratch space (S1-05, S2-02)."""
     spot: bool = False
     """Runs on spot capacity (the stack's spot node selector and tolerations)."""
+    database_connections: int = 0
+    """Most connections one pod holds to its service's database (its pool's ceiling), for the budget (S0-03)."""
     calls_ai_providers: bool = False
     """Needs outbound HTTPS to AI provider APIs."""
     calls: Mapping[str, str] = field(default_factory=dict)
@@ -106,6 +108,8 @@ class AppSpec:
     def __post_init__(self) -> None:
         if self.public and not self.public_paths:
             raise ValueError(f"{self.name}: a public app names the paths the Gateway serves (public_paths)")
+        if self.uses_database != (self.database_connections > 0):
+            raise ValueError(f"{self.name}: an app that reads DATABASE_URL says how many connections a pod opens")
 
     def public_host(self, domain: str) -> str:
         """Public host name under DOMAIN (`<host_label or name>.<domain>`)."""
@@ -139,6 +143,16 @@ DATABASE_RESOURCES = Resources({"cpu": "1", "memory": "2Gi"}, {"cpu": "2", "memo
 
 
 @dataclass(frozen=True)
+class PoolerSpec:
+    """PgBouncer between a database and its apps, where their connections at peak exceed `max_connections`."""
+
+    server_connections: int = 60
+    """Connections each PgBouncer pod opens to the database."""
+    instances: int = 2
+    """PgBouncer pods."""
+
+
+@dataclass(frozen=True)
 class DatabaseSpec:
     """A service's Postgres as its manual describes it (prod size)."""
 
@@ -156,6 +170,8 @@ class DatabaseSpec:
     instances: int = 3
     storage_size: str = "50Gi"
     resources: Resources = DATABASE_RESOURCES
+    pooler: PoolerSpec | None = None
+    """The apps connect through PgBouncer (S0-03)."""
 
 
 @dataclass(frozen=True)

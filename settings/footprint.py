@@ -8,6 +8,7 @@ from decimal import Decimal
 from components import quantity
 from components.kube import Resources
 from components.log_follower import RESOURCES as FOLLOWER_RESOURCES
+from components.postgres_pooler import POOLER_RESOURCES
 from components.redis_cache import EXPORTER_RESOURCES
 from settings.models import AppSettings, BlueGreenSettings, CanarySettings, ServiceSettings
 
@@ -49,7 +50,15 @@ def footprint(service: ServiceSettings, namespace: str) -> list[tuple[Resources,
         items += [(service.cache.spec.resources, service.cache.replicas), (EXPORTER_RESOURCES, service.cache.replicas)]
     if service.database is not None and service.database.spec.namespace == namespace:
         items.append((service.database.resources, service.database.instances))
+        if service.database.spec.pooler is not None:  # PgBouncer's pods, one more during a rolling update
+            items.append((POOLER_RESOURCES, service.database.spec.pooler.instances + 1))
     return items
+
+
+def database_clients(service: ServiceSettings) -> int:
+    """Connections the service's apps hold to its database at their peak (S0-03): each pod's pool, times the
+    most pods each app runs at once (both blue-green colours, the canary, a rolling update's surge)."""
+    return sum(peak_pods(app) * app.spec.database_connections for app in service.apps.values())
 
 
 def peak(items: list[tuple[Resources, int]], side: str, resource: str) -> Decimal:

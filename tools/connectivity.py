@@ -7,10 +7,10 @@ workloads and the charts' workloads, and prints the allowed connections as a mar
 
 Pods that operators create at run time are added with the labels those operators set, from the objects
 that ask for them: Prometheus and Alertmanager (from the chart's `Prometheus`/`Alertmanager`), CloudNativePG
-instances (from each `Cluster`, at most two), Envoy Gateway's proxies of the rendered Gateway,
-cert-manager's HTTP-01 solver, and ECK's Elasticsearch nodes (at most two per node set) and Kibana. CoreDNS
-and one unlabelled pod in `default`, standing for anything else that runs in the cluster, complete the
-picture. Host-network pods (node-exporter) are left out: NetworkPolicies do not apply to them.
+instances (from each `Cluster`, at most two) and PgBouncer pods (from each `Pooler`), Envoy Gateway's proxies of
+the rendered Gateway, cert-manager's HTTP-01 solver, and ECK's Elasticsearch nodes (at most two per node set) and
+Kibana. CoreDNS and one unlabelled pod in `default`, standing for anything else that runs in the cluster, complete
+the picture. Host-network pods (node-exporter) are left out: NetworkPolicies do not apply to them.
 """
 
 from __future__ import annotations
@@ -79,6 +79,8 @@ def stand_ins(
     for doc in manifests:
         if doc["kind"] == "Cluster" and doc["apiVersion"].startswith("postgresql.cnpg.io/"):
             docs += _cnpg_instances(doc)
+        elif doc["kind"] == "Pooler" and doc["apiVersion"].startswith("postgresql.cnpg.io/"):
+            docs += _cnpg_poolers(doc)
         elif doc["kind"] == "ConfigMap" and SCRATCH_MANIFEST in (doc.get("data") or {}):
             # The point-in-time drill's scratch cluster exists while a drill runs.
             docs += _cnpg_instances(json.loads(doc["data"][SCRATCH_MANIFEST]))
@@ -164,6 +166,20 @@ def _eck_pods(resource: dict[str, Any]) -> list[dict[str, Any]]:
         for index in range(min(int(node_set.get("count", 1)), 2)):
             pods.append(_pod(namespace, f"{statefulset}-{index}", labels, owner=("StatefulSet", statefulset)))
     return pods
+
+
+def _cnpg_poolers(pooler: dict[str, Any]) -> list[dict[str, Any]]:
+    """What CloudNativePG labels a Pooler's PgBouncer pods with, the cluster's own label included (so policies of
+    the cluster's instances must not select them)."""
+    name, namespace = pooler["metadata"]["name"], pooler["metadata"]["namespace"]
+    labels = {
+        **(((pooler["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}),
+        "cnpg.io/poolerName": name,
+        "cnpg.io/podRole": "pooler",
+        "cnpg.io/cluster": pooler["spec"]["cluster"]["name"],
+    }
+    count = min(int(pooler["spec"].get("instances", 1)), 2)
+    return [_pod(namespace, f"{name}-{index}", labels, owner=("Deployment", name)) for index in range(count)]
 
 
 def _gateway_proxy_namespace(render: Path) -> str:

@@ -36,7 +36,26 @@ def _architecture() -> str:
     return mermaid()
 
 
-SECTIONS: dict[str, Callable[[], str]] = {"alerts": _alerts, "architecture": _architecture}
+def _connection_budget() -> str:
+    """Each database's connections at the apps' peak, per stack (the program run under mocks)."""
+    from settings import STACKS
+    from tools.connection_budget import budgets, markdown_table
+    from tools.mock_runtime import run_program
+    from tools.render import is_kubernetes_object, manifest
+
+    return markdown_table(
+        {
+            stack: budgets(manifest(r) for r in run_program(stack).registrations if is_kubernetes_object(r))
+            for stack in STACKS
+        }
+    )
+
+
+SECTIONS: dict[str, Callable[[], str]] = {
+    "alerts": _alerts,
+    "architecture": _architecture,
+    "connection-budget": _connection_budget,
+}
 
 
 def _pattern(name: str) -> re.Pattern[str]:

@@ -6,6 +6,7 @@ service's own apps are allowed to reach its stores (NetworkPolicies in wiring/is
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +19,12 @@ from components.log_stack import ELASTICSEARCH
 from components.pitr_drill import PointInTimeDrill, PointInTimeDrillArgs, drill_names
 from components.postgres_backups import BaseBackups, LogicalDumps, backup_service_accounts
 from components.postgres_cluster import PostgresCluster, PostgresClusterArgs
+from components.postgres_pooler import PostgresPooler, PostgresPoolerArgs, pooler_name
 from components.redis_cache import RedisCache, RedisCacheArgs
 from providers import Providers
 from services.conventions import CACHE_HOST, CACHE_URL, DATABASE_URL, LOGGING_NAMESPACE, database_cluster
 from settings import CacheSettings, DatabaseSettings, Settings
+from settings.footprint import database_clients
 from settings.models import BACKUPS_OWNER, SNAPSHOTS_OWNER, BackupRole, iam_role_name
 from versions import (
     AWS_CLI_IMAGE,
@@ -32,6 +35,10 @@ from versions import (
     REDIS_IMAGE,
 )
 from wiring.context import ServiceContext
+
+# PgBouncer accepts more app connections than the budget counts, for clients that reconnect before the old
+# connection is gone.
+CLIENT_HEADROOM = 1.25
 
 
 def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
@@ -136,6 +143,8 @@ class Stores:
 
     cache: RedisCache | None
     database: PostgresCluster | None
+    pooler: PostgresPooler | None
+    """PgBouncer in front of the database, when the apps connect through it (S0-03)."""
     drill: PointInTimeDrill | None
     """The database's point-in-time restore drill."""
     outputs: dict[str, Any]
@@ -146,12 +155,13 @@ def deploy_stores(ctx: ServiceContext) -> Stores:
     """The service's Redis and Postgres."""
     bucket, service = ctx.platform.bucket, ctx.service
     cache = _deploy_cache(ctx, service.cache) if service.cache is not None else None
-    database = drill = None
+    database = drill = pooler = None
     outputs: dict[str, Any] = {"redis": None, "database": None}
     if cache is not None:
         outputs["redis"] = {"host": cache.host, "secretName": cache.url_secret_name}
     if service.database is not None and bucket is not None:
         database = _deploy_database(ctx, service.database, bucket)
+        pooler = _deploy_pooler(ctx, service.database, database)
         drill = _deploy_drill(ctx, service.database, bucket, database)
         _share_database_secret(ctx, service.database, database)
         outputs["database"] = {
@@ -161,7 +171,7 @@ def deploy_stores(ctx: ServiceContext) -> Stores:
             "secretName": database.app_secret_name,
             "backupRoleArns": backup_role_arns(ctx.settings, bucket, ctx.name),
         }
-    return Stores(cache, database, drill, outputs)
+    return Stores(cache, database, pooler, drill, outputs)
 
 
 def _deploy_database(ctx: ServiceContext, database: DatabaseSettings, bucket: BackupBucket) -> PostgresCluster:
@@ -174,6 +184,7 @@ def _deploy_database(ctx: ServiceContext, database: DatabaseSettings, bucket: Ba
             database=spec.database,
             owner=spec.owner,
             app_secret_name=DATABASE_URL.secret,
+            app_service=pooler_name(database_cluster(name)) if spec.pooler else None,
             backup_bucket=bucket.bucket_name,
             aws_region=settings.region,
             kms_key_arn=bucket.kms_key_arn,
@@ -201,6 +212,26 @@ def _deploy_database(ctx: ServiceContext, database: DatabaseSettings, bucket: Ba
             protect=settings.protect_data,
         ),
         ctx.after_operators,
+    )
+
+
+def _deploy_pooler(ctx: ServiceContext, database: DatabaseSettings, cluster: PostgresCluster) -> PostgresPooler | None:
+    """PgBouncer between the apps and the database, sized to accept every app connection at their peak."""
+    pooler = database.spec.pooler
+    if pooler is None:
+        return None
+    return PostgresPooler(
+        pooler_name(cluster.cluster_name),
+        PostgresPoolerArgs(
+            namespace=ctx.namespace_ref(database.spec.namespace),
+            cluster=cluster.cluster_name,
+            server_connections=pooler.server_connections,
+            client_connections=math.ceil(database_clients(ctx.service) * CLIENT_HEADROOM),
+            instances=pooler.instances,
+            labels=ctx.labels,
+        ),
+        # A Pooler's operator integration (its login, its certificates) needs the cluster.
+        pulumi.ResourceOptions.merge(ctx.after_operators, pulumi.ResourceOptions(depends_on=[cluster.cluster])),
     )
 
 

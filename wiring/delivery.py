@@ -109,7 +109,7 @@ def app_args(ctx: ServiceContext, app: AppSettings) -> AppDeploymentArgs:
         claims=_claims(app.spec, app.volume),
         scheduling=app.scheduling,
         termination_grace_seconds=spec.termination_grace_seconds,
-        annotations=kube.checkov_skips(_accepted_findings(app, image)),
+        annotations={**kube.checkov_skips(_accepted_findings(app, image)), **_connection_budget(spec)},
     )
 
 
@@ -118,6 +118,14 @@ def _log_follower(ctx: ServiceContext, spec: AppSpec) -> LogFollower | None:
     if ctx.settings.logging is None or not any(directory.logs for directory in spec.writable_dirs):
         return None
     return LogFollower(ctx.platform.pin(BUSYBOX_IMAGE))
+
+
+DATABASE_CONNECTIONS_ANNOTATION = "ai-platform/database-connections"
+"""On a Deployment: the most connections each of its pods opens to its database (the connection budget, S0-03)."""
+
+
+def _connection_budget(spec: AppSpec) -> dict[str, str]:
+    return {DATABASE_CONNECTIONS_ANNOTATION: str(spec.database_connections)} if spec.uses_database else {}
 
 
 def _accepted_findings(app: AppSettings, image: pulumi.Input[str]) -> dict[str, str]:

@@ -5,7 +5,8 @@ below open exactly what the manuals need, on numeric ports:
 
 - Prometheus (namespace `monitoring`) scrapes every app that serves `/metrics` on its metrics port, Postgres
   (9187) and Redis (9121);
-- an app reaches its own service's Postgres (5432) and Redis (6379) when it uses them, and nothing of
+- an app reaches its own service's Postgres (5432; through its PgBouncer pooler where there is one, which alone
+  reaches the database for the apps, S0-03) and Redis (6379) when it uses them, and nothing of
   another service; apps of one service call each other only where their spec says so (`AppSpec.calls`: V1
   promotes experiments to V2 and quarantines them in V3), on the callee's port (the worker takes work from Redis);
 - apps that call AI providers reach the internet on 443 (never private or link-local addresses);
@@ -67,6 +68,7 @@ from components.network_policies import (
 )
 from components.pitr_drill import PointInTimeDrill
 from components.postgres_cluster import PostgresCluster
+from components.postgres_pooler import PostgresPooler
 from components.public_route import ACME_SOLVER_LABELS, ACME_SOLVER_PORT
 from components.redis_cache import RedisCache
 from services.conventions import GATEWAY_NAME
@@ -138,6 +140,7 @@ def service_flows(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores:
     """Every connection the service's pods may open or accept, from what its components publish."""
     service = ctx.service
     database = _database_pods(ctx, stores.database)
+    pooler = _pooler_pods(ctx, stores.pooler)
     cache = _cache_pods(ctx, stores.cache)
     flows = []
     for name, app in service.apps.items():
@@ -145,7 +148,9 @@ def service_flows(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores:
         pods = Pods(name, app.spec.namespace, component.selector, app.spec.egress_policy_name)
         if app.spec.scraped:
             flows.append(Flow(SCRAPER, pods, (component.metrics_port,)))
-        if app.spec.uses_database and database is not None and stores.database is not None:
+        if app.spec.uses_database and pooler is not None and stores.pooler is not None:
+            flows.append(Flow(pods, pooler, (stores.pooler.port,)))  # S0-03: apps go through PgBouncer
+        elif app.spec.uses_database and database is not None and stores.database is not None:
             flows.append(Flow(pods, database, (stores.database.port,)))
         if app.spec.uses_cache and cache is not None and stores.cache is not None:
             flows.append(Flow(pods, cache, (stores.cache.port,)))
@@ -156,6 +161,14 @@ def service_flows(ctx: ServiceContext, apps: Mapping[str, DeliveredApp], stores:
             flows.append(Flow(pods, Pods(callee, service.apps[callee].spec.namespace, target.selector), (target.port,)))
     if database is not None and stores.database is not None:
         flows += _database_flows(stores.database, database, ctx.settings.network_policy)
+    if pooler is not None and stores.pooler is not None and database is not None and stores.database is not None:
+        network = ctx.settings.network_policy
+        flows += [
+            Flow(pooler, database, (stores.database.port,)),
+            Flow(SCRAPER, pooler, (stores.pooler.metrics_port,)),
+            # PgBouncer's instance manager follows its Pooler and the cluster's Secrets through the API.
+            Flow(pooler, _api_server(network), (network.api_server_port,)),
+        ]
     if database is not None and stores.database is not None and stores.drill is not None:
         flows += _drill_flows(stores.drill, stores.database, database, ctx.settings.network_policy)
     if cache is not None and stores.cache is not None:
@@ -167,6 +180,12 @@ def _database_pods(ctx: ServiceContext, database: PostgresCluster | None) -> Pod
     if database is None or ctx.service.database is None:
         return None
     return Pods(database.cluster_name, ctx.service.database.spec.namespace, database.selector)
+
+
+def _pooler_pods(ctx: ServiceContext, pooler: PostgresPooler | None) -> Pods | None:
+    if pooler is None or ctx.service.database is None:
+        return None
+    return Pods(pooler.name, ctx.service.database.spec.namespace, pooler.selector)
 
 
 def _cache_pods(ctx: ServiceContext, cache: RedisCache | None) -> Pods | None:

@@ -99,22 +99,25 @@ class App:
 
     namespace: str
     name: str
-    metrics_port: int
+    metrics_port: int | None
+    """Where Prometheus scrapes it; None: it serves no metrics."""
     database: str | None
-    """`namespace/cluster` of the database it uses."""
+    """`namespace/cluster` of the database it uses (through that database's PgBouncer, S0-03)."""
     cache: str | None
     """`namespace/redis` it uses."""
     calls_ai_providers: bool
     public: bool
+    calls: tuple[str, ...] = ()
+    """`namespace/app` of the apps it calls on their port 8000 (manual 004: V1 promotes to V2, quarantines in V3)."""
 
 
 APPS = (
     App("ai-benchmark", "ai-benchmark-api", 8000, "ai-benchmark/ai-benchmark-db", "ai-benchmark/redis", True, True),
-    App("ai-benchmark", "ai-benchmark-worker", 8000, "ai-benchmark/ai-benchmark-db", "ai-benchmark/redis", True, False),
+    App("ai-benchmark", "ai-benchmark-worker", None, "ai-benchmark/ai-benchmark-db", "ai-benchmark/redis", True, False),
     App(
         "agent-skeptic-bench",
         "agent-skeptic-bench",
-        9090,
+        8000,
         "agent-skeptic-bench/agent-skeptic-bench-db",
         "agent-skeptic-bench/redis",
         True,
@@ -131,10 +134,21 @@ APPS = (
         True,
     ),
     App("platform-v2-stable", "platform-v2-api", 8000, "platform-v2-stable/platform-db", None, True, True),
-    App("platform-v1-exp", "platform-v1-api", 8000, "platform-v2-stable/platform-db", None, True, False),
+    App(
+        "platform-v1-exp",
+        "platform-v1-api",
+        8000,
+        "platform-v2-stable/platform-db",
+        None,
+        True,
+        False,
+        ("platform-v2-stable/platform-v2-api", "platform-v3-quarantine/platform-v3-api"),
+    ),
     App("platform-v3-quarantine", "platform-v3-api", 8000, "platform-v2-stable/platform-db", None, False, False),
 )
 DATABASES = sorted({app.database for app in APPS if app.database})
+POOLERS = {database: f"{database}-pooler" for database in DATABASES}
+"""Every database's PgBouncer: its apps' connections at their peak exceed max_connections (S0-03)."""
 CACHES = sorted({app.cache for app in APPS if app.cache})
 # Stores with more than one pod (they replicate among themselves), per stack file.
 REPLICATED = {
@@ -147,13 +161,22 @@ def workloads(app: App) -> list[str]:
     return [f"{app.namespace}/{name}" for name in sorted(deployment_names(app.name))]
 
 
+def workloads_of(app: str) -> list[str]:
+    """The Deployments of app `namespace/app`."""
+    return workloads(next(a for a in APPS if f"{a.namespace}/{a.name}" == app))
+
+
 def expected_matrix(stack: str) -> set[Connection]:
     rows = {Connection(PROXIES, ACME_SOLVER, "TCP 8089")}
     for app in APPS:
         for workload in workloads(app):
-            rows.add(Connection(PROMETHEUS, workload, f"TCP {app.metrics_port}"))
+            if app.metrics_port:
+                rows.add(Connection(PROMETHEUS, workload, f"TCP {app.metrics_port}"))
             if app.database:
-                rows.add(Connection(workload, app.database, "TCP 5432"))
+                rows.add(Connection(workload, POOLERS[app.database], "TCP 5432"))
+            rows |= {
+                Connection(workload, callee, "TCP 8000") for called in app.calls for callee in workloads_of(called)
+            }
             if app.cache:
                 rows.add(Connection(workload, app.cache, "TCP 6379"))
             if app.calls_ai_providers:
@@ -166,6 +189,9 @@ def expected_matrix(stack: str) -> set[Connection]:
                 rows |= {Connection(smoke, workload, "TCP 8000") for workload in workloads(app)}
     for database in DATABASES:
         rows |= {
+            Connection(POOLERS[database], database, "TCP 5432"),
+            Connection(PROMETHEUS, POOLERS[database], "TCP 9127"),
+            Connection(POOLERS[database], API_SERVER, "TCP 443"),
             Connection(CNPG_OPERATOR, database, "TCP 5432, 8000"),
             Connection(PROMETHEUS, database, "TCP 9187"),
             Connection(database, f"{INTERNET}, {API_SERVER}", "TCP 443"),
@@ -291,11 +317,13 @@ def test_every_pod_resolves_names_and_nothing_else_reaches_kube_system(matrix, s
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_app_reaches_its_own_database_and_cache_and_no_other(matrix, stack):
-    """X-07: an app reaches its service's Postgres and Redis, and no store of another service."""
+    """X-07: an app reaches its service's Postgres (through its PgBouncer, S0-03: never the instances themselves)
+    and Redis, and no store of another service."""
     for app in APPS:
         for workload in workloads(app):
             for database in DATABASES:
-                ports = allowed(matrix[stack], workload, database)
+                assert allowed(matrix[stack], workload, database) is None, (workload, database)
+                ports = allowed(matrix[stack], workload, POOLERS[database])
                 assert ports == ("TCP 5432" if database == app.database else None), (workload, database)
             for cache in CACHES:
                 ports = allowed(matrix[stack], workload, cache)
@@ -304,34 +332,46 @@ def test_each_app_reaches_its_own_database_and_cache_and_no_other(matrix, stack)
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_v2_reaches_no_v1_or_v3_pod_and_they_reach_only_its_database(matrix, stack):
-    """S4-04: V2 cannot reach V1 or V3; V1/V3 reach the shared database's port and no V2 app pod."""
+    """S4-04: V2 cannot reach V1 or V3; V3 reaches only the shared database's pooler in platform-v2-stable, V1 also
+    V2's API (promotion) and V3's (quarantine), manual 004."""
     tiers = {"platform-v1-exp", "platform-v3-quarantine"}
+    pooler = ("platform-v2-stable/platform-db-pooler", "TCP 5432")
+    v2_api = {(colour, "TCP 8000") for colour in workloads_of("platform-v2-stable/platform-v2-api")}
     for connection in matrix[stack]:
         source_ns, destination_ns = connection.source.split("/")[0], connection.destination.split("/")[0]
         if source_ns == "platform-v2-stable":
             assert destination_ns not in tiers, connection
         if source_ns in tiers and destination_ns == "platform-v2-stable":
-            assert (connection.destination, connection.ports) == ("platform-v2-stable/platform-db", "TCP 5432")
+            reached = (connection.destination, connection.ports)
+            assert reached in ({pooler} | (v2_api if source_ns == "platform-v1-exp" else set())), connection
+    v1 = "platform-v1-exp/platform-v1-api"
+    assert {allowed(matrix[stack], v1, colour) for colour, _ in v2_api} == {"TCP 8000"}
+    assert allowed(matrix[stack], v1, "platform-v3-quarantine/platform-v3-api") == "TCP 8000"
+    assert allowed(matrix[stack], "platform-v3-quarantine/platform-v3-api", v1) is None
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_prometheus_scrapes_every_metrics_port(matrix, stack):
-    """X-07, X-10: apps on their metrics port, Postgres on 9187, Redis on 9121; nothing else."""
+    """X-07, X-10: apps on their metrics port (none for an app that serves no metrics), Postgres on 9187, PgBouncer
+    on 9127, Redis on 9121; nothing else."""
     for app in APPS:
         for workload in workloads(app):
-            assert allowed(matrix[stack], PROMETHEUS, workload) == f"TCP {app.metrics_port}"
+            expected = f"TCP {app.metrics_port}" if app.metrics_port else None
+            assert allowed(matrix[stack], PROMETHEUS, workload) == expected, workload
     for database in DATABASES:
         assert allowed(matrix[stack], PROMETHEUS, database) == "TCP 9187"
+        assert allowed(matrix[stack], PROMETHEUS, POOLERS[database]) == "TCP 9127"
     for cache in CACHES:
         assert allowed(matrix[stack], PROMETHEUS, cache) == "TCP 9121"
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_nothing_else_reaches_a_database(matrix, stack):
-    """X-07: only its apps, its dump job, its peers, the CNPG operator and Prometheus reach a database."""
+    """X-07: only its PgBouncer, its dump job, its restore drill, its peers, the CNPG operator and Prometheus reach a
+    database."""
     for database in DATABASES:
-        clients = {app_workload for app in APPS if app.database == database for app_workload in workloads(app)}
-        clients |= {f"{database}-logical-dump", f"{database}-pitr-drill", database, CNPG_OPERATOR, PROMETHEUS}
+        clients = {POOLERS[database], f"{database}-logical-dump", f"{database}-pitr-drill", database}
+        clients |= {CNPG_OPERATOR, PROMETHEUS}
         reaching = {c.source for c in matrix[stack] if c.destination == database}
         assert reaching <= clients, reaching - clients
         assert ANY_POD not in reaching
@@ -354,7 +394,7 @@ def test_internet_only_where_configured(matrix, stack):
     # clusters) and the log shippers (pod metadata), the cluster's hosts for Prometheus only.
     private = {(c.source, c.destination) for c in matrix[stack] if c.destination[0].isdigit()}
     drills = {f"{db}-pitr-drill" for db in DATABASES}
-    readers = (*API_CLIENTS, *drills, SHIPPER)
+    readers = (*API_CLIENTS, *drills, *POOLERS.values(), SHIPPER)  # PgBouncer's instance manager follows its Pooler
     assert private == {(client, API_SERVER) for client in readers} | {(PROMETHEUS, CLUSTER_HOSTS)}
 
 
