@@ -74,6 +74,9 @@ def grafana_values(
         },
         "persistence": _persistence(storage_size, storage_class),
     }
+    if storage_size:
+        # The new pod needs the volume the old one holds (ReadWriteOnce): replace the pod, do not surge.
+        values["deploymentStrategy"] = {"type": "Recreate"}
     # No calls home: update checks and usage reports would need egress to the internet.
     ini: dict[str, Any] = {
         "analytics": {"check_for_updates": False, "check_for_plugin_updates": False, "reporting_enabled": False},
@@ -88,6 +91,7 @@ def grafana_values(
 
 
 def _persistence(storage_size: str | None, storage_class: str | None) -> dict[str, Any]:
+    """Grafana's volume (its database: users, preferences, annotations), or none."""
     if not storage_size:
         return {"enabled": False}
     persistence: dict[str, Any] = {

@@ -1,15 +1,15 @@
 """MonitoringStack: Prometheus, Alertmanager and Grafana from the kube-prometheus-stack Helm chart.
 
-- Prometheus keeps `retention` / `retentionSize` of data on a persistent volume and picks up every
-  PrometheusRule, ServiceMonitor, PodMonitor and Probe in the cluster, not only the chart's own.
+- Prometheus keeps `retention` / `retentionSize` of data on a persistent volume, copies every block off the
+  cluster where given (components/metrics_copy.py, S3-11) and picks up every PrometheusRule, ServiceMonitor,
+  PodMonitor and Probe in the cluster, not only the chart's own.
 - Alertmanager routes by `severity` (components/alert_routing.py). Receiver credentials live in a Secret
   mounted into Alertmanager: the Helm values (and so the Pulumi state of the release) hold only file paths.
-- Grafana's admin password is generated and kept in a Secret; its dashboard sidecar loads every
-  ConfigMap labelled `grafana_dashboard: "1"` from all namespaces (components/grafana_values.py).
-- Control-plane scrape targets a managed control plane (EKS) does not expose are turned off (the chart
-  drops their rules with them), so they do not raise `...Down` alerts forever.
-- Every container the chart runs has requests and limits, pulls its image on start, runs `restricted`
-  with a read-only root filesystem, and has probes where the chart offers them.
+- Grafana (components/grafana_values.py): a generated admin password kept in a Secret, dashboards from labelled
+  ConfigMaps of every namespace, its state on a volume where given.
+- Control-plane targets EKS does not expose are off (with their rules): no `...Down` alerts forever.
+- Every container has requests and limits, pulls its image on start, runs `restricted` with a read-only root
+  filesystem, and has probes where the chart offers them.
 
 node-exporter needs the host network, PID namespace and host paths, which only Pod Security `privileged`
 admits: it runs in a namespace of its own, so the stack's namespace enforces `restricted`. Both namespaces
@@ -44,6 +44,7 @@ from components.grafana_values import (
     grafana_values,
 )
 from components.kube import Resources
+from components.metrics_copy import MetricsCopy, copy_values, object_store_secret, thanos_spec
 from components.network_policies import Flow, NetworkPolicies, NetworkPoliciesArgs
 
 CHART = versions.KUBE_PROMETHEUS_STACK.name
@@ -67,6 +68,8 @@ NODE_EXPORTER_RESOURCES = Resources({"cpu": "50m", "memory": "64Mi"}, {"cpu": "2
 JOB_RESOURCES = Resources({"cpu": "10m", "memory": "32Mi"}, {"cpu": "100m", "memory": "128Mi"})
 PULL_ALWAYS = "Always"
 
+SELECTED = ("rule", "serviceMonitor", "podMonitor", "probe")
+"""What Prometheus picks up from every namespace."""
 PROMETHEUS_RESOURCES = Resources({"cpu": "500m", "memory": "2Gi"}, {"cpu": "2", "memory": "4Gi"})
 ALERTMANAGER_RESOURCES = Resources({"cpu": "50m", "memory": "128Mi"}, {"cpu": "200m", "memory": "256Mi"})
 
@@ -105,6 +108,8 @@ class MonitoringStackArgs:
     """Prometheus pods; each scrapes everything and keeps its own volume."""
     prometheus_resources: Resources = PROMETHEUS_RESOURCES
     """Requests and limits of the Prometheus container."""
+    metrics_copy: MetricsCopy | None = None
+    """Where Prometheus copies its blocks off the cluster (S3-11); None keeps them on its volume only."""
     alertmanager_replicas: int = 1
     """Alertmanager pods (they form a cluster and deduplicate notifications)."""
     alertmanager_storage_size: str = "2Gi"
@@ -112,7 +117,7 @@ class MonitoringStackArgs:
     alertmanager_resources: Resources = ALERTMANAGER_RESOURCES
     """Requests and limits of the Alertmanager container."""
     grafana_storage_size: str | None = None
-    """Grafana volume; dashboards come from ConfigMaps, so persistence is optional."""
+    """Grafana volume (users, preferences, annotations kept across restarts); None: dashboards only."""
     grafana_resources: Resources = GRAFANA_RESOURCES
     """Requests and limits of the Grafana container."""
     grafana_root_url: str | None = None
@@ -143,7 +148,10 @@ def release_values(args: MonitoringStackArgs) -> dict[str, Any]:
         "defaultRules": {"create": True},
         **_control_plane_targets(args.managed_control_plane),
         "prometheusOperator": _operator_values(),
-        "prometheus": {"prometheusSpec": _prometheus_spec(args)},
+        "prometheus": {
+            "prometheusSpec": _prometheus_spec(args),
+            **(copy_values(args.metrics_copy) if args.metrics_copy else {}),
+        },
         "alertmanager": {
             "config": alertmanager_config(args.receivers, secret_dir(args.receivers_secret_name)),
             "alertmanagerSpec": _alertmanager_spec(args),
@@ -208,22 +216,13 @@ def _prometheus_spec(args: MonitoringStackArgs) -> dict[str, Any]:
         "resources": kube.resources(args.prometheus_resources),
         "securityContext": kube.pod_security_context(PROMETHEUS_UID, fs_group=PROMETHEUS_GID),
         # Select every rule and monitor in every namespace, not only those labelled for this release.
-        "ruleSelectorNilUsesHelmValues": False,
-        "serviceMonitorSelectorNilUsesHelmValues": False,
-        "podMonitorSelectorNilUsesHelmValues": False,
-        "probeSelectorNilUsesHelmValues": False,
-        "scrapeConfigSelectorNilUsesHelmValues": False,
-        "ruleSelector": {},
-        "ruleNamespaceSelector": {},
-        "serviceMonitorSelector": {},
-        "serviceMonitorNamespaceSelector": {},
-        "podMonitorSelector": {},
-        "podMonitorNamespaceSelector": {},
-        "probeSelector": {},
-        "probeNamespaceSelector": {},
+        **{f"{kind}SelectorNilUsesHelmValues": False for kind in (*SELECTED, "scrapeConfig")},
+        **{f"{kind}{scope}": {} for kind in SELECTED for scope in ("Selector", "NamespaceSelector")},
     }
     if args.prometheus_external_url:
         spec["externalUrl"] = args.prometheus_external_url
+    if args.metrics_copy:
+        spec["thanos"] = thanos_spec(args.metrics_copy)
     return spec
 
 
@@ -306,6 +305,10 @@ class MonitoringStack(pulumi.ComponentResource):
             self._receivers_secret(name, args, labels, in_namespace),
             self._grafana_secret(name, args, labels, in_namespace),
         ]
+        if args.metrics_copy:
+            secrets.append(
+                object_store_secret(f"{name}-object-store", args.metrics_copy, args.namespace, labels, in_namespace)
+            )
         sidecar_role = k8s.rbac.v1.ClusterRole(
             f"{name}-grafana-sidecar-role",
             metadata=kube.metadata(grafana_sidecar_role(args.release_name), labels=labels),

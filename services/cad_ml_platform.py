@@ -8,11 +8,12 @@ from components.app_deployment import Autoscaling, Probe, Probes, Resources, Sec
 from components.app_observability import memory_of_limit, resources_row, service_down
 from components.certificate_observability import certificate_expiry
 from components.dashboards import DashboardSpec, PanelSpec, Query, RowSpec, Threshold, good_below
+from components.monitoring_observability import metrics_copy_stale
 from components.ops_dashboards import alerts_dashboard, capacity_dashboard
 from components.postgres_observability import database_alerts, database_row
 from components.public_hosts import PathMatch
 from components.redis_observability import redis_down, redis_row
-from services.conventions import API_PATHS, CACHE_URL, DATABASE_URL, database_cluster, redis_1gb
+from services.conventions import API_PATHS, CACHE_URL, DATABASE_URL, MONITORING_NAMESPACE, database_cluster, redis_1gb
 from services.spec import AppSpec, DatabaseSpec, Observability, PoolerSpec, SecretSpec, ServiceSpec
 
 NAME = "cad-ml-platform"
@@ -137,6 +138,7 @@ def _observability() -> Observability:
         ),
         memory_of_limit("MemoryExhaustion", ns, 0.9, "Memory above 90 % of the limit"),
         certificate_expiry(("api", "prom", "grafana")),  # S3-03's hosts; the manual checks their expiry daily
+        metrics_copy_stale(MONITORING_NAMESPACE),  # S3-11: Prometheus data RPO 24 h
         Alert(
             "CompareFailureRate",
             # The manual's first step: only with sustained traffic, to avoid low-sample noise.

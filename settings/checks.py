@@ -22,7 +22,15 @@ from services.conventions import GRAFANA_HOST_LABEL, MONITORING_NAMESPACE, PROME
 from settings import log_stack_checks
 from settings.capacity_checks import check_app_volume, check_quota, check_volumes
 from settings.errors import config_key, shown
-from settings.models import BACKUPS_OWNER, AppSettings, BackupRole, BlueGreenSettings, CanarySettings, ServiceSettings
+from settings.models import (
+    BACKUPS_OWNER,
+    METRICS_OWNER,
+    AppSettings,
+    BackupRole,
+    BlueGreenSettings,
+    CanarySettings,
+    ServiceSettings,
+)
 from settings.models import iam_role_name as role_name
 from settings.schema import (
     REQUIRED_STRATEGY_KEYS,
@@ -219,6 +227,8 @@ def _check_role_names(raw: RawSettings, services: Mapping[str, ServiceSettings],
     if raw.backup.replication is not None:
         names.append(role_name(stack, BACKUPS_OWNER, BackupRole.REPLICATION))
     names += log_stack_checks.role_names(raw, stack)
+    if raw.addons.monitoring:
+        names.append(role_name(stack, METRICS_OWNER, BackupRole.METRICS_COPY))
     too_long = [name for name in names if len(name) > _MAX_IAM_ROLE_NAME]
     if not too_long:
         return []

@@ -35,9 +35,13 @@ SNAPSHOTS_OWNER = "logging"
 """Owner of the log stack's snapshots in the bucket (`managed/logging/`) and of their writer role (S2-05)."""
 
 
+METRICS_OWNER = "prometheus"
+"""Owner (the role names) of Prometheus' blocks in the backup bucket (`daily/prometheus/`, S3-11)."""
+
+
 class BackupRole(StrEnum):
-    """The IAM roles of each database's backups, the bucket's replication role (owner `backups`) and the log
-    stack's snapshot writer (owner `logging`)."""
+    """The IAM roles of each database's backups, the bucket's replication role (owner `backups`), the log stack's
+    snapshot writer (owner `logging`) and Prometheus' uploads (owner `prometheus`)."""
 
     WAL = "wal"
     DUMP = "dump"
@@ -45,6 +49,8 @@ class BackupRole(StrEnum):
     PITR_DRILL = "pitr-drill"
     REPLICATION = "replication"
     SNAPSHOTS = "snapshots"
+    METRICS_COPY = "copy"
+    """Prometheus' uploads of its blocks (owner `prometheus`, S3-11)."""
 
 
 def iam_role_name(stack: str, owner: str, role: BackupRole) -> str:

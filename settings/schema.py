@@ -343,6 +343,8 @@ class MonitoringConfig(_Strict):
     retention_size: Annotated[str, matches(RETENTION_SIZE, "a size like 50GB (units MB, GB, TB)")] = "50GB"
     prometheus_storage_size: Storage = "64Gi"
     alertmanager_storage_size: Storage = "2Gi"
+    grafana_storage_size: Storage = "10Gi"
+    """Grafana's volume: its users, API keys and dashboards saved in the UI kept across restarts."""
     storage_class: StorageClassName | None = None
     prometheus_replicas: Annotated[int, Field(ge=1, le=3)] = 1
     alertmanager_replicas: Annotated[int, Field(ge=1, le=5)] = 1

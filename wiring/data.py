@@ -16,16 +16,25 @@ from components.app_secret import AppSecret, AppSecretArgs
 from components.backup_access import AccessGrant
 from components.backup_bucket import BackupBucket, BackupBucketArgs, ObjectLock, ReplicaTarget, backup_prefix
 from components.log_stack import ELASTICSEARCH
+from components.metrics_copy import prometheus_service_account
+from components.monitoring_stack import CHART as MONITORING_RELEASE
 from components.pitr_drill import PointInTimeDrill, PointInTimeDrillArgs, drill_names
 from components.postgres_backups import BaseBackups, LogicalDumps, backup_service_accounts
 from components.postgres_cluster import PostgresCluster, PostgresClusterArgs
 from components.postgres_pooler import PostgresPooler, PostgresPoolerArgs, pooler_name
 from components.redis_cache import RedisCache, RedisCacheArgs
 from providers import Providers
-from services.conventions import CACHE_HOST, CACHE_URL, DATABASE_URL, LOGGING_NAMESPACE, database_cluster
+from services.conventions import (
+    CACHE_HOST,
+    CACHE_URL,
+    DATABASE_URL,
+    LOGGING_NAMESPACE,
+    MONITORING_NAMESPACE,
+    database_cluster,
+)
 from settings import CacheSettings, DatabaseSettings, Settings
 from settings.footprint import database_clients
-from settings.models import BACKUPS_OWNER, SNAPSHOTS_OWNER, BackupRole, iam_role_name
+from settings.models import BACKUPS_OWNER, METRICS_OWNER, SNAPSHOTS_OWNER, BackupRole, iam_role_name
 from versions import (
     AWS_CLI_IMAGE,
     KUBECTL_IMAGE,
@@ -41,10 +50,25 @@ from wiring.context import ServiceContext
 CLIENT_HEADROOM = 1.25
 
 
+def prometheus_copy_role(settings: Settings) -> str:
+    """The IAM role Prometheus uploads its blocks with."""
+    return _role(settings, METRICS_OWNER, BackupRole.METRICS_COPY)
+
+
 def deploy_backups(settings: Settings, providers: Providers) -> BackupBucket:
-    """One bucket per stack; each service with a database, and the log stack's snapshots, write under their own
-    prefixes with their own roles."""
+    """One bucket per stack; each service with a database, the log stack's snapshots and Prometheus' blocks (when this
+    program runs Prometheus) write under their own prefixes with their own roles."""
     grants = []
+    if settings.monitoring is not None:
+        grants.append(
+            AccessGrant(
+                role_name=prometheus_copy_role(settings),
+                namespace=MONITORING_NAMESPACE,
+                service_account=prometheus_service_account(MONITORING_RELEASE),
+                prefixes=(backup_prefix("daily", METRICS_OWNER),),
+                access="write",
+            )
+        )
     for enabled in settings.enabled_services:
         if enabled.database is None:
             continue

@@ -31,7 +31,8 @@ releases) deny all traffic by default too, and allow:
 - Prometheus: its own components, the operators' metrics, kube-state-metrics, CoreDNS, and on the cluster's
   hosts the kubelet, node-exporter (host network) and the API server's endpoints; Prometheus to
   Alertmanager, Grafana to Prometheus and Alertmanager;
-- Alertmanager: HTTPS out to PagerDuty, Slack and the webhook, and the SMTP relay's port;
+- Alertmanager: HTTPS out to PagerDuty, Slack and the webhook, and the SMTP relay's port; Prometheus: S3 (its
+  Thanos sidecar's uploads) and the sidecar's metrics;
 - cert-manager's controller: HTTPS out to the ACME server and HTTP to the hosts it self-checks (HTTP-01);
 - the CloudNativePG operator to the Barman Cloud plugin;
 - load-balancer clients to the Envoy proxies; the proxies to Envoy Gateway (xDS) and to the public
@@ -56,6 +57,7 @@ import pulumi
 from components.cluster_viewer import ClusterViewer, ClusterViewerArgs
 from components.log_shipper import LogShipper
 from components.log_stack import LogStack
+from components.metrics_copy import SIDECAR_HTTP_PORT
 from components.namespace_rbac import NamespaceRbac, NamespaceRbacArgs
 from components.network_policies import (
     KUBE_DNS,
@@ -352,10 +354,15 @@ def _monitoring_flows(settings: Settings, api: API) -> list[Flow]:
         flows += [Flow(addons.PROMETHEUS, pods, metrics) for pods in scraped]
     if settings.addons.cloudnative_pg:
         flows.append(Flow(addons.PROMETHEUS, addons.CNPG_OPERATOR, (addons.CNPG_METRICS_PORT,)))
-    # Receivers: PagerDuty, Slack and the webhook over HTTPS; e-mail through the SMTP relay.
+    # Receivers: PagerDuty, Slack and the webhook over HTTPS; e-mail through the SMTP relay. Prometheus' Thanos
+    # sidecar uploads its blocks to S3 (S3-11); Prometheus scrapes the sidecar.
     if settings.monitoring is not None:
         smtp_port = int(settings.monitoring.alerting.smtp_smarthost.rpartition(":")[2])
-        flows.append(Flow(addons.ALERTMANAGER, INTERNET, tuple(sorted({HTTPS, smtp_port}))))
+        flows += [
+            Flow(addons.ALERTMANAGER, INTERNET, tuple(sorted({HTTPS, smtp_port}))),
+            Flow(addons.PROMETHEUS, _aws_apis(settings.network_policy), (HTTPS,)),
+            Flow(addons.PROMETHEUS, addons.PROMETHEUS, (SIDECAR_HTTP_PORT,)),
+        ]
     if settings.monitoring is not None and settings.monitoring.config.alertmanager_replicas > 1:
         peers = (addons.ALERTMANAGER_CLUSTER_PORT,)
         flows += [Flow(addons.ALERTMANAGER, addons.ALERTMANAGER, peers, protocol) for protocol in ("TCP", "UDP")]

@@ -8,24 +8,29 @@ import pulumi
 
 from components.alert_routing import RECEIVER_BY_SEVERITY, WEBHOOK_RECEIVER, AlertReceivers, ReceiverCredentials
 from components.alert_rules import AlertRules, AlertRulesArgs
+from components.backup_bucket import BackupBucket, backup_prefix
 from components.dashboards import Dashboards, DashboardsArgs
 from components.log_observability import log_stack_alerts, log_stack_dashboard
+from components.metrics_copy import MetricsCopy
 from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from components.network_policies import Flow
 from services import CATALOG
 from services.conventions import LOG_SHIPPING_NAMESPACE, LOGGING_NAMESPACE, MONITORING_NAMESPACE
 from services.spec import Observability
 from settings import Settings
+from settings.models import METRICS_OWNER
 from wiring.context import ServiceContext
+from wiring.data import prometheus_copy_role
 
 LOG_STACK = "logging"
 """The `service` label of the log stack's alerts (and its runbooks' folder)."""
 
 
 def deploy_monitoring_stack(
-    settings: Settings, flows: Sequence[Flow], opts: pulumi.ResourceOptions
+    settings: Settings, flows: Sequence[Flow], bucket: BackupBucket, opts: pulumi.ResourceOptions
 ) -> MonitoringStack | None:
-    """kube-prometheus-stack with severity routing (X-10, X-11); None when the cluster team runs it.
+    """kube-prometheus-stack with severity routing (X-10, X-11), its blocks copied to BUCKET (S3-11) and Grafana's
+    state on a volume; None when the cluster team runs it.
 
     FLOWS: the platform's connections; its namespaces allow those that start or end there (X-07).
     """
@@ -58,8 +63,16 @@ def deploy_monitoring_stack(
             storage_class=monitoring.storage_class,
             prometheus_storage_size=monitoring.prometheus_storage_size,
             prometheus_replicas=monitoring.prometheus_replicas,
+            metrics_copy=MetricsCopy(
+                bucket=bucket.bucket_name,
+                prefix=backup_prefix("daily", METRICS_OWNER).rstrip("/"),
+                region=settings.region,
+                kms_key_arn=bucket.kms_key_arn,
+                role_arn=bucket.role_arns[prometheus_copy_role(settings)],
+            ),
             alertmanager_replicas=monitoring.alertmanager_replicas,
             alertmanager_storage_size=monitoring.alertmanager_storage_size,
+            grafana_storage_size=monitoring.grafana_storage_size,
             grafana_root_url=f"https://grafana.{settings.domain}",
             prometheus_external_url=f"https://prom.{settings.domain}",
             protect=settings.protect_data,

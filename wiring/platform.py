@@ -29,7 +29,8 @@ def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
     """Declare the add-ons, the backup bucket and every enabled service; returns the stack outputs."""
     kubernetes = pulumi.ResourceOptions(provider=providers.kubernetes)
     flows = addon_flows(settings)
-    monitoring = deploy_monitoring_stack(settings, flows, kubernetes)
+    bucket = deploy_backups(settings, providers) if _needs_bucket(settings) else None
+    monitoring = deploy_monitoring_stack(settings, flows, bucket, kubernetes) if bucket else None
     addons = PlatformAddons(
         "addons",
         PlatformAddonsArgs(
@@ -54,7 +55,7 @@ def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
         # Custom resources wait for the operators that define them.
         operators=(*addons.releases.values(), *([monitoring.release] if monitoring else [])),
         monitoring=monitoring,
-        bucket=deploy_backups(settings, providers) if _needs_bucket(settings) else None,
+        bucket=bucket,
     )
     services = {service.spec.name: deploy_service(platform, service) for service in settings.enabled_services}
     apps = {name: app for service in services.values() for name, app in service.apps.items()}
@@ -74,9 +75,9 @@ def deploy_platform(settings: Settings, providers: Providers) -> dict[str, Any]:
 
 
 def _needs_bucket(settings: Settings) -> bool:
-    """The backup bucket holds the databases' backups and the log stack's snapshots."""
+    """The backup bucket holds the databases' backups, Prometheus' blocks (S3-11) and the log stack's snapshots."""
     has_database = any(service.database is not None for service in settings.enabled_services)
-    return has_database or settings.logging is not None
+    return has_database or settings.monitoring is not None or settings.logging is not None
 
 
 def _outputs(platform: PlatformContext, services: dict[str, DeployedService], routes: PublicRoute) -> dict[str, Any]:

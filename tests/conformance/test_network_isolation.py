@@ -237,8 +237,10 @@ def addon_matrix() -> set[Connection]:
     rows = {Connection(client, API_SERVER, "TCP 443") for client in API_CLIENTS}
     rows |= {Connection(CLUSTER_HOSTS, webhook, f"TCP {port}") for webhook, port in WEBHOOKS.items()}
     rows |= {
-        # Prometheus: kubelet, node-exporter and the API server's endpoints on the hosts, then the pods it scrapes.
+        # Prometheus: kubelet, node-exporter and the API server's endpoints on the hosts, then the pods it scrapes;
+        # its Thanos sidecar uploads the blocks to S3 (S3-11).
         Connection(PROMETHEUS, CLUSTER_HOSTS, "TCP 443, 9100, 10250"),
+        Connection(PROMETHEUS, INTERNET, "TCP 443"),
         Connection(PROMETHEUS, ALERTMANAGER, "TCP 8080, 9093"),
         Connection(PROMETHEUS, GRAFANA, "TCP 3000"),
         Connection(PROMETHEUS, KUBE_STATE_METRICS, "TCP 8080"),
@@ -379,12 +381,13 @@ def test_nothing_else_reaches_a_database(matrix, stack):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_internet_only_where_configured(matrix, stack):
-    """X-07: HTTPS out (never private or link-local ranges) for AI callers, database instances and backup jobs."""
+    """X-07: HTTPS out (never private or link-local ranges) for AI callers, database instances, backup jobs and
+    Prometheus' copy (S3-11)."""
     out = {c.source: c for c in matrix[stack] if c.destination.startswith(INTERNET)}
     callers = {workload for app in APPS if app.calls_ai_providers for workload in workloads(app)}
     backups = {f"{db}-{job}" for db in DATABASES for job in ("logical-dump", "restore-check")}
     instances = set(DATABASES) | {f"{db}-pitr" for db in DATABASES}  # the drills' scratch clusters recover alike
-    assert set(out) == callers | backups | instances | {ALERTMANAGER, CERT_MANAGER, ELASTICSEARCH}
+    assert set(out) == callers | backups | instances | {ALERTMANAGER, CERT_MANAGER, ELASTICSEARCH, PROMETHEUS}
     assert {c.ports for source, c in out.items() if source not in (ALERTMANAGER, CERT_MANAGER)} == {"TCP 443"}
     assert (out[ALERTMANAGER].ports, out[CERT_MANAGER].ports) == ("TCP 443, 587", "TCP 80, 443")
     # Database instances also reach the Kubernetes API; nobody reaches any other address.

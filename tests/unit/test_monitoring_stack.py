@@ -9,10 +9,12 @@ from typing import Any
 
 import pulumi
 import pytest
+import yaml
 from pulumi.runtime import rpc
 
 from components.alert_routing import AlertReceivers, ReceiverCredentials
 from components.app_deployment import Resources
+from components.metrics_copy import MetricsCopy
 from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from tests.support.runtime import inputs_of, one, when_registered
 
@@ -255,3 +257,38 @@ def test_receivers_are_checked():
         AlertReceivers("#a", "a@example.com", "b@example.com", "smtp.example.com", "u")
     with pytest.raises(ValueError, match="https"):
         AlertReceivers("#a", "a@example.com", "b@example.com", "smtp.example.com:587", "u", webhook_url="http://x")
+
+
+@pulumi.runtime.test
+def test_prometheus_copies_its_blocks_off_the_cluster(mock_runtime):
+    """S3-11: a Thanos sidecar uploads each block under the copy's prefix with the copy's role; the release waits
+    for the object store's Secret."""
+    copy = MetricsCopy("backups", "daily/prometheus", "eu-west-1", "arn:aws:kms:eu-west-1:1:key/k", "arn:role/copy")
+    stack = MonitoringStack("monitoring", _args(metrics_copy=copy))
+
+    def check(inputs):
+        prometheus = inputs["values"]["prometheus"]
+        assert prometheus["prometheusSpec"]["thanos"]["objectStorageConfig"] == {
+            "existingSecret": {"name": "prometheus-object-store", "key": "objstore.yml"}
+        }
+        assert set(prometheus["prometheusSpec"]["thanos"]["resources"]) == {"requests", "limits"}
+        assert prometheus["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": "arn:role/copy"}
+        assert prometheus["thanosServiceMonitor"] == {"enabled": True}
+        secret = one(mock_runtime, "kubernetes:core/v1:Secret", "monitoring-object-store")
+        assert secret.urn in one(mock_runtime, "kubernetes:helm.sh/v3:Release", "monitoring-release").dependencies
+        config = yaml.safe_load(secret.inputs["stringData"]["value"]["objstore.yml"])  # Secret data: a secret
+        assert config["prefix"] == "daily/prometheus"
+        assert config["config"]["sse_config"]["kms_key_id"] == "arn:aws:kms:eu-west-1:1:key/k"
+
+    return inputs_of(mock_runtime, stack.release, check)
+
+
+@pulumi.runtime.test
+def test_without_a_copy_prometheus_has_no_sidecar(mock_runtime):
+    stack = MonitoringStack("monitoring", _args())
+
+    def check(inputs):
+        assert "thanos" not in inputs["values"]["prometheus"]["prometheusSpec"]
+        assert "serviceAccount" not in inputs["values"]["prometheus"]
+
+    return inputs_of(mock_runtime, stack.release, check)
