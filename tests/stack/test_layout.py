@@ -69,7 +69,7 @@ SIXTH_SERVICE = '''
 
 from components.app_deployment import Autoscaling, Resources
 from components.app_observability import service_down
-from services.conventions import CACHE_URL, HTTP_PROBES, redis_1gb
+from services.conventions import API_PATHS, CACHE_URL, HTTP_PROBES, redis_1gb
 from services.spec import AppSpec, Observability, ServiceSpec
 
 SERVICE = ServiceSpec(
@@ -88,6 +88,7 @@ SERVICE = ServiceSpec(
             autoscaling=Autoscaling(min_replicas=2, max_replicas=4),
             secret_env={"REDIS_URL": CACHE_URL},
             public=True,
+            public_paths=API_PATHS,
         ),
     ),
     observability=Observability(alerts=(service_down("demo", "demo-api"),)),
