@@ -20,6 +20,7 @@ from services.conventions import (
     CACHE_URL,
     DATABASE_URL,
     DEFAULT_POOL_CONNECTIONS,
+    SHARED_STORAGE_CLASS,
     database_cluster,
     redis_1gb,
 )
@@ -221,7 +222,9 @@ SERVICE = ServiceSpec(
             writable_dirs=(WritableDir("/app/logs", "2Gi", logs=True),),
             # S1-05 `./results:/app/results:rw`; the manual's storage: 50 GB at least, 200 GB+ recommended. Every
             # replica writes results that outlive it, so they share one persistent volume.
-            volume=VolumeSpec("results", "/app/results", "200Gi", shared=True, min_size="50Gi"),
+            volume=VolumeSpec(
+                "results", "/app/results", "200Gi", shared=True, min_size="50Gi", storage_class=SHARED_STORAGE_CLASS
+            ),
             calls_ai_providers=True,
             public=True,
             public_paths=API_PATHS,  # the evaluation API; /metrics, /health and /ready stay inside

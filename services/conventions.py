@@ -44,6 +44,9 @@ KIBANA_HOST_LABEL = "kibana"
 # Each namespace's Redis is `redis`, as the manuals' apps call it. The CloudNativePG cluster is named after
 # its service so that its name (and its Services `<cluster>-rw`/`-ro`) is unique across the stack.
 CACHE_HOST = "redis"
+SHARED_STORAGE_CLASS = "efs-sc"
+"""The ReadWriteMany StorageClass (the EFS CSI driver's) that volumes every pod of an app mounts default to; the
+README names it among the cluster's prerequisites."""
 
 
 # S0-03: where a manual gives no pool size, its Python services are taken to use SQLAlchemy's default pool:

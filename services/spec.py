@@ -52,6 +52,12 @@ class VolumeSpec:
     pod on a cloud disk, created and deleted with the pod (a node's root disk is too small)."""
     min_size: str | None = None
     """Smallest size the manual allows."""
+    storage_class: str | None = None
+    """Its StorageClass by default; None: the cluster's default. A shared volume names a ReadWriteMany one."""
+
+    def __post_init__(self) -> None:
+        if self.shared and not self.storage_class:
+            raise ValueError(f"{self.name}: a volume every pod shares names a ReadWriteMany StorageClass")
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def _size(size: Decimal) -> str:
 
 
 def check_app_volume(path: str, app: AppSettings, given: VolumeConfig | None) -> list[str]:
-    """A volume only where the app has one, at least the manual's size; a shared one on a ReadWriteMany class."""
+    """A volume only where the app has one, at least the manual's size."""
     volume = app.volume
     if volume is None:
         return [f"{path}: {app.spec.name} has no volume"] if given is not None else []
@@ -106,9 +106,4 @@ def check_app_volume(path: str, app: AppSettings, given: VolumeConfig | None) ->
     minimum = volume.spec.min_size
     if minimum and quantity.parse(volume.size) < quantity.parse(minimum):
         problems.append(f"{path}.size: must be at least {minimum} (its manual's minimum), got {volume.size}")
-    if volume.spec.shared and not volume.storage_class:
-        problems.append(
-            f"{path}.storageClass: is required: every pod mounts this volume, so it needs a StorageClass that "
-            "provisions ReadWriteMany volumes (on EKS the EFS CSI driver's, e.g. efs-sc)"
-        )
     return problems

@@ -115,7 +115,7 @@ def _merge_volume(spec: AppSpec, override: AppConfig) -> VolumeSettings | None:
     if spec.volume is None:
         return None
     given = override.volume or VolumeConfig()
-    return VolumeSettings(spec.volume, given.size or spec.volume.size, given.storage_class)
+    return VolumeSettings(spec.volume, given.size or spec.volume.size, given.storage_class or spec.volume.storage_class)
 
 
 def _cors_origins(spec: AppSpec, override: AppConfig, domain: str) -> dict[str, str]:

@@ -157,8 +157,9 @@ def shared_claim(spec: AppSpec) -> str:
 def _shared_volume(ctx: ServiceContext, app: AppSettings) -> list[SharedVolume]:
     """The persistent volume all of APP's pods mount, protected like the rest of the data (X-09)."""
     volume = app.volume
-    if volume is None or not volume.spec.shared or volume.storage_class is None:
+    if volume is None or not volume.spec.shared:
         return []
+    assert volume.storage_class is not None  # a shared volume's spec names its ReadWriteMany class
     return [
         SharedVolume(
             shared_claim(app.spec),

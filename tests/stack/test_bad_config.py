@@ -209,6 +209,14 @@ TYPES = {
 }
 
 QUANTITIES = {
+    "a results volume in gigabytes written with a space": Case(
+        app("agent-skeptic-bench", "agent-skeptic-bench", volume={"size": "200 GB"}),
+        "services.agent-skeptic-bench.apps.agent-skeptic-bench.volume.size",
+        "a volume size like 10Gi",
+    ),
+    "a Grafana volume in millibytes": Case(
+        {MONITORING: {"grafanaStorageSize": "10m"}}, "monitoring.grafanaStorageSize", "'m' is milli"
+    ),
     "memory in millibytes": Case(
         resources("cad-ml-platform", "cad-ml-platform", "limits", memory="4096m"),
         "services.cad-ml-platform.apps.cad-ml-platform.resources.limits.memory",
@@ -352,11 +360,6 @@ CONSISTENCY = {
         app("agent-skeptic-bench", "agent-skeptic-bench", volume={"size": "20Gi", "storageClass": "efs-sc"}),
         "services.agent-skeptic-bench.apps.agent-skeptic-bench.volume.size",
         "must be at least 50Gi",
-    ),
-    "a shared volume without a ReadWriteMany class": Case(
-        app("agent-skeptic-bench", "agent-skeptic-bench", volume={"size": "100Gi"}),
-        "services.agent-skeptic-bench.apps.agent-skeptic-bench.volume.storageClass",
-        "is required",
     ),
     "scratch volumes at the HPA's peak above the storage quota": Case(
         app("docc2context", "docc2context-api", volume={"size": "100Gi"}),
@@ -538,6 +541,11 @@ CONSISTENCY = {
 }
 
 NAMES = {
+    "a volume's StorageClass in capitals": Case(
+        app("agent-skeptic-bench", "agent-skeptic-bench", volume={"storageClass": "EFS"}),
+        "services.agent-skeptic-bench.apps.agent-skeptic-bench.volume.storageClass",
+        "StorageClass",
+    ),
     "a storage class in capitals": Case(
         service("ai-benchmark", database={"storageClass": "GP3"}),
         "services.ai-benchmark.database.storageClass",

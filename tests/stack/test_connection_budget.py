@@ -5,12 +5,15 @@ points at the pooler, under the Secret name the manuals use."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 import pytest
 from pulumi.runtime import rpc
 
 from services import CATALOG
 from tests.support.manifests import rendered_documents
-from tests.support.runtime import STACKS, program_run
+from tests.support.runtime import STACKS, program_run, refusal
 from tools.connection_budget import HEADROOM, Budget, Pooler, budgets
 from tools.render import is_kubernetes_object, manifest
 
@@ -66,3 +69,19 @@ def test_the_apps_secret_points_at_the_pooler(stack):
         host = url.partition("@")[2].partition(":")[0]
         assert host.split(".")[0].endswith("-db-pooler"), url.partition("@")[2]
         assert url.endswith("?sslmode=require")
+
+
+def test_a_pod_quota_the_stack_sets_must_hold_the_poolers_pods(monkeypatch):
+    """The peak a set pod quota is checked against counts PgBouncer's pods and the one its rolling update adds."""
+
+    def pods_needed() -> int:
+        refused = refusal("prod", overrides={"ai-platform:services": {"ai-benchmark": {"quota": {"pods": 1}}}})
+        found = re.search(r"ai-benchmark\.quota\.pods: must be at least (\d+)", refused.message)
+        assert found, refused.message
+        return int(found[1])
+
+    with_pooler = pods_needed()
+    spec = CATALOG["ai-benchmark"]
+    assert spec.database is not None and spec.database.pooler is not None
+    monkeypatch.setitem(CATALOG, "ai-benchmark", replace(spec, database=replace(spec.database, pooler=None)))
+    assert with_pooler - pods_needed() == spec.database.pooler.instances + 1
