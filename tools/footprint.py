@@ -167,7 +167,8 @@ def _shape(
     spec, api = doc.get("spec") or {}, doc["apiVersion"]
     if kind == "Deployment":
         replicas = hpa_minimum.get((namespace, name), spec.get("replicas", 1))
-        return replicas, spec["template"]["spec"], {"scheduled": _is_hook(doc)}
+        pod = spec["template"]["spec"]
+        return replicas, pod, {"scheduled": _is_hook(doc), "storage": replicas * _ephemeral(pod)}
     if kind == "StatefulSet":
         replicas = spec.get("replicas", 1)
         return replicas, spec["template"]["spec"], {"storage": _claims(doc, replicas, patches)}
@@ -183,11 +184,14 @@ def _shape(
         instances = spec.get("instances", 1)
         volumes = sum(quantity.parse(spec[v]["size"]) for v in ("storage", "walStorage") if v in spec)
         return instances, {"containers": [spec]}, {"storage": instances * volumes}
+    if kind == "Pooler" and api.startswith("postgresql.cnpg.io/"):
+        return spec.get("instances", 1), spec["template"]["spec"], {}
     if kind in ("Prometheus", "Alertmanager") and api.startswith("monitoring.coreos.com/"):
         replicas = spec.get("replicas", 1) * spec.get("shards", 1)
         claim = ((spec.get("storage") or {}).get("volumeClaimTemplate") or {}).get("spec")
         storage = replicas * _size(claim) if claim else Decimal(0)
-        return replicas, {"containers": [spec, reloader]}, {"storage": storage}
+        # The Thanos sidecar that uploads Prometheus' blocks (S3-11) runs in each pod.
+        return replicas, {"containers": [spec, reloader, spec.get("thanos") or {}]}, {"storage": storage}
     if kind == "Gateway" and api.startswith("gateway.networking.k8s.io/"):
         containers = [{"resources": {"requests": requests}} for requests in ENVOY_PROXY_REQUESTS]
         return 1, {"containers": containers}, {"kind": "Envoy proxy"}
@@ -219,6 +223,14 @@ def _request(container: dict[str, Any], resource: str) -> Any:
     resources = container.get("resources") or {}
     # Kubernetes defaults a missing request to the limit.
     return (resources.get("requests") or {}).get(resource, (resources.get("limits") or {}).get(resource))
+
+
+def _ephemeral(pod: dict[str, Any]) -> Decimal:
+    """Bytes of the generic ephemeral volumes one pod claims (created and deleted with it)."""
+    return sum(
+        (_size(v["ephemeral"]["volumeClaimTemplate"]["spec"]) for v in pod.get("volumes") or [] if "ephemeral" in v),
+        Decimal(0),
+    )
 
 
 def _size(claim: dict[str, Any]) -> Decimal:

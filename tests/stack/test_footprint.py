@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 
+from components import quantity
+from components.metrics_copy import SIDECAR_RESOURCES
 from settings import SettingsError
 from tests.support.runtime import STACKS
 from tools.footprint import PRICES, Footprint, Workload, footprint, monthly_cost, pod_requests, prices
@@ -49,14 +51,16 @@ def test_staging_runs_every_workload_prod_runs(footprints, charts):
     # The program's own workloads and each chart's are all counted, the controllers' pods included.
     assert {w.owner for w in staging.values()} == {"program", *charts["staging"].releases}
     kinds = {w.kind for w in staging.values()}
-    assert {"Deployment", "StatefulSet", "DaemonSet", "CronJob", "Cluster", "Prometheus", "Envoy proxy"} <= kinds
+    expected = {"Deployment", "StatefulSet", "DaemonSet", "CronJob", "Cluster", "Pooler", "Prometheus", "Envoy proxy"}
+    assert expected <= kinds
 
 
 def test_the_charts_workloads_are_part_of_the_footprint(footprints):
     prod = _named(footprints["prod"])
     prometheus = prod["Prometheus", "monitoring", "kube-prometheus-stack-prometheus"]
-    # The Prometheus container and the operator's config reloader (its --config-reloader-*-request flags).
-    assert prometheus.cpu == Decimal("0.5") + Decimal("0.01")
+    # The Prometheus container, the operator's config reloader (its --config-reloader-*-request flags) and the
+    # Thanos sidecar that copies its blocks off the cluster.
+    assert prometheus.cpu == Decimal("0.5") + Decimal("0.01") + quantity.parse(SIDECAR_RESOURCES.requests["cpu"])
     assert prometheus.storage == 64 * GIB
     assert prod["Deployment", "cert-manager", "cert-manager"].owner == "cert-manager"
     assert prod["DaemonSet", "node-exporter", "kube-prometheus-stack-prometheus-node-exporter"].per_node
@@ -68,6 +72,10 @@ def test_autoscaled_apps_count_their_minimum_and_resized_claims_their_new_size(f
     assert prod["StatefulSet", "agent-skeptic-bench", "redis"].storage == 2 * 10 * GIB  # data-redis-0 and -1
     database = prod["Cluster", "platform-v2-stable", "platform-db"]
     assert (database.replicas, database.cpu, database.memory) == (3, 1, 2 * GIB)
+    # Each DocC2Context pod claims its 50 Gi scratch volume; PgBouncer's pods run in front of every database.
+    docc2context = prod["Deployment", "docc2context", "docc2context-api"]
+    assert docc2context.storage == docc2context.replicas * 50 * GIB
+    assert prod["Pooler", "ai-benchmark", "ai-benchmark-db-pooler"].replicas == 2
 
 
 def test_the_log_stack_counts_the_pods_eck_runs(footprints):
