@@ -73,6 +73,9 @@ def grafana_values(
             },
         },
         "persistence": _persistence(storage_size, storage_class),
+        # The pod's fsGroup already gives the volume to Grafana's group; the chart's chown init container would
+        # run as root with CAP_CHOWN, which the namespace's restricted Pod Security level refuses.
+        "initChownData": {"enabled": False},
     }
     if storage_size:
         # The new pod needs the volume the old one holds (ReadWriteOnce): replace the pod, do not surge.

@@ -40,8 +40,8 @@ def check_quota(path: str, service: ServiceSettings, given: QuotaConfig) -> list
         if quantity.parse(value) < needed:
             problems.append(
                 f"{path}.{to_camel(field)}: must be at least {unit(needed)} (the {side} of what the service runs at "
-                f"its peak in {namespace}: every app at its maximum plus a rolling-update pod, database, cache), "
-                f"got {value}"
+                f"its peak in {namespace}: every app at its maximum plus a rolling-update pod, database and "
+                f"PgBouncer, cache), got {value}"
             )
     for resource in ("cpu", "memory"):
         request, limit = getattr(given, f"requests_{resource}"), getattr(given, f"limits_{resource}")

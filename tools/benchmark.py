@@ -60,7 +60,11 @@ def _renamed(spec, suffix: str):
         namespaces=tuple(map(moved, spec.namespaces)),
         apps=tuple(
             replace(
-                a, name=a.name + suffix, namespace=moved(a.namespace), host_label=a.host_label and a.host_label + suffix
+                a,
+                name=a.name + suffix,
+                namespace=moved(a.namespace),
+                host_label=a.host_label and a.host_label + suffix,
+                calls={variable: callee + suffix for variable, callee in a.calls.items()},
             )
             for a in spec.apps
         ),
