@@ -31,6 +31,8 @@ ROLES = {
     "deployer": "Role `ai-platform-deployer` (group `ai-platform-deployers`): releases, scale, rollbacks",
     "pulumi": "a config change and `pulumi up` through CI (the deploy role, after review)",
     "backup-operator": "the AWS role `backup.operatorRoleArn` (reads and restores backups)",
+    "monitoring": "the login the Gateway asks for at `prom.` and `grafana.` (user `ops`, Secret `monitoring-login` in "
+    "`public-gateway`; X-15)",
     "public": "nothing: a public HTTPS endpoint",
 }
 SHELL_LANGUAGES = {"bash", "sh", "shell"}
@@ -220,8 +222,9 @@ objects, containers, ports, Secret keys, database logins and hosts it names exis
 API request it makes. Commands in the manuals' words come first, then what to run here.
 
 Set once per shell: `DOMAIN=$(pulumi config get domain)` (the public hosts are `<app>.$DOMAIN`, `api.`,
-`prom.` and `grafana.$DOMAIN`) and `BUCKET=$(pulumi stack output backupBucket | jq -r .name)`. A trailing `&`
-runs a port-forward in the background; stop it with `kill %1`.
+`prom.` and `grafana.$DOMAIN`) and `BUCKET=$(pulumi stack output backupBucket | jq -r .name)`; for `prom.` and
+`grafana.`, `MONITORING_PASSWORD` is the password of the Gateway's login (README: Releases). A trailing `&` runs a
+port-forward in the background; stop it with `kill %1`.
 
 Who runs what (S4-07, X-16; README: Access):
 

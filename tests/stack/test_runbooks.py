@@ -52,10 +52,9 @@ def test_every_command_that_applies_has_an_equivalent_and_the_rest_say_why():
     assert len(entries) > 200
     for _, entry in entries:
         assert entry.equivalent or entry.not_applicable or entry.gap
-    # What the manuals need and this program does not deploy yet: an off-cluster Prometheus copy. The log stack's
-    # commands (S2-04) all have equivalents.
-    gaps = {entry.gap for _, entry in entries if entry.gap}
-    assert all("S3-11" in gap for gap in gaps), gaps
+    # Everything the manuals need is deployed: the log stack's commands (S2-04) and Prometheus' off-cluster copy
+    # (S3-11) have equivalents too.
+    assert [entry.manual for _, entry in entries if entry.gap] == []
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -118,9 +117,16 @@ def test_every_equivalent_works_on_the_render_under_its_role(views, stack):
         ("kubectl get secrets -n platform-v2-stable", "operator", ""),
         ("kubectl port-forward -n ai-benchmark svc/ai-benchmark-api 8000:9999", "oncall", "no port 9999"),
         ("curl -s https://prometheus:9090/api/v1/query", "public", "not a public host"),
+        ("curl -s https://prom.$DOMAIN/api/v1/query", "public", "asks for the monitoring login"),
+        ("curl -s https://prom.$DOMAIN/api/v1/query", "monitoring", "asks for the monitoring login"),
+        ("open https://grafana.$DOMAIN/dashboards", "oncall", "asks for the monitoring login"),
+        ("curl -s https://api.$DOMAIN/metrics", "public", "serves no /metrics"),
+        ("curl -s https://api.$DOMAIN/apix/v1", "public", "serves no /apix/v1"),
+        ("curl -s https://api.$DOMAIN/docs/x", "public", "serves no /docs/x"),
         ("curl -s http://localhost:8000/health", "oncall", "no port-forward"),
         ("pulumi config set --path services.platform.apps.platform-v4-api.image x", "pulumi", "no such app"),
         ("aws s3 ls s3://$BUCKET/daily/docc2context/dumps/", "backup-operator", "dumps are under"),
+        ("aws s3 ls s3://$BUCKET/daily/prometheus-old/", "backup-operator", "dumps are under"),
     ],
 )
 def test_the_checks_catch_what_would_not_work(views, command, role, expected):
@@ -128,6 +134,16 @@ def test_the_checks_catch_what_would_not_work(views, command, role, expected):
     found = problems(views["prod"], entry)
     assert found, f"{command} passed"
     assert any(expected in p for p in found), found
+
+
+def test_prometheus_blocks_are_read_only_where_the_stack_uploads_them(views):
+    entry = runbooks.Entry(
+        sections=("test",), manual="-", equivalent=("aws s3 ls s3://$BUCKET/daily/prometheus/",), role="backup-operator"
+    )
+    assert "daily/prometheus/" in views["prod"].uploads
+    assert problems(views["prod"], entry) == []
+    found = problems(dataclasses.replace(views["prod"], uploads=set()), entry)
+    assert any("uploads Prometheus' blocks" in p for p in found), found
 
 
 @pytest.mark.parametrize("active", ["blue", "green"])

@@ -1,7 +1,8 @@
 """Checks of the runbook map against one stack's render: does each equivalent name what exists, and may its Role
 run it? kubectl commands: tests/support/kubectl_checks.py. curl and the like must reach a public host of the stack,
-or a local port an earlier port-forward of the same entry opened; `pulumi config set` a key the schema has; `aws s3`
-the backup bucket's dumps of a service with a database.
+on a path its routes serve and with the monitoring login where the Gateway asks for it, or a local port an earlier
+port-forward of the same entry opened; `pulumi config set` a key the schema has; `aws s3` the backup bucket's dumps
+of a service with a database, or Prometheus' blocks where a role of the stack uploads them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import get_args
 from pydantic import BaseModel
 
 from services import CATALOG
+from settings.models import METRICS_OWNER
 from settings.schema import AppConfig
 from tests.support.kubectl_checks import check_kubectl, parse_kubectl, segments
 from tests.support.stack_view import StackView
@@ -52,8 +54,12 @@ def _command_problems(view: StackView, entry: Entry, tokens: list[str], ports: s
         return _aws_problems(view, tokens)
     if program in ("curl", "open", "make", "openssl"):
         urls = [t for t in tokens if t.startswith(("http://", "https://"))]
-        urls += [f"https://{t}" for t in tokens[tokens.index("-connect") + 1 :][:1]] if "-connect" in tokens else []
-        return [p for url in urls for p in _url_problems(view, url, ports)]
+        found = [p for url in urls for p in _url_problems(view, url, ports)]
+        if program == "openssl" and "-connect" in tokens:
+            found += _url_problems(view, f"https://{tokens[tokens.index('-connect') + 1]}", ports)
+        if program in ("curl", "open") and not found:
+            found += [p for url in urls for p in _request_problems(view, url, tokens, entry.role)]
+        return found
     return []
 
 
@@ -67,6 +73,32 @@ def _url_problems(view: StackView, url: str, ports: set[int]) -> list[str]:
     if scheme != "https" or host not in view.hosts:
         return [f"{url}: {host} is not a public host of the stack ({sorted(view.hosts)})"]
     return []
+
+
+def _request_problems(view: StackView, url: str, tokens: list[str], role: str | None) -> list[str]:
+    """What the Gateway does with a request to URL: a path its routes serve (X-15: public apps serve their API
+    only), and the monitoring login where it asks for one."""
+    match = re.match(r"^https://([^/:?#]+)(?::\d+)?([^?#]*)", url)
+    if not match or match.group(1) not in view.paths:
+        return []
+    host, path = match.group(1), match.group(2) or "/"
+    found = []
+    if not any(_serves(kind, value, path) for kind, value in view.paths[host]):
+        found.append(f"{url}: the Gateway serves no {path} on {host} (only {view.paths[host]})")
+    if host in view.login_hosts and (
+        role != "monitoring" or (tokens[0] == "curl" and not {"-u", "--user"} & set(tokens))
+    ):
+        found.append(f"{url}: {host} asks for the monitoring login (role monitoring; curl -u)")
+    return found
+
+
+def _serves(kind: str, value: str, path: str) -> bool:
+    """Gateway API path matching: `Exact`, or `PathPrefix` by whole path elements (`/api` serves `/api/x`, not
+    `/apix`)."""
+    if kind == "Exact":
+        return path == value
+    prefix = value.rstrip("/")
+    return path == prefix or path.startswith(f"{prefix}/")
 
 
 def _pulumi_problems(tokens: list[str], role: str | None) -> list[str]:
@@ -105,6 +137,10 @@ def _aws_problems(view: StackView, tokens: list[str]) -> list[str]:
         if bucket != "$BUCKET" or view.bucket is None:
             return [f"{url}: the backup bucket is $BUCKET (this stack has {view.bucket})"]
         parts = key.split("/")
+        if parts[1:2] == [METRICS_OWNER]:  # Prometheus' blocks (S3-11), where the stack copies them
+            if key.startswith(tuple(view.uploads)):
+                continue
+            return [f"{url}: no role of this stack uploads Prometheus' blocks there ({sorted(view.uploads)})"]
         service = CATALOG.get(parts[1]) if len(parts) > 2 else None
         if parts[0] != "daily" or service is None or service.database is None or parts[2] != "dumps":
             return [f"{url}: dumps are under daily/<service with a database>/dumps/"]

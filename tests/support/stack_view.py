@@ -3,8 +3,8 @@ hosts, and what its Roles grant.
 
 The objects a controller makes at run time are derived from the objects that ask for them: a Deployment's and a
 StatefulSet's pods (`redis-0`), a CloudNativePG Cluster's instances (`<cluster>-1`, container `postgres`) and its
-Services (`<cluster>-rw`, `-ro`, `-r`), and an ECK Elasticsearch's nodes (`<name>-es-<node set>-<n>`, with the
-containers and volumes its pod template gives ECK).
+Services (`<cluster>-rw`, `-ro`, `-r`), a CloudNativePG Pooler's Service (its name, port 5432), and an ECK
+Elasticsearch's nodes (`<name>-es-<node set>-<n>`, with the containers and volumes its pod template gives ECK).
 """
 
 from __future__ import annotations
@@ -46,8 +46,14 @@ class StackView:
     pods: dict[tuple[str, str], Pod] = field(default_factory=dict)
     """(namespace, workload kind/name, e.g. `Deployment/x`, `Pod/redis-0`, `Service/db-rw`) -> the pod it reaches."""
     hosts: set[str] = field(default_factory=set)
+    paths: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    """Public host -> the (match type, value) paths its HTTPRoutes serve, e.g. `("PathPrefix", "/api")`."""
+    login_hosts: set[str] = field(default_factory=set)
+    """Public hosts behind the Gateway's login (an Envoy Gateway SecurityPolicy with basic auth on their route)."""
     domain: str = ""
     bucket: str | None = None
+    uploads: set[str] = field(default_factory=set)
+    """Key prefixes of the backup bucket that a role of the stack writes under (`daily/prometheus/`)."""
 
     @classmethod
     def of(cls, root: Path, stack: str) -> StackView:
@@ -59,8 +65,31 @@ class StackView:
         view = cls(objects, hosts=set(outputs["publicGateway"]["hosts"]))
         view.domain = load_stack_config(stack)["ai-platform:domain"]
         view.bucket = (outputs.get("backupBucket") or {}).get("name")
+        view.uploads = _uploads(json.loads((root / "resources.json").read_text()), view.bucket)
         view._derive_pods()
+        view._read_routes()
         return view
+
+    def _read_routes(self) -> None:
+        guarded = {
+            (namespace, ref["name"])
+            for (namespace, kind, _), doc in self.objects.items()
+            if kind == "SecurityPolicy" and "basicAuth" in doc["spec"]
+            for ref in doc["spec"]["targetRefs"]
+            if ref["kind"] == "HTTPRoute"
+        }
+        for (namespace, kind, name), doc in self.objects.items():
+            if kind != "HTTPRoute" or not any("backendRefs" in rule for rule in doc["spec"].get("rules", [])):
+                continue  # the HTTP -> HTTPS redirect serves nothing
+            served = [
+                (match["path"]["type"], match["path"]["value"])
+                for rule in doc["spec"]["rules"]
+                for match in rule.get("matches", [{"path": {"type": "PathPrefix", "value": "/"}}])
+            ]
+            for host in doc["spec"]["hostnames"]:
+                self.paths.setdefault(host, []).extend(served)
+                if (namespace, name) in guarded:
+                    self.login_hosts.add(host)
 
     def _derive_pods(self) -> None:
         for (namespace, kind, name), doc in list(self.objects.items()):
@@ -86,6 +115,15 @@ class StackView:
                     self.pods[(namespace, f"Service/{name}-{suffix}")] = pod
                     service = {"kind": "Service", "metadata": {"name": f"{name}-{suffix}", "namespace": namespace}}
                     self.objects[(namespace, "Service", f"{name}-{suffix}")] = {**service, "spec": _pg_ports()}
+            if kind == "Pooler":  # CloudNativePG's PgBouncer pods and their Service, named after the Pooler
+                pod = Pod(
+                    {"cnpg.io/poolerName": name},
+                    {"pgbouncer": {"name": "pgbouncer", "ports": [{"containerPort": 5432}]}},
+                    {},
+                )
+                self.pods[(namespace, f"Service/{name}")] = pod
+                service = {"kind": "Service", "metadata": {"name": name, "namespace": namespace}}
+                self.objects[(namespace, "Service", name)] = {**service, "spec": _pg_ports()}
         for (namespace, kind, name), doc in self.objects.items():
             if kind == "Service" and "selector" in doc["spec"]:
                 selected = [p for p in self.pods_matching(namespace, doc["spec"]["selector"])]
@@ -120,6 +158,24 @@ class StackView:
             for r in roles
             for rule in r["rules"]
         )
+
+
+def _uploads(resources: list[dict[str, Any]], bucket: str | None) -> set[str]:
+    """The prefixes of BUCKET that the stack's IAM role policies allow s3:PutObject under."""
+    objects = f"arn:aws:s3:::{bucket}/"
+    statements = [
+        statement
+        for r in resources
+        if r["type"] == "aws:iam/rolePolicy:RolePolicy"
+        for statement in json.loads(r["inputs"]["policy"])["Statement"]
+    ]
+    return {
+        arn.removeprefix(objects).removesuffix("*")
+        for statement in statements
+        if "s3:PutObject" in statement["Action"]
+        for arn in statement["Resource"]
+        if bucket and arn.startswith(objects)
+    }
 
 
 def _pg_ports() -> dict[str, Any]:
