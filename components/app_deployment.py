@@ -2,7 +2,7 @@
 
 Owns the app's ServiceAccount, config-file ConfigMap, Deployment, Service and, where asked, its
 PodDisruptionBudget, HorizontalPodAutoscaler (components/autoscaling.py) and ServiceMonitor. Where its pods may
-run: components/scheduling.py.
+run: components/scheduling.py; what they mount: components/app_volumes.py.
 """
 
 from __future__ import annotations
