@@ -12,41 +12,40 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from components.backup_bucket import BACKUP_WINDOW_DAYS
 from settings.values import (
     REGISTRY,
     BucketName,
     Cidr,
+    ClusterName,
     Cpu,
     DnsName,
     ElasticsearchMemory,
     Email,
     EnvName,
+    GroupName,
     HostPort,
     HttpsOrigin,
     ImageRef,
     ImageTag,
     LabelKey,
     LabelValue,
+    LockDays,
     Memory,
     ObjectName,
+    OidcProviderArn,
     QuotaCpu,
     QuotaMemory,
     QuotaStorage,
     Region,
+    RetentionSize,
+    RoleArn,
+    StackRef,
     Storage,
     StorageClassName,
     check,
     https_url,
     matches,
 )
-
-
-def _group(value: str) -> str:
-    # A Role bound to a `system:` group (e.g. system:authenticated) would grant it to every user.
-    if not value.strip() or value != value.strip() or value.startswith("system:"):
-        raise ValueError("must be a group of your authenticator: not empty, no surrounding spaces, not a system: group")
-    return value
 
 
 def _unset_when_empty(value: Any) -> Any:
@@ -56,13 +55,6 @@ def _unset_when_empty(value: Any) -> Any:
 
 Replicas = Annotated[int, Field(ge=1, le=100)]
 HttpsUrl = Annotated[str, https_url()]
-RETENTION_SIZE = r"[1-9][0-9]*(MB|GB|TB)"
-RoleArn = Annotated[
-    str, matches(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/.+", "an IAM role ARN, arn:aws:iam::<account>:role/<name>")
-]
-_OIDC_ARN = r"arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/.+"
-_CLUSTER_NAME = r"[A-Za-z0-9][A-Za-z0-9._/:-]{0,199}"
-_STACK_REF = r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"
 
 
 class _Strict(BaseModel):
@@ -162,9 +154,9 @@ class DnsConfig(_Strict):
 class RbacConfig(_Strict):
     """Groups (of the cluster's authenticator, e.g. EKS access entries) bound to each namespace's Roles (S4-07)."""
 
-    operators_group: Annotated[str, AfterValidator(_group)] = "ai-platform-operators"
-    deployers_group: Annotated[str, AfterValidator(_group)] = "ai-platform-deployers"
-    oncall_group: Annotated[str, AfterValidator(_group)] = "ai-platform-oncall"
+    operators_group: GroupName = "ai-platform-operators"
+    deployers_group: GroupName = "ai-platform-deployers"
+    oncall_group: GroupName = "ai-platform-oncall"
 
     @model_validator(mode="after")
     def _separate(self) -> RbacConfig:
@@ -241,19 +233,9 @@ class ServiceConfig(_Strict):
     cache: CacheConfig | None = None
 
 
-def _covers_backup_window(days: int) -> int:
-    # A lock shorter than the backups' 30 days would let them be deleted while they are still the only copy.
-    if days < BACKUP_WINDOW_DAYS:
-        raise ValueError(
-            f"must be at least {BACKUP_WINDOW_DAYS} (the backup window: dumps, base backups and WAL are kept "
-            f"{BACKUP_WINDOW_DAYS} days, and a shorter lock leaves them deletable)"
-        )
-    return days
-
-
 class ObjectLockConfig(_Strict):
     mode: Literal["GOVERNANCE", "COMPLIANCE"]
-    days: Annotated[int, Field(le=3650), AfterValidator(_covers_backup_window)]
+    days: LockDays
 
 
 class ReplicationConfig(_Strict):
@@ -268,12 +250,12 @@ class BackupConfig(_Strict):
 
 
 class ClusterConfig(_Strict):
-    name: Annotated[str, matches(_CLUSTER_NAME, "a cluster name (letters, digits, '.', '_', '/', '-')")] | None = None
+    name: ClusterName | None = None
     """Identifies the cluster to the Kubernetes provider across credential changes; defaults to stack/context."""
     kubeconfig: str | None = None
     context: str | None = None
-    stack: Annotated[str, matches(_STACK_REF, "a stack reference like org/project/stack")] | None = None
-    oidc_provider_arn: Annotated[str, matches(_OIDC_ARN, "an IAM OIDC provider ARN")] | None = None
+    stack: StackRef | None = None
+    oidc_provider_arn: OidcProviderArn | None = None
     oidc_issuer_url: HttpsUrl | None = None
 
     @model_validator(mode="after")
@@ -340,7 +322,7 @@ class MonitoringConfig(_Strict):
     """Prometheus retention and storage (S3-10), replicas, runbook links."""
 
     retention: Annotated[str, matches(r"[1-9][0-9]*(h|d|w|y)", "a duration like 15d (units h, d, w, y)")] = "15d"
-    retention_size: Annotated[str, matches(RETENTION_SIZE, "a size like 50GB (units MB, GB, TB)")] = "50GB"
+    retention_size: RetentionSize = "50GB"
     prometheus_storage_size: Storage = "64Gi"
     alertmanager_storage_size: Storage = "2Gi"
     grafana_storage_size: Storage = "10Gi"

@@ -15,9 +15,10 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 import pulumi_aws
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from components import quantity
+from components.backup_bucket import BACKUP_WINDOW_DAYS
 from components.validation import DNS_LABEL, DNS_NAME
 
 
@@ -351,3 +352,39 @@ def secret_env_name(name: str) -> bool:
 
 def one_of(values: Collection[str]) -> str:
     return ", ".join(sorted(values))
+
+
+# --- identities, references and durations of the platform's settings ----------------------------------------
+
+
+def _group(value: str) -> str:
+    # A Role bound to a `system:` group (e.g. system:authenticated) would grant it to every user.
+    if not value.strip() or value != value.strip() or value.startswith("system:"):
+        raise ValueError("must be a group of your authenticator: not empty, no surrounding spaces, not a system: group")
+    return value
+
+
+def _covers_backup_window(days: int) -> int:
+    # A lock shorter than the backups' 30 days would let them be deleted while they are still the only copy.
+    if days < BACKUP_WINDOW_DAYS:
+        raise ValueError(
+            f"must be at least {BACKUP_WINDOW_DAYS} (the backup window: dumps, base backups and WAL are kept "
+            f"{BACKUP_WINDOW_DAYS} days, and a shorter lock leaves them deletable)"
+        )
+    return days
+
+
+GroupName = Annotated[str, AfterValidator(_group)]
+RoleArn = Annotated[
+    str, matches(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/.+", "an IAM role ARN, arn:aws:iam::<account>:role/<name>")
+]
+OidcProviderArn = Annotated[str, matches(r"arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/.+", "an IAM OIDC provider ARN")]
+ClusterName = Annotated[
+    str, matches(r"[A-Za-z0-9][A-Za-z0-9._/:-]{0,199}", "a cluster name (letters, digits, '.', '_', '/', '-')")
+]
+StackRef = Annotated[
+    str, matches(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "a stack reference like org/project/stack")
+]
+RetentionSize = Annotated[str, matches(r"[1-9][0-9]*(MB|GB|TB)", "a size like 50GB (units MB, GB, TB)")]
+LockDays = Annotated[int, Field(le=3650), AfterValidator(_covers_backup_window)]
+"""Days of an S3 Object Lock: the backup window at least, ten years at most."""

@@ -34,7 +34,7 @@ from components.pitr_drill import SCRATCH_MANIFEST
 from settings import STACKS
 from tools.charts import ChartsUnavailableError, StackCharts, template_render
 from tools.mock_runtime import ROOT
-from wiring.isolation import PRIVATE_RANGES as PRIVATE_CIDRS
+from wiring.addon_flows import PRIVATE_RANGES as PRIVATE_CIDRS
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 INPUT_KINDS = ("Namespace", "NetworkPolicy", *WORKLOAD_KINDS)

@@ -15,11 +15,12 @@ from components.public_route import PublicRoute
 from providers import Providers
 from services import CATALOG
 from settings import Settings
+from wiring.addon_flows import addon_flows
 from wiring.addons import ADDONS
 from wiring.context import PlatformContext
 from wiring.data import deploy_backups
 from wiring.delivery import deploy_routes
-from wiring.isolation import addon_flows, deploy_addon_sides, deploy_cluster_access, public_backend_flows
+from wiring.isolation import deploy_addon_sides, deploy_cluster_access, public_backend_flows
 from wiring.logging import deploy_logging
 from wiring.observability import deploy_monitoring_stack
 from wiring.service import DeployedService, deploy_service
