@@ -138,7 +138,14 @@ def test_docc2context_sizes_and_scratch_space(stack="prod"):
     volume = next(v for v in deployment["spec"]["template"]["spec"]["volumes"] if v["name"] == mount["name"])
     claim = volume["ephemeral"]["volumeClaimTemplate"]["spec"]
     assert claim == {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "50Gi"}}}
-    assert not [v for v in deployment["spec"]["template"]["spec"]["volumes"] if "emptyDir" in v]
+    # On the node's disk only its log files (the log follower ships them, S2-04) and the follower's own scratch.
+    on_node = {
+        v["name"]: v["emptyDir"]["sizeLimit"]
+        for v in deployment["spec"]["template"]["spec"]["volumes"]
+        if "emptyDir" in v
+    }
+    logs = next(m["name"] for m in c["volumeMounts"] if m["mountPath"] == "/app/logs")
+    assert on_node == {logs: "5Gi", "follower-tmp": "1Mi"}
     # Its quota admits a scratch claim for every pod at the HPA's maximum, during a rolling update too.
     quota = program_run(stack).one("kubernetes:core/v1:ResourceQuota", "docc2context-quota").inputs["spec"]["hard"]
     peak = hpas(stack)["docc2context-api"]["spec"]["maxReplicas"] + 1
