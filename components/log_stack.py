@@ -33,6 +33,7 @@ from components import kube, quantity
 from components.elastic_pods import (
     HTTP_PORT,
     KIBANA_PORT,
+    NODE_SET,
     TRANSPORT_PORT,
     NodeSet,
     SnapshotIdentity,
@@ -123,6 +124,8 @@ class LogStack(pulumi.ComponentResource):
     """The stack's namespace."""
     elasticsearch_name: str
     """Name of the Elasticsearch resource (Service `<name>-es-http`, pods `<name>-es-default-<n>`)."""
+    elasticsearch_pods: tuple[str, ...]
+    """Names of the Elasticsearch pods ECK runs (`<name>-es-default-<n>`)."""
     elasticsearch_host: str
     """In-cluster DNS name of Elasticsearch's HTTPS Service."""
     http_port: int
@@ -157,6 +160,7 @@ class LogStack(pulumi.ComponentResource):
         self._labels = {"app.kubernetes.io/part-of": args.part_of} if args.part_of else {}
         self.namespace = args.namespace
         self.elasticsearch_name = ELASTICSEARCH
+        self.elasticsearch_pods = tuple(f"{ELASTICSEARCH}-es-{NODE_SET}-{n}" for n in range(args.nodes))
         self.elasticsearch_host = kube.service_dns_name(http_service(ELASTICSEARCH), args.namespace)
         self.http_port, self.transport_port = HTTP_PORT, TRANSPORT_PORT
         self.elasticsearch_selector = {"elasticsearch.k8s.elastic.co/cluster-name": ELASTICSEARCH}

@@ -23,7 +23,7 @@ the component refuses such rules.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -48,9 +48,12 @@ class Rule:
     """Resource names (subresources as `pods/log`); never a wildcard."""
     verbs: tuple[str, ...]
     """Verbs allowed on them; never a wildcard."""
+    names: tuple[str, ...] = ()
+    """Only these objects (`resourceNames`; for a subresource, the parent's name); empty: every object."""
 
     def policy_rule(self) -> dict[str, list[str]]:
-        return {"apiGroups": [self.api_group], "resources": list(self.resources), "verbs": list(self.verbs)}
+        rule = {"apiGroups": [self.api_group], "resources": list(self.resources), "verbs": list(self.verbs)}
+        return rule | ({"resourceNames": list(self.names)} if self.names else {})
 
 
 # Custom resources of the operators this platform runs, per API group.
@@ -109,6 +112,12 @@ ONCALL_RULES: tuple[Rule, ...] = (
     Rule("", ("pods",), ("delete",)),
 )
 """Incidents: the operator's reads, exec and port-forward into pods, restarts."""
+
+
+def oncall_rules_entering_only(pods: Sequence[str]) -> tuple[Rule, ...]:
+    """ONCALL_RULES with exec and port-forward into PODS alone: for a namespace where other pods hold credentials
+    stronger than the ones on-call is meant to use."""
+    return tuple(replace(rule, names=tuple(pods)) if "pods/exec" in rule.resources else rule for rule in ONCALL_RULES)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import pulumi
 from components.log_shipper import LogShipper, LogShipperArgs
 from components.log_snapshots import DATA_STREAM, Snapshots
 from components.log_stack import LogStack, LogStackArgs
-from components.namespace_rbac import NamespaceRbac, NamespaceRbacArgs
+from components.namespace_rbac import NamespaceRbac, NamespaceRbacArgs, oncall_rules_entering_only
 from components.network_policies import Flow, NetworkPolicies, NetworkPoliciesArgs
 from components.public_hosts import Backend, PublicHost
 from components.service_group import ServiceGroup, ServiceGroupArgs
@@ -137,7 +137,14 @@ def deploy_logging(platform: PlatformContext) -> DeployedLogging | None:
     NamespaceRbac(
         f"{LOGGING_NAMESPACE}-rbac",
         NamespaceRbacArgs(
-            namespace.namespace.metadata.name, rbac.operators_group, None, rbac.oncall_group, labels=LABELS
+            namespace.namespace.metadata.name,
+            rbac.operators_group,
+            None,
+            rbac.oncall_group,
+            # Only into Elasticsearch, where the log-operator user is mounted: the snapshot jobs' pods hold a user
+            # that may manage repositories (X-16).
+            oncall_rules=oncall_rules_entering_only(stack.elasticsearch_pods),
+            labels=LABELS,
         ),
         grouped,
     )

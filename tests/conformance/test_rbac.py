@@ -84,6 +84,10 @@ def test_the_log_stack_namespace_has_the_operator_and_on_call_roles_only(rendere
         for v in rule["verbs"]
     }
     assert {("", "pods/exec", "create"), ("", "pods/exec", "get"), ("", "pods", "get")} <= grants
+    # Into the Elasticsearch pods only: the snapshot jobs' pods mount a user that may manage repositories.
+    nodes = 3 if stack == "prod" else 1
+    entering = [rule for rule in roles["ai-platform-oncall"]["rules"] if "pods/exec" in rule["resources"]]
+    assert [rule["resourceNames"] for rule in entering] == [[f"elasticsearch-es-default-{n}" for n in range(nodes)]]
     assert not any(resource == "secrets" for _, resource, _ in grants)
     assert not any(
         r.endswith(("exec", "portforward"))

@@ -100,6 +100,8 @@ def test_every_equivalent_works_on_the_render_under_its_role(views, stack):
             "may not",
         ),
         ("kubectl exec -n logging elasticsearch-es-default-3 -c elasticsearch -- sh -c true", "oncall", "no Pod"),
+        # On-call enters only the Elasticsearch pods there (the snapshot jobs hold a stronger user).
+        ("kubectl exec -n logging deploy/elasticsearch-exporter -- sh -c true", "oncall", "may not create pods/exec"),
         (
             "kubectl exec -n logging elasticsearch-es-default-0 -c elasticsearch -- "
             "sh -c 'curl -sk -u \"elastic:$(cat /mnt/log-operator/password)\" https://localhost:9200'",

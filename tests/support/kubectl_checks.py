@@ -126,8 +126,10 @@ def check_kubectl(view: StackView, call: Kubectl, role: str | None, ports: set[i
     problems += more
     if role not in KUBERNETES_ROLES:
         return [*problems, f"kubectl needs a Kubernetes Role, not {role!r}"]
+    # exec and port-forward into a pod named in the call: a rule may be limited to that pod.
+    pod = call.args[0] if call.verb in ("exec", "port-forward") and "/" not in call.args[0] else ""
     for request in requests:
-        if not view.grants(role, namespace or "", request):
+        if not view.grants(role, namespace or "", request, pod):
             problems.append(f"{KUBERNETES_ROLES[role]} in {namespace} may not {request[2]} {request[1]}")
     if call.verb == "port-forward":
         ports.add(int(call.args[1].split(":")[0]))

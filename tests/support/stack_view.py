@@ -135,7 +135,9 @@ class StackView:
             if ns == namespace and selector.items() <= pod.labels.items():
                 yield pod
 
-    def grants(self, role: str, namespace: str, request: Request) -> bool:
+    def grants(self, role: str, namespace: str, request: Request, name: str = "") -> bool:
+        """Whether ROLE may make REQUEST in NAMESPACE on the object NAME ("": a name the call does not know
+        in advance, which a rule limited to some names does not grant)."""
         group, resource, verb = request
         if resource == "nodes":
             roles = [
@@ -154,7 +156,10 @@ class StackView:
                 and any(s["kind"] == "Group" and s["name"] == GROUPS[role] for s in b["subjects"])
             ]
         return any(
-            group in rule["apiGroups"] and resource in rule["resources"] and verb in rule["verbs"]
+            group in rule["apiGroups"]
+            and resource in rule["resources"]
+            and verb in rule["verbs"]
+            and name in rule.get("resourceNames", [name])
             for r in roles
             for rule in r["rules"]
         )
