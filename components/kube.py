@@ -283,3 +283,47 @@ def service_monitor(
         spec={"selector": {"matchLabels": dict(selector)}, "endpoints": [dict(endpoint)]},
         opts=opts,
     )
+
+
+def pod_monitor(
+    resource_name: str,
+    name: str,
+    namespace: pulumi.Input[str],
+    labels: Mapping[str, str],
+    spec: Mapping[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    """A Prometheus Operator PodMonitor (pods without a Service of their own: operators' pods, DaemonSets)."""
+    return k8s.apiextensions.CustomResource(
+        resource_name,
+        api_version="monitoring.coreos.com/v1",
+        kind="PodMonitor",
+        metadata=metadata(name, namespace, labels),
+        spec=dict(spec),
+        opts=opts,
+    )
+
+
+def cert_manager_object(
+    resource_name: str,
+    kind: str,
+    name: str,
+    namespace: pulumi.Input[str] | None,
+    spec: Mapping[str, Any],
+    opts: pulumi.ResourceOptions,
+    labels: Mapping[str, str] | None = None,
+) -> k8s.apiextensions.CustomResource:
+    """A cert-manager Certificate, or a ClusterIssuer (NAMESPACE None)."""
+    return k8s.apiextensions.CustomResource(
+        resource_name,
+        api_version="cert-manager.io/v1",
+        kind=kind,
+        metadata=metadata(name, namespace, labels),
+        spec=dict(spec),
+        opts=opts,
+    )
+
+
+def cluster_issuer_ref(name: str) -> dict[str, str]:
+    """A Certificate's `issuerRef` to the ClusterIssuer NAME."""
+    return {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": name}

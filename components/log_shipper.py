@@ -103,19 +103,20 @@ class LogShipper(pulumi.ComponentResource):
             opts=child,
         )
         # Only its `ca.crt` is used: the CA that signed Elasticsearch's certificate, without copying a Secret.
-        k8s.apiextensions.CustomResource(
+        kube.cert_manager_object(
             f"{name}-trust",
-            api_version="cert-manager.io/v1",
-            kind="Certificate",
-            metadata=kube.metadata(TRUST, namespace, self.labels),
-            spec={
+            "Certificate",
+            TRUST,
+            namespace,
+            {
                 "secretName": TRUST,
                 "commonName": NAME,
                 "usages": ["client auth"],
                 "privateKey": {"algorithm": "ECDSA", "size": 256},
-                "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": args.ca_issuer},
+                "issuerRef": kube.cluster_issuer_ref(args.ca_issuer),
             },
-            opts=child,
+            child,
+            self.labels,
         )
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=kube.metadata(NAME, namespace, self.labels), opts=child
@@ -138,16 +139,16 @@ class LogShipper(pulumi.ComponentResource):
             spec=self._daemonset_spec(args, account, config_map),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[credentials])),
         )
-        k8s.apiextensions.CustomResource(
+        kube.pod_monitor(
             f"{name}-podmonitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="PodMonitor",
-            metadata=kube.metadata(NAME, namespace, self.labels),
-            spec={
+            NAME,
+            namespace,
+            self.labels,
+            {
                 "selector": {"matchLabels": self.selector},
                 "podMetricsEndpoints": [kube.scrape_endpoint("metrics", "/api/v2/metrics/prometheus", job=NAME)],
             },
-            opts=child,
+            child,
         )
         self.register_outputs({"daemonSet": NAME})
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -225,10 +224,10 @@ class LogStack(pulumi.ComponentResource):
 
     def _certificates(self, name: str, args: LogStackArgs, opts: pulumi.ResourceOptions) -> pulumi.Resource:
         """A self-signed CA (its key stays in cert-manager's namespace) and Elasticsearch's HTTP certificate."""
-        self_signed = _cert_manager(
+        self_signed = kube.cert_manager_object(
             f"{name}-selfsigned-issuer", "ClusterIssuer", f"{args.namespace}-selfsigned", None, {"selfSigned": {}}, opts
         )
-        ca = _cert_manager(
+        ca = kube.cert_manager_object(
             f"{name}-ca-certificate",
             "Certificate",
             self.ca_issuer,
@@ -239,11 +238,11 @@ class LogStack(pulumi.ComponentResource):
                 "secretName": self.ca_issuer,
                 "duration": "43800h",
                 "privateKey": {"algorithm": "ECDSA", "size": 256},
-                "issuerRef": _issuer(f"{args.namespace}-selfsigned"),
+                "issuerRef": kube.cluster_issuer_ref(f"{args.namespace}-selfsigned"),
             },
             pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self_signed])),
         )
-        ca_issuer = _cert_manager(
+        ca_issuer = kube.cert_manager_object(
             f"{name}-ca-issuer",
             "ClusterIssuer",
             self.ca_issuer,
@@ -252,7 +251,7 @@ class LogStack(pulumi.ComponentResource):
             pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ca])),
         )
         service = http_service(ELASTICSEARCH)
-        return _cert_manager(
+        return kube.cert_manager_object(
             f"{name}-http-certificate",
             "Certificate",
             f"{ELASTICSEARCH}-http",
@@ -266,7 +265,7 @@ class LogStack(pulumi.ComponentResource):
                     self.elasticsearch_host,
                 ],
                 "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
-                "issuerRef": _issuer(self.ca_issuer),
+                "issuerRef": kube.cluster_issuer_ref(self.ca_issuer),
             },
             pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ca_issuer])),
         )
@@ -327,26 +326,3 @@ class LogStack(pulumi.ComponentResource):
                 opts, pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.protect)
             ),
         )
-
-
-def _issuer(name: str) -> dict[str, str]:
-    return {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": name}
-
-
-def _cert_manager(
-    resource_name: str,
-    kind: str,
-    name: str,
-    namespace: pulumi.Input[str] | None,
-    spec: dict[str, Any],
-    opts: pulumi.ResourceOptions,
-) -> k8s.apiextensions.CustomResource:
-    """A cert-manager ClusterIssuer (NAMESPACE None) or Certificate."""
-    return k8s.apiextensions.CustomResource(
-        resource_name,
-        api_version="cert-manager.io/v1",
-        kind=kind,
-        metadata=kube.metadata(name, namespace),
-        spec=spec,
-        opts=opts,
-    )

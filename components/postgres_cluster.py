@@ -255,13 +255,13 @@ class PostgresCluster(pulumi.ComponentResource):
             spec=scheduled_backup_spec(name, args.base_backups),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.cluster])),
         )
-        self.pod_monitor = k8s.apiextensions.CustomResource(
+        self.pod_monitor = kube.pod_monitor(
             f"{name}-pod-monitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="PodMonitor",
-            metadata=kube.metadata(name, args.namespace, {**self.labels, **args.monitor_labels}),
-            spec=pod_monitor_spec(name),
-            opts=child,
+            name,
+            args.namespace,
+            {**self.labels, **args.monitor_labels},
+            pod_monitor_spec(name),
+            child,
         )
 
         self.dump_cronjob = self.restore_check_cronjob = None

@@ -94,17 +94,17 @@ class PostgresPooler(pulumi.ComponentResource):
             spec=pooler_spec(args),
             opts=child,
         )
-        k8s.apiextensions.CustomResource(
+        kube.pod_monitor(
             f"{name}-pod-monitor",
-            api_version="monitoring.coreos.com/v1",
-            kind="PodMonitor",
-            metadata=kube.metadata(self.name, args.namespace, labels),
-            spec={
+            self.name,
+            args.namespace,
+            labels,
+            {
                 "selector": {"matchLabels": self.selector},
                 "podTargetLabels": ["cnpg.io/poolerName"],
                 "podMetricsEndpoints": [kube.scrape_endpoint(METRICS_PORT_NAME, job="pgbouncer")],
             },
-            opts=child,
+            child,
         )
         self.register_outputs({"poolerName": self.name})
 
