@@ -6,7 +6,8 @@ Per stack, all measured in this one run, each a median of RUNS:
 - render: the wall time (and CPU time, steadier on a shared machine) of the whole `python -m tools.render STACK
   --out DIR` command;
 - floor: the wall time of a process that only does what no program can avoid: start the interpreter, import
-  the SDK packages the render imported, and register the same resources (types, names and inputs, as plain
+  the SDK modules the render imported (the resource modules too, which the providers' packages load lazily), and
+  register the same resources (types, names and inputs, as plain
   resources without any program around them) under the same mock runtime; the ratio render / floor is the
   program's and the render's own cost. "SDK alone" is the same with empty inputs, for reference;
 - evaluation: the program's own run, after its imports, and the peak memory of that process;
@@ -85,7 +86,7 @@ def _renamed(spec, suffix: str):
 
 def child(stack: str, factor: int, record: Path | None) -> None:
     """Runs in its own process: imports first, then times the program alone. RECORD: where to leave what the
-    floor replays (the SDK packages imported, in order, and every registration)."""
+    floor replays (the SDK modules imported, in order, and every registration)."""
     import providers  # noqa: F401 - the program's modules, imported before the clock starts
     import settings  # noqa: F401
     import wiring.platform  # noqa: F401
@@ -98,18 +99,14 @@ def child(stack: str, factor: int, record: Path | None) -> None:
     elapsed = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if record:
-        replay = {"packages": _sdk_packages(), "registrations": [_plain(r) for r in run.registrations]}
+        replay = {"modules": _sdk_modules(), "registrations": [_plain(r) for r in run.registrations]}
         record.write_bytes(pickle.dumps(replay))
     print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "resources": len(run.registrations)}))
 
 
-def _sdk_packages() -> list[str]:
-    """The SDK's packages this process imported, in the order it imported them."""
-    return [
-        name
-        for name, module in list(sys.modules.items())
-        if name.split(".")[0] in SDK_PACKAGES and hasattr(module, "__path__")
-    ]
+def _sdk_modules() -> list[str]:
+    """The SDK's modules this process imported, in the order it imported them."""
+    return [name for name in list(sys.modules) if name.split(".")[0] in SDK_PACKAGES]
 
 
 def _plain(registration) -> tuple[str, str, bool, dict[str, Any]]:
@@ -130,8 +127,8 @@ def _plain(registration) -> tuple[str, str, bool, dict[str, Any]]:
 def floor(record: Path, with_inputs: bool) -> None:
     """Runs in its own process: the SDK's imports and the recorded registrations, nothing else."""
     replay = pickle.loads(record.read_bytes())
-    for package in replay["packages"]:
-        importlib.import_module(package)
+    for module in replay["modules"]:
+        importlib.import_module(module)
     import pulumi
 
     from tools.mock_runtime import run_to_completion, start_mock_runtime
