@@ -280,6 +280,29 @@ def run_program(
     as a CI render without the stack's encryption key does. Raises `stack_config.ConfigError` where the CLI
     would refuse the stack and the program's `SettingsError` where the program would.
     """
+    values = stack_values(stack, overrides, secrets, fill_missing_secrets, values)
+    project = load_project() if project is None else stack_config.checked_project(project)
+    config = stack_config.merge(project, stack, values)
+    monitor = start_mock_runtime(stack, config.values, set(config.secret_keys))
+
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        run_to_completion(_run_main)
+        outputs, secret_outputs = resolve_stack_outputs()
+    finally:
+        os.chdir(cwd)
+    return ProgramRun(stack, monitor.registrations, outputs, secret_outputs, monitor.invokes)
+
+
+def stack_values(
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+    fill_missing_secrets: bool = True,
+    values: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The stack file's config as `run_program` hands it to the CLI's rules (its arguments of the same names)."""
     import settings as platform_settings  # the program's own modules, imported after sys.path is set
     from services import CATALOG
 
@@ -294,18 +317,7 @@ def run_program(
     if fill_missing_secrets:
         for key in platform_settings.required_secret_keys(CATALOG, values):
             values.setdefault(key, stack_config.Secure())
-    project = load_project() if project is None else stack_config.checked_project(project)
-    config = stack_config.merge(project, stack, values)
-    monitor = start_mock_runtime(stack, config.values, set(config.secret_keys))
-
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        run_to_completion(_run_main)
-        outputs, secret_outputs = resolve_stack_outputs()
-    finally:
-        os.chdir(cwd)
-    return ProgramRun(stack, monitor.registrations, outputs, secret_outputs, monitor.invokes)
+    return values
 
 
 def run_to_completion(program: Callable[[], None]) -> None:

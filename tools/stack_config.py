@@ -14,6 +14,8 @@ Upstream: pulumi/pulumi `sdk/go/common/workspace/project.go` (Validate), `pkg/wo
 
 from __future__ import annotations
 
+import copy
+import functools
 import io
 import json
 import re
@@ -56,7 +58,14 @@ class ProgramConfig:
 
 
 def read_yaml(text: str) -> Any:
-    """YAML 1.2, as the CLI reads project and stack files: `yes`, `no`, `on` and `off` stay strings."""
+    """YAML 1.2, as the CLI reads project and stack files: `yes`, `no`, `on` and `off` stay strings. A copy of
+    what TEXT parsed to the first time: every mock run reads both files, and the pure-Python parser takes
+    longer than checking the stack they hold."""
+    return copy.deepcopy(_parsed(text))
+
+
+@functools.cache
+def _parsed(text: str) -> Any:
     return YAML(typ="safe", pure=True).load(io.StringIO(text))
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from tests.support.crd_schemas import validate_custom_resource
 from tests.support.manifests import rendered_documents
-from tests.support.runtime import STACKS
-from tools.mock_runtime import load_stack_config, run_program
+from tests.support.runtime import STACKS, program_run
+from tools.mock_runtime import load_stack_config
 from tools.render import is_kubernetes_object, manifest
 
 GROUPS = ("gateway.networking.k8s.io/", "gateway.envoyproxy.io/", "cert-manager.io/")
@@ -37,7 +37,7 @@ def test_canary_routes_at_the_extreme_weights_match_the_crd(crd_schemas, weight)
     services["cad-ml-platform"]["apps"]["cad-ml-platform"]["delivery"].update(
         weight=weight, canaryReplicas=0 if weight == 0 else 1
     )
-    run = run_program("prod", overrides={"ai-platform:services": services})
+    run = program_run("prod", overrides={"ai-platform:services": services})
     docs = [
         manifest(r) for r in run.registrations if is_kubernetes_object(r) and r.inputs["apiVersion"].startswith(GROUPS)
     ]

@@ -160,7 +160,7 @@ def _idle(replicas: int | None):
         delivery.pop("idleReplicas", None)
     else:
         delivery["idleReplicas"] = replicas
-    return run_program("prod", overrides={SERVICES: services})
+    return program_run("prod", overrides={SERVICES: services})
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import pytest
 from tests.support.manifests import containers, pod_spec, rendered_documents
 from tests.support.runtime import STACKS, program_run
 from tests.support.shared import folder_once
-from tools.mock_runtime import digest, load_stack_config, run_program
+from tools.mock_runtime import digest, load_stack_config
 from tools.render import write_render
 
 SERVICES = "ai-platform:services"
@@ -54,7 +54,7 @@ def by_colour(tmp_path_factory) -> dict[str, Path]:
     """prod rendered once per active colour of every blue-green app."""
 
     def render(colour: str, out: Path) -> None:
-        write_render(run_program("prod", overrides={SERVICES: _services("prod", _with_active(colour))}), out)
+        write_render(program_run("prod", overrides={SERVICES: _services("prod", _with_active(colour))}), out)
 
     private = tmp_path_factory.getbasetemp()
     return {colour: folder_once(f"prod-{colour}", partial(render, colour), private) for colour in ("blue", "green")}
@@ -176,7 +176,7 @@ def test_canary_route_weights_follow_the_config(weight):
     def edit(services):
         _delivery(services, "cad-ml-platform", "cad-ml-platform").update(weight=weight)
 
-    run = run_program("prod", overrides={SERVICES: _services("prod", edit)})
+    run = program_run("prod", overrides={SERVICES: _services("prod", edit)})
     route = run.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "cad-ml-platform-route").inputs
     weights = {ref["name"]: ref["weight"] for ref in route["spec"]["rules"][0]["backendRefs"]}
     assert weights == {"cad-ml-platform": 100 - weight, "cad-ml-platform-canary": weight}

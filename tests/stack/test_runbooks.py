@@ -11,10 +11,10 @@ import pytest
 
 from services import CATALOG
 from tests.support.runbook_checks import problems
-from tests.support.runtime import STACKS
+from tests.support.runtime import STACKS, program_run
 from tests.support.stack_view import StackView
 from tools import runbooks
-from tools.mock_runtime import load_stack_config, run_program
+from tools.mock_runtime import load_stack_config
 from tools.render import write_render
 
 ES_LOGIN = 'curl -sk -u "log-operator:$(cat /mnt/log-operator/password)" https://localhost:9200/_cluster/health'
@@ -154,7 +154,7 @@ def test_the_manuals_v2_names_reach_the_active_colour(tmp_path, active):
     Service platform-v2-api routes to, whichever it is; the map's V2 commands all work after a switch."""
     services = copy.deepcopy(load_stack_config("prod")["ai-platform:services"])
     services["platform"]["apps"]["platform-v2-api"]["delivery"]["active"] = active
-    write_render(run_program("prod", overrides={"ai-platform:services": services}), tmp_path)
+    write_render(program_run("prod", overrides={"ai-platform:services": services}), tmp_path)
     view = StackView.of(tmp_path, "prod")
     namespace = "platform-v2-stable"
     routed = view.objects[(namespace, "Service", "platform-v2-api")]["spec"]["selector"]["app.kubernetes.io/name"]

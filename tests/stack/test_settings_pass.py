@@ -18,7 +18,7 @@ import settings
 from services import CATALOG
 from settings import SettingsError, values
 from settings.models import BACKUPS_OWNER, METRICS_OWNER, SNAPSHOTS_OWNER, BackupRole, iam_role_name
-from tests.support.runtime import ROOT, STACKS, refusal
+from tests.support.runtime import ROOT, STACKS, program_run, refusal
 from tools import stack_config
 from tools.mock_runtime import load_project, load_stack_config, run_program, start_mock_runtime
 
@@ -208,7 +208,7 @@ def test_the_secret_patterns_are_the_policy_packs():
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_role_names_checked_are_the_roles_deployed(stack):
     """The settings check the length of exactly the IAM role names the wiring gives the roles."""
-    run = run_program(stack)
+    run = program_run(stack)
     deployed = {r.inputs["name"] for r in run.by_type("aws:iam/role:Role")}
     owners = [*CATALOG, BACKUPS_OWNER, SNAPSHOTS_OWNER, METRICS_OWNER]
     assert deployed and deployed <= {iam_role_name(stack, owner, role) for owner in owners for role in BackupRole}

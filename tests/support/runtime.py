@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import shutil
@@ -24,6 +25,7 @@ from tools.mock_runtime import (
     Registration,
     run_program,
     run_to_completion,
+    stack_values,
     start_mock_runtime,
 )
 from tools.stack_config import ConfigError
@@ -215,6 +217,11 @@ def assert_equal(actual, expected) -> None:
 # --- the whole program --------------------------------------------------------------------------
 
 
-def program_run(stack: str) -> ProgramRun:
-    """The whole program run under mocks once per stack per test session (tests/support/shared.py)."""
-    return once(f"program-{stack}", lambda: run_program(stack))
+def program_run(stack: str, **config: Any) -> ProgramRun:
+    """The whole program run under mocks for STACK with CONFIG (`run_program`'s overrides, secrets, values,
+    fill_missing_secrets), once per test session and config, whichever test asks first (tests/support/shared.py):
+    read it, never change it. A test that changes what the program reads besides its config (the catalog, a
+    mock's values) or watches the run (its log) runs its own."""
+    values = stack_values(stack, **config)
+    digest = hashlib.sha256(repr(sorted(values.items())).encode()).hexdigest()[:16]
+    return once(f"program-{stack}-{digest}", lambda: run_program(stack, values=values, fill_missing_secrets=False))
