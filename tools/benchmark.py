@@ -4,12 +4,12 @@ the figures go in the README's performance section).
 Per stack, all measured in this one run, each a median of RUNS:
 
 - render: the wall time (and CPU time, steadier on a shared machine) of the whole `python -m tools.render STACK
-  --out DIR` command;
+  --out DIR` command, the program's modules compiled to bytecode first (compile_program);
 - floor: the wall time of a process that only does what no program can avoid: start the interpreter, import
-  the SDK modules the render imported (the resource modules too, which the providers' packages load lazily), and
-  register the same resources (types, names and inputs, as plain
-  resources without any program around them) under the same mock runtime; the ratio render / floor is the
-  program's and the render's own cost. "SDK alone" is the same with empty inputs, for reference;
+  the SDK modules the render imported (the resource modules too, which the providers' packages load lazily),
+  and register the same resources (types, names and inputs, as plain resources without any program around
+  them) under the same mock runtime; the ratio render / floor is the program's and the render's own cost.
+  "SDK alone" is the same with empty inputs, for reference;
 - evaluation: the program's own run, after its imports, and the peak memory of that process;
 - x10: the same evaluation with every service copied into ten renamed sets of namespaces;
 
