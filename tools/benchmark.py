@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import gc
 import importlib
 import json
 import pickle
@@ -101,8 +102,9 @@ def child(stack: str, factor: int, record: Path | None) -> None:
     elapsed = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if record:
-        replay = {"modules": _sdk_modules(), "registrations": [_plain(r) for r in run.registrations]}
-        record.write_bytes(pickle.dumps(replay))
+        with record.open("wb") as file:
+            pickle.dump(_sdk_modules(), file)
+            pickle.dump([_plain(r) for r in run.registrations], file)
     print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "resources": len(run.registrations)}))
 
 
@@ -127,16 +129,20 @@ def _plain(registration) -> tuple[str, str, bool, dict[str, Any]]:
 
 
 def floor(record: Path, with_inputs: bool) -> None:
-    """Runs in its own process: the SDK's imports and the recorded registrations, nothing else."""
-    replay = pickle.loads(record.read_bytes())
-    for module in replay["modules"]:
-        importlib.import_module(module)
+    """Runs in its own process: the SDK's imports and the recorded registrations, nothing else. The garbage
+    collector stays off from the start: a process may always pause it while it imports (the render imports most of
+    the SDK inside its run, which pauses it), and the replay is the benchmark's data, not the SDK's."""
+    gc.disable()
+    with record.open("rb") as file:
+        for module in pickle.load(file):
+            importlib.import_module(module)
+        registrations = pickle.load(file)
     import pulumi
 
     from tools.mock_runtime import run_to_completion, start_mock_runtime
 
     def register() -> None:
-        for index, (type_, name, custom, inputs) in enumerate(replay["registrations"]):
+        for index, (type_, name, custom, inputs) in enumerate(registrations):
             props = inputs if with_inputs else {}
             if custom:
                 pulumi.CustomResource(type_, f"{name}-{index}", props)
