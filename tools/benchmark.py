@@ -159,8 +159,8 @@ def floor(record: Path, with_inputs: bool) -> None:
 
 def compile_program() -> None:
     """The program's modules as bytecode, as Python caches them on a first run and pip compiles the SDK's when it
-    installs them. Where PYTHONDONTWRITEBYTECODE is set, every render would compile them from source again, a cost
-    the floor's precompiled SDK never pays and a second render on a developer's machine neither."""
+    installs them. Where PYTHONDONTWRITEBYTECODE is set, every render would compile them from source again: a
+    cost neither the floor's precompiled SDK nor a render on a machine that keeps bytecode pays."""
     for name in PROGRAM_MODULES:
         path = ROOT / name
         compiled = compileall.compile_dir(path, quiet=1) if path.is_dir() else compileall.compile_file(path, quiet=1)
