@@ -272,7 +272,7 @@ class AppDeployment(pulumi.ComponentResource):
         ports = [{"name": "http", "containerPort": args.port, "protocol": "TCP"}]
         if args.separate_metrics_port:
             ports.append({"name": "metrics", "containerPort": args.metrics_port, "protocol": "TCP"})
-        env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(args.env.items())]
+        env = kube.env_vars(args.env)
         env += [
             {"name": k, "valueFrom": {"secretKeyRef": {"name": ref.secret, "key": ref.key, "optional": ref.optional}}}
             for k, ref in sorted(args.secret_env.items())

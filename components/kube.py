@@ -130,6 +130,11 @@ def resources(amounts: Resources) -> dict[str, dict[str, str]]:
     return {"requests": dict(amounts.requests), "limits": dict(amounts.limits)}
 
 
+def env_vars(values: Mapping[str, pulumi.Input[str]]) -> list[dict[str, Any]]:
+    """A container's `env` with plain values, by name (a stable order, so a render diffs cleanly)."""
+    return [{"name": name, "value": value} for name, value in sorted(values.items())]
+
+
 def empty_dir(name: str, size_limit: str) -> dict[str, Any]:
     return {"name": name, "emptyDir": {"sizeLimit": size_limit}}
 
@@ -275,14 +280,8 @@ def service_monitor(
     opts: pulumi.ResourceOptions,
 ) -> k8s.apiextensions.CustomResource:
     """A Prometheus Operator ServiceMonitor scraping ENDPOINT of the Services matching SELECTOR."""
-    return k8s.apiextensions.CustomResource(
-        resource_name,
-        api_version="monitoring.coreos.com/v1",
-        kind="ServiceMonitor",
-        metadata=metadata(name, namespace, labels),
-        spec={"selector": {"matchLabels": dict(selector)}, "endpoints": [dict(endpoint)]},
-        opts=opts,
-    )
+    spec = {"selector": {"matchLabels": dict(selector)}, "endpoints": [dict(endpoint)]}
+    return _prometheus_operator_object("ServiceMonitor", resource_name, name, namespace, labels, spec, opts)
 
 
 def pod_monitor(
@@ -294,10 +293,22 @@ def pod_monitor(
     opts: pulumi.ResourceOptions,
 ) -> k8s.apiextensions.CustomResource:
     """A Prometheus Operator PodMonitor (pods without a Service of their own: operators' pods, DaemonSets)."""
+    return _prometheus_operator_object("PodMonitor", resource_name, name, namespace, labels, spec, opts)
+
+
+def _prometheus_operator_object(
+    kind: str,
+    resource_name: str,
+    name: str,
+    namespace: pulumi.Input[str],
+    labels: Mapping[str, str],
+    spec: Mapping[str, Any],
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
     return k8s.apiextensions.CustomResource(
         resource_name,
         api_version="monitoring.coreos.com/v1",
-        kind="PodMonitor",
+        kind=kind,
         metadata=metadata(name, namespace, labels),
         spec=dict(spec),
         opts=opts,

@@ -251,7 +251,7 @@ def _script_pod(app: str, jobs: SnapshotJobs, script: str, env: Mapping[str, str
         "image": jobs.image,
         "imagePullPolicy": "Always",
         "command": ["python3", f"{SCRIPTS_MOUNT}/{script}"],
-        "env": [{"name": k, "value": v} for k, v in sorted(full_env.items())],
+        "env": kube.env_vars(full_env),
         "resources": kube.resources(JOB_RESOURCES),
         "securityContext": kube.container_security_context(SCRIPTS_UID),
         "volumeMounts": [

@@ -280,7 +280,7 @@ class PointInTimeDrill(pulumi.ComponentResource):
             "image": args.tools_image,
             "imagePullPolicy": "Always",
             "command": ["bash", f"{SCRIPT_MOUNT}/{DRILL_SCRIPT}"],
-            "env": [{"name": key, "value": value} for key, value in sorted(env.items())],
+            "env": kube.env_vars(env),
             "resources": kube.resources(args.job_resources),
             "securityContext": security,
             "volumeMounts": [

@@ -306,7 +306,7 @@ def _container(
         "image": image,
         "imagePullPolicy": "Always",
         "command": ["bash", f"{SCRIPTS_MOUNT}/{script}"],
-        "env": [{"name": key, "value": value} for key, value in sorted(full_env.items())],
+        "env": kube.env_vars(full_env),
         "resources": kube.resources(resources),
         "securityContext": kube.container_security_context(TOOLS_UID),
         "volumeMounts": [
