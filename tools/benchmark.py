@@ -97,6 +97,7 @@ def child(stack: str, factor: int, record: Path | None) -> None:
 
     if factor > 1:
         scale_catalog(factor)
+    gc.disable()  # as in the render's own process (tools/render.py)
     started = time.perf_counter()
     run = run_program(stack)
     elapsed = time.perf_counter() - started

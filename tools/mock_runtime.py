@@ -326,19 +326,23 @@ def run_to_completion(program: Callable[[], None]) -> None:
     The cyclic garbage collector stays out of the way: a run allocates millions of objects (Outputs, tasks,
     property maps) that live until it ends, and every collection during the run walked them all (and the SDK's
     hundreds of thousands of type objects) only to find almost nothing: a third of a render. So collection
-    pauses during the run, and afterwards the run's objects are frozen, out of the collector's reach: a process
-    that exits after one run, as `python -m tools.render` does, never walks them. A later run in the same
-    process (the tests) first hands them back to the collector and collects what is garbage.
+    pauses during the run (a process that exits after its run, as `python -m tools.render` does, keeps it off).
+    Before the run, everything alive is frozen, out of the collector's reach: the SDK's modules and what earlier
+    runs left for their callers are never walked again (what of it later turns into cyclic garbage stays, a few
+    objects per test). A later run in the same process (the tests) first collects what was left since the last
+    freeze, which walks the previous run's objects only: a refused config no longer pays a walk of everything
+    the process holds.
     """
     if gc.get_freeze_count():
-        gc.unfreeze()
         gc.collect()
+    gc.freeze()
+    collecting = gc.isenabled()
     gc.disable()
     try:
         _sync_await(run_pulumi_func(program))
     finally:
-        gc.freeze()
-        gc.enable()
+        if collecting:
+            gc.enable()
 
 
 def _run_main() -> None:

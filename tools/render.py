@@ -16,6 +16,7 @@ Exits 2 with the settings error (and writes nothing) when the config is invalid.
 from __future__ import annotations
 
 import argparse
+import gc
 import shutil
 import sys
 from collections import Counter
@@ -222,4 +223,7 @@ def _edited_stack_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    # A one-shot process: the run's millions of objects live until it exits, so a collection after the run
+    # (tools/mock_runtime.py run_to_completion pauses them during it) would walk them all to free nothing.
+    gc.disable()
     sys.exit(main())
