@@ -34,7 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tools.mock_runtime import ROOT
+from tools.mock_runtime import ROOT, one_shot
 
 RUNS = 5
 SDK_PACKAGES = ("pulumi", "pulumi_aws", "pulumi_docker", "pulumi_kubernetes", "pulumi_random")
@@ -97,7 +97,6 @@ def child(stack: str, factor: int, record: Path | None) -> None:
 
     if factor > 1:
         scale_catalog(factor)
-    gc.disable()  # as in the render's own process (tools/render.py)
     started = time.perf_counter()
     run = run_program(stack)
     elapsed = time.perf_counter() - started
@@ -239,11 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--without-inputs", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    # The measured processes end after their one run, as the render's does.
     if args.child:
-        child(args.child[0], int(args.child[1]), args.record)
+        one_shot(lambda: child(args.child[0], int(args.child[1]), args.record))
         return 0
     if args.floor:
-        floor(args.floor, not args.without_inputs)
+        one_shot(lambda: floor(args.floor, not args.without_inputs))
         return 0
 
     from settings import STACKS

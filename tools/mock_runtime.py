@@ -14,7 +14,7 @@ import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 from pulumi.runtime import mocks, rpc
@@ -35,6 +35,8 @@ CLUSTER_STACK_OUTPUTS = {
     "clusterName": "eks-cluster",
 }
 
+
+T = TypeVar("T")
 
 GATEWAY_HOSTNAME = "k8s-publicga-public-0123456789-0123456789abcdef.elb.eu-west-1.amazonaws.com"
 
@@ -326,7 +328,7 @@ def run_to_completion(program: Callable[[], None]) -> None:
     The cyclic garbage collector stays out of the way: a run allocates millions of objects (Outputs, tasks,
     property maps) that live until it ends, and every collection during the run walked them all (and the SDK's
     hundreds of thousands of type objects) only to find almost nothing: a third of a render. So collection
-    pauses during the run (a process that exits after its run, as `python -m tools.render` does, keeps it off).
+    pauses during the run (and in a process that ends after its run, for good: `one_shot`).
     Before the run, everything alive is frozen, out of the collector's reach: the SDK's modules and what earlier
     runs left for their callers are never walked again (what of it later turns into cyclic garbage stays, a few
     objects per test). A later run in the same process (the tests) first collects what was left since the last
@@ -343,6 +345,17 @@ def run_to_completion(program: Callable[[], None]) -> None:
     finally:
         if collecting:
             gc.enable()
+
+
+def one_shot(main: Callable[[], T]) -> T:
+    """MAIN's result, in a process that ends after one run of the program (`python -m tools.render`):
+    the collector stays off throughout, and what MAIN leaves is frozen, so that the interpreter's final
+    collection at exit does not walk the run's objects either (a fifth of a render, to free memory the exit
+    frees anyway)."""
+    gc.disable()
+    status = main()
+    gc.freeze()
+    return status
 
 
 def _run_main() -> None:

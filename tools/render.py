@@ -16,7 +16,6 @@ Exits 2 with the settings error (and writes nothing) when the config is invalid.
 from __future__ import annotations
 
 import argparse
-import gc
 import shutil
 import sys
 from collections import Counter
@@ -30,7 +29,7 @@ from pulumi.runtime import rpc
 
 from settings import PROJECT, STACKS
 from tools import stack_config
-from tools.mock_runtime import ROOT, ProgramRun, Registration, load_stack_config, run_program
+from tools.mock_runtime import ROOT, ProgramRun, Registration, load_stack_config, one_shot, run_program
 
 MASK = "[secret]"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -223,7 +222,4 @@ def _edited_stack_config(args: argparse.Namespace) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    # A one-shot process: the run's millions of objects live until it exits, so a collection after the run
-    # (tools/mock_runtime.py run_to_completion pauses them during it) would walk them all to free nothing.
-    gc.disable()
-    sys.exit(main())
+    sys.exit(one_shot(main))
