@@ -322,6 +322,10 @@ def stack_values(
     return values
 
 
+_ran_before = False
+"""Whether this process has run a program already (`run_to_completion`)."""
+
+
 def run_to_completion(program: Callable[[], None]) -> None:
     """Run PROGRAM under the mock runtime started last until every registration it caused has completed.
 
@@ -335,8 +339,10 @@ def run_to_completion(program: Callable[[], None]) -> None:
     freeze, which walks the previous run's objects only: a refused config no longer pays a walk of everything
     the process holds.
     """
-    if gc.get_freeze_count():
+    global _ran_before
+    if _ran_before:  # not gc.get_freeze_count(): it counts the frozen objects one by one
         gc.collect()
+    _ran_before = True
     gc.freeze()
     collecting = gc.isenabled()
     gc.disable()
