@@ -49,7 +49,7 @@ def _stateful(run) -> dict[str, list]:
 
 def _with_object_lock(stack: str):
     backup = {**load_stack_config(stack)["ai-platform:backup"], "objectLock": {"mode": "COMPLIANCE", "days": 30}}
-    return run_program(stack, overrides={"ai-platform:backup": backup})
+    return program_run(stack, overrides={"ai-platform:backup": backup})
 
 
 @pytest.mark.parametrize("stack", STACKS)

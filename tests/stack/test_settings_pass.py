@@ -104,7 +104,7 @@ def test_what_the_settings_accept_deploys_without_a_component_objecting():
         accepted[name.split("[")[0]] = config
     assert len(accepted) == 4, sorted(accepted)
     for config in accepted.values():
-        run_program("prod", values=config)
+        program_run("prod", values=config)
 
 
 def test_prod_gives_up_protection_only_with_its_acknowledgement():
