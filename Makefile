@@ -9,7 +9,7 @@ STACKS := staging prod
 # The suite runs in parallel, one worker per CPU and one more (some tests wait on servers and subprocesses:
 # PostgreSQL, helm, checkov), in a random order (pytest-randomly prints its seed at the end; replay an order
 # with PYTEST_ARGS='-p randomly --randomly-seed=N').
-TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(os.cpu_count() + 1)')
 PYTEST_ARGS ?=
 
 .PHONY: render test setup tools lint bench clean lock urns policy-pack

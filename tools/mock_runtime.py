@@ -23,6 +23,8 @@ from pulumi.runtime.sync_await import _sync_await
 
 from tools import stack_config
 
+T = TypeVar("T")
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "ai-platform"
 ACCOUNT_ID = "123456789012"
@@ -35,8 +37,6 @@ CLUSTER_STACK_OUTPUTS = {
     "clusterName": "eks-cluster",
 }
 
-
-T = TypeVar("T")
 
 GATEWAY_HOSTNAME = "k8s-publicga-public-0123456789-0123456789abcdef.elb.eu-west-1.amazonaws.com"
 
@@ -332,12 +332,12 @@ def run_to_completion(program: Callable[[], None]) -> None:
     The cyclic garbage collector stays out of the way: a run allocates millions of objects (Outputs, tasks,
     property maps) that live until it ends, and every collection during the run walked them all (and the SDK's
     hundreds of thousands of type objects) only to find almost nothing: a third of a render. So collection
-    pauses during the run (and in a process that ends after its run, for good: `one_shot`).
-    Before the run, everything alive is frozen, out of the collector's reach: the SDK's modules and what earlier
-    runs left for their callers are never walked again (what of it later turns into cyclic garbage stays, a few
-    objects per test). A later run in the same process (the tests) first collects what was left since the last
-    freeze, which walks the previous run's objects only: a refused config no longer pays a walk of everything
-    the process holds.
+    pauses during the run (and in a process that ends after its run, for good: `one_shot`). Before the run,
+    everything alive is frozen, out of the collector's reach: the SDK's modules and what earlier runs left for
+    their callers are never walked again (what of it turns into cyclic garbage later, such as what a test held
+    when it started a run, is never freed). A later run in the same process (the tests) first collects what was
+    left since the last freeze, which walks the previous run's objects only: a refused config no longer pays a
+    walk of everything the process holds.
     """
     global _ran_before
     if _ran_before:  # not gc.get_freeze_count(): it counts the frozen objects one by one
@@ -359,9 +359,9 @@ def one_shot(main: Callable[[], T]) -> T:
     collection at exit does not walk the run's objects either (a fifth of a render, to free memory the exit
     frees anyway)."""
     gc.disable()
-    status = main()
+    result = main()
     gc.freeze()
-    return status
+    return result
 
 
 def _run_main() -> None:
