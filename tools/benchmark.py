@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import gc
 import importlib
 import json
 import pickle
@@ -130,9 +129,9 @@ def _plain(registration) -> tuple[str, str, bool, dict[str, Any]]:
 
 def floor(record: Path, with_inputs: bool) -> None:
     """Runs in its own process: the SDK's imports and the recorded registrations, nothing else. The garbage
-    collector stays off from the start: a process may always pause it while it imports (the render imports most of
-    the SDK inside its run, which pauses it), and the replay is the benchmark's data, not the SDK's."""
-    gc.disable()
+    collector is off from the start (`one_shot`): a process may always pause it while it imports (the render
+    imports most of the SDK inside its run, which pauses it), and the replay is the benchmark's data, not the
+    SDK's."""
     with record.open("rb") as file:
         for module in pickle.load(file):
             importlib.import_module(module)
