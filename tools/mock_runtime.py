@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import logging
 import os
 import runpy
 from collections.abc import Callable
@@ -76,6 +77,8 @@ class ProgramRun:
     secret_outputs: set[str]
     invokes: list[tuple[str, dict[str, Any], str]]
     """(token, args, provider reference) of every invoke, in order."""
+    warnings: list[str] = field(default_factory=list)
+    """The warnings the program logged (`pulumi.log.warn`), in order: what `pulumi up` shows as diagnostics."""
 
     def by_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -165,6 +168,8 @@ class RecordingMonitor(mocks.MockMonitor):
         super().__init__(mocks_)
         self.registrations: list[Registration] = []
         self.invokes: list[tuple[str, dict[str, Any], str]] = []
+        self.warnings: list[str] = []
+        """The program's warnings (the engine's log: `EngineLog`)."""
         self._aliases: dict[str, list[str]] = {}
         """URN -> the URNs it answers to (its own aliases and those inherited from its parents)."""
 
@@ -244,6 +249,20 @@ class RecordingMonitor(mocks.MockMonitor):
         )
 
 
+class EngineLog(logging.Logger):
+    """Where the mock engine logs: records reach the root logger's handlers (stderr without any), as they did
+    before, and the warnings are also kept, in WARNINGS, for the run's record."""
+
+    def __init__(self, warnings: list[str]) -> None:
+        super().__init__("pulumi.engine")
+        self.parent = logging.getLogger()
+        self.warnings = warnings
+
+    def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.warnings.append(str(msg))
+        super().warning(msg, *args, **kwargs)
+
+
 def _renamed_with_parent(name: str, parent_name: str, parent_alias: str) -> str:
     """A child named `<parent>-x` was `<old parent name>-x` under its parent's old URN."""
     if parent_name and name.startswith(parent_name):
@@ -294,7 +313,7 @@ def run_program(
         outputs, secret_outputs = resolve_stack_outputs()
     finally:
         os.chdir(cwd)
-    return ProgramRun(stack, monitor.registrations, outputs, secret_outputs, monitor.invokes)
+    return ProgramRun(stack, monitor.registrations, outputs, secret_outputs, monitor.invokes, monitor.warnings)
 
 
 def stack_values(
@@ -380,7 +399,9 @@ def start_mock_runtime(
     monitor = monitor_type(mocks_)
     pulumi.runtime.settings.reset_options(project=PROJECT, stack=stack)
     pulumi.runtime.set_all_config(dict(values), sorted(secret_keys))
-    pulumi.runtime.set_mocks(mocks_, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(
+        mocks_, project=PROJECT, stack=stack, preview=False, logger=EngineLog(monitor.warnings), monitor=monitor
+    )
     return monitor
 
 

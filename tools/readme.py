@@ -10,12 +10,16 @@ import re
 import sys
 from collections.abc import Callable
 
-from tools.mock_runtime import ROOT
+from tools.mock_runtime import ROOT, ProgramRun, run_program
 
 README = ROOT / "README.md"
 
+RunStack = Callable[[str], ProgramRun]
+"""A stack's run of the program under mocks (`run_program`; the tests pass the runs they share), for the
+sections derived from what the program registers."""
 
-def _alerts() -> str:
+
+def alerts_table() -> str:
     """Every alert the program declares (the catalog's, the log stack's): service, name, condition, for, severity,
     receivers."""
     from wiring.observability import receivers_of, watched
@@ -36,24 +40,20 @@ def _architecture() -> str:
     return mermaid()
 
 
-def _connection_budget() -> str:
+def _connection_budget(run: RunStack) -> str:
     """Each database's connections at the apps' peak, per stack (the program run under mocks)."""
     from settings import STACKS
     from tools.connection_budget import budgets, markdown_table
-    from tools.mock_runtime import run_program
     from tools.render import is_kubernetes_object, manifest
 
     return markdown_table(
-        {
-            stack: budgets(manifest(r) for r in run_program(stack).registrations if is_kubernetes_object(r))
-            for stack in STACKS
-        }
+        {stack: budgets(manifest(r) for r in run(stack).registrations if is_kubernetes_object(r)) for stack in STACKS}
     )
 
 
-SECTIONS: dict[str, Callable[[], str]] = {
-    "alerts": _alerts,
-    "architecture": _architecture,
+SECTIONS: dict[str, Callable[[RunStack], str]] = {
+    "alerts": lambda _: alerts_table(),
+    "architecture": lambda _: _architecture(),
     "connection-budget": _connection_budget,
 }
 
@@ -72,9 +72,9 @@ def _replacer(body: str) -> Callable[[re.Match[str]], str]:
     return lambda match: f"{match.group(1)}{body}\n{match.group(3)}"
 
 
-def regenerate(text: str) -> str:
+def regenerate(text: str, run: RunStack = run_program) -> str:
     for name, build in SECTIONS.items():
-        body = build().strip()
+        body = build(run).strip()
         text = _pattern(name).sub(_replacer(body), text)
     return text
 

@@ -171,16 +171,20 @@ def test_each_routing_service_waits_for_the_smoke_test_of_the_colour_it_selects(
 
 @pytest.mark.parametrize("weight", [0, 37, 100])
 def test_canary_route_weights_follow_the_config(weight):
-    """S3-02: `cad-ml-platform-canary` gets `weight` percent of the public traffic (0 and 100 included)."""
+    """S3-02: `cad-ml-platform-canary` gets `weight` percent of the public traffic (0 and 100 included); a dark
+    canary can also be scaled to nothing."""
+    replicas = 0 if weight == 0 else 1
 
     def edit(services):
-        _delivery(services, "cad-ml-platform", "cad-ml-platform").update(weight=weight)
+        _delivery(services, "cad-ml-platform", "cad-ml-platform").update(weight=weight, canaryReplicas=replicas)
 
     run = program_run("prod", overrides={SERVICES: _services("prod", edit)})
     route = run.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "cad-ml-platform-route").inputs
     weights = {ref["name"]: ref["weight"] for ref in route["spec"]["rules"][0]["backendRefs"]}
     assert weights == {"cad-ml-platform": 100 - weight, "cad-ml-platform-canary": weight}
     assert route["spec"]["hostnames"] == ["api.ai.example.com"]  # S3-03
+    canary = run.one("kubernetes:apps/v1:Deployment", "cad-ml-platform-canary-deployment").inputs
+    assert canary["spec"]["replicas"] == replicas
 
 
 def test_canary_in_the_stack_file():

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pulumi
 import pytest
 
 from settings import SettingsError
+from tests.support.runtime import program_run
 from tools.mock_runtime import run_program
 
 NETWORK = "ai-platform:networkPolicy"
@@ -44,12 +44,21 @@ def test_bad_isolation_settings_are_refused_with_the_key_named(overrides, expect
     assert any(expected in problem for problem in caught.value.problems), caught.value.problems
 
 
+ENDPOINTS = ["10.20.0.0/24", "10.20.1.0/24"]
+GROUPS = {"operatorsGroup": "ops", "deployersGroup": "ci-deploy", "oncallGroup": "pager"}
+CONFIGURED = {
+    NETWORK: {"awsEndpointCidrs": ENDPOINTS, "apiServerCidrs": ["192.0.2.10/32"], "apiServerPort": 6443},
+    RBAC: GROUPS,
+}
+"""prod with every isolation setting set (independent settings: one run serves each test that reads one)."""
+
+
 def test_aws_endpoint_cidrs_replace_the_internet_for_backups_only():
     """With VPC endpoints, S3/STS traffic stays inside them; AI providers are still reached on the internet."""
-    run = run_program("prod", overrides={NETWORK: {"awsEndpointCidrs": ["10.20.0.0/24", "10.20.1.0/24"]}})
+    run = program_run("prod", overrides=CONFIGURED)
     dump = policy(run, "ai-benchmark", "ai-benchmark-db-logical-dump-egress")
     blocks = [peer["ipBlock"] for rule in dump["spec"]["egress"] for peer in rule["to"] if "ipBlock" in peer]
-    assert blocks == [{"cidr": "10.20.0.0/24"}, {"cidr": "10.20.1.0/24"}]
+    assert blocks == [{"cidr": cidr} for cidr in ENDPOINTS]
     worker = policy(run, "ai-benchmark", "ai-benchmark-worker-egress")
     assert any(
         peer.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for rule in worker["spec"]["egress"] for peer in rule["to"]
@@ -57,14 +66,13 @@ def test_aws_endpoint_cidrs_replace_the_internet_for_backups_only():
 
 
 def test_api_server_address_and_port_come_from_the_settings():
-    run = run_program("prod", overrides={NETWORK: {"apiServerCidrs": ["192.0.2.10/32"], "apiServerPort": 6443}})
+    run = program_run("prod", overrides=CONFIGURED)
     egress = policy(run, "platform-v2-stable", "platform-db-egress")["spec"]["egress"]
     assert {"to": [{"ipBlock": {"cidr": "192.0.2.10/32"}}], "ports": [{"protocol": "TCP", "port": 6443.0}]} in egress
 
 
 def test_groups_from_the_settings_are_bound():
-    groups = {"operatorsGroup": "ops", "deployersGroup": "ci-deploy", "oncallGroup": "pager"}
-    run = run_program("prod", overrides={RBAC: groups})
+    run = program_run("prod", overrides=CONFIGURED)
     subjects = {
         (r.inputs["metadata"]["name"], s["name"])
         for r in run.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
@@ -78,11 +86,7 @@ def test_groups_from_the_settings_are_bound():
     }
 
 
-def test_a_cluster_that_does_not_enforce_network_policies_is_warned_about(monkeypatch):
-    warnings: list[str] = []
-    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: warnings.append(message))
-    run_program("prod", overrides={NETWORK: {"enforced": False}})
+def test_a_cluster_that_does_not_enforce_network_policies_is_warned_about():
+    warnings = program_run("prod", overrides={NETWORK: {"enforced": False}}).warnings
     assert any("enableNetworkPolicy" in w and "X-07" in w for w in warnings), warnings
-    warnings.clear()
-    run_program("prod")
-    assert not [w for w in warnings if "enableNetworkPolicy" in w]
+    assert not [w for w in program_run("prod").warnings if "enableNetworkPolicy" in w]

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.support.runtime import program_run
 from tools.readme import README, SECTIONS, current
 
 
@@ -10,4 +11,6 @@ def test_readme_section_matches_the_code(name):
     text = README.read_text()
     found = current(text, name)
     assert found is not None, f"README.md has no <!-- BEGIN {name} --> section"
-    assert found == SECTIONS[name]().strip(), f"README section {name!r} is stale: run `python -m tools.readme`"
+    assert found == SECTIONS[name](program_run).strip(), (
+        f"README section {name!r} is stale: run `python -m tools.readme`"
+    )

@@ -14,7 +14,7 @@ from components.alert_rules import AlertRules, AlertRulesArgs, AlertSpec, rule_g
 from services import CATALOG
 from tests.support.catalog import SERVICES, WATCHED, alert_specs, alerts
 from tests.support.runtime import inputs_of
-from tools.readme import SECTIONS
+from tools.readme import alerts_table
 from wiring.observability import watched
 
 RUNBOOKS = "https://runbooks.staging.example.com/"
@@ -209,7 +209,7 @@ def test_runbook_url_comes_from_the_base():
 
 
 def test_alert_table_lists_every_alert_with_its_receivers():
-    table = SECTIONS["alerts"]()
+    table = alerts_table()
     lines = table.strip().splitlines()
     assert lines[0] == "| Service | Alert | Condition | For | Severity | Receivers |"
     assert len(lines) == 2 + sum(len(alerts(service)) for service in WATCHED)
