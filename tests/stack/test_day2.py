@@ -197,23 +197,27 @@ def test_new_cluster_credentials_and_registry_tokens_change_nothing(tmp_path, mo
     """Two renders of prod with different kubeconfigs (the cluster team's stack and the stack's own secret)
     are identical: the Kubernetes provider is identified by the cluster, and no run-time token reaches any
     provider's config; digests are read without a registry token."""
-    renders = []
-    for kubeconfig in ("apiVersion: v1\n# rotated credentials A\n", "apiVersion: v1\n# rotated credentials B\n"):
-        monkeypatch.setitem(CLUSTER_STACK_OUTPUTS, "kubeconfig", kubeconfig)
-        renders.append(_render_text(run_program("prod"), tmp_path, f"stack-{len(renders)}"))
-        cluster = {
+
+    def own_cluster(kubeconfig: str) -> dict:
+        return {
             "name": "prod-eks",
             "kubeconfig": stack_config.Secure(kubeconfig),
             "oidcProviderArn": CLUSTER_STACK_OUTPUTS["oidcProviderArn"],
             "oidcIssuerUrl": CLUSTER_STACK_OUTPUTS["oidcIssuerUrl"],
         }
-        run = run_program("prod", overrides={"ai-platform:cluster": cluster})
-        renders.append(_render_text(run, tmp_path, f"own-{len(renders)}"))
+
+    committed = CLUSTER_STACK_OUTPUTS["kubeconfig"]
+    rotated = "apiVersion: v1\n# rotated credentials\n"
+    owned = [program_run("prod", overrides={"ai-platform:cluster": own_cluster(k)}) for k in (committed, rotated)]
+    for run in owned:
         assert not [token for token, _, _ in run.invokes if "AuthorizationToken" in token]
         provider = next(r for r in run.registrations if r.type == "pulumi:providers:kubernetes")
         assert provider.inputs["clusterIdentifier"] == "prod-eks"
-    assert renders[0] == renders[2]
-    assert renders[1] == renders[3]
+    assert _render_text(owned[0], tmp_path, "own-committed") == _render_text(owned[1], tmp_path, "own-rotated")
+
+    from_the_cluster_stack = _render_text(program_run("prod"), tmp_path, "stack-committed")
+    monkeypatch.setitem(CLUSTER_STACK_OUTPUTS, "kubeconfig", rotated)  # what the cluster team's stack exports
+    assert _render_text(run_program("prod"), tmp_path, "stack-rotated") == from_the_cluster_stack
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -16,7 +16,7 @@ import pytest
 from settings import SettingsError
 from tests.support.runtime import ROOT, STACKS, program_run
 from tools import stack_config
-from tools.mock_runtime import load_project, load_stack_config, run_program
+from tools.mock_runtime import load_project, load_stack_config, run_program, stack_values
 from tools.stack_config import ConfigError, ConfigSet, Secure
 
 
@@ -98,7 +98,8 @@ def test_a_typed_secret_stored_in_plain_text_is_refused():
     with pytest.raises(ConfigError) as caught:
         run_program("prod", project=project, overrides={"ai-platform:webhookToken": "plain"})
     assert str(caught.value) == "Stack 'prod' with configuration key 'webhookToken' must be encrypted as it's secret"
-    run_program("prod", project=project, secrets={"ai-platform:webhookToken": "encrypted"})
+    encrypted = stack_values("prod", secrets={"ai-platform:webhookToken": "encrypted"})
+    assert "ai-platform:webhookToken" in stack_config.merge(project, "prod", encrypted).secret_keys
 
 
 def test_stack_files_are_yaml_1_2(tmp_path):
