@@ -12,14 +12,15 @@ import pulumi
 import pulumi_random as random
 import pytest
 
-from tests.support.runtime import when_registered
+from tests.support.runtime import program_run, secret_values, when_registered
 from tests.support.shared import folder_once
 from tools import diff
-from tools.mock_runtime import ProgramRun, load_stack_config, run_program
+from tools.mock_runtime import ProgramRun, load_stack_config
 from tools.render import write_render
 
 SERVICES = "ai-platform:services"
-LEAKED_KEY = "sk-live-never-in-a-diff-0123456789"
+SECRETS = secret_values("prod")
+"""A distinctive value for each of prod's secrets."""
 
 
 def _services(edit) -> dict[str, Any]:
@@ -30,9 +31,9 @@ def _services(edit) -> dict[str, Any]:
 
 
 def _render(tmp_path_factory, name: str, **kwargs) -> Path:
-    """prod rendered with KWARGS for `run_program`, once per test session."""
+    """prod rendered with KWARGS for `program_run`, once per test session."""
     private = tmp_path_factory.getbasetemp()
-    return folder_once(name, lambda out: write_render(run_program("prod", **kwargs), out), private)
+    return folder_once(name, lambda out: write_render(program_run("prod", **kwargs), out), private)
 
 
 def _app(services: dict, service: str, app: str) -> dict:
@@ -46,7 +47,8 @@ def base(rendered) -> Path:
 
 @pytest.fixture(scope="module")
 def heads(tmp_path_factory) -> dict[str, Path]:
-    """prod rendered again: as committed but for a secret's value, with changes in place, and with fewer objects."""
+    """prod rendered again: as committed but for its secrets' values, with changes in place, and with fewer
+    objects."""
 
     def debug_logging_and_a_bigger_cache(services):
         _app(services, "docc2context", "docc2context-api")["env"] = {"LOG_LEVEL": "debug"}
@@ -56,7 +58,7 @@ def heads(tmp_path_factory) -> dict[str, Path]:
         services.setdefault("docc2context", {})["enabled"] = False
 
     return {
-        "same": _render(tmp_path_factory, "diff-same", secrets={"ai-platform:openaiApiKey": LEAKED_KEY}),
+        "same": _render(tmp_path_factory, "diff-same", secrets=SECRETS),
         "changed": _render(
             tmp_path_factory, "diff-changed", overrides={SERVICES: _services(debug_logging_and_a_bigger_cache)}
         ),
@@ -123,9 +125,9 @@ def test_an_immutable_field_is_called_out_as_a_replacement_that_deletes_first(ba
 
 def test_a_secret_never_appears_in_the_diff(base, heads, capsys):
     code, out = _run(capsys, base, heads["same"])
-    assert LEAKED_KEY not in out
-    assert code == 0  # the renders mask every secret, so a new key value shows no difference
-    assert LEAKED_KEY not in (heads["same"] / "resources.json").read_text()
+    resources = (heads["same"] / "resources.json").read_text()
+    assert not [value for value in SECRETS.values() if value in out or value in resources]
+    assert code == 0  # the renders mask every secret, so new secret values show no difference
 
 
 def test_the_markdown_summary_keeps_the_headline_and_cuts_the_body(base, heads, capsys):

@@ -6,10 +6,7 @@ import json
 
 import pytest
 
-from services import CATALOG
-from settings import required_secret_keys
-from tests.support.runtime import STACKS
-from tools.mock_runtime import load_stack_config, run_program
+from tests.support.runtime import STACKS, program_run, secret_values
 from tools.render import clean, write_render
 
 
@@ -17,10 +14,8 @@ from tools.render import clean, write_render
 def test_secret_values_reach_only_secrets_and_no_rendered_file(tmp_path, stack):
     """One run with a distinctive value for every configured secret: the plain (non-secret) inputs of every
     resource carry none of them, and no rendered file holds a configured or generated secret."""
-    values = load_stack_config(stack)
-    # Generated secrets come from the mock as `generated-<name>`.
-    secrets = {key: f"s3cr3t-{key.split(':')[1]}-value" for key in required_secret_keys(CATALOG, values)}
-    run = run_program(stack, secrets=secrets)
+    secrets = secret_values(stack)
+    run = program_run(stack, secrets=secrets)
 
     for registration in run.registrations:
         plain = json.dumps(clean(registration.inputs), default=str)  # secret-wrapped values masked
@@ -28,7 +23,7 @@ def test_secret_values_reach_only_secrets_and_no_rendered_file(tmp_path, stack):
             assert value not in plain, f"{registration.type} {registration.name} holds {value} in plain text"
 
     write_render(run, tmp_path)
-    generated = [r.state["result"] for r in run.registrations if r.type.startswith("random:")]
+    generated = [r.state["result"] for r in run.registrations if r.type.startswith("random:")]  # `generated-<name>`
     assert generated, "the program generates its own secrets (JWT, tokens, passwords)"
     text = "\n".join(path.read_text() for path in tmp_path.rglob("*") if path.is_file())
     for value in [*secrets.values(), *generated]:
