@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from tests.support.runtime import STACKS, program_run
-from tools import diff, stack_config
+from tests.support.runtime import STACKS, own_cluster, program_run
+from tools import diff
 from tools.mock_runtime import CLUSTER_STACK_OUTPUTS, load_stack_config, run_program
 from tools.render import write_render
 
@@ -197,15 +197,6 @@ def test_new_cluster_credentials_and_registry_tokens_change_nothing(tmp_path, mo
     """Two renders of prod with different kubeconfigs (the cluster team's stack and the stack's own secret)
     are identical: the Kubernetes provider is identified by the cluster, and no run-time token reaches any
     provider's config; digests are read without a registry token."""
-
-    def own_cluster(kubeconfig: str) -> dict:
-        return {
-            "name": "prod-eks",
-            "kubeconfig": stack_config.Secure(kubeconfig),
-            "oidcProviderArn": CLUSTER_STACK_OUTPUTS["oidcProviderArn"],
-            "oidcIssuerUrl": CLUSTER_STACK_OUTPUTS["oidcIssuerUrl"],
-        }
-
     committed = CLUSTER_STACK_OUTPUTS["kubeconfig"]
     rotated = "apiVersion: v1\n# rotated credentials\n"
     owned = [program_run("prod", overrides={"ai-platform:cluster": own_cluster(k)}) for k in (committed, rotated)]

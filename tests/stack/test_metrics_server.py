@@ -6,7 +6,7 @@ import pytest
 
 from components.metrics_server import MetricsServer, MetricsServerArgs
 from settings import SettingsError
-from tests.support.runtime import STACKS, program_run, synth
+from tests.support.runtime import STACKS, own_cluster, program_run, synth
 from tools.mock_runtime import CLUSTER_STACK_OUTPUTS, run_program
 
 ADDON = "aws:eks/addon:Addon"
@@ -40,8 +40,7 @@ def test_both_stacks_install_it_on_the_cluster_the_cluster_stack_names(stack):
 
 
 def test_cluster_name_names_the_cluster_when_set():
-    cluster = {"context": "prod-admin", "name": "prod-eks", **OIDC}
-    (addon,) = _addons(run_program("prod", overrides={CLUSTER: cluster}))
+    (addon,) = _addons(program_run("prod", overrides={CLUSTER: own_cluster()}))
     assert addon.inputs["clusterName"] == "prod-eks"
 
 

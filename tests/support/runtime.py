@@ -227,6 +227,20 @@ def secret_values(stack: str) -> dict[str, str]:
     return {key: f"s3cr3t-{key.split(':')[1]}-value" for key in needed}
 
 
+def own_cluster(kubeconfig: str = mock_runtime.CLUSTER_STACK_OUTPUTS["kubeconfig"]) -> dict[str, Any]:
+    """`ai-platform:cluster` of a prod that holds its own KUBECONFIG (a secret) instead of reading the cluster team's
+    stack: the cluster `prod-eks`, with the cluster stack's OIDC provider."""
+    from tools.stack_config import Secure
+
+    outputs = mock_runtime.CLUSTER_STACK_OUTPUTS
+    return {
+        "name": "prod-eks",
+        "kubeconfig": Secure(kubeconfig),
+        "oidcProviderArn": outputs["oidcProviderArn"],
+        "oidcIssuerUrl": outputs["oidcIssuerUrl"],
+    }
+
+
 def program_run(stack: str, **config: Any) -> ProgramRun:
     """The whole program run under mocks for STACK with CONFIG (`run_program`'s overrides, secrets, values,
     fill_missing_secrets), once per test session and config, whichever test asks first (tests/support/shared.py):
