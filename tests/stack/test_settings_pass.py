@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 import settings
 from services import CATALOG
@@ -64,17 +62,15 @@ def _mutations(stack: str) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _load_settings(stack: str, config: dict[str, Any]) -> None:
-    """settings.load (only) on CONFIG, as the program's first step under the CLI's rules."""
+    """settings.load (only) on CONFIG, as the program's first step under the CLI's rules. It reads the config
+    and registers nothing, so it runs outside a program run (which would register the stack itself each time,
+    twice what the settings take)."""
     config = dict(config)
     for name in settings.required_secret_keys(CATALOG, config):
         config.setdefault(name, stack_config.Secure())
     merged = stack_config.merge(PROJECT, stack, config)
     start_mock_runtime(stack, merged.values, set(merged.secret_keys))
-
-    def load() -> None:
-        settings.load(CATALOG)
-
-    _sync_await(run_pulumi_func(load))
+    settings.load(CATALOG)
 
 
 @pytest.mark.parametrize("stack", STACKS)
