@@ -250,8 +250,8 @@ class RecordingMonitor(mocks.MockMonitor):
 
 
 class EngineLog(logging.Logger):
-    """Where the mock engine logs: records reach the root logger's handlers (stderr without any), as they did
-    before, and the warnings are also kept, in WARNINGS, for the run's record."""
+    """Where the mock engine logs: every record reaches the root logger's handlers (stderr when there are none),
+    as with the SDK's default logger, and the warnings are also kept in WARNINGS, for the run's record."""
 
     def __init__(self, warnings: list[str]) -> None:
         super().__init__("pulumi.engine")

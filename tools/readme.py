@@ -72,9 +72,9 @@ def _replacer(body: str) -> Callable[[re.Match[str]], str]:
     return lambda match: f"{match.group(1)}{body}\n{match.group(3)}"
 
 
-def regenerate(text: str, run: RunStack = run_program) -> str:
+def regenerate(text: str) -> str:
     for name, build in SECTIONS.items():
-        body = build(run).strip()
+        body = build(run_program).strip()
         text = _pattern(name).sub(_replacer(body), text)
     return text
 

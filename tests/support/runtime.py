@@ -244,8 +244,8 @@ def own_cluster(kubeconfig: str = mock_runtime.CLUSTER_STACK_OUTPUTS["kubeconfig
 def program_run(stack: str, **config: Any) -> ProgramRun:
     """The whole program run under mocks for STACK with CONFIG (`run_program`'s overrides, secrets, values,
     fill_missing_secrets), once per test session and config, whichever test asks first (tests/support/shared.py):
-    read it, never change it. A test that changes what the program reads besides its config (the catalog, a
-    mock's values) or watches the run (its log) runs its own."""
+    read it, never change it (its `warnings` are the program's log). A test that changes what the program reads
+    besides its config (the catalog, a mock's values) runs its own."""
     values = stack_values(stack, **config)
     digest = hashlib.sha256(repr(sorted(values.items())).encode()).hexdigest()[:16]
     return once(f"program-{stack}-{digest}", lambda: run_program(stack, values=values, fill_missing_secrets=False))
