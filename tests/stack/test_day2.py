@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from tests.support.runtime import STACKS, own_cluster, program_run
+from tests.support.program import own_cluster
+from tests.support.runtime import STACKS, program_run
 from tools import diff
 from tools.mock_runtime import CLUSTER_STACK_OUTPUTS, load_stack_config, run_program
 from tools.render import write_render

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.support.manifests import containers, pod_spec, rendered_documents
+from tests.support.program import with_active
 from tests.support.runtime import STACKS, program_run
 from tests.support.shared import folder_once
 from tools.mock_runtime import digest, load_stack_config
@@ -41,20 +42,12 @@ def _delivery(services: dict, service: str, app: str) -> dict:
     return services[service]["apps"][app]["delivery"]
 
 
-def _with_active(colour: str):
-    def edit(services):
-        for app, (service, _) in BLUE_GREEN.items():
-            _delivery(services, service, app)["active"] = colour
-
-    return edit
-
-
 @pytest.fixture(scope="module")
 def by_colour(tmp_path_factory) -> dict[str, Path]:
     """prod rendered once per active colour of every blue-green app."""
 
     def render(colour: str, out: Path) -> None:
-        write_render(program_run("prod", overrides={SERVICES: _services("prod", _with_active(colour))}), out)
+        write_render(program_run("prod", overrides=with_active("prod", colour)), out)
 
     private = tmp_path_factory.getbasetemp()
     return {colour: folder_once(f"prod-{colour}", partial(render, colour), private) for colour in ("blue", "green")}

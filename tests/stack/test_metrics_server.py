@@ -6,7 +6,8 @@ import pytest
 
 from components.metrics_server import MetricsServer, MetricsServerArgs
 from settings import SettingsError
-from tests.support.runtime import STACKS, own_cluster, program_run, synth
+from tests.support.program import own_cluster
+from tests.support.runtime import STACKS, program_run, synth
 from tools.mock_runtime import CLUSTER_STACK_OUTPUTS, run_program
 
 ADDON = "aws:eks/addon:Addon"

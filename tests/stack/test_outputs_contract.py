@@ -17,7 +17,8 @@ import pytest
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from tests.support.runtime import ROOT, STACKS, program_run, secret_values
+from tests.support.program import secret_values
+from tests.support.runtime import ROOT, STACKS, program_run
 from tools.mock_runtime import PlatformMocks, resolve_stack_outputs, run_program
 from tools.render import write_render
 

@@ -12,7 +12,8 @@ import pulumi
 import pulumi_random as random
 import pytest
 
-from tests.support.runtime import program_run, secret_values, when_registered
+from tests.support.program import retired, secret_values
+from tests.support.runtime import program_run, when_registered
 from tests.support.shared import folder_once
 from tools import diff
 from tools.mock_runtime import ProgramRun, load_stack_config
@@ -54,23 +55,12 @@ def heads(tmp_path_factory) -> dict[str, Path]:
         _app(services, "docc2context", "docc2context-api")["env"] = {"LOG_LEVEL": "debug"}
         services.setdefault("docc2context", {})["cache"] = {"storageSize": "20Gi"}
 
-    def without_docc2context(services):
-        services.setdefault("docc2context", {})["enabled"] = False
-
     return {
         "same": _render(tmp_path_factory, "diff-same", secrets=SECRETS),
         "changed": _render(
             tmp_path_factory, "diff-changed", overrides={SERVICES: _services(debug_logging_and_a_bigger_cache)}
         ),
-        "fewer": _render(
-            tmp_path_factory,
-            "diff-fewer",
-            # prod retires a service only with the acknowledgement (settings/data_loss.py)
-            overrides={
-                SERVICES: _services(without_docc2context),
-                "ai-platform:acknowledgeDataLoss": ["services.docc2context.enabled"],
-            },
-        ),
+        "fewer": _render(tmp_path_factory, "diff-fewer", overrides=retired("prod", "docc2context")),
     }
 
 

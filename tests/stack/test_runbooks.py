@@ -3,18 +3,17 @@ each stack, run under a Role that grants it, or says why it does not apply (X-16
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections import Counter
 
 import pytest
 
 from services import CATALOG
+from tests.support.program import with_active
 from tests.support.runbook_checks import problems
 from tests.support.runtime import STACKS, program_run
 from tests.support.stack_view import StackView
 from tools import runbooks
-from tools.mock_runtime import load_stack_config
 from tools.render import write_render
 
 ES_LOGIN = 'curl -sk -u "log-operator:$(cat /mnt/log-operator/password)" https://localhost:9200/_cluster/health'
@@ -152,9 +151,7 @@ def test_prometheus_blocks_are_read_only_where_the_stack_uploads_them(views):
 def test_the_manuals_v2_names_reach_the_active_colour(tmp_path, active):
     """S4-03 under blue-green: `platform-v2-hpa` and `-l ...,ai-platform/traffic=active` reach the colour the
     Service platform-v2-api routes to, whichever it is; the map's V2 commands all work after a switch."""
-    services = copy.deepcopy(load_stack_config("prod")["ai-platform:services"])
-    services["platform"]["apps"]["platform-v2-api"]["delivery"]["active"] = active
-    write_render(program_run("prod", overrides={"ai-platform:services": services}), tmp_path)
+    write_render(program_run("prod", overrides=with_active("prod", active)), tmp_path)
     view = StackView.of(tmp_path, "prod")
     namespace = "platform-v2-stable"
     routed = view.objects[(namespace, "Service", "platform-v2-api")]["spec"]["selector"]["app.kubernetes.io/name"]

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.support.runtime import STACKS, program_run, secret_values
+from tests.support.program import secret_values
+from tests.support.runtime import STACKS, program_run
 from tools.render import clean, write_render
 
 

@@ -15,6 +15,7 @@ import settings
 from services import CATALOG
 from settings import SettingsError, values
 from settings.models import BACKUPS_OWNER, METRICS_OWNER, SNAPSHOTS_OWNER, BackupRole, iam_role_name
+from tests.support.program import retired
 from tests.support.runtime import ROOT, STACKS, program_run, refusal
 from tools import stack_config
 from tools.mock_runtime import ProgramRun, load_project, load_stack_config, run_program, start_mock_runtime
@@ -116,8 +117,7 @@ def test_prod_gives_up_protection_only_with_its_acknowledgement():
 
 
 def test_prod_retires_a_service_with_its_acknowledgement():
-    overrides = {SERVICES: {"docc2context": {"enabled": False}}, ACK: ["services.docc2context.enabled"]}
-    run = run_program("prod", overrides=overrides)
+    run = program_run("prod", overrides=retired("prod", "docc2context"))
     assert run.outputs["services"]["docc2context"] is None
     namespaces = {r.inputs["metadata"]["name"] for r in run.by_type("kubernetes:core/v1:Namespace")}
     assert "docc2context" not in namespaces

@@ -1,15 +1,23 @@
-"""Expectations derived from the stack files: how each app is delivered, and the Deployments it runs as."""
+"""Expectations derived from the stack files: how each app is delivered, and the Deployments it runs as; and the
+variants of the stack files that tests in several modules read, built here once so that they are one config
+and share one run (`program_run`)."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from tools.mock_runtime import load_stack_config
+from services import CATALOG
+from settings import required_secret_keys
+from tools.mock_runtime import CLUSTER_STACK_OUTPUTS, load_stack_config
+from tools.stack_config import Secure
+
+SERVICES = "ai-platform:services"
 
 
 def delivery_strategies(stack: str) -> dict[str, str]:
     """App -> the delivery strategy the stack file sets for it (apps it does not name roll)."""
-    services = load_stack_config(stack).get("ai-platform:services") or {}
+    services = load_stack_config(stack).get(SERVICES) or {}
     return {
         app: (config.get("delivery") or {}).get("strategy", "rolling")
         for service in services.values()
@@ -41,3 +49,41 @@ def container(deployment: dict[str, Any]) -> dict[str, Any]:
 
 def env_of(deployment: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container(deployment)["env"]}
+
+
+# --- variants of the stack files ----------------------------------------------------------------
+
+
+def secret_values(stack: str) -> dict[str, str]:
+    """A distinctive value for every secret STACK's config asks for, as an operator sets them with `--secret`:
+    pass them as `secrets` to `program_run` and look for them where no secret may be."""
+    needed = required_secret_keys(CATALOG, load_stack_config(stack))
+    return {key: f"s3cr3t-{key.split(':')[1]}-value" for key in needed}
+
+
+def own_cluster(kubeconfig: str = CLUSTER_STACK_OUTPUTS["kubeconfig"]) -> dict[str, Any]:
+    """`ai-platform:cluster` of a prod that holds its own KUBECONFIG (a secret) instead of reading the cluster team's
+    stack: the cluster `prod-eks`, with the cluster stack's OIDC provider."""
+    return {
+        "name": "prod-eks",
+        "kubeconfig": Secure(kubeconfig),
+        "oidcProviderArn": CLUSTER_STACK_OUTPUTS["oidcProviderArn"],
+        "oidcIssuerUrl": CLUSTER_STACK_OUTPUTS["oidcIssuerUrl"],
+    }
+
+
+def with_active(stack: str, colour: str) -> dict[str, Any]:
+    """STACK's overrides that make COLOUR the active colour of every app it delivers blue-green."""
+    services = copy.deepcopy(load_stack_config(stack)[SERVICES])
+    for service in services.values():
+        for app in ((service or {}).get("apps") or {}).values():
+            if (app.get("delivery") or {}).get("strategy") == "blue-green":
+                app["delivery"]["active"] = colour
+    return {SERVICES: services}
+
+
+def retired(stack: str, service: str) -> dict[str, Any]:
+    """STACK's overrides that turn SERVICE off, with the acknowledgement prod asks for (settings/data_loss.py)."""
+    services = copy.deepcopy(load_stack_config(stack)[SERVICES])
+    services.setdefault(service, {})["enabled"] = False
+    return {SERVICES: services, "ai-platform:acknowledgeDataLoss": [f"services.{service}.enabled"]}

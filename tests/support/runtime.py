@@ -217,30 +217,6 @@ def assert_equal(actual, expected) -> None:
 # --- the whole program --------------------------------------------------------------------------
 
 
-def secret_values(stack: str) -> dict[str, str]:
-    """A distinctive value for every secret STACK's config asks for, as an operator sets them with `--secret`:
-    pass them as `secrets` to `program_run` and look for them where no secret may be."""
-    from services import CATALOG
-    from settings import required_secret_keys
-
-    needed = required_secret_keys(CATALOG, mock_runtime.load_stack_config(stack))
-    return {key: f"s3cr3t-{key.split(':')[1]}-value" for key in needed}
-
-
-def own_cluster(kubeconfig: str = mock_runtime.CLUSTER_STACK_OUTPUTS["kubeconfig"]) -> dict[str, Any]:
-    """`ai-platform:cluster` of a prod that holds its own KUBECONFIG (a secret) instead of reading the cluster team's
-    stack: the cluster `prod-eks`, with the cluster stack's OIDC provider."""
-    from tools.stack_config import Secure
-
-    outputs = mock_runtime.CLUSTER_STACK_OUTPUTS
-    return {
-        "name": "prod-eks",
-        "kubeconfig": Secure(kubeconfig),
-        "oidcProviderArn": outputs["oidcProviderArn"],
-        "oidcIssuerUrl": outputs["oidcIssuerUrl"],
-    }
-
-
 def program_run(stack: str, **config: Any) -> ProgramRun:
     """The whole program run under mocks for STACK with CONFIG (`run_program`'s overrides, secrets, values,
     fill_missing_secrets), once per test session and config, whichever test asks first (tests/support/shared.py):
