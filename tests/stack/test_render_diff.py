@@ -70,7 +70,7 @@ def _run(capsys, *args: Path | str) -> tuple[int, str]:
 
 
 def test_two_renders_of_the_same_stack_are_equal(base, heads, capsys):
-    """The second render differs from the first only by a secret's value, which no render holds."""
+    """The second render differs from the first only by its secrets' values, which no render holds."""
     code, out = _run(capsys, base, heads["same"])
     assert code == 0
     assert out.startswith("No differences")

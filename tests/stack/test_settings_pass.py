@@ -64,8 +64,8 @@ def _mutations(stack: str) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def _load_settings(stack: str, config: dict[str, Any]) -> None:
     """settings.load (only) on CONFIG, as the program's first step under the CLI's rules. It reads the config
-    and registers nothing, so it runs outside a program run (which would register the stack itself each time,
-    twice what the settings take)."""
+    and registers nothing, so it runs outside a program run (which would register the stack each time, as much
+    work again as the settings)."""
     config = dict(config)
     for name in settings.required_secret_keys(CATALOG, config):
         config.setdefault(name, stack_config.Secure())
