@@ -251,7 +251,8 @@ class RecordingMonitor(mocks.MockMonitor):
 
 class EngineLog(logging.Logger):
     """Where the mock engine logs: every record reaches the root logger's handlers (stderr when there are none),
-    as with the SDK's default logger, and the warnings are also kept in WARNINGS, for the run's record."""
+    as with the SDK's default logger, and the warnings are also kept in WARNINGS, for the run's record. It is a
+    logger of its own, outside `logging.getLogger`'s registry: configure the root logger, not "pulumi.engine"."""
 
     def __init__(self, warnings: list[str]) -> None:
         super().__init__("pulumi.engine")
@@ -260,6 +261,7 @@ class EngineLog(logging.Logger):
 
     def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
         self.warnings.append(str(msg))
+        kwargs.setdefault("stacklevel", 2)  # the record names the engine's call, as its other records do
         super().warning(msg, *args, **kwargs)
 
 

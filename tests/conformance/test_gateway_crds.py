@@ -3,14 +3,12 @@ install (X-15, S3-03)."""
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from tests.support.crd_schemas import validate_custom_resource
 from tests.support.manifests import rendered_documents
+from tests.support.program import with_canary
 from tests.support.runtime import STACKS, program_run
-from tools.mock_runtime import load_stack_config
 from tools.render import is_kubernetes_object, manifest
 
 GROUPS = ("gateway.networking.k8s.io/", "gateway.envoyproxy.io/", "cert-manager.io/")
@@ -32,12 +30,7 @@ def test_gateway_and_certificate_objects_match_their_crds(rendered, crd_schemas,
 @pytest.mark.parametrize("weight", [0, 100])
 def test_canary_routes_at_the_extreme_weights_match_the_crd(crd_schemas, weight):
     """Weight 0 (canary dark) and 100 (canary takes all) are valid routes, not just accepted config."""
-    values = load_stack_config("prod")
-    services = copy.deepcopy(values["ai-platform:services"])
-    services["cad-ml-platform"]["apps"]["cad-ml-platform"]["delivery"].update(
-        weight=weight, canaryReplicas=0 if weight == 0 else 1
-    )
-    run = program_run("prod", overrides={"ai-platform:services": services})
+    run = program_run("prod", overrides=with_canary("prod", weight))
     docs = [
         manifest(r) for r in run.registrations if is_kubernetes_object(r) and r.inputs["apiVersion"].startswith(GROUPS)
     ]

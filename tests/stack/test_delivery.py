@@ -5,7 +5,6 @@ X-05, X-06, X-13, X-15, S0-09, S3-02, S3-03, S4-10.
 
 from __future__ import annotations
 
-import copy
 import json
 from functools import partial
 from pathlib import Path
@@ -14,32 +13,16 @@ from typing import Any
 import pytest
 
 from tests.support.manifests import containers, pod_spec, rendered_documents
-from tests.support.program import with_active
+from tests.support.program import with_active, with_canary
 from tests.support.runtime import STACKS, program_run
 from tests.support.shared import folder_once
-from tools.mock_runtime import digest, load_stack_config
+from tools.mock_runtime import digest
 from tools.render import write_render
 
-SERVICES = "ai-platform:services"
-# (service, namespace) of the apps both stack files deliver blue-green (S0-09, S4-10).
-BLUE_GREEN = {
-    "ai-benchmark-api": ("ai-benchmark", "ai-benchmark"),
-    "platform-v2-api": ("platform", "platform-v2-stable"),
-}
+# The namespace of each app both stack files deliver blue-green (S0-09, S4-10).
+BLUE_GREEN = {"ai-benchmark-api": "ai-benchmark", "platform-v2-api": "platform-v2-stable"}
 SELECTOR = ("spec", "selector", "app.kubernetes.io/name")
 POD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
-
-
-def _services(stack: str, edit) -> dict[str, Any]:
-    """The stack file's `services` config with EDIT applied to a copy."""
-    values = load_stack_config(stack)
-    services = copy.deepcopy(values[SERVICES])
-    edit(services)
-    return services
-
-
-def _delivery(services: dict, service: str, app: str) -> dict:
-    return services[service]["apps"][app]["delivery"]
 
 
 @pytest.fixture(scope="module")
@@ -97,16 +80,16 @@ def test_switching_the_active_colour_changes_only_the_routing_selectors(by_colou
     selectors, the HPAs' targets (each HPA follows its traffic, S4-03) and the Deployments' traffic labels."""
     blue, green = rendered_documents(by_colour["blue"]), rendered_documents(by_colour["green"])
     assert set(blue) == set(green), "the same objects exist whichever colour is active"
-    for app, (_, namespace) in BLUE_GREEN.items():
+    for app, namespace in BLUE_GREEN.items():
         for colour in ("blue", "green"):
             assert f"{namespace}/Deployment-{app}-{colour}.yaml" in blue, "both colours run side by side"
     changed = {(file, path) for file in blue for path in _differences(blue[file], green[file])}
     expected = {
         (f"{namespace}/Service-{service}.yaml", SELECTOR)
-        for app, (_, namespace) in BLUE_GREEN.items()
+        for app, namespace in BLUE_GREEN.items()
         for service in (app, f"{app}-preview")
     }
-    for app, (_, namespace) in BLUE_GREEN.items():
+    for app, namespace in BLUE_GREEN.items():
         expected |= {(file, TARGET) for file in _colour_hpas(blue, app, namespace)}
         expected |= {(f"{namespace}/Deployment-{app}-{colour}.yaml", TRAFFIC) for colour in ("blue", "green")}
     assert changed == expected
@@ -119,12 +102,12 @@ def test_switching_the_active_colour_moves_only_the_routing_services_dependencie
     assert set(blue) == set(green)
     routing = {
         _object(blue, "Service", namespace, service)["urn"]
-        for app, (_, namespace) in BLUE_GREEN.items()
+        for app, namespace in BLUE_GREEN.items()
         for service in (app, f"{app}-preview")
     }
     documents = rendered_documents(by_colour["blue"])
     hpas, colours = set(), set()
-    for app, (_, namespace) in BLUE_GREEN.items():
+    for app, namespace in BLUE_GREEN.items():
         names = {documents[file]["metadata"]["name"] for file in _colour_hpas(documents, app, namespace)}
         hpas |= {_object(blue, "HorizontalPodAutoscaler", namespace, name)["urn"] for name in names}
         colours |= {_object(blue, "Deployment", namespace, f"{app}-{c}")["urn"] for c in ("blue", "green")}
@@ -139,7 +122,7 @@ def test_each_routing_service_waits_for_the_smoke_test_of_the_colour_it_selects(
     """S0-09: the switch happens only once the new colour answered its /health check."""
     resources = _resources(by_colour[active])
     idle = "green" if active == "blue" else "blue"
-    for app, (_, namespace) in BLUE_GREEN.items():
+    for app, namespace in BLUE_GREEN.items():
         jobs = {
             r["inputs"]["metadata"]["labels"]["colour"]: r
             for r in resources.values()
@@ -166,18 +149,13 @@ def test_each_routing_service_waits_for_the_smoke_test_of_the_colour_it_selects(
 def test_canary_route_weights_follow_the_config(weight):
     """S3-02: `cad-ml-platform-canary` gets `weight` percent of the public traffic (0 and 100 included); a dark
     canary can also be scaled to nothing."""
-    replicas = 0 if weight == 0 else 1
-
-    def edit(services):
-        _delivery(services, "cad-ml-platform", "cad-ml-platform").update(weight=weight, canaryReplicas=replicas)
-
-    run = program_run("prod", overrides={SERVICES: _services("prod", edit)})
+    run = program_run("prod", overrides=with_canary("prod", weight))
     route = run.one("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "cad-ml-platform-route").inputs
     weights = {ref["name"]: ref["weight"] for ref in route["spec"]["rules"][0]["backendRefs"]}
     assert weights == {"cad-ml-platform": 100 - weight, "cad-ml-platform-canary": weight}
     assert route["spec"]["hostnames"] == ["api.ai.example.com"]  # S3-03
     canary = run.one("kubernetes:apps/v1:Deployment", "cad-ml-platform-canary-deployment").inputs
-    assert canary["spec"]["replicas"] == replicas
+    assert canary["spec"]["replicas"] == (0 if weight == 0 else 1)
 
 
 def test_canary_in_the_stack_file():

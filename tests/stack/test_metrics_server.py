@@ -41,8 +41,10 @@ def test_both_stacks_install_it_on_the_cluster_the_cluster_stack_names(stack):
 
 
 def test_cluster_name_names_the_cluster_when_set():
-    (addon,) = _addons(program_run("prod", overrides={CLUSTER: own_cluster()}))
-    assert addon.inputs["clusterName"] == "prod-eks"
+    by_context = {"context": "prod-admin", "name": "prod-eks", **OIDC}  # what the refusal below asks for
+    for cluster in (by_context, own_cluster()):
+        (addon,) = _addons(program_run("prod", overrides={CLUSTER: cluster}))
+        assert addon.inputs["clusterName"] == "prod-eks"
 
 
 def test_off_installs_nothing_and_needs_no_name():

@@ -48,8 +48,8 @@ def base(rendered) -> Path:
 
 @pytest.fixture(scope="module")
 def heads(tmp_path_factory) -> dict[str, Path]:
-    """prod rendered again: as committed but for its secrets' values, with changes in place, and with fewer
-    objects."""
+    """prod rendered again: as committed but for its secrets' values; with a field changed in place and a
+    cache grown (a replacement); and with fewer objects."""
 
     def debug_logging_and_a_bigger_cache(services):
         _app(services, "docc2context", "docc2context-api")["env"] = {"LOG_LEVEL": "debug"}
@@ -76,13 +76,19 @@ def test_two_renders_of_the_same_stack_are_equal(base, heads, capsys):
     assert out.startswith("No differences")
 
 
+def _replacements(out: str) -> str:
+    """The diff's Replacements section."""
+    return out.split("Replacements", 1)[1].split("\n\n", 1)[0] if "Replacements" in out else ""
+
+
 def test_a_changed_field_is_shown_on_its_object(base, heads, capsys):
     code, out = _run(capsys, base, heads["changed"])
     assert code == 1
-    assert "0 added, 0 removed" in out
+    assert "0 added, 0 removed, 3 changed, 1 replaced" in out  # the one replacement is the cache's (below)
     assert "~ Deployment docc2context/docc2context-api\n" in out  # an update in place: no [REPLACE]
     assert '    spec.template.spec.containers[docc2context-api].env[LOG_LEVEL].value: (absent) -> "debug"' in out
-    assert "docc2context-api" not in _replacements(out)
+    replaced = [line.strip() for line in _replacements(out).splitlines() if line.strip().startswith("!!")]
+    assert [line.split(":")[0] for line in replaced] == ["!! StatefulSet docc2context/redis"]
 
 
 def test_removed_and_added_objects_are_listed_both_ways(base, heads, capsys):
@@ -97,11 +103,6 @@ def test_removed_and_added_objects_are_listed_both_ways(base, heads, capsys):
     assert code == 1
     assert "+ Deployment docc2context/docc2context-api\n" in out
     assert "- Deployment" not in out
-
-
-def _replacements(out: str) -> str:
-    """The diff's Replacements section."""
-    return out.split("Replacements", 1)[1].split("\n\n", 1)[0] if "Replacements" in out else ""
 
 
 def test_an_immutable_field_is_called_out_as_a_replacement_that_deletes_first(base, heads, capsys):

@@ -5,11 +5,14 @@ the policy pack and the wiring."""
 from __future__ import annotations
 
 import ast
+import asyncio
 import copy
 from collections.abc import Iterator
 from typing import Any
 
+import pulumi
 import pytest
+from pulumi.runtime.sync_await import _sync_await
 
 import settings
 from services import CATALOG
@@ -17,8 +20,8 @@ from settings import SettingsError, values
 from settings.models import BACKUPS_OWNER, METRICS_OWNER, SNAPSHOTS_OWNER, BackupRole, iam_role_name
 from tests.support.program import retired
 from tests.support.runtime import ROOT, STACKS, program_run, refusal
-from tools import stack_config
-from tools.mock_runtime import ProgramRun, load_project, load_stack_config, run_program, start_mock_runtime
+from tools import mock_runtime, stack_config
+from tools.mock_runtime import ProgramRun, load_project, load_stack_config, run_program
 
 SERVICES = "ai-platform:services"
 ACK = "ai-platform:acknowledgeDataLoss"
@@ -63,15 +66,20 @@ def _mutations(stack: str) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _load_settings(stack: str, config: dict[str, Any]) -> None:
-    """settings.load (only) on CONFIG, as the program's first step under the CLI's rules. It reads the config
-    and registers nothing, so it runs outside a program run (which would register the stack each time, as much
-    work again as the settings)."""
+    """settings.load (only) on CONFIG, as the program's first step under the CLI's rules. The settings register
+    nothing, so no mock runtime is started (its stack registration cost as much as the settings); the config is
+    set as the CLI passes it, and the Outputs the settings make resolve before this returns, so nothing is left
+    pending for a later test."""
     config = dict(config)
     for name in settings.required_secret_keys(CATALOG, config):
         config.setdefault(name, stack_config.Secure())
     merged = stack_config.merge(PROJECT, stack, config)
-    start_mock_runtime(stack, merged.values, set(merged.secret_keys))
-    settings.load(CATALOG)
+    pulumi.runtime.settings.reset_options(project=mock_runtime.PROJECT, stack=stack)
+    pulumi.runtime.set_all_config(merged.values, sorted(merged.secret_keys))
+    try:
+        settings.load(CATALOG)
+    finally:
+        _sync_await(asyncio.sleep(0))
 
 
 @pytest.mark.parametrize("stack", STACKS)

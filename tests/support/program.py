@@ -61,12 +61,12 @@ def secret_values(stack: str) -> dict[str, str]:
     return {key: f"s3cr3t-{key.split(':')[1]}-value" for key in needed}
 
 
-def own_cluster(kubeconfig: str = CLUSTER_STACK_OUTPUTS["kubeconfig"]) -> dict[str, Any]:
-    """`ai-platform:cluster` of a prod that holds its own KUBECONFIG (a secret) instead of reading the cluster team's
-    stack: the cluster `prod-eks`, with the cluster stack's OIDC provider."""
+def own_cluster(kubeconfig: str | None = None) -> dict[str, Any]:
+    """`ai-platform:cluster` of a prod that holds its own KUBECONFIG (a secret; the cluster stack's by default)
+    instead of reading the cluster team's stack: the cluster `prod-eks`, with the cluster stack's OIDC provider."""
     return {
         "name": "prod-eks",
-        "kubeconfig": Secure(kubeconfig),
+        "kubeconfig": Secure(kubeconfig or CLUSTER_STACK_OUTPUTS["kubeconfig"]),
         "oidcProviderArn": CLUSTER_STACK_OUTPUTS["oidcProviderArn"],
         "oidcIssuerUrl": CLUSTER_STACK_OUTPUTS["oidcIssuerUrl"],
     }
@@ -79,6 +79,17 @@ def with_active(stack: str, colour: str) -> dict[str, Any]:
         for app in ((service or {}).get("apps") or {}).values():
             if (app.get("delivery") or {}).get("strategy") == "blue-green":
                 app["delivery"]["active"] = colour
+    return {SERVICES: services}
+
+
+def with_canary(stack: str, weight: int) -> dict[str, Any]:
+    """STACK's overrides that send WEIGHT percent of each canary app's traffic to its canary, scaled to nothing
+    when dark (weight 0)."""
+    services = copy.deepcopy(load_stack_config(stack)[SERVICES])
+    for service in services.values():
+        for app in ((service or {}).get("apps") or {}).values():
+            if (app.get("delivery") or {}).get("strategy") == "canary":
+                app["delivery"].update(weight=weight, canaryReplicas=0 if weight == 0 else 1)
     return {SERVICES: services}
 
 
