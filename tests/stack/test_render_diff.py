@@ -12,14 +12,13 @@ import pulumi
 import pulumi_random as random
 import pytest
 
-from tests.support.program import retired, secret_values
+from tests.support.program import SERVICES, retired, secret_values
 from tests.support.runtime import program_run, when_registered
 from tests.support.shared import folder_once
 from tools import diff
 from tools.mock_runtime import ProgramRun, load_stack_config
 from tools.render import write_render
 
-SERVICES = "ai-platform:services"
 SECRETS = secret_values("prod")
 """A distinctive value for each of prod's secrets."""
 

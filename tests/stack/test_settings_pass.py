@@ -18,12 +18,11 @@ import settings
 from services import CATALOG
 from settings import SettingsError, values
 from settings.models import BACKUPS_OWNER, METRICS_OWNER, SNAPSHOTS_OWNER, BackupRole, iam_role_name
-from tests.support.program import retired
+from tests.support.program import SERVICES, retired
 from tests.support.runtime import ROOT, STACKS, program_run, refusal
 from tools import mock_runtime, stack_config
 from tools.mock_runtime import ProgramRun, load_project, load_stack_config, run_program
 
-SERVICES = "ai-platform:services"
 ACK = "ai-platform:acknowledgeDataLoss"
 WRONG = (None, True, "no", "3", 2.5, -1, 0, "", "x" * 300, {"x": 1}, ["x"])
 """What an operator may put anywhere by mistake (None: the key removed)."""

@@ -5,6 +5,7 @@ and share one run (`program_run`)."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from services import CATALOG
@@ -15,14 +16,20 @@ from tools.stack_config import Secure
 SERVICES = "ai-platform:services"
 
 
+def _apps(services: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(name, config) of every app a stack file's `services` configures."""
+    for service in services.values():
+        yield from ((service or {}).get("apps") or {}).items()
+
+
+def _strategy(app: dict[str, Any]) -> str:
+    """An app's delivery strategy (apps that name none roll)."""
+    return (app.get("delivery") or {}).get("strategy", "rolling")
+
+
 def delivery_strategies(stack: str) -> dict[str, str]:
-    """App -> the delivery strategy the stack file sets for it (apps it does not name roll)."""
-    services = load_stack_config(stack).get(SERVICES) or {}
-    return {
-        app: (config.get("delivery") or {}).get("strategy", "rolling")
-        for service in services.values()
-        for app, config in ((service or {}).get("apps") or {}).items()
-    }
+    """App -> the delivery strategy the stack file sets for it."""
+    return {name: _strategy(app) for name, app in _apps(load_stack_config(stack).get(SERVICES) or {})}
 
 
 def apps_delivered(strategy: str, stack: str = "prod") -> set[str]:
@@ -72,25 +79,25 @@ def own_cluster(kubeconfig: str | None = None) -> dict[str, Any]:
     }
 
 
+def _with_deliveries(stack: str, strategy: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """STACK's overrides with CHANGE made to the delivery of every app it delivers with STRATEGY."""
+    services = copy.deepcopy(load_stack_config(stack)[SERVICES])
+    for _, app in _apps(services):
+        if _strategy(app) == strategy:
+            change(app["delivery"])
+    return {SERVICES: services}
+
+
 def with_active(stack: str, colour: str) -> dict[str, Any]:
     """STACK's overrides that make COLOUR the active colour of every app it delivers blue-green."""
-    services = copy.deepcopy(load_stack_config(stack)[SERVICES])
-    for service in services.values():
-        for app in ((service or {}).get("apps") or {}).values():
-            if (app.get("delivery") or {}).get("strategy") == "blue-green":
-                app["delivery"]["active"] = colour
-    return {SERVICES: services}
+    return _with_deliveries(stack, "blue-green", lambda delivery: delivery.update(active=colour))
 
 
 def with_canary(stack: str, weight: int) -> dict[str, Any]:
     """STACK's overrides that send WEIGHT percent of each canary app's traffic to its canary, scaled to nothing
     when dark (weight 0)."""
-    services = copy.deepcopy(load_stack_config(stack)[SERVICES])
-    for service in services.values():
-        for app in ((service or {}).get("apps") or {}).values():
-            if (app.get("delivery") or {}).get("strategy") == "canary":
-                app["delivery"].update(weight=weight, canaryReplicas=0 if weight == 0 else 1)
-    return {SERVICES: services}
+    replicas = 0 if weight == 0 else 1
+    return _with_deliveries(stack, "canary", lambda delivery: delivery.update(weight=weight, canaryReplicas=replicas))
 
 
 def retired(stack: str, service: str) -> dict[str, Any]:
