@@ -93,37 +93,61 @@ def _is_kubernetes(registration: Registration) -> bool:
 
 
 def write_render(run: ProgramRun, out: Path) -> None:
+    """RUN's render files in OUT, which holds nothing else afterwards."""
+    files = _files(run)
     if out.exists():
         shutil.rmtree(out)
-    (out / "manifests").mkdir(parents=True)
-    (out / "helm").mkdir()
+    for folder in sorted({out / "manifests", out / "helm"} | {(out / path).parent for path in files}):
+        folder.mkdir(parents=True, exist_ok=True)
+    for path, content in files.items():
+        (out / path).write_bytes(content)
+
+
+def _files(run: ProgramRun) -> dict[Path, bytes]:
+    """Every render file of RUN: its path in the render folder, and its content."""
+    files: dict[Path, bytes] = {}
+
+    def add(path: Path, content: bytes) -> None:
+        if path in files:
+            raise RuntimeError(f"two objects render to {path}")
+        files[path] = content
+
     for registration in run.registrations:
-        if is_kubernetes_object(registration):
-            _write_manifest(registration, out / "manifests")
-        elif is_patch(registration):
-            _write_manifest(registration, out / "patches")
+        if is_kubernetes_object(registration) or is_patch(registration):
+            doc = manifest(registration)
+            add(_manifest_path(registration, doc), to_yaml(doc).encode())
         elif registration.type == HELM_RELEASE:
-            _write_helm_release(registration, out / "helm")
-    resources = [
-        {
-            "urn": r.urn,
-            "type": r.type,
-            "name": r.name,
-            "parent": r.parent or None,
-            "inputs": clean(r.inputs),
-            "protect": r.protect,
-            "aliases": r.aliases,
-            "ignoreChanges": r.ignore_changes,
-            "replaceOnChanges": sorted(r.replace_on_changes),
-            "deleteBeforeReplace": r.delete_before_replace,
-            "retainOnDelete": r.retain_on_delete,
-            "dependsOn": sorted(set(r.dependencies)),
-        }
-        for r in sorted(run.registrations, key=lambda r: r.urn)
-    ]
-    (out / "resources.json").write_bytes(_json(resources))
-    outputs = {k: MASK if k in run.secret_outputs else clean(v) for k, v in run.outputs.items()}
-    (out / "outputs.json").write_bytes(_json(outputs))
+            release = helm_release(registration)
+            add(Path("helm", f"{release['name']}.yaml"), to_yaml(release).encode())
+    add(Path("resources.json"), _json([_resource(r) for r in sorted(run.registrations, key=lambda r: r.urn)]))
+    add(Path("outputs.json"), _json({k: MASK if k in run.secret_outputs else clean(v) for k, v in run.outputs.items()}))
+    return files
+
+
+def _manifest_path(registration: Registration, doc: dict[str, Any]) -> Path:
+    """`manifests/<namespace or _cluster>/<Kind>-<name>.yaml`, or under `patches/` for a patch."""
+    meta = doc.get("metadata") or {}
+    root = "patches" if is_patch(registration) else "manifests"
+    name = meta.get("name") or registration.name
+    return Path(root, meta.get("namespace") or "_cluster", f"{doc['kind']}-{name}.yaml")
+
+
+def _resource(r: Registration) -> dict[str, Any]:
+    """One entry of `resources.json`: the resource with its options and aliases."""
+    return {
+        "urn": r.urn,
+        "type": r.type,
+        "name": r.name,
+        "parent": r.parent or None,
+        "inputs": clean(r.inputs),
+        "protect": r.protect,
+        "aliases": r.aliases,
+        "ignoreChanges": r.ignore_changes,
+        "replaceOnChanges": sorted(r.replace_on_changes),
+        "deleteBeforeReplace": r.delete_before_replace,
+        "retainOnDelete": r.retain_on_delete,
+        "dependsOn": sorted(set(r.dependencies)),
+    }
 
 
 def _json(value: Any) -> bytes:
@@ -135,22 +159,6 @@ def to_yaml(doc: Any) -> str:
     """DOC as a render file: block style, keys in DOC's order, through libyaml (PyYAML's C emitter, in the locked
     wheel) since the Python emitter would take a quarter of the render."""
     return yaml.dump(doc, Dumper=yaml.CSafeDumper, sort_keys=False)
-
-
-def _write_manifest(registration: Registration, root: Path) -> None:
-    doc = manifest(registration)
-    meta = doc.get("metadata") or {}
-    folder = root / (meta.get("namespace") or "_cluster")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{doc['kind']}-{meta.get('name') or registration.name}.yaml"
-    if path.exists():
-        raise RuntimeError(f"two objects render to {path.relative_to(root)}")
-    path.write_text(to_yaml(doc))
-
-
-def _write_helm_release(registration: Registration, root: Path) -> None:
-    release = helm_release(registration)
-    (root / f"{release['name']}.yaml").write_text(to_yaml(release))
 
 
 def helm_release(registration: Registration) -> dict[str, Any]:
