@@ -7,11 +7,14 @@ by the program itself.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import gc
 import hashlib
 import logging
 import os
 import runpy
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +23,7 @@ from typing import Any, TypeVar
 import pulumi
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from tools import stack_config
 
@@ -368,10 +371,32 @@ def run_to_completion(program: Callable[[], None]) -> None:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        _sync_await(run_pulumi_func(program))
+        _in_own_thread(lambda: _sync_await(run_pulumi_func(program)))
     finally:
         if collecting:
             gc.enable()
+
+
+def _in_own_thread(run: Callable[[], None]) -> None:
+    """RUN on a thread of its own, with the caller's event loop and context (the SDK keeps its settings, config and
+    root resource in context variables): at the bottom of a short call stack, as the language host runs a program.
+    The SDK walks the whole call stack for every resource it registers (its source position). Under a test
+    worker, 62 frames deep, that took 0.5 s of a prod run; on its own thread, 27 frames deep, 0.2 s."""
+    loop, context = _ensure_event_loop(), contextvars.copy_context()
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            context.run(run)
+        except BaseException as error:  # raised again on the caller's thread
+            failure.append(error)
+
+    thread = threading.Thread(target=target, name="pulumi-program", daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 def one_shot(main: Callable[[], T]) -> T:
