@@ -97,7 +97,7 @@ def write_render(run: ProgramRun, out: Path) -> None:
     files = _files(run)
     if out.exists():
         shutil.rmtree(out)
-    for folder in sorted({out / "manifests", out / "helm"} | {(out / path).parent for path in files}):
+    for folder in {out / "manifests", out / "helm"} | {(out / path).parent for path in files}:
         folder.mkdir(parents=True, exist_ok=True)
     for path, content in files.items():
         (out / path).write_bytes(content)

@@ -10,8 +10,7 @@ import pytest
 import yaml
 
 from tests.support.runtime import STACKS, program_run
-from tools.mock_runtime import ProgramRun, Registration
-from tools.render import HELM_RELEASE, helm_release, is_kubernetes_object, is_patch, manifest, to_yaml, write_render
+from tools.render import HELM_RELEASE, helm_release, is_kubernetes_object, is_patch, manifest, to_yaml
 
 
 def _read_back(text: str):
@@ -68,20 +67,3 @@ def test_awkward_strings_in_every_position_read_back_as_themselves(seed):
     for text in AWKWARD + _awkward_strings(seed, 150):
         doc = {"k": text, text: [text, {"nested": {"deeper": text}}], "list": [[text]]}
         assert _read_back(to_yaml(doc)) == doc, repr(text)
-
-
-def _config_map(name: str, namespace: str, resource_name: str) -> Registration:
-    inputs = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}}
-    urn = f"urn:pulumi:prod::ai-platform::kubernetes:core/v1:ConfigMap::{resource_name}"
-    return Registration("kubernetes:core/v1:ConfigMap", resource_name, urn, "", True, inputs, False, False, [])
-
-
-def test_two_objects_that_would_share_a_file_stop_the_render(tmp_path):
-    """Two objects of one kind, name and namespace would overwrite each other's file: the render writes nothing."""
-    out = tmp_path / "render"
-    twins = [_config_map("settings", "team", "a"), _config_map("settings", "team", "b")]
-    with pytest.raises(RuntimeError, match=r"^two objects render to manifests/team/ConfigMap-settings\.yaml$"):
-        write_render(ProgramRun("prod", twins, {}, set(), []), out)
-    assert not out.exists()
-    write_render(ProgramRun("prod", [twins[0], _config_map("settings", "other", "b")], {}, set(), []), out)
-    assert sorted(p.name for p in (out / "manifests").iterdir()) == ["other", "team"]
