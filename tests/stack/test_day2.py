@@ -3,18 +3,16 @@ server-side apply never fights another controller, previews are stable, and volu
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
 
-from tests.support.program import own_cluster
+from tests.support.program import SERVICES, own_cluster, stack_services
 from tests.support.runtime import STACKS, program_run
 from tools import diff
 from tools.mock_runtime import CLUSTER_STACK_OUTPUTS, load_stack_config, run_program
 from tools.render import write_render
 
-SERVICES = "ai-platform:services"
 PATCH_FORCE = "pulumi.com/patchForce"
 # Every setting that guards the backups' data, on the bucket and its log bucket.
 BUCKET_GUARDS = {
@@ -155,7 +153,7 @@ def test_the_program_never_writes_replicas_an_hpa_owns(stack):
 
 
 def _idle(replicas: int | None):
-    services = copy.deepcopy(load_stack_config("prod")[SERVICES])
+    services = stack_services("prod")
     delivery = services["platform"]["apps"]["platform-v2-api"]["delivery"]
     if replicas is None:
         delivery.pop("idleReplicas", None)
@@ -224,7 +222,7 @@ def test_no_job_expires_by_itself(stack):
 
 
 def _resized(store: str, size: str):
-    services = copy.deepcopy(load_stack_config("staging")[SERVICES])
+    services = stack_services("staging")
     services["ai-benchmark"][store]["storageSize"] = size
     return run_program("staging", overrides={SERVICES: services})
 

@@ -3,7 +3,6 @@ the renders and the charts' templated objects (tools/footprint.py)."""
 
 from __future__ import annotations
 
-import copy
 import re
 from decimal import Decimal
 
@@ -12,12 +11,12 @@ import pytest
 from components import quantity
 from components.metrics_copy import SIDECAR_RESOURCES
 from settings import SettingsError
+from tests.support.program import SERVICES, stack_services
 from tests.support.runtime import STACKS
 from tools.footprint import PRICES, Footprint, Workload, footprint, monthly_cost, pod_requests, prices
-from tools.mock_runtime import load_stack_config, run_program
+from tools.mock_runtime import run_program
 
 STAGING_SHARE = Decimal("0.35")
-SERVICES = "ai-platform:services"
 GIB = 2**30
 
 
@@ -110,7 +109,7 @@ def test_the_price_table_names_its_source_and_prices_a_node_type():
 
 
 def _with_database(resources: dict) -> dict:
-    services = copy.deepcopy(load_stack_config("staging")[SERVICES])
+    services = stack_services("staging")
     services["platform"]["database"]["resources"] = resources
     return {SERVICES: services}
 

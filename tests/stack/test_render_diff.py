@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -12,11 +11,11 @@ import pulumi
 import pulumi_random as random
 import pytest
 
-from tests.support.program import SERVICES, retired, secret_values
+from tests.support.program import SERVICES, retired, secret_values, stack_services
 from tests.support.runtime import program_run, when_registered
 from tests.support.shared import folder_once
 from tools import diff
-from tools.mock_runtime import ProgramRun, load_stack_config
+from tools.mock_runtime import ProgramRun
 from tools.render import write_render
 
 SECRETS = secret_values("prod")
@@ -24,8 +23,7 @@ SECRETS = secret_values("prod")
 
 
 def _services(edit) -> dict[str, Any]:
-    values = load_stack_config("prod")
-    services = copy.deepcopy(values[SERVICES])
+    services = stack_services("prod")
     edit(services)
     return services
 

@@ -79,9 +79,14 @@ def own_cluster(kubeconfig: str | None = None) -> dict[str, Any]:
     }
 
 
+def stack_services(stack: str) -> dict[str, Any]:
+    """A copy of STACK's `services` config, to edit into overrides."""
+    return copy.deepcopy(load_stack_config(stack)[SERVICES])
+
+
 def _with_deliveries(stack: str, strategy: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """STACK's overrides with CHANGE made to the delivery of every app it delivers with STRATEGY."""
-    services = copy.deepcopy(load_stack_config(stack)[SERVICES])
+    services = stack_services(stack)
     for _, app in _apps(services):
         if _strategy(app) == strategy:
             change(app["delivery"])
@@ -102,6 +107,6 @@ def with_canary(stack: str, weight: int) -> dict[str, Any]:
 
 def retired(stack: str, service: str) -> dict[str, Any]:
     """STACK's overrides that turn SERVICE off, with the acknowledgement prod asks for (settings/data_loss.py)."""
-    services = copy.deepcopy(load_stack_config(stack)[SERVICES])
+    services = stack_services(stack)
     services.setdefault(service, {})["enabled"] = False
     return {SERVICES: services, "ai-platform:acknowledgeDataLoss": [f"services.{service}.enabled"]}
