@@ -14,12 +14,10 @@ from typing import Any
 import jsonschema
 import pulumi
 import pytest
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from tests.support.program import secret_values
 from tests.support.runtime import ROOT, STACKS, program_run
-from tools.mock_runtime import PlatformMocks, resolve_stack_outputs, run_program
+from tools.mock_runtime import PlatformMocks, resolve_stack_outputs, run_program, run_to_completion
 from tools.render import write_render
 
 SCHEMA = json.loads((ROOT / "contracts" / "stack-outputs.schema.json").read_text())
@@ -152,7 +150,7 @@ def run_consumer(code: str, stack: str) -> tuple[dict[str, Any], set[str]]:
     mocks = ConsumerMocks(published)
     pulumi.runtime.settings.reset_options(project="consumer", stack=stack)
     pulumi.runtime.set_mocks(mocks, project="consumer", stack=stack, preview=False)
-    _sync_await(run_pulumi_func(lambda: exec(compile(code, "consumer/__main__.py", "exec"), {"__name__": "__main__"})))
+    run_to_completion(lambda: exec(compile(code, "consumer/__main__.py", "exec"), {"__name__": "__main__"}))
     return resolve_stack_outputs()
 
 
