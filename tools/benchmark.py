@@ -10,6 +10,9 @@ Per stack, all measured in this one run, each a median of RUNS:
   and register the same resources (types, names and inputs, as plain resources without any program around
   them) under the same mock runtime; the ratio render / floor is the program's and the render's own cost.
   "SDK alone" is the same with empty inputs, for reference;
+- where the CPU goes: the render's work split in phases in a process of its own (start-up and the SDK's imports,
+  the other imports, the program's run, writing the files), beside the floor's (start-up and the SDK's imports, the
+  registrations);
 - evaluation: the program's own run, after its imports, and the peak memory of that process;
 - x10: the same evaluation with every service copied into ten renamed sets of namespaces;
 
@@ -33,7 +36,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tools.mock_runtime import ROOT, one_shot
+from tools.mock_runtime import ROOT, ProgramRun, one_shot, run_program, run_to_completion, start_mock_runtime
 
 RUNS = 5
 SDK_PACKAGES = ("pulumi", "pulumi_aws", "pulumi_docker", "pulumi_kubernetes", "pulumi_random")
@@ -92,7 +95,6 @@ def child(stack: str, factor: int, record: Path | None) -> None:
     import providers  # noqa: F401 - the program's modules, imported before the clock starts
     import settings  # noqa: F401
     import wiring.platform  # noqa: F401
-    from tools.mock_runtime import run_program
 
     if factor > 1:
         scale_catalog(factor)
@@ -101,15 +103,28 @@ def child(stack: str, factor: int, record: Path | None) -> None:
     elapsed = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if record:
-        with record.open("wb") as file:
-            pickle.dump(_sdk_modules(), file)
-            pickle.dump([_plain(r) for r in run.registrations], file)
+        write_replay(run, record)
     print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "resources": len(run.registrations)}))
 
 
-def _sdk_modules() -> list[str]:
-    """The SDK's modules this process imported, in the order it imported them."""
-    return [name for name in list(sys.modules) if name.split(".")[0] in SDK_PACKAGES]
+def write_replay(run: ProgramRun, record: Path) -> None:
+    """What the floor and the render in phases replay: every module this process imported, in the order it
+    imported them, and the RUN's registrations as plain ones."""
+    with record.open("wb") as file:
+        pickle.dump({"modules": list(sys.modules), "registrations": [_plain(r) for r in run.registrations]}, file)
+
+
+def _replay(record: Path) -> dict[str, Any]:
+    with record.open("rb") as file:
+        return pickle.load(file)
+
+
+def _import_sdk(modules: list[str]) -> float:
+    """Import the SDK's MODULES in their order; the process' CPU seconds so far (its start-up included)."""
+    for module in modules:
+        if module.split(".")[0] in SDK_PACKAGES:
+            importlib.import_module(module)
+    return time.process_time()
 
 
 def _plain(registration) -> tuple[str, str, bool, dict[str, Any]]:
@@ -132,13 +147,9 @@ def floor(record: Path, with_inputs: bool) -> None:
     collector is off from the start (`one_shot`): a process may always pause it while it imports (the render
     imports most of the SDK inside its run, which pauses it), and the replay is the benchmark's data, not the
     SDK's."""
-    with record.open("rb") as file:
-        for module in pickle.load(file):
-            importlib.import_module(module)
-        registrations = pickle.load(file)
+    replay = _replay(record)
+    imported, registrations = _import_sdk(replay["modules"]), replay["registrations"]
     import pulumi
-
-    from tools.mock_runtime import run_to_completion, start_mock_runtime
 
     def register() -> None:
         for index, (type_, name, custom, inputs) in enumerate(registrations):
@@ -150,7 +161,26 @@ def floor(record: Path, with_inputs: bool) -> None:
 
     monitor = start_mock_runtime("prod", {"aws:region": "eu-west-1"}, set())
     run_to_completion(register)
-    print(json.dumps({"resources": len(monitor.registrations)}))
+    phases = {"sdk_imports": imported, "registrations": time.process_time() - imported}
+    print(json.dumps({"resources": len(monitor.registrations), **phases}))
+
+
+def render_in_phases(stack: str, record: Path, out: Path) -> None:
+    """Runs in its own process: the render's work (`tools.render`'s without its command line) in the order the
+    floor's is measured, each phase in CPU seconds: start-up and the SDK's imports (the floor's), the other modules
+    the program imported and the render's own (the program's, its libraries'), the program's run, writing."""
+    modules = _replay(record)["modules"]
+    sdk_imports = _import_sdk(modules)
+    for module in [*modules, "tools.render"]:
+        importlib.import_module(module)
+    from tools.render import write_render
+
+    imported = time.process_time()
+    run = run_program(stack)
+    ran = time.process_time()
+    write_render(run, out)
+    phases = {"imports": imported - sdk_imports, "run": ran - imported, "writing": time.process_time() - ran}
+    print(json.dumps({"resources": len(run.registrations), "sdk_imports": sdk_imports, **phases}))
 
 
 # --- measuring -----------------------------------------------------------------------------------------
@@ -171,12 +201,12 @@ def _python(*args: str) -> str:
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout
 
 
-def _timed(*args: str) -> tuple[float, float]:
-    """Wall time and CPU time (user and system) of a Python process running ARGS."""
+def _timed(*args: str) -> tuple[float, float, str]:
+    """Wall time and CPU time (user and system) of a Python process running ARGS, and the last line it printed."""
     before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-    _python(*args)
+    printed = _python(*args)
     wall, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), printed.splitlines()[-1]
 
 
 def _evaluation(stack: str, factor: int, record: Path | None = None) -> dict[str, Any]:
@@ -190,19 +220,23 @@ def measure(stack: str, folder: Path) -> dict[str, Any]:
     first = _evaluation(stack, 1, record)
     runs = [first] + [_evaluation(stack, 1) for _ in range(RUNS - 1)]
     ten = [_evaluation(stack, 10) for _ in range(RUNS)]
-    render, floor_, bare = [], [], []
+    render, floor_, bare, phases = [], [], [], []
     for _ in range(RUNS):
         render.append(_timed("-m", "tools.render", stack, "--out", str(folder / stack)))
         floor_.append(_timed("-m", "tools.benchmark", "--floor", str(record)))
         bare.append(_timed("-m", "tools.benchmark", "--floor", str(record), "--without-inputs"))
+        phases.append(_timed("-m", "tools.benchmark", "--phases", stack, str(record), str(folder / f"{stack}-phases")))
     median = statistics.median
+    floor_phases, render_phases = [json.loads(p) for _, _, p in floor_], [json.loads(p) for _, _, p in phases]
     return {
         "stack": stack,
-        "render": median(w for w, _ in render),
-        "render_cpu": median(c for _, c in render),
-        "floor": median(w for w, _ in floor_),
-        "floor_cpu": median(c for _, c in floor_),
-        "bare": median(w for w, _ in bare),
+        "render": median(w for w, _, _ in render),
+        "render_cpu": median(c for _, c, _ in render),
+        "floor": median(w for w, _, _ in floor_),
+        "floor_cpu": median(c for _, c, _ in floor_),
+        "bare": median(w for w, _, _ in bare),
+        "phases": {phase: median(p[phase] for p in render_phases) for phase in RENDER_PHASES},
+        "floor_phases": {phase: median(p[phase] for p in floor_phases) for phase in FLOOR_PHASES},
         "evaluation": median(r["seconds"] for r in runs),
         "peak_mb": max(r["peak_mb"] for r in runs),
         "resources": first["resources"],
@@ -230,12 +264,33 @@ def timing_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+RENDER_PHASES = ("sdk_imports", "imports", "run", "writing")
+FLOOR_PHASES = ("sdk_imports", "registrations")
+
+
+def phase_table(rows: list[dict[str, Any]]) -> str:
+    """Where the CPU goes: the render's phases beside the floor's."""
+    lines = [
+        "| stack | render in phases: start-up and SDK imports / other imports / program's run / writing (CPU s) | "
+        "floor: start-up and SDK imports / registrations (CPU s) | program's run / registrations |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        render, floor_ = r["phases"], r["floor_phases"]
+        lines.append(
+            f"| {r['stack']} | {' / '.join(f'{render[p]:.2f}' for p in RENDER_PHASES)} | "
+            f"{' / '.join(f'{floor_[p]:.2f}' for p in FLOOR_PHASES)} | {render['run'] / floor_['registrations']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", nargs=2, metavar=("STACK", "FACTOR"), help=argparse.SUPPRESS)
     parser.add_argument("--record", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--without-inputs", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--phases", nargs=3, metavar=("STACK", "RECORD", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     # The measured processes end after their one run, as the render's does.
     if args.child:
@@ -243,6 +298,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.floor:
         one_shot(lambda: floor(args.floor, not args.without_inputs))
+        return 0
+    if args.phases:
+        stack, record, out = args.phases
+        one_shot(lambda: render_in_phases(stack, Path(record), Path(out)))
         return 0
 
     from settings import STACKS
@@ -252,7 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     compile_program()
     print(f"median of {RUNS} runs; peak = largest resident set size of the process")
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        print(timing_table([measure(stack, Path(tmp)) for stack in STACKS]))
+        rows = [measure(stack, Path(tmp)) for stack in STACKS]
+        print(timing_table(rows))
+        print(phase_table(rows))
         try:
             found = [footprint.stack_footprint(stack, Path(tmp) / f"footprint-{stack}") for stack in STACKS]
         except ChartsUnavailableError as error:

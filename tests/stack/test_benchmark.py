@@ -1,9 +1,14 @@
-"""`make bench`'s scaled catalog is a program the engine would accept: every copy of every service renders."""
+"""`make bench`: its scaled catalog is a program the engine would accept, and the render in phases and the floor
+replay what a render does."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from services import CATALOG
-from tools.benchmark import scale_catalog
+from tests.support.runtime import program_run
+from tools.benchmark import FLOOR_PHASES, RENDER_PHASES, floor, render_in_phases, scale_catalog, write_replay
 from tools.mock_runtime import run_program
 
 
@@ -19,3 +24,27 @@ def test_twice_the_services_render_each_copy_in_namespaces_of_its_own():
     for spec in originals.values():
         assert {*spec.namespaces, *(f"{ns}-1" for ns in spec.namespaces)} <= namespaces
     assert set(run.outputs["services"]) == {*originals, *(f"{name}-1" for name in originals)}
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def _printed(capsys) -> dict[str, float]:
+    return json.loads(capsys.readouterr().out.splitlines()[-1])
+
+
+def test_the_render_in_phases_writes_the_render_and_the_floor_registers_every_resource(rendered, tmp_path, capsys):
+    """The phases measure a whole render (the same files), and the floor replays each of its registrations."""
+    record = tmp_path / "staging.replay"
+    write_replay(program_run("staging"), record)
+
+    render_in_phases("staging", record, tmp_path / "phases")
+    phases = _printed(capsys)
+    assert _files(tmp_path / "phases") == _files(rendered["staging"])
+    assert set(phases) == {"resources", *RENDER_PHASES}
+
+    floor(record, with_inputs=True)
+    replayed = _printed(capsys)
+    assert set(replayed) == {"resources", *FLOOR_PHASES}
+    assert replayed["resources"] == phases["resources"] == len(program_run("staging").registrations)
