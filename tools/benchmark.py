@@ -32,13 +32,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tools.mock_runtime import ROOT, ProgramRun, one_shot, run_program, run_to_completion, start_mock_runtime
 
+T = TypeVar("T")
+
 RUNS = 5
+RENDER_PHASES = ("start_up_and_sdk_imports", "imports", "run", "writing")
+FLOOR_PHASES = ("start_up_and_sdk_imports", "registrations")
 SDK_PACKAGES = ("pulumi", "pulumi_aws", "pulumi_docker", "pulumi_kubernetes", "pulumi_random")
 PROGRAM_MODULES = ("components", "services", "settings", "wiring", "tools", "providers.py", "versions.py")
 
@@ -119,12 +124,32 @@ def _replay(record: Path) -> dict[str, Any]:
         return pickle.load(file)
 
 
-def _import_sdk(modules: list[str]) -> float:
-    """Import the SDK's MODULES in their order; the process' CPU seconds so far (its start-up included)."""
+def _import_sdk(modules: list[str]) -> None:
+    """Import the SDK's MODULES in their order."""
     for module in modules:
         if module.split(".")[0] in SDK_PACKAGES:
             importlib.import_module(module)
-    return time.process_time()
+
+
+class _Phases:
+    """The CPU seconds of each phase of this process, the first counted from the process' start."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = 0.0
+
+    def end(self, phase: str) -> None:
+        now = time.process_time()
+        self.seconds[phase], self._last = now - self._last, now
+
+
+def importing_nothing(step: Callable[[], T]) -> T:
+    """STEP's result; a step that imports a module would count the import as its own time, so it is refused."""
+    before = set(sys.modules)
+    result = step()
+    if imported := sorted(set(sys.modules) - before):
+        raise RuntimeError(f"a timed step imported {', '.join(imported)}: the replay record misses them")
+    return result
 
 
 def _plain(registration) -> tuple[str, str, bool, dict[str, Any]]:
@@ -147,8 +172,11 @@ def floor(record: Path, with_inputs: bool) -> None:
     collector is off from the start (`one_shot`): a process may always pause it while it imports (the render
     imports most of the SDK inside its run, which pauses it), and the replay is the benchmark's data, not the
     SDK's."""
+    phases = _Phases()
     replay = _replay(record)
-    imported, registrations = _import_sdk(replay["modules"]), replay["registrations"]
+    _import_sdk(replay["modules"])
+    phases.end("start_up_and_sdk_imports")
+    registrations = replay["registrations"]
     import pulumi
 
     def register() -> None:
@@ -160,27 +188,29 @@ def floor(record: Path, with_inputs: bool) -> None:
                 pulumi.ComponentResource(type_, f"{name}-{index}", props)
 
     monitor = start_mock_runtime("prod", {"aws:region": "eu-west-1"}, set())
-    run_to_completion(register)
-    phases = {"sdk_imports": imported, "registrations": time.process_time() - imported}
-    print(json.dumps({"resources": len(monitor.registrations), **phases}))
+    importing_nothing(lambda: run_to_completion(register))
+    phases.end("registrations")
+    print(json.dumps({"resources": len(monitor.registrations), **phases.seconds}))
 
 
 def render_in_phases(stack: str, record: Path, out: Path) -> None:
-    """Runs in its own process: the render's work (`tools.render`'s without its command line) in the order the
-    floor's is measured, each phase in CPU seconds: start-up and the SDK's imports (the floor's), the other modules
-    the program imported and the render's own (the program's, its libraries'), the program's run, writing."""
+    """Runs in its own process: the render's work (`tools.render`'s but its command line), each phase timed in CPU
+    seconds: start-up and the SDK's imports (as the floor does them), the other imports (the program's modules, the
+    libraries they use, the render's own), the program's run, writing the files."""
+    phases = _Phases()
     modules = _replay(record)["modules"]
-    sdk_imports = _import_sdk(modules)
-    for module in [*modules, "tools.render"]:
+    _import_sdk(modules)
+    phases.end("start_up_and_sdk_imports")
+    for module in modules:
         importlib.import_module(module)
     from tools.render import write_render
 
-    imported = time.process_time()
-    run = run_program(stack)
-    ran = time.process_time()
-    write_render(run, out)
-    phases = {"imports": imported - sdk_imports, "run": ran - imported, "writing": time.process_time() - ran}
-    print(json.dumps({"resources": len(run.registrations), "sdk_imports": sdk_imports, **phases}))
+    phases.end("imports")
+    run = importing_nothing(lambda: run_program(stack))
+    phases.end("run")
+    importing_nothing(lambda: write_render(run, out))
+    phases.end("writing")
+    print(json.dumps({"resources": len(run.registrations), **phases.seconds}))
 
 
 # --- measuring -----------------------------------------------------------------------------------------
@@ -236,6 +266,7 @@ def measure(stack: str, folder: Path) -> dict[str, Any]:
         "floor_cpu": median(c for _, c, _ in floor_),
         "bare": median(w for w, _, _ in bare),
         "phases": {phase: median(p[phase] for p in render_phases) for phase in RENDER_PHASES},
+        "phases_cpu": median(c for _, c, _ in phases),
         "floor_phases": {phase: median(p[phase] for p in floor_phases) for phase in FLOOR_PHASES},
         "evaluation": median(r["seconds"] for r in runs),
         "peak_mb": max(r["peak_mb"] for r in runs),
@@ -264,21 +295,18 @@ def timing_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDER_PHASES = ("sdk_imports", "imports", "run", "writing")
-FLOOR_PHASES = ("sdk_imports", "registrations")
-
-
 def phase_table(rows: list[dict[str, Any]]) -> str:
     """Where the CPU goes: the render's phases beside the floor's."""
     lines = [
         "| stack | render in phases: start-up and SDK imports / other imports / program's run / writing (CPU s) | "
-        "floor: start-up and SDK imports / registrations (CPU s) | program's run / registrations |",
-        "|---|---|---|---|",
+        "render in phases: whole process (CPU s) | floor: start-up and SDK imports / registrations (CPU s) | "
+        "program's run / registrations |",
+        "|---|---|---|---|---|",
     ]
     for r in rows:
         render, floor_ = r["phases"], r["floor_phases"]
         lines.append(
-            f"| {r['stack']} | {' / '.join(f'{render[p]:.2f}' for p in RENDER_PHASES)} | "
+            f"| {r['stack']} | {' / '.join(f'{render[p]:.2f}' for p in RENDER_PHASES)} | {r['phases_cpu']:.2f} | "
             f"{' / '.join(f'{floor_[p]:.2f}' for p in FLOOR_PHASES)} | {render['run'] / floor_['registrations']:.2f} |"
         )
     return "\n".join(lines) + "\n"

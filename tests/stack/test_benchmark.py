@@ -4,11 +4,23 @@ replay what a render does."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from services import CATALOG
 from tests.support.runtime import program_run
-from tools.benchmark import FLOOR_PHASES, RENDER_PHASES, floor, render_in_phases, scale_catalog, write_replay
+from tools.benchmark import (
+    FLOOR_PHASES,
+    RENDER_PHASES,
+    floor,
+    importing_nothing,
+    render_in_phases,
+    scale_catalog,
+    write_replay,
+)
 from tools.mock_runtime import run_program
 
 
@@ -30,7 +42,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {str(path.relative_to(folder)): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
 
 
-def _printed(capsys) -> dict[str, float]:
+def _printed(capsys) -> dict[str, Any]:
     return json.loads(capsys.readouterr().out.splitlines()[-1])
 
 
@@ -47,4 +59,14 @@ def test_the_render_in_phases_writes_the_render_and_the_floor_registers_every_re
     floor(record, with_inputs=True)
     replayed = _printed(capsys)
     assert set(replayed) == {"resources", *FLOOR_PHASES}
-    assert replayed["resources"] == phases["resources"] == len(program_run("staging").registrations)
+    assert replayed["resources"] == len(program_run("staging").registrations)
+
+
+def test_a_timed_step_that_imports_a_module_is_refused(tmp_path, monkeypatch):
+    """An import inside a timed phase would be counted as that phase's work."""
+    (tmp_path / "unrecorded_module.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "unrecorded_module", raising=False)
+    assert importing_nothing(lambda: 7) == 7
+    with pytest.raises(RuntimeError, match="a timed step imported unrecorded_module"):
+        importing_nothing(lambda: __import__("unrecorded_module"))
