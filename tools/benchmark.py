@@ -12,8 +12,9 @@ Per stack, all measured in this one run, each a median of RUNS:
   "SDK alone" is the same with empty inputs, for reference;
 - where the CPU goes: the render's work split in phases in a process of its own (start-up and the SDK's imports,
   the other imports, the program's run, writing the files), beside the floor's (start-up and the SDK's imports, the
-  registrations);
-- evaluation: the program's own run, after its imports, and the peak memory of that process;
+  registrations); a phase that imports a module is refused, so no import counts as a run or as writing;
+- evaluation: the program's own run, after the imports of its entry modules (the SDK's resource modules it loads
+  lazily are imported during the run, and counted), and the peak memory of that process;
 - x10: the same evaluation with every service copied into ten renamed sets of namespaces;
 
 then the footprint of both stacks and its monthly cost (tools/footprint.py; the charts must be available).
