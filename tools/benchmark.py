@@ -38,6 +38,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tools import markdown
 from tools.mock_runtime import ROOT, ProgramRun, one_shot, run_program, run_to_completion, start_mock_runtime
 
 T = TypeVar("T")
@@ -279,38 +280,69 @@ def measure(stack: str, folder: Path) -> dict[str, Any]:
 
 
 def timing_table(rows: list[dict[str, Any]]) -> str:
-    lines = [
-        "| stack | resources | render: wall / CPU (s) | floor: wall / CPU (s) | render / floor: wall / CPU | "
-        "SDK alone, no inputs (s) | evaluation (s) | peak memory (MB) | x10: resources | x10: evaluation (s) | "
-        "x10: peak (MB) | x10 / x1 evaluation |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['stack']} | {r['resources']} | {r['render']:.2f} / {r['render_cpu']:.2f} | "
-            f"{r['floor']:.2f} / {r['floor_cpu']:.2f} | {r['render'] / r['floor']:.2f} / "
-            f"{r['render_cpu'] / r['floor_cpu']:.2f} | {r['bare']:.2f} | {r['evaluation']:.2f} | "
-            f"{r['peak_mb']:.0f} | {r['ten_resources']} | {r['ten']:.2f} | {r['ten_peak_mb']:.0f} | "
-            f"{r['ten'] / r['evaluation']:.1f} |"
-        )
-    return "\n".join(lines) + "\n"
+    """The render, its floor, the evaluation and x10, per stack."""
+    header = (
+        "stack",
+        "resources",
+        "render: wall / CPU (s)",
+        "floor: wall / CPU (s)",
+        "render / floor: wall / CPU",
+        "SDK alone, no inputs (s)",
+        "evaluation (s)",
+        "peak memory (MB)",
+        "x10: resources",
+        "x10: evaluation (s)",
+        "x10: peak (MB)",
+        "x10 / x1 evaluation",
+    )
+    return markdown.table(
+        header,
+        (
+            (
+                r["stack"],
+                str(r["resources"]),
+                f"{r['render']:.2f} / {r['render_cpu']:.2f}",
+                f"{r['floor']:.2f} / {r['floor_cpu']:.2f}",
+                f"{r['render'] / r['floor']:.2f} / {r['render_cpu'] / r['floor_cpu']:.2f}",
+                f"{r['bare']:.2f}",
+                f"{r['evaluation']:.2f}",
+                f"{r['peak_mb']:.0f}",
+                str(r["ten_resources"]),
+                f"{r['ten']:.2f}",
+                f"{r['ten_peak_mb']:.0f}",
+                f"{r['ten'] / r['evaluation']:.1f}",
+            )
+            for r in rows
+        ),
+    )
 
 
 def phase_table(rows: list[dict[str, Any]]) -> str:
     """Where the CPU goes: the render's phases beside the floor's."""
-    lines = [
-        "| stack | render in phases: start-up and SDK imports / other imports / program's run / writing (CPU s) | "
-        "render in phases: whole process (CPU s) | floor: start-up and SDK imports / registrations (CPU s) | "
-        "program's run / registrations |",
-        "|---|---|---|---|---|",
-    ]
-    for r in rows:
-        render, floor_ = r["phases"], r["floor_phases"]
-        lines.append(
-            f"| {r['stack']} | {' / '.join(f'{render[p]:.2f}' for p in RENDER_PHASES)} | {r['phases_cpu']:.2f} | "
-            f"{' / '.join(f'{floor_[p]:.2f}' for p in FLOOR_PHASES)} | {render['run'] / floor_['registrations']:.2f} |"
-        )
-    return "\n".join(lines) + "\n"
+    header = (
+        "stack",
+        "render in phases: start-up and SDK imports / other imports / program's run / writing (CPU s)",
+        "render in phases: whole process (CPU s)",
+        "floor: start-up and SDK imports / registrations (CPU s)",
+        "program's run / registrations",
+    )
+
+    def seconds(phases: dict[str, float], names: tuple[str, ...]) -> str:
+        return " / ".join(f"{phases[name]:.2f}" for name in names)
+
+    return markdown.table(
+        header,
+        (
+            (
+                r["stack"],
+                seconds(r["phases"], RENDER_PHASES),
+                f"{r['phases_cpu']:.2f}",
+                seconds(r["floor_phases"], FLOOR_PHASES),
+                f"{r['phases']['run'] / r['floor_phases']['registrations']:.2f}",
+            )
+            for r in rows
+        ),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

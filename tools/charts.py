@@ -36,6 +36,7 @@ import yaml
 
 import versions
 from settings import STACKS
+from tools import markdown
 from tools.mock_runtime import ROOT
 
 CHART_DIR_ENV = "AI_PLATFORM_CHART_DIR"
@@ -380,20 +381,24 @@ def figures_table(by_stack: dict[str, StackCharts]) -> str:
             accepted[release] = accepted.get(release, 0) + 1
     stacks = list(by_stack)
     first = by_stack[stacks[0]]
-    lines = [
-        f"| release | chart | namespace | objects ({' / '.join(stacks)}) | CRDs | workloads | accepted findings |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
+    header = (
+        "release",
+        "chart",
+        "namespace",
+        f"objects ({' / '.join(stacks)})",
+        "CRDs",
+        "workloads",
+        "accepted findings",
+    )
+    rows = []
     for name, release in sorted(first.releases.items()):
         docs = first.objects[name]
         counts = " / ".join(str(len(by_stack[stack].objects[name])) for stack in stacks)
         crds = sum(doc["kind"] == "CustomResourceDefinition" for doc in docs)
         workloads = sum(doc["kind"] in WORKLOAD_KINDS for doc in docs)
-        lines.append(
-            f"| {name} | {release.chart} {release.version} | {release.namespace} | {counts} | {crds} | {workloads} "
-            f"| {accepted.get(name, 0)} |"
-        )
-    return "\n".join(lines) + "\n"
+        chart = f"{release.chart} {release.version}"
+        rows.append((name, chart, release.namespace, counts, str(crds), str(workloads), str(accepted.get(name, 0))))
+    return markdown.table(header, rows)
 
 
 # --- chart upgrades ------------------------------------------------------------------------------------

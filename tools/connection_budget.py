@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tools import markdown
+
 CONNECTIONS_ANNOTATION = "ai-platform/database-connections"
 SUPERUSER_RESERVED = 3
 """PostgreSQL's default `superuser_reserved_connections`."""
@@ -107,11 +109,17 @@ def _pooler(doc: Mapping[str, Any]) -> Pooler:
 
 def markdown_table(by_stack: Mapping[str, list[Budget]]) -> str:
     """One row per stack and database."""
-    lines = [
-        "| stack | service | max_connections | apps may hold (80 %) | app connections at peak "
-        "| through PgBouncer: database connections (pods x each) | PgBouncer accepts (each pod) | fits |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    header = (
+        "stack",
+        "service",
+        "max_connections",
+        "apps may hold (80 %)",
+        "app connections at peak",
+        "through PgBouncer: database connections (pods x each)",
+        "PgBouncer accepts (each pod)",
+        "fits",
+    )
+    rows = []
     for stack, found in by_stack.items():
         for budget in sorted(found, key=lambda b: b.service):
             pooler = budget.pooler
@@ -119,8 +127,16 @@ def markdown_table(by_stack: Mapping[str, list[Budget]]) -> str:
                 f"{budget.database_connections} ({pooler.instances} x {pooler.server_connections})" if pooler else "—"
             )
             accepts = str(pooler.client_connections) if pooler else "—"
-            lines.append(
-                f"| {stack} | {budget.service} | {budget.max_connections} | {budget.allowed} | {budget.demand} "
-                f"| {through} | {accepts} | {'yes' if budget.fits else '**no**'} |"
+            rows.append(
+                (
+                    stack,
+                    budget.service,
+                    str(budget.max_connections),
+                    str(budget.allowed),
+                    str(budget.demand),
+                    through,
+                    accepts,
+                    "yes" if budget.fits else "**no**",
+                )
             )
-    return "\n".join(lines) + "\n"
+    return markdown.table(header, rows)

@@ -32,6 +32,7 @@ import yaml
 
 from components.pitr_drill import SCRATCH_MANIFEST
 from settings import STACKS
+from tools import markdown
 from tools.charts import ChartsUnavailableError, StackCharts, template_render
 from tools.mock_runtime import ROOT
 from wiring.addon_flows import PRIVATE_RANGES as PRIVATE_CIDRS
@@ -430,12 +431,12 @@ def markdown_table(connections: Iterable[Connection], policed: set[str]) -> str:
     rows = governed(connections, policed)
     sources = {c.source for c in rows if _is_pod(c.source) and c.source.split("/")[0] in policed}
     resolving = {c.source for c in rows if c.destination == DNS and port_items(c.ports) >= DNS_QUERIES}
-    lines = ["| From | To | Ports |", "| --- | --- | --- |"]
+    cells: list[tuple[str, str, str]] = []
     if resolving and resolving == sources:
-        lines.append(f"| every pod in {', '.join(sorted(policed))} | {DNS} | {describe_ports(DNS_QUERIES)} |")
+        cells.append((f"every pod in {', '.join(sorted(policed))}", DNS, describe_ports(DNS_QUERIES)))
         rows = [_without_dns_queries(c) for c in rows]
-    lines += [f"| {c.source} | {c.destination} | {c.ports} |" for c in rows if c.ports]
-    return "\n".join(lines) + "\n"
+    cells += [(c.source, c.destination, c.ports) for c in rows if c.ports]
+    return markdown.table(("From", "To", "Ports"), cells)
 
 
 def _without_dns_queries(connection: Connection) -> Connection:

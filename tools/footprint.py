@@ -34,6 +34,7 @@ import yaml
 
 from components import quantity
 from settings import STACKS
+from tools import markdown
 from tools.mock_runtime import ROOT
 
 PRICES = ROOT / "tools" / "prices.yaml"
@@ -337,25 +338,40 @@ def table(footprints: list[Footprint]) -> str:
     reference = next((f for f in footprints if f.stack == "prod"), footprints[-1])
     ref_nodes = costs[reference.stack].nodes
     currency = prices()["currency"]
-    lines = [
-        "| stack | CPU requested (cores) | memory requested (GiB) | volumes (GiB) | of prod: CPU / memory | "
-        f"jobs when all run (cores / GiB) | backups (GiB) | nodes ({prices()['node']['type']}) | "
-        f"nodes / volumes / backups ({currency}/month) | total ({currency}/month) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    header = (
+        "stack",
+        "CPU requested (cores)",
+        "memory requested (GiB)",
+        "volumes (GiB)",
+        "of prod: CPU / memory",
+        "jobs when all run (cores / GiB)",
+        "backups (GiB)",
+        f"nodes ({prices()['node']['type']})",
+        f"nodes / volumes / backups ({currency}/month)",
+        f"total ({currency}/month)",
+    )
+    rows = []
     for found in footprints:
         cost = costs[found.stack]
         cpu, memory = found.cpu(cost.nodes), found.memory(cost.nodes)
         share_cpu = cpu / reference.cpu(ref_nodes)
         share_memory = memory / reference.memory(ref_nodes)
         job_cpu, job_memory = found.jobs()
-        lines.append(
-            f"| {found.stack} | {cpu:.2f} | {memory / GIB:.1f} | {found.storage() / GIB:.0f} | "
-            f"{share_cpu:.0%} / {share_memory:.0%} | {job_cpu:.2f} / {job_memory / GIB:.1f} | "
-            f"{found.backup_bytes / GIB:.0f} | {cost.nodes} | "
-            f"{cost.compute:.0f} / {cost.volumes:.0f} / {cost.backups:.0f} | {cost.total:.0f} |"
+        rows.append(
+            (
+                found.stack,
+                f"{cpu:.2f}",
+                f"{memory / GIB:.1f}",
+                f"{found.storage() / GIB:.0f}",
+                f"{share_cpu:.0%} / {share_memory:.0%}",
+                f"{job_cpu:.2f} / {job_memory / GIB:.1f}",
+                f"{found.backup_bytes / GIB:.0f}",
+                str(cost.nodes),
+                f"{cost.compute:.0f} / {cost.volumes:.0f} / {cost.backups:.0f}",
+                f"{cost.total:.0f}",
+            )
         )
-    return "\n".join(lines) + "\n"
+    return markdown.table(header, rows)
 
 
 def by_owner(found: Footprint, nodes: int) -> str:
@@ -367,9 +383,10 @@ def by_owner(found: Footprint, nodes: int) -> str:
         row[0] += w.cpu * count
         row[1] += w.memory * count
         row[2] += w.storage
-    lines = [f"| {found.stack}: owner | CPU (cores) | memory (GiB) | volumes (GiB) |", "|---|---|---|---|"]
-    lines += [f"| {o} | {c:.2f} | {m / GIB:.1f} | {s / GIB:.0f} |" for o, (c, m, s) in sorted(owners.items())]
-    return "\n".join(lines) + "\n"
+    header = (f"{found.stack}: owner", "CPU (cores)", "memory (GiB)", "volumes (GiB)")
+    return markdown.table(
+        header, ((o, f"{c:.2f}", f"{m / GIB:.1f}", f"{s / GIB:.0f}") for o, (c, m, s) in sorted(owners.items()))
+    )
 
 
 def stack_footprint(stack: str, folder: Path) -> Footprint:

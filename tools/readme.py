@@ -10,6 +10,7 @@ import re
 import sys
 from collections.abc import Callable
 
+from tools import markdown
 from tools.mock_runtime import ROOT, ProgramRun, run_program
 
 README = ROOT / "README.md"
@@ -24,13 +25,19 @@ def alerts_table() -> str:
     receivers."""
     from wiring.observability import receivers_of, watched
 
-    lines = ["| Service | Alert | Condition | For | Severity | Receivers |", "|---|---|---|---|---|---|"]
-    for name, observability in watched().items():
-        for alert in observability.alerts:
-            condition = " ".join(alert.expr.split()).replace("|", "\\|")
-            receivers = ", ".join(receivers_of(name, alert.severity))
-            lines.append(f"| {name} | {alert.name} | `{condition}` | {alert.for_} | {alert.severity} | {receivers} |")
-    return "\n".join(lines) + "\n"
+    rows = [
+        (
+            name,
+            alert.name,
+            "`" + " ".join(alert.expr.split()).replace("|", "\\|") + "`",
+            alert.for_,
+            alert.severity,
+            ", ".join(receivers_of(name, alert.severity)),
+        )
+        for name, observability in watched().items()
+        for alert in observability.alerts
+    ]
+    return markdown.table(("Service", "Alert", "Condition", "For", "Severity", "Receivers"), rows)
 
 
 def _architecture() -> str:
