@@ -295,26 +295,24 @@ def timing_table(rows: list[dict[str, Any]]) -> str:
         "x10: peak (MB)",
         "x10 / x1 evaluation",
     )
-    return markdown.table(
-        header,
+    cells = [
         (
-            (
-                r["stack"],
-                str(r["resources"]),
-                f"{r['render']:.2f} / {r['render_cpu']:.2f}",
-                f"{r['floor']:.2f} / {r['floor_cpu']:.2f}",
-                f"{r['render'] / r['floor']:.2f} / {r['render_cpu'] / r['floor_cpu']:.2f}",
-                f"{r['bare']:.2f}",
-                f"{r['evaluation']:.2f}",
-                f"{r['peak_mb']:.0f}",
-                str(r["ten_resources"]),
-                f"{r['ten']:.2f}",
-                f"{r['ten_peak_mb']:.0f}",
-                f"{r['ten'] / r['evaluation']:.1f}",
-            )
-            for r in rows
-        ),
-    )
+            r["stack"],
+            str(r["resources"]),
+            f"{r['render']:.2f} / {r['render_cpu']:.2f}",
+            f"{r['floor']:.2f} / {r['floor_cpu']:.2f}",
+            f"{r['render'] / r['floor']:.2f} / {r['render_cpu'] / r['floor_cpu']:.2f}",
+            f"{r['bare']:.2f}",
+            f"{r['evaluation']:.2f}",
+            f"{r['peak_mb']:.0f}",
+            str(r["ten_resources"]),
+            f"{r['ten']:.2f}",
+            f"{r['ten_peak_mb']:.0f}",
+            f"{r['ten'] / r['evaluation']:.1f}",
+        )
+        for r in rows
+    ]
+    return markdown.table(header, cells)
 
 
 def phase_table(rows: list[dict[str, Any]]) -> str:
@@ -326,23 +324,21 @@ def phase_table(rows: list[dict[str, Any]]) -> str:
         "floor: start-up and SDK imports / registrations (CPU s)",
         "program's run / registrations",
     )
-
-    def seconds(phases: dict[str, float], names: tuple[str, ...]) -> str:
-        return " / ".join(f"{phases[name]:.2f}" for name in names)
-
-    return markdown.table(
-        header,
+    cells = [
         (
-            (
-                r["stack"],
-                seconds(r["phases"], RENDER_PHASES),
-                f"{r['phases_cpu']:.2f}",
-                seconds(r["floor_phases"], FLOOR_PHASES),
-                f"{r['phases']['run'] / r['floor_phases']['registrations']:.2f}",
-            )
-            for r in rows
-        ),
-    )
+            r["stack"],
+            _seconds(r["phases"], RENDER_PHASES),
+            f"{r['phases_cpu']:.2f}",
+            _seconds(r["floor_phases"], FLOOR_PHASES),
+            f"{r['phases']['run'] / r['floor_phases']['registrations']:.2f}",
+        )
+        for r in rows
+    ]
+    return markdown.table(header, cells)
+
+
+def _seconds(phases: dict[str, float], names: tuple[str, ...]) -> str:
+    return " / ".join(f"{phases[name]:.2f}" for name in names)
 
 
 def main(argv: list[str] | None = None) -> int:

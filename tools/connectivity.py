@@ -428,15 +428,15 @@ DNS_QUERIES = {("TCP", "53"), ("UDP", "53")}
 
 def markdown_table(connections: Iterable[Connection], policed: set[str]) -> str:
     """One row per allowed connection; DNS queries, which every policed pod may send, are one row."""
-    rows = governed(connections, policed)
-    sources = {c.source for c in rows if _is_pod(c.source) and c.source.split("/")[0] in policed}
-    resolving = {c.source for c in rows if c.destination == DNS and port_items(c.ports) >= DNS_QUERIES}
-    cells: list[tuple[str, str, str]] = []
+    allowed = governed(connections, policed)
+    sources = {c.source for c in allowed if _is_pod(c.source) and c.source.split("/")[0] in policed}
+    resolving = {c.source for c in allowed if c.destination == DNS and port_items(c.ports) >= DNS_QUERIES}
+    rows: list[tuple[str, str, str]] = []
     if resolving and resolving == sources:
-        cells.append((f"every pod in {', '.join(sorted(policed))}", DNS, describe_ports(DNS_QUERIES)))
-        rows = [_without_dns_queries(c) for c in rows]
-    cells += [(c.source, c.destination, c.ports) for c in rows if c.ports]
-    return markdown.table(("From", "To", "Ports"), cells)
+        rows.append((f"every pod in {', '.join(sorted(policed))}", DNS, describe_ports(DNS_QUERIES)))
+        allowed = [_without_dns_queries(c) for c in allowed]
+    rows += [(c.source, c.destination, c.ports) for c in allowed if c.ports]
+    return markdown.table(("From", "To", "Ports"), rows)
 
 
 def _without_dns_queries(connection: Connection) -> Connection:

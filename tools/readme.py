@@ -29,7 +29,7 @@ def alerts_table() -> str:
         (
             name,
             alert.name,
-            "`" + " ".join(alert.expr.split()).replace("|", "\\|") + "`",
+            _code(alert.expr),
             alert.for_,
             alert.severity,
             ", ".join(receivers_of(name, alert.severity)),
@@ -38,6 +38,11 @@ def alerts_table() -> str:
         for alert in observability.alerts
     ]
     return markdown.table(("Service", "Alert", "Condition", "For", "Severity", "Receivers"), rows)
+
+
+def _code(expression: str) -> str:
+    """EXPRESSION on one line as inline code, its pipes escaped so that they do not end the table cell."""
+    return "`" + " ".join(expression.split()).replace("|", "\\|") + "`"
 
 
 def _architecture() -> str:

@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from tools import markdown
+
 ROOT = Path(__file__).resolve().parent.parent
 MAP_DIR = ROOT / "runbooks"
 MANUALS_DIR = ROOT / "docs" / "manuals"
@@ -228,25 +230,30 @@ port-forward in the background; stop it with `kill %1`.
 
 Who runs what (S4-07, X-16; README: Access):
 
-| role | who |
-| --- | --- |
 {roles}
+{totals}"""
 
-| manual | commands | distinct | mapped | of which as written | not applicable | not deployed yet |
-| --- | --- | --- | --- | --- | --- | --- |
-{totals}
-"""
+
+TOTALS_HEADER = (
+    "manual",
+    "commands",
+    "distinct",
+    "mapped",
+    "of which as written",
+    "not applicable",
+    "not deployed yet",
+)
 
 
 def document(runbooks: list[Runbook]) -> str:
-    rows = []
-    for runbook in runbooks:
-        numbers = " | ".join(str(n) for n in astuple(counts(runbook)))
-        rows.append(f"| [{runbook.title}](#{_anchor(runbook.title)}) | {numbers} |")
+    rows = [
+        (f"[{runbook.title}](#{_anchor(runbook.title)})", *(str(n) for n in astuple(counts(runbook))))
+        for runbook in runbooks
+    ]
     totals = [sum(column) for column in zip(*(astuple(counts(r)) for r in runbooks), strict=True)]
-    rows.append("| **all** | " + " | ".join(f"**{n}**" for n in totals) + " |")
-    roles = "\n".join(f"| `{key}` | {text} |" for key, text in ROLES.items())
-    parts = [INTRO.format(roles=roles, totals="\n".join(rows))]
+    rows.append(("**all**", *(f"**{n}**" for n in totals)))
+    roles = markdown.table(("role", "who"), [(f"`{key}`", text) for key, text in ROLES.items()])
+    parts = [INTRO.format(roles=roles, totals=markdown.table(TOTALS_HEADER, rows))]
     for runbook in runbooks:
         parts.append(_manual_section(runbook))
     return "\n".join(parts).rstrip() + "\n"
