@@ -103,7 +103,7 @@ class LogShipper(pulumi.ComponentResource):
             opts=child,
         )
         # Only its `ca.crt` is used: the CA that signed Elasticsearch's certificate, without copying a Secret.
-        kube.cert_manager_object(
+        trust = kube.cert_manager_object(
             f"{name}-trust",
             "Certificate",
             TRUST,
@@ -137,7 +137,8 @@ class LogShipper(pulumi.ComponentResource):
                 {"ai-platform/run-as-user-reason": ROOT_REASON, **kube.checkov_skips(_accepted_findings(args.image))},
             ),
             spec=self._daemonset_spec(args, account, config_map),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[credentials])),
+            # The pods mount both Secrets by name: the Certificate's is cert-manager's to make.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[credentials, trust])),
         )
         kube.pod_monitor(
             f"{name}-podmonitor",

@@ -12,7 +12,7 @@ from pulumi.runtime import rpc
 from components.fluent_bit import FIELDS
 from components.log_shipper import LogShipper, LogShipperArgs
 from components.log_snapshots import LOG_FIELDS
-from tests.support.runtime import Synth, synth
+from tests.support.runtime import Synth, one, synth
 
 PASSWORD = "pw-never-in-a-configmap"
 ARGS = LogShipperArgs(
@@ -102,3 +102,12 @@ def test_it_may_only_read_pods_and_namespaces():
     monitor = built.manifests[("PodMonitor", "fluent-bit")]["spec"]
     assert monitor["selector"]["matchLabels"] == built.component.selector
     assert built.component.metrics_port == 2020
+
+
+def test_the_daemonset_waits_for_the_secrets_its_pods_mount():
+    """On a first deploy the pods start only once their credentials and cert-manager's trust Secret can exist."""
+    built = _shipper()
+    daemonset = one(built, "kubernetes:apps/v1:DaemonSet")
+    credentials = one(built, "kubernetes:core/v1:Secret", "log-shipper-credentials")
+    trust = one(built, "kubernetes:cert-manager.io/v1:Certificate", "log-shipper-trust")
+    assert {credentials.urn, trust.urn} <= set(daemonset.dependencies)
