@@ -121,7 +121,7 @@ class LogShipper(pulumi.ComponentResource):
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=kube.metadata(NAME, namespace, self.labels), opts=child
         )
-        self._rbac(name, namespace, child)
+        binding = self._rbac(name, namespace, child)
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata=kube.metadata(f"{NAME}-config", namespace, self.labels),
@@ -137,8 +137,9 @@ class LogShipper(pulumi.ComponentResource):
                 {"ai-platform/run-as-user-reason": ROOT_REASON, **kube.checkov_skips(_accepted_findings(args.image))},
             ),
             spec=self._daemonset_spec(args, account, config_map),
-            # The pods mount both Secrets by name: the Certificate's is cert-manager's to make.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[credentials, trust])),
+            # No Output links the pods to these. They use both Secrets by name (the trust one is cert-manager's to
+            # make: this waits for its Certificate to exist), and their first records need the binding's reads.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[credentials, trust, binding])),
         )
         kube.pod_monitor(
             f"{name}-podmonitor",
@@ -153,19 +154,21 @@ class LogShipper(pulumi.ComponentResource):
         )
         self.register_outputs({"daemonSet": NAME})
 
-    def _rbac(self, name: str, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions) -> None:
-        """Reading pods and namespaces cluster-wide: the kubernetes filter adds their metadata to each record."""
-        role = f"ai-platform-{NAME}"
-        k8s.rbac.v1.ClusterRole(
+    def _rbac(
+        self, name: str, namespace: pulumi.Input[str], opts: pulumi.ResourceOptions
+    ) -> k8s.rbac.v1.ClusterRoleBinding:
+        """The binding to read pods and namespaces cluster-wide: the kubernetes filter adds their metadata."""
+        role_name = f"ai-platform-{NAME}"
+        role = k8s.rbac.v1.ClusterRole(
             f"{name}-clusterrole",
-            metadata=kube.metadata(role, labels=self.labels),
+            metadata=kube.metadata(role_name, labels=self.labels),
             rules=[{"apiGroups": [""], "resources": ["pods", "namespaces"], "verbs": ["get", "list", "watch"]}],
             opts=opts,
         )
-        k8s.rbac.v1.ClusterRoleBinding(
+        return k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-clusterrolebinding",
-            metadata=kube.metadata(role, labels=self.labels),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            metadata=kube.metadata(role_name, labels=self.labels),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role.metadata.name},
             subjects=[{"kind": "ServiceAccount", "name": NAME, "namespace": namespace}],
             opts=opts,
         )

@@ -104,10 +104,14 @@ def test_it_may_only_read_pods_and_namespaces():
     assert built.component.metrics_port == 2020
 
 
-def test_the_daemonset_waits_for_the_secrets_its_pods_mount():
-    """On a first deploy the pods start only once their credentials and cert-manager's trust Secret can exist."""
+def test_the_daemonset_waits_for_what_its_pods_use_by_name():
+    """On a first deploy the pods start only once their credentials, cert-manager's trust Secret and their
+    reads of pods can exist; the binding waits for its role."""
     built = _shipper()
     daemonset = one(built, "kubernetes:apps/v1:DaemonSet")
     credentials = one(built, "kubernetes:core/v1:Secret", "log-shipper-credentials")
     trust = one(built, "kubernetes:cert-manager.io/v1:Certificate", "log-shipper-trust")
-    assert {credentials.urn, trust.urn} <= set(daemonset.dependencies)
+    binding = one(built, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+    role = one(built, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    assert {credentials.urn, trust.urn, binding.urn} <= set(daemonset.dependencies)
+    assert role.urn in binding.dependencies
