@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from services import CATALOG
+from tests.support.manifests import render_files
 from tools.benchmark import (
     FLOOR_PHASES,
     RENDER_PHASES,
@@ -37,10 +37,6 @@ def test_twice_the_services_render_each_copy_in_namespaces_of_its_own():
     assert set(run.outputs["services"]) == {*originals, *(f"{name}-1" for name in originals)}
 
 
-def _files(folder: Path) -> dict[str, bytes]:
-    return {str(path.relative_to(folder)): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
-
-
 def _printed(capsys) -> dict[str, Any]:
     return json.loads(capsys.readouterr().out.splitlines()[-1])
 
@@ -55,7 +51,7 @@ def test_the_render_in_phases_writes_the_render_and_the_floor_registers_every_re
 
     render_in_phases("staging", record, tmp_path / "phases")
     phases = _printed(capsys)
-    assert _files(tmp_path / "phases") == _files(rendered["staging"])
+    assert render_files(tmp_path / "phases") == render_files(rendered["staging"])
     assert set(phases) == {"resources", *RENDER_PHASES}
 
     floor(record, with_inputs=True)

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.support.manifests import render_files
 from tests.support.program import SERVICES, own_cluster, stack_services
 from tests.support.runtime import STACKS, program_run
 from tools import diff
@@ -186,10 +187,10 @@ def test_the_idle_colour_scales_down_and_back_through_config_without_a_conflict(
 # --- stable previews -----------------------------------------------------------------------------
 
 
-def _render_text(run, tmp_path, name: str) -> str:
+def _render_files(run, tmp_path, name: str) -> dict[str, bytes]:
     out = tmp_path / name
     write_render(run, out)
-    return "\n".join(f"{p.relative_to(out)}\n{p.read_text()}" for p in sorted(out.rglob("*")) if p.is_file())
+    return render_files(out)
 
 
 def test_new_cluster_credentials_and_registry_tokens_change_nothing(tmp_path, monkeypatch):
@@ -203,11 +204,11 @@ def test_new_cluster_credentials_and_registry_tokens_change_nothing(tmp_path, mo
         assert not [token for token, _, _ in run.invokes if "AuthorizationToken" in token]
         provider = next(r for r in run.registrations if r.type == "pulumi:providers:kubernetes")
         assert provider.inputs["clusterIdentifier"] == "prod-eks"
-    assert _render_text(owned[0], tmp_path, "own-committed") == _render_text(owned[1], tmp_path, "own-rotated")
+    assert _render_files(owned[0], tmp_path, "own-committed") == _render_files(owned[1], tmp_path, "own-rotated")
 
-    from_the_cluster_stack = _render_text(program_run("prod"), tmp_path, "stack-committed")
+    from_the_cluster_stack = _render_files(program_run("prod"), tmp_path, "stack-committed")
     monkeypatch.setitem(CLUSTER_STACK_OUTPUTS, "kubeconfig", rotated)  # what the cluster team's stack exports
-    assert _render_text(run_program("prod"), tmp_path, "stack-rotated") == from_the_cluster_stack
+    assert _render_files(run_program("prod"), tmp_path, "stack-rotated") == from_the_cluster_stack
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -1,4 +1,4 @@
-"""Rendered manifests: reading them, telling built-in kinds from custom resources, finding pod specs."""
+"""A render's files and manifests: reading them, telling built-in kinds from custom resources, finding pod specs."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ def rendered_documents(root: Path) -> dict[str, dict[str, Any]]:
     """Every manifest of a render, by its path under `manifests/` (`<namespace or _cluster>/<Kind>-<name>.yaml`)."""
     folder = root / "manifests"
     return {str(path.relative_to(folder)): load(path) for path in sorted(folder.rglob("*.yaml"))}
+
+
+def render_files(root: Path) -> dict[str, bytes]:
+    """Every file of a render, by its path in the render's folder: two renders are the same when these are."""
+    return {str(path.relative_to(root)): path.read_bytes() for path in root.rglob("*") if path.is_file()}
 
 
 def load(path: Path) -> Any:
